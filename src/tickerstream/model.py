@@ -1,0 +1,162 @@
+"""The records every part of tickerstream exchanges: ticks and rejects, and their JSON form.
+
+A tick's JSON is a contract read by other teams' consumers: field names and meaning
+do not change without bumping ``v`` (``SCHEMA_VERSION``). The JSON Schemas under
+``tickerstream/schemas/`` describe exactly what ``Tick.to_json`` and ``Reject.to_json`` emit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+SCHEMA_VERSION = 1
+
+#: Raw text kept in a reject is cut to this many characters so a dead letter stays small.
+REJECT_RAW_MAX_CHARS = 512
+
+
+class RejectReason(StrEnum):
+    """Why an input was not turned into a tick. A closed set: consumers may switch on it.
+
+    Parser reasons (ticker-parse / ticker-produce):
+    """
+
+    #: The price is zero, negative, NaN/inf or could not be read as a number.
+    INVALID_PRICE = "invalid_price"
+    #: The price is a number but outside any plausible range for a crypto asset.
+    PRICE_OUT_OF_RANGE = "price_out_of_range"
+    #: The 24 h change is outside any plausible range (e.g. 5000 %).
+    CHANGE_OUT_OF_RANGE = "change_out_of_range"
+    #: A number whose separators could mean two different values (``1,234`` as a price in a
+    #: context with decimal commas); we refuse to guess.
+    AMBIGUOUS_NUMBER = "ambiguous_number"
+    #: The line is longer than the parser's cap; it was not scanned.
+    LINE_TOO_LONG = "line_too_long"
+    #: The bytes of the line are not valid UTF-8.
+    INVALID_UTF8 = "invalid_utf8"
+    # Dead-letter reasons (ticker-process, on messages of the ticks topic):
+    #: The message value is not JSON (or not a JSON object).
+    NOT_JSON = "not_json"
+    #: JSON, but not a valid tick (missing field, wrong type, bad value, unknown version).
+    INVALID_TICK = "invalid_tick"
+    #: The message is larger than the processor accepts.
+    MESSAGE_TOO_LARGE = "message_too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One observed price of one asset at one event time."""
+
+    symbol: str
+    name: str
+    coin_id: str | None
+    price: float
+    currency: str
+    change_pct: float | None
+    change_sign_known: bool
+    ts: int
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": SCHEMA_VERSION,
+            "symbol": self.symbol,
+            "name": self.name,
+            "coin_id": self.coin_id,
+            "price": self.price,
+            "currency": self.currency,
+            "change_pct": self.change_pct,
+            "change_sign_known": self.change_sign_known,
+            "ts": self.ts,
+            "source": self.source,
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Input that did not become a tick, kept with its reason so nothing is lost silently."""
+
+    raw: str
+    reason: RejectReason
+    source: str
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": SCHEMA_VERSION,
+            "reason": self.reason.value,
+            "raw": truncate_raw(self.raw),
+            "source": self.source,
+            "detail": self.detail,
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+def truncate_raw(raw: str, limit: int = REJECT_RAW_MAX_CHARS) -> str:
+    """Cut raw input for a reject; a trailing ``…`` marks that it was cut."""
+    return raw if len(raw) <= limit else raw[: limit - 1] + "…"
+
+
+class InvalidTick(ValueError):
+    """A decoded JSON object is not a valid tick; the message says which field and why."""
+
+
+_REQUIRED_FIELDS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("symbol", str),
+    ("name", str),
+    ("price", (int, float)),
+    ("currency", str),
+    ("change_sign_known", bool),
+    ("ts", int),
+    ("source", str),
+)
+
+
+def tick_from_dict(obj: Any) -> Tick:
+    """Validate a decoded tick object (as read from Kafka or a JSON Lines file).
+
+    Raises ``InvalidTick`` with a message naming the first problem found.
+    """
+    if not isinstance(obj, dict):
+        raise InvalidTick("not a JSON object")
+    if obj.get("v") != SCHEMA_VERSION:
+        raise InvalidTick(f"unsupported schema version {obj.get('v')!r}")
+    for field, kind in _REQUIRED_FIELDS:
+        value = obj.get(field)
+        # bool is an int subclass: a ``true`` price or ts is a type error, not 1.
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise InvalidTick(f"field {field!r} missing or of wrong type")
+    price = float(obj["price"])
+    if not math.isfinite(price) or price <= 0:
+        raise InvalidTick(f"price must be a finite number > 0, got {obj['price']!r}")
+    change = obj.get("change_pct")
+    if change is not None:
+        if isinstance(change, bool) or not isinstance(change, (int, float)) or not math.isfinite(change):
+            raise InvalidTick("change_pct must be a finite number or null")
+        change = float(change)
+    coin_id = obj.get("coin_id")
+    if coin_id is not None and not isinstance(coin_id, str):
+        raise InvalidTick("coin_id must be a string or null")
+    if not obj["symbol"] or obj["ts"] < 0:
+        raise InvalidTick("symbol must be non-empty and ts >= 0")
+    return Tick(
+        symbol=obj["symbol"],
+        name=obj["name"],
+        coin_id=coin_id,
+        price=price,
+        currency=obj["currency"],
+        change_pct=change,
+        change_sign_known=obj["change_sign_known"],
+        ts=obj["ts"],
+        source=obj["source"],
+    )
