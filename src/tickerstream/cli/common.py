@@ -1,0 +1,60 @@
+"""What every tickerstream console script shares: exit codes and turning user mistakes into one line.
+
+A user mistake (bad flag value, missing file, broken config) is reported as a single
+``prog: error: ...`` line on stderr with exit code 2, never a traceback. Ctrl-C exits 130,
+and a closed stdout (``| head``) ends the program quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A mistake the user can fix; the message says what to fix."""
+
+
+def run_cli(prog: str, body: Callable[[], int]) -> int:
+    """Run a command body, mapping user mistakes and interrupts to exit codes without tracebacks."""
+    from tickerstream.config import ConfigError
+
+    try:
+        return body()
+    except (UsageError, ConfigError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); point stdout at devnull so the final flush is silent.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def add_logging_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level", default=os.environ.get("TICKER_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
+        help="log verbosity (env TICKER_LOG_LEVEL; default INFO); logs go to stderr",
+    )
+    parser.add_argument(
+        "--log-format", choices=["auto", "json", "console"], default="auto",
+        help="log format: auto = JSON unless stderr is a terminal (default auto)",
+    )
+
+
+def configure_from_args(args: argparse.Namespace) -> None:
+    from tickerstream.log import configure_logging
+
+    fmt = args.log_format
+    configure_logging(args.log_level, json=None if fmt == "auto" else fmt == "json")
