@@ -4,15 +4,29 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv run test lint
+.PHONY: venv run test test-unit lint
+
+# `make run`: the main job. With no broker configured it runs embedded (one process, no Kafka) on the
+# bundled sample pages and prints events; set KAFKA_BOOTSTRAP_SERVERS to run it through Kafka.
+run: venv
+	$(BIN)/tickerstream run $(ARGS)
+
+# `make test`: the whole suite, unit and integration. Starts the local Kafka broker if none answers.
+# pytest's exit code 5 (no tests collected) is turned into a failure so an empty run never passes.
+test: venv kafka-up
+	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+test-unit: venv
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 # ---- Python environment -------------------------------------------------------------------
 venv: $(BIN)/.installed
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
 lint: venv
