@@ -34,4 +34,23 @@ lint: venv
 	$(BIN)/mypy
 
 # ---- Kafka (local single-node KRaft broker from Maven Central jars) -----------------------
-# (kafka-up / kafka-down: see deploy/kafka/)
+# Env: KAFKA_VERSION, KAFKA_PORT (9092), KAFKA_HEAP, KAFKA_RUN_DIR, KAFKA_CACHE_DIR; see docs/kafka.md.
+.PHONY: kafka-fetch kafka-up kafka-down kafka-logs kafka-status kafka-reset
+
+kafka-fetch:  ## fetch the broker jars from Maven Central into ~/.cache/tickerstream (once per version)
+	bash deploy/kafka/fetch.sh
+
+kafka-up:  ## start the broker in the background on 127.0.0.1:9092 (KAFKA_PORT); a no-op if it runs
+	bash deploy/kafka/up.sh
+
+kafka-down:  ## stop the broker (SIGTERM, SIGKILL after 30 s); its data is kept
+	bash deploy/kafka/down.sh
+
+kafka-logs:  ## the broker's server.log (KAFKA_LOG_FOLLOW=1 to follow it)
+	bash deploy/kafka/logs.sh
+
+kafka-status:  ## is the broker running, which version, where its files are
+	bash deploy/kafka/status.sh
+
+kafka-reset: kafka-down  ## stop the broker and delete its data (topics, offsets); next kafka-up formats anew
+	bash deploy/kafka/reset.sh
