@@ -15,12 +15,26 @@ if pid="$(kafka_running_pid)"; then
     log "Kafka $KAFKA_VERSION already running on $KAFKA_BOOTSTRAP (pid $pid)"
     exit 0
 fi
-if port_open "$KAFKA_HOST" "$KAFKA_PORT" || port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT"; then
-    die "something else listens on $KAFKA_HOST:$KAFKA_PORT or :$KAFKA_CONTROLLER_PORT (not the broker of $KAFKA_RUN_DIR); stop it or set KAFKA_PORT"
-fi
 
 "$KAFKA_SCRIPTS_DIR/fetch.sh"
 command -v "$JAVA" >/dev/null || die "no java found (set JAVA or JAVA_HOME); Kafka needs Java 17+"
+
+cp_libs="$KAFKA_LIBS/*"
+ready_args=(-cp "$cp_libs")
+if [[ "$(kafka_major)" == 3 ]]; then ready_args+=(-Dlog4j.configuration=file:/dev/null); else ready_args+=(-Dlog4j2.level=OFF); fi
+
+# The port is taken but not by our broker: a broker started from another clone or run dir (several
+# people share these machines) is fine to use if it answers as Kafka; anything else is an error.
+if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+    if answer="$("$JAVA" "${ready_args[@]}" "$KAFKA_SCRIPTS_DIR/Ready.java" "$KAFKA_BOOTSTRAP" 10 2>/dev/null)"; then
+        log "a Kafka broker not started from $KAFKA_RUN_DIR already answers on $KAFKA_BOOTSTRAP ($answer): using it"
+        log "(its version may differ from $KAFKA_VERSION; set KAFKA_PORT to run our own beside it)"
+        exit 0
+    fi
+    die "$KAFKA_HOST:$KAFKA_PORT is taken by something that is not a Kafka broker; stop it or set KAFKA_PORT"
+fi
+port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT" \
+    && die "the controller port $KAFKA_HOST:$KAFKA_CONTROLLER_PORT is taken; stop that or set KAFKA_CONTROLLER_PORT"
 
 mkdir -p "$KAFKA_RUN_DIR" "$KAFKA_LOG_DIR"
 rm -f "$KAFKA_PID_FILE"
@@ -62,7 +76,6 @@ log.retention.hours=168
 log.segment.bytes=104857600
 PROPS
 
-cp_libs="$KAFKA_LIBS/*"
 jvm_log=()
 if [[ "$(kafka_major)" == 3 ]]; then
     jvm_log=("-Dlog4j.configuration=file:$KAFKA_SCRIPTS_DIR/log4j.properties")
@@ -95,8 +108,6 @@ setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PID_FILE" \
 for _ in $(seq 50); do [[ -s "$KAFKA_PID_FILE" ]] && break; sleep 0.1; done
 pid="$(cat "$KAFKA_PID_FILE")"
 
-ready_args=(-cp "$cp_libs")
-if [[ "$(kafka_major)" == 3 ]]; then ready_args+=(-Dlog4j.configuration=file:/dev/null); else ready_args+=(-Dlog4j2.level=OFF); fi
 if ! "$JAVA" "${ready_args[@]}" "$KAFKA_SCRIPTS_DIR/Ready.java" "$KAFKA_BOOTSTRAP" "$KAFKA_START_TIMEOUT" "$pid" \
         >"$KAFKA_LOG_DIR/ready.log" 2>&1; then
     cat "$KAFKA_LOG_DIR/ready.log" >&2
