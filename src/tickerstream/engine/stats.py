@@ -1,0 +1,43 @@
+"""``EngineStats``: counters the engine keeps per batch, for metrics and for honest accounting.
+
+Counters only grow (except the gauges ``held`` and ``symbols``); nothing the engine drops is
+dropped without being counted here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(slots=True)
+class EngineStats:
+    #: Ticks given to ``process``.
+    ticks: int = 0
+    #: Ticks appended to a window (neither late nor duplicate).
+    accepted: int = 0
+    #: Out-of-order ticks (ts older than the symbol's latest accepted ts): dropped.
+    late: int = 0
+    #: Ticks with the same (symbol, ts) as an accepted tick: dropped, the first one wins.
+    duplicates: int = 0
+    #: Accepted ticks that pushed the oldest point out of a full ring (capacity, not horizon).
+    evicted: int = 0
+    #: Pegged ticks currently waiting for their reference price (gauge).
+    held: int = 0
+    #: Pegged ticks that ever had to wait for their reference.
+    held_total: int = 0
+    #: Pegged ticks evaluated without a fresh reference price: counted, no state change.
+    released_without_ref: int = 0
+    #: Reference prices (from ``process`` or ``observe_reference``) dropped as late or duplicate.
+    ref_late: int = 0
+    #: Symbols with state in the engine (gauge).
+    symbols: int = 0
+    moves: int = 0
+    pegs: int = 0
+
+    @property
+    def events(self) -> dict[str, int]:
+        """Events emitted so far, by type."""
+        return {"move": self.moves, "peg": self.pegs}
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)

@@ -1,0 +1,173 @@
+"""The engine's output records: price moves and peg-state changes, and their JSON form.
+
+Like ticks, these are a contract with downstream consumers (topics ``ticker.moves`` and
+``ticker.pegs``): fields and meaning do not change without bumping ``v``. The JSON Schemas
+``schemas/move.schema.json`` and ``schemas/peg.schema.json`` describe exactly what ``to_json`` emits.
+
+Byte stability matters more than float precision here: a replay must reproduce a live run byte
+for byte, and at-least-once consumers dedupe on ``id``. So ids are hashes of the event's identity
+(never of the wall clock or a counter), key order is fixed, and derived numbers are rounded
+(percentages to 4 dp, basis points and z-scores to 2-3 dp) so that harmless float noise in the
+last bits cannot change the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import orjson
+
+from tickerstream.model import SCHEMA_VERSION
+
+PegState = Literal["ok", "warn", "critical"]
+Direction = Literal["up", "down"]
+
+#: Rank of each peg state; escalation goes up this order, recovery down.
+PEG_STATE_RANK: dict[str, int] = {"ok": 0, "warn": 1, "critical": 2}
+
+
+def event_id(*parts: object) -> str:
+    """A deterministic id: 16 hex digits of a hash over the event's identity.
+
+    64 bits make an accidental collision among the events of one symbol practically impossible,
+    and the id stays short enough for a Kafka header or a log line.
+    """
+    text = "|".join(str(p) for p in parts)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """The price of ``symbol`` changed by ``change_pct`` over ``horizon_s`` seconds up to ``ts``.
+
+    ``zscore`` is the latest log return in units of the EWMA volatility (with its floor), or
+    ``None`` while the symbol has too few returns to estimate one.
+    """
+
+    type: ClassVar[str] = "move"
+
+    symbol: str
+    ts: int
+    horizon_s: int
+    from_price: float
+    to_price: float
+    change_pct: float
+    zscore: float | None
+    direction: Direction
+
+    @property
+    def id(self) -> str:
+        # One move per symbol, horizon and tick: the detector never fires twice for the same tick.
+        return event_id("move", self.symbol, self.ts, self.horizon_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": SCHEMA_VERSION,
+            "type": self.type,
+            "id": self.id,
+            "symbol": self.symbol,
+            "ts": self.ts,
+            "horizon_s": self.horizon_s,
+            "from_price": self.from_price,
+            "to_price": self.to_price,
+            "change_pct": self.change_pct,
+            "zscore": self.zscore,
+            "direction": self.direction,
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class PegEvent:
+    """``symbol`` changed peg state at ``ts`` (one event per state change).
+
+    ``peg`` is ``"USD"`` or the reference symbol (``"BTC"`` for WBTC); ``target`` the price the
+    asset should have (1.0, or the reference price times the registry's ratio); ``ref_price`` the
+    reference price used (``None`` for USD pegs). The event that returns to ``ok`` ends the episode
+    and carries ``duration_s`` (since it left ``ok``) and ``worst_bps`` (the largest deviation seen).
+    """
+
+    type: ClassVar[str] = "peg"
+
+    symbol: str
+    ts: int
+    peg: str
+    target: float
+    price: float
+    ref_price: float | None
+    deviation_bps: float
+    state: PegState
+    prev_state: PegState
+    duration_s: float | None = None
+    worst_bps: float | None = None
+
+    @property
+    def id(self) -> str:
+        return event_id("peg", self.symbol, self.ts, self.prev_state, self.state)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "v": SCHEMA_VERSION,
+            "type": self.type,
+            "id": self.id,
+            "symbol": self.symbol,
+            "ts": self.ts,
+            "peg": self.peg,
+            "target": self.target,
+            "price": self.price,
+            "ref_price": self.ref_price,
+            "deviation_bps": self.deviation_bps,
+            "state": self.state,
+            "prev_state": self.prev_state,
+        }
+        if self.duration_s is not None:
+            out["duration_s"] = self.duration_s
+            out["worst_bps"] = self.worst_bps
+        return out
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+Event = Move | PegEvent
+
+
+def event_sort_key(event: Event) -> tuple[int, str, str, int]:
+    """The order events leave one engine call in: by event time, symbol, type, horizon."""
+    horizon = event.horizon_s if isinstance(event, Move) else 0
+    return (event.ts, event.symbol, event.type, horizon)
+
+
+def event_from_dict(obj: dict[str, Any]) -> Event:
+    """Rebuild an event from its JSON object (as decoded by orjson); ``id`` is recomputed, not trusted."""
+    kind = obj.get("type")
+    if kind == "move":
+        return Move(
+            symbol=obj["symbol"],
+            ts=obj["ts"],
+            horizon_s=obj["horizon_s"],
+            from_price=obj["from_price"],
+            to_price=obj["to_price"],
+            change_pct=obj["change_pct"],
+            zscore=obj["zscore"],
+            direction=obj["direction"],
+        )
+    if kind == "peg":
+        return PegEvent(
+            symbol=obj["symbol"],
+            ts=obj["ts"],
+            peg=obj["peg"],
+            target=obj["target"],
+            price=obj["price"],
+            ref_price=obj["ref_price"],
+            deviation_bps=obj["deviation_bps"],
+            state=obj["state"],
+            prev_state=obj["prev_state"],
+            duration_s=obj.get("duration_s"),
+            worst_bps=obj.get("worst_bps"),
+        )
+    raise ValueError(f"unknown event type {kind!r}")
