@@ -1,8 +1,8 @@
 """Integration tests run against a real Kafka broker; this conftest finds it and gives tests their topics.
 
 - ``kafka_bootstrap`` (session): ``KAFKA_BOOTSTRAP_SERVERS`` if set, else the local broker of
-  ``make kafka-up`` on 127.0.0.1:9092. A broker that does not answer fails the test run, locally and
-  in CI alike: a Kafka test that silently skips proves nothing.
+  ``make kafka-up`` on 127.0.0.1:9092 (or ``KAFKA_PORT``, the variable the scripts read). A broker
+  that does not answer fails the tests, locally and in CI alike: a Kafka test that skips proves nothing.
 - ``topic_prefix``: a prefix unique to one test, for its topic names, group ids and transactional ids,
   so tests never see each other's data (also when several people run the suite against one broker).
 - ``kafka_topics``: creates topics for a test and deletes them afterwards.
@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-LOCAL_BOOTSTRAP = "127.0.0.1:9092"
 _HERE = Path(__file__).parent
 
 
@@ -31,6 +30,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if _HERE in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.kafka)
+
+
+def local_bootstrap() -> str:
+    """Where ``make kafka-up`` puts the broker: 127.0.0.1 and ``KAFKA_PORT`` (9092)."""
+    return f"127.0.0.1:{os.environ.get('KAFKA_PORT') or 9092}"
 
 
 async def _broker_answers(bootstrap: str, timeout_s: float) -> str | None:
@@ -52,7 +56,7 @@ async def _broker_answers(bootstrap: str, timeout_s: float) -> str | None:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     """Bootstrap servers of a broker that answers; fails (never skips) the test when there is none."""
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or LOCAL_BOOTSTRAP
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or local_bootstrap()
     problem = asyncio.run(_broker_answers(bootstrap, timeout_s=10.0))
     if problem is not None:
         hint = (
