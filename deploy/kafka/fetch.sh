@@ -27,8 +27,10 @@ fi
 log "fetching Kafka $KAFKA_VERSION broker jars with Maven into $KAFKA_LIBS"
 started=$SECONDS
 # -B: no colours or progress bars in CI logs; output only shown when Maven fails.
+# KAFKA_MAVEN_ARGS: extra Maven flags, e.g. -Dmaven.repo.local=DIR or -s settings.xml for a mirror.
+# shellcheck disable=SC2086  # a list of flags
 if ! mvn -B -q -f "$pom" package "-Dkafka.version=$KAFKA_VERSION" "-Dkafka.libs=$tmp" \
-        "${profile_flag[@]}" >"$tmp/.mvn.log" 2>&1; then
+        "${profile_flag[@]}" ${KAFKA_MAVEN_ARGS:-} >"$tmp/.mvn.log" 2>&1; then
     cat "$tmp/.mvn.log" >&2
     die "Maven could not fetch Kafka $KAFKA_VERSION (is the version published as org.apache.kafka:kafka_2.13?)"
 fi

@@ -11,6 +11,7 @@
 #   KAFKA_RUN_DIR          config, data, pid and logs of one broker (<repo>/.kafka/PORT, gitignored)
 #   KAFKA_START_TIMEOUT    seconds up.sh waits for the broker to answer a client (90)
 #   KAFKA_STOP_TIMEOUT     seconds down.sh waits after SIGTERM before SIGKILL (30)
+#   KAFKA_MAVEN_ARGS       extra flags for Maven in fetch.sh (e.g. -Dmaven.repo.local=DIR)
 #   JAVA                   java executable (JAVA_HOME/bin/java, else java on PATH); Java 17+
 
 set -euo pipefail
