@@ -1,0 +1,20 @@
+"""Ticker text -> ticks and rejects. Pure: no I/O, no clock; the caller passes the event time.
+
+``parse_text`` / ``parse_bytes`` parse one snapshot (a page); ``SnapshotParser`` does the same
+incrementally for a file followed as it grows. Modules: ``snapshot`` (the driver and fast path),
+``records`` (one line -> records), ``patterns`` (the regexes), ``numbers`` (reading digits),
+``slugs`` (coin-id lines), ``vocab`` (currencies and words the parser trusts).
+"""
+
+from tickerstream.parse.records import MAX_CHANGE_PCT, MIN_CHANGE_PCT
+from tickerstream.parse.snapshot import MAX_LINE_CHARS, ParseResult, SnapshotParser, parse_bytes, parse_text
+
+__all__ = [
+    "MAX_CHANGE_PCT",
+    "MAX_LINE_CHARS",
+    "MIN_CHANGE_PCT",
+    "ParseResult",
+    "SnapshotParser",
+    "parse_bytes",
+    "parse_text",
+]

@@ -1,0 +1,88 @@
+"""Reading the numbers tickers show: grouped prices, decimal commas, K/M/B suffixes, subscript zeros.
+
+Kept apart from the pattern matching so the rules for what ``1,234`` means live in one place.
+A price written ``1,234`` is a thousand and more on a dollar page but one-point-something on a page that
+writes ``1,2 %``; when the context says decimal comma and the digits allow both readings we refuse to guess
+(``Ambiguous``) rather than emit a price off by a factor of a thousand.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: Multipliers of the magnitude suffixes widgets use to save room (``$62.7k``).
+SUFFIX_MULTIPLIER: dict[str, float] = {
+    "k": 1e3,
+    "K": 1e3,
+    "m": 1e6,
+    "M": 1e6,
+    "b": 1e9,
+    "B": 1e9,
+    "t": 1e12,
+    "T": 1e12,
+}
+
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_GROUPING_SPACES = str.maketrans("", "", "\u00a0\u202f\u2009'’")
+
+
+class Ambiguous(ValueError):
+    """The digits read as two different numbers depending on the decimal separator."""
+
+
+def read_number(raw: str, decimal_comma: bool = False) -> float:
+    """Turn the digits of a price or percent as shown into a float.
+
+    ``decimal_comma`` says the surrounding text writes decimals with a comma (``1,2 %``); it only
+    matters for a lone separator followed by exactly three digits (``1,234`` / ``1.234``), which is
+    then ambiguous. Raises ``Ambiguous`` for that case and ``ValueError`` for malformed input.
+    """
+    s = raw.translate(_GROUPING_SPACES)
+    if not s.isascii():
+        return _read_subscript_zeros(s)
+    n_comma = s.count(",")
+    n_dot = s.count(".")
+    if n_comma and n_dot:
+        dec = "," if s.rfind(",") > s.rfind(".") else "."
+        grp = "." if dec == "," else ","
+        int_part, _, frac = s.rpartition(dec)
+        _check_groups(int_part, grp)
+        return float(int_part.replace(grp, "") + "." + frac)
+    if n_comma or n_dot:
+        sep = "," if n_comma else "."
+        if n_comma + n_dot > 1:
+            _check_groups(s, sep)
+            return float(s.replace(sep, ""))
+        int_part, _, frac = s.partition(sep)
+        if len(frac) != 3 or int_part in ("", "0"):
+            return float(int_part + "." + frac)
+        # d{1,3}<sep>ddd: thousands or decimals depending on the page's convention.
+        if decimal_comma:
+            raise Ambiguous(raw)
+        return float(int_part + frac) if sep == "," else float(int_part + "." + frac)
+    return float(s)
+
+
+def _check_groups(s: str, sep: str) -> None:
+    head, *groups = s.split(sep)
+    if not (1 <= len(head) <= 3) or any(len(g) != 3 for g in groups):
+        raise ValueError(f"bad digit grouping in {s!r}")
+
+
+def _read_subscript_zeros(s: str) -> float:
+    """``0.0₄1234`` (a zero repeated four times) is 0.00001234: DEX-style tiny prices."""
+    head, sep, rest = s.replace(",", ".").partition(".")
+    if not sep or head not in ("0", "") or not rest.startswith("0"):
+        raise ValueError(f"bad subscript price {s!r}")
+    i = 1
+    while i < len(rest) and "₀" <= rest[i] <= "₉":
+        i += 1
+    count = int(rest[1:i].translate(_SUBSCRIPT_DIGITS))
+    digits = rest[i:]
+    if not digits.isdigit() or count > 30:
+        raise ValueError(f"bad subscript price {s!r}")
+    return float("0." + "0" * count + digits)
+
+
+def is_finite_positive(x: float) -> bool:
+    return math.isfinite(x) and x > 0

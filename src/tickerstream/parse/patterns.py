@@ -1,0 +1,92 @@
+"""Compiled regular expressions of the general path: prices with a currency, percents, identifiers.
+
+The general path is anchored on *prices*: every ticker record has exactly one number marked as money
+(a currency sign or code next to it, or a ``SYM/USD`` pair before it). Finding those anchors is cheap and
+independent of how the rest of the widget is laid out; the identifier is then read backwards from the
+anchor and the percent forwards (or backwards, for percent-before-price widgets).
+"""
+
+from __future__ import annotations
+
+import re
+
+from tickerstream.parse.vocab import FIAT_CODES
+
+ARROWS = "▲▼△▽↑↓⬆⬇🔺🔻"
+UP_ARROWS = frozenset("▲△↑⬆🔺")
+
+_CUR_SIGN = r"(?:(?<![A-Za-z])(?:US|HK|NZ|CA|AU|[CARS])\$|\$|€|£|¥|₩|₹|₽|₺|₴|₦|₱|₫)"
+_CUR_CODE = r"(?<![A-Za-z])(?:" + "|".join(sorted(FIAT_CODES)) + r")(?![A-Za-z])"
+CURRENCY = rf"(?:{_CUR_SIGN}|{_CUR_CODE})"
+#: Digits of a price: subscript-zero form, grouped thousands, plain, or a bare fraction (``.5``).
+NUMBER = (
+    r"(?:0[.,]0[₀-₉]{1,2}\d{1,15}"
+    r"|\d{1,3}(?:[,.\u00a0\u202f'’]\d{3})+(?:[.,]\d{1,15})?"
+    r"|\d{1,15}(?:[.,]\d{1,15})?"
+    r"|[.,]\d{1,15})(?![\d₀-₉])"
+)
+SUFFIX = r"(?:[kKmMbBtT](?![A-Za-z]))?"
+#: What widgets print instead of a price when they have none; with an identifier it is an invalid price.
+_BAD = r"(?:NaN|nan|NAN|[Ii]nf(?:inity)?|INF|∞|N/A|n/a|—|–|-{1,2})(?![A-Za-z0-9])"
+
+
+def pct_body(tag: str) -> str:
+    """A percent with its optional arrow and sign; group names get ``tag`` so several can coexist."""
+    return (
+        rf"(?:[(\[]\s?)?(?P<{tag}a>[{ARROWS}])?\s?(?P<{tag}s>[+\-−–])?\s?"
+        rf"(?P<{tag}n>\d{{1,6}}(?:[.,]\d{{1,6}})?|[.,]\d{{1,6}})\s?%(?:\s?[)\]])?(?:\s?(?P<{tag}b>[{ARROWS}]))?"
+    )
+
+
+#: One price anchor: ``BTC/USD 62,700``, ``$ 1,234.5``, ``EUR 3,25``, ``101868.45$``, ``62.7k``-suffixed.
+ANCHOR = re.compile(
+    rf"""
+      (?<![A-Za-z0-9])(?P<pb>[A-Za-z0-9]{{1,10}})\s?[/\-]\s?(?P<pq>{"|".join(sorted(FIAT_CODES))})(?![A-Za-z])
+        [ \t:=]*(?:{_CUR_SIGN}\s?)?(?P<pneg>[-−]\s?)?(?:(?P<pn>{NUMBER})(?P<ps>{SUFFIX})|(?P<pbad>{_BAD}))
+    | (?:(?<![^\s|(])(?P<neg0>[-−]))?(?P<c1>{CURRENCY})\s?(?P<neg1>[-−–]\s?)?
+        (?:(?P<n1>{NUMBER})(?P<s1>{SUFFIX})|(?P<bad1>{_BAD}))
+    | (?:(?<![^\s|(:])(?P<neg2>[-−])\s?)?(?P<n2>{NUMBER})(?P<s2>{SUFFIX})\s?(?P<c2>{CURRENCY})
+    """,
+    re.X,
+)
+
+#: The identifier that ends right before an anchor: ``Name (SYM)``, ``Name SYM``, ``(SYM):``, ``SYM 1.2%``.
+IDENT_END = re.compile(
+    rf"""
+    (?: \(\s?(?P<ps>[A-Za-z0-9][A-Za-z0-9.\-]{{0,15}})\s?\)
+      | (?<![A-Za-z0-9.\-'’&])(?P<bs>[A-Za-z0-9]{{1,12}}) )
+    (?P<sep>(?:[ \t:=|]|[\-–—](?!\s?[\d.,]))*)
+    (?:{pct_body("q")}[ \t|]*)?
+    \Z
+    """,
+    re.X,
+)
+
+#: A percent right after the price (``$ 1.00 0.01%``, ``$62.7k-0.9%``, ``| +1.2% |``, ``(▲ 1.2%)``).
+PCT_AFTER = re.compile(r"[ \t|]*" + pct_body("r"))
+
+#: Text allowed around records on a ticker line: separators, rank numbers, other columns (market cap,
+#: volume, 1h/7d percents) and their labels. Anything else on the line means it is prose, not a widget.
+_FILL_TOKEN = rf"""(?:[\s|•·∙*#>,;/:–—\-_=~]+
+    | \#?\d{{1,4}}\.?(?![\w.,%])
+    | {CURRENCY}\s?{NUMBER}{SUFFIX}
+    | {NUMBER}{SUFFIX}\s?{CURRENCY}
+    | [{ARROWS}]
+    | [+\-−]?\s?\d{{1,6}}(?:[.,]\d{{1,6}})?\s?%
+    | \(?(?:24\s?[hH]|1[hH]|7[dD])\)?(?![A-Za-z])
+    | (?i:(?:24h\s?)?vol(?:ume)?|m(?:kt|arket)?\.?\s?cap)(?![A-Za-z])
+    )"""
+FILLER = re.compile(rf"(?:{_FILL_TOKEN})*", re.X)
+
+#: Marks of sentences rather than names: terminal punctuation, quotes, money, links.
+PROSE_MARK = re.compile(r"[!?;\"“”…$€£¥%@]|[.,:](?:\s|$)|https?:|www\.")
+
+#: A coin-id slug line as CoinGecko widgets print it above the ticker (``usd-coin``, ``avalanche-2``).
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+#: Cheap test for "could this line hold a price at all": a currency sign or a fiat code.
+PREFILTER = re.compile(r"[$€£¥₩₹₽₺₴₦₱₫]|" + "|".join(sorted(FIAT_CODES)))
+
+#: Hints at the page's decimal separator, read only when a price like ``1,234`` needs them.
+DECIMAL_COMMA_HINT = re.compile(r"\d,\d{1,2}(?!\d)\s?%|\d\.\d{3},\d|\d,\d+\s?(?:€|EUR)|[€£]\s?\d+,\d\d(?!\d)")
+DECIMAL_DOT_HINT = re.compile(r"\d\.\d{1,2}(?!\d)\s?%|\d,\d{3}\.\d")
