@@ -109,9 +109,9 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         return build_dataclass(hint, value, key + ".")
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(hint)
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
-            if type(None) in options:
-                return None
+        is_null = value is None or (isinstance(value, str) and value.lower() in ("none", "null"))
+        if is_null and type(None) in options:
+            return None
         errors = []
         for option in options:
             if option is type(None):

@@ -52,8 +52,8 @@ class SampleSpec:
     interval_s: float = 1800.0
     #: Synthetic extra coins (SYN00001 ...) for large benchmarks.
     extra_symbols: int = 0
-    crash_at: float = 0.35
-    depeg_at: float = 0.55
+    crash_at: float = 0.15
+    depeg_at: float = 0.30
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +73,14 @@ def generate(spec: SampleSpec) -> Iterator[Snapshot]:
     """Yield snapshots in event-time order."""
     rng = np.random.default_rng(spec.seed)
     assets = load_assets() + [
-        Asset(f"SYN{i:05d}", f"Synthetic {i}", f"synthetic-{i}", float(rng.uniform(0.01, 500.0)),
-              float(rng.uniform(0.4, 1.5)), "coin")
+        Asset(
+            f"SYN{i:05d}",
+            f"Synthetic {i}",
+            f"synthetic-{i}",
+            float(rng.uniform(0.01, 500.0)),
+            float(rng.uniform(0.4, 1.5)),
+            "coin",
+        )
         for i in range(spec.extra_symbols)
     ]
     times_ms = _snapshot_times(rng, spec)
@@ -123,7 +129,8 @@ def _depeg_curve(times_ms: np.ndarray, spec: SampleSpec) -> np.ndarray:
     """Multiplier for USDC: 1 -> 0.88 in 6 h, ~0.88-0.90 for 18 h, back to 1 over 36 h."""
     t0 = times_ms[0] + spec.depeg_at * (times_ms[-1] - times_ms[0])
     hours = (times_ms - t0) / 3_600_000
-    return np.interp(hours, [0, 6, 24, 60], [1.0, 0.88, 0.90, 1.0])
+    curve: np.ndarray = np.interp(hours, [0, 6, 24, 60], [1.0, 0.88, 0.90, 1.0])
+    return curve
 
 
 def _widget_round(price: float) -> float:
@@ -138,7 +145,8 @@ def _change_24h(rng: np.random.Generator, times_ms: np.ndarray, prices: np.ndarr
     change = (prices / base - 1) * 100
     early = (times_ms - times_ms[0]) < _DAY_MS
     change[early] = rng.normal(0, 2.5, (int(early.sum()), prices.shape[1]))
-    return np.round(change, 2)
+    rounded: np.ndarray = np.round(change, 2)
+    return rounded
 
 
 # ---- rendering ----------------------------------------------------------------------------------
@@ -172,7 +180,9 @@ def render_page(snap: Snapshot, assets: dict[str, Asset], rng: np.random.Generat
 
 def snapshot_ticks(snap: Snapshot, assets: dict[str, Asset], source: str) -> list[Tick]:
     return [
-        Tick(sym, assets[sym].name, assets[sym].slug, float(price), "USD", float(change), True, snap.ts, source)
+        Tick(
+            sym, assets[sym].name, assets[sym].slug, float(price), "USD", float(change), True, snap.ts, source
+        )
         for sym, price, change in zip(snap.symbols, snap.prices, snap.change_pct, strict=True)
     ]
 

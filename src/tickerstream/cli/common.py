@@ -43,12 +43,16 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
 
 def add_logging_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--log-level", default=os.environ.get("TICKER_LOG_LEVEL", "INFO"),
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
+        "--log-level",
+        default=os.environ.get("TICKER_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
         help="log verbosity (env TICKER_LOG_LEVEL; default INFO); logs go to stderr",
     )
     parser.add_argument(
-        "--log-format", choices=["auto", "json", "console"], default="auto",
+        "--log-format",
+        choices=["auto", "json", "console"],
+        default="auto",
         help="log format: auto = JSON unless stderr is a terminal (default auto)",
     )
 

@@ -21,16 +21,37 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("out", help="output: a directory (--format page) or a .jsonl file (--format jsonl)")
-    parser.add_argument("--format", choices=["page", "jsonl"], default="page",
-                        help="page: one widget page per snapshot, file named by its ISO time; "
-                             "jsonl: ticks as JSON Lines (default page)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help=f"random seed (default {defaults.seed})")
-    parser.add_argument("--start", default=defaults.start, help=f"first snapshot time, ISO 8601 (default {defaults.start})")
-    parser.add_argument("--days", type=float, default=defaults.days, help=f"length of the run in days (default {defaults.days:g})")
-    parser.add_argument("--interval", type=float, default=defaults.interval_s,
-                        help=f"mean seconds between snapshots (default {defaults.interval_s:g})")
-    parser.add_argument("--extra-symbols", type=int, default=0,
-                        help="add N synthetic coins (SYN00000...) for large benchmarks (default 0)")
+    parser.add_argument(
+        "--format",
+        choices=["page", "jsonl"],
+        default="page",
+        help="page: one widget page per snapshot, file named by its ISO time; "
+        "jsonl: ticks as JSON Lines (default page)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help=f"random seed (default {defaults.seed})"
+    )
+    parser.add_argument(
+        "--start", default=defaults.start, help=f"first snapshot time, ISO 8601 (default {defaults.start})"
+    )
+    parser.add_argument(
+        "--days",
+        type=float,
+        default=defaults.days,
+        help=f"length of the run in days (default {defaults.days:g})",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=defaults.interval_s,
+        help=f"mean seconds between snapshots (default {defaults.interval_s:g})",
+    )
+    parser.add_argument(
+        "--extra-symbols",
+        type=int,
+        default=0,
+        help="add N synthetic coins (SYN00000...) for large benchmarks (default 0)",
+    )
     return parser
 
 
@@ -40,8 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         if args.days <= 0 or args.interval <= 0 or args.extra_symbols < 0:
             raise UsageError("--days and --interval must be > 0 and --extra-symbols >= 0")
-        spec = SampleSpec(seed=args.seed, start=args.start, days=args.days, interval_s=args.interval,
-                          extra_symbols=args.extra_symbols)
+        spec = SampleSpec(
+            seed=args.seed,
+            start=args.start,
+            days=args.days,
+            interval_s=args.interval,
+            extra_symbols=args.extra_symbols,
+        )
         try:
             out = Path(args.out)
             if args.format == "page":
