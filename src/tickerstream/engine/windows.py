@@ -96,20 +96,44 @@ def group_and_accept(rows: I64, ts: I64, price: F64, last_ts: I64) -> Grouped:
     return Grouped(order, r, t, price[order], starts, ends, r[starts], seg_of, rank, late, duplicates)
 
 
-def segmented_linear_scan(a: F64, b: F64, max_len: int) -> F64:
-    """``x[i] = a[i] * x[i-1] + b[i]`` for all i at once (Hillis-Steele prefix scan).
+#: Below this many segments still running, the recurrence continues in plain Python (cheaper
+#: than a numpy call per position for a handful of elements).
+_PY_TAIL_SEGMENTS = 32
 
-    Segments are separated by ``a == 0`` at their first element (the initial state folded into
-    ``b``), so one scan serves every row of a batch in ceil(log2(max_len)) vectorised passes, with
-    no division (the cumulative-product trick underflows on long segments).
+
+def segmented_recurrence(a: F64, b: F64, starts: I64, lens: I64) -> F64:
+    """``x[i] = a[i] * x[i-1] + b[i]`` within each segment; ``x[start] = b[start]``.
+
+    Evaluated in exactly the sequential order, one position of all segments per numpy step, so
+    the floats are bit-identical however the stream was cut into batches (a parallel prefix scan
+    regroups the products and differs in the last bits). The few long segments that remain when
+    most have ended finish in plain Python, so one long run costs O(n) Python steps, not numpy calls.
     """
     x = b.copy()
-    aa = a.copy()
-    d = 1
-    while d < max_len:
-        x[d:] = aa[d:] * x[:-d] + x[d:]
-        aa[d:] = aa[d:] * aa[:-d]
-        d *= 2
+    by_len = np.argsort(-lens, kind="stable")
+    s_starts = starts[by_len]
+    s_lens = lens[by_len]
+    neg_lens = -s_lens
+    k = 1
+    max_len = int(s_lens[0]) if s_lens.size else 0
+    while k < max_len:
+        active = int(np.searchsorted(neg_lens, -k, side="left"))  # segments with len > k
+        if active < _PY_TAIL_SEGMENTS:
+            break
+        idx = s_starts[:active] + k
+        x[idx] = a[idx] * x[idx - 1] + b[idx]
+        k += 1
+    if k < max_len:
+        for s0, n in zip(s_starts.tolist(), s_lens.tolist(), strict=True):
+            if n <= k:
+                break
+            lo = s0 + k - 1
+            xs = x[lo : s0 + n].tolist()
+            aa = a[lo : s0 + n].tolist()
+            bb = b[lo : s0 + n].tolist()
+            for i in range(1, len(xs)):
+                xs[i] = aa[i] * xs[i - 1] + bb[i]
+            x[lo : s0 + n] = xs
     return x
 
 
@@ -198,9 +222,7 @@ class Windows:
         a = np.where(valid, 1.0 - self.alpha, 1.0)
         b = np.where(valid, self.alpha * ret * ret, 0.0)
         b[g.starts] += a[g.starts] * self.var[g.seg_rows]
-        a[g.starts] = 0.0
-        max_len = int((g.ends - g.starts).max())
-        v_after = segmented_linear_scan(a, b, max_len)
+        v_after = segmented_recurrence(a, b, g.starts, g.ends - g.starts)
         n_after = np.cumsum(valid)
         base = np.where(g.starts > 0, n_after[g.starts - 1], 0)
         n_after = n_after - base[g.seg_of] + self.n_ret[g.seg_rows][g.seg_of]

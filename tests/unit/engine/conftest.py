@@ -1,0 +1,3 @@
+from engine_factories import make_engine
+
+__all__ = ["make_engine"]
