@@ -10,12 +10,21 @@ command -v mvn >/dev/null || die "Maven (mvn) is not installed; it fetches the b
 
 pom="$KAFKA_SCRIPTS_DIR/pom.xml"
 stamp_want="kafka=$KAFKA_VERSION pom=$(sha256sum "$pom" | cut -c1-16)"
-if [[ -f "$KAFKA_LIBS/.complete" && "$(cat "$KAFKA_LIBS/.complete")" == "$stamp_want" ]]; then
+cache_complete() { [[ -f "$KAFKA_LIBS/.complete" && "$(cat "$KAFKA_LIBS/.complete")" == "$stamp_want" ]]; }
+if cache_complete; then
     log "jars for Kafka $KAFKA_VERSION already in $KAFKA_LIBS"
     exit 0
 fi
 
+# One fetch per cache at a time (a CI clone and a developer may share ~/.cache): wait for the other,
+# then look again.
 mkdir -p "$KAFKA_CACHE_DIR"
+exec 9>"$KAFKA_CACHE_DIR/.fetch.lock"
+flock 9
+if cache_complete; then
+    log "jars for Kafka $KAFKA_VERSION already in $KAFKA_LIBS (fetched by another process)"
+    exit 0
+fi
 tmp="$(mktemp -d "$KAFKA_CACHE_DIR/libs.tmp.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
