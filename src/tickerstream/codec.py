@@ -66,7 +66,8 @@ def _columns_valid(objs: list[object]) -> bool:
         return False
     dicts: list[dict[str, object]] = objs  # type: ignore[assignment]
     try:
-        if {d["v"] for d in dicts} != {SCHEMA_VERSION}:
+        versions = [d["v"] for d in dicts]
+        if set(map(type, versions)) != {int} or set(versions) != {SCHEMA_VERSION}:
             return False
         if not set(map(type, [d["symbol"] for d in dicts])) <= _STR:
             return False

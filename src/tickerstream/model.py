@@ -129,8 +129,10 @@ def tick_from_dict(obj: Any) -> Tick:
     """
     if not isinstance(obj, dict):
         raise InvalidTick("not a JSON object")
-    if obj.get("v") != SCHEMA_VERSION:
-        raise InvalidTick(f"unsupported schema version {obj.get('v')!r}")
+    version = obj.get("v")
+    # ``True == 1`` in Python: insist on a real integer so a boolean is not taken for version 1.
+    if type(version) is not int or version != SCHEMA_VERSION:
+        raise InvalidTick(f"unsupported schema version {version!r}")
     for field, kind in _REQUIRED_FIELDS:
         value = obj.get(field)
         # bool is an int subclass: a ``true`` price or ts is a type error, not 1.

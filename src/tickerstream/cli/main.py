@@ -97,3 +97,7 @@ def _run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

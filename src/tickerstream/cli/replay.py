@@ -121,3 +121,7 @@ def _open_for_writing(path: str) -> BinaryIO:
         return open(path, "wb")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -83,3 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     return run_cli("ticker-sample", body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tickerstream.codec import MAX_TICK_BYTES, decode_tick_values
+from tickerstream.model import RejectReason, Tick
+
+GOOD = [
+    Tick("BTC", "Bitcoin", "bitcoin", 104442.98, "USD", 0.48, False, 1_000, "a"),
+    Tick("USDC", "USDC", None, 0.9987, "USD", None, False, 1_000, "a"),
+    Tick("ETH", "Ethereum", "ethereum", 3259.53, "USD", -2.3, True, 2_000, "b"),
+]
+
+
+def values(ticks: list[Tick]) -> list[bytes]:
+    return [t.to_json() for t in ticks]
+
+
+def test_good_batch_decodes_to_columns() -> None:
+    decoded = decode_tick_values(values(GOOD))
+    assert decoded.bad == []
+    assert decoded.batch.symbols == ["BTC", "USDC", "ETH"]
+    assert decoded.batch.ts.tolist() == [1_000, 1_000, 2_000]
+    assert decoded.batch.price.tolist() == [104442.98, 0.9987, 3259.53]
+    assert decoded.rows.tolist() == [0, 1, 2]
+
+
+def test_poison_messages_get_reasons_and_good_ones_survive() -> None:
+    good = values(GOOD)
+    nan_price = GOOD[0].to_json().replace(b"104442.98", b"NaN")  # not JSON for orjson
+    neg_price = orjson.dumps(GOOD[0].to_dict() | {"price": -5})
+    wrong_schema = orjson.dumps({"v": 1, "symbol": "BTC"})
+    bool_price = orjson.dumps(GOOD[0].to_dict() | {"price": True})
+    huge = b'{"v":1,"pad":"' + b"x" * 1_000_000 + b'"}'
+    batch = [
+        good[0],
+        b"not json",
+        nan_price,
+        good[1],
+        neg_price,
+        wrong_schema,
+        b"[1,2]",
+        huge,
+        bool_price,
+        good[2],
+    ]
+    decoded = decode_tick_values(batch)
+    assert decoded.batch.symbols == ["BTC", "USDC", "ETH"]
+    assert decoded.rows.tolist() == [0, 3, 9]
+    reasons = {bad.index: bad.reason for bad in decoded.bad}
+    assert reasons == {
+        1: RejectReason.NOT_JSON,
+        2: RejectReason.NOT_JSON,
+        4: RejectReason.INVALID_TICK,
+        5: RejectReason.INVALID_TICK,
+        6: RejectReason.NOT_JSON,
+        7: RejectReason.MESSAGE_TOO_LARGE,
+        8: RejectReason.INVALID_TICK,
+    }
+    assert all(bad.detail for bad in decoded.bad)
+
+
+def test_a_value_holding_two_objects_does_not_shift_the_batch() -> None:
+    two = GOOD[0].to_json() + b"," + GOOD[1].to_json()
+    decoded = decode_tick_values([two, GOOD[2].to_json()])
+    assert decoded.batch.symbols == ["ETH"]
+    assert [b.index for b in decoded.bad] == [0]
+
+
+def test_empty_batch() -> None:
+    decoded = decode_tick_values([])
+    assert len(decoded.batch) == 0 and decoded.bad == []
+
+
+def test_size_cap_is_applied_per_record() -> None:
+    padded = orjson.dumps(GOOD[0].to_dict() | {"source": "s" * MAX_TICK_BYTES})
+    decoded = decode_tick_values([padded, GOOD[1].to_json()])
+    assert decoded.batch.symbols == ["USDC"]
+    assert decoded.bad[0].reason is RejectReason.MESSAGE_TOO_LARGE
+
+
+@given(st.lists(st.binary(max_size=64), max_size=20))
+def test_arbitrary_bytes_never_raise(blobs: list[bytes]) -> None:
+    decoded = decode_tick_values(blobs)
+    assert len(decoded.batch) + len(decoded.bad) == len(blobs)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ABCDEFXYZ0123", min_size=1, max_size=6),
+            st.floats(min_value=1e-9, max_value=1e7, allow_nan=False),
+            st.integers(min_value=0, max_value=2**53),
+        ),
+        max_size=30,
+    )
+)
+def test_decoded_columns_equal_the_ticks(rows: list[tuple[str, float, int]]) -> None:
+    ticks = [Tick(s, s, None, p, "USD", None, False, ts, "-") for s, p, ts in rows]
+    decoded = decode_tick_values(values(ticks))
+    assert decoded.bad == []
+    assert decoded.batch.symbols == [t.symbol for t in ticks]
+    assert np.array_equal(decoded.batch.ts, np.array([t.ts for t in ticks], dtype=np.int64))
+    assert all(math.isclose(a, t.price) for a, t in zip(decoded.batch.price.tolist(), ticks, strict=True))

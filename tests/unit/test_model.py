@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+
+from tickerstream.model import REJECT_RAW_MAX_CHARS, InvalidTick, Reject, RejectReason, Tick, tick_from_dict
+
+TICK = Tick("USDC", "USDC", "usd-coin", 1.0, "USD", 0.01, False, 1_737_331_200_000, "page.txt")
+
+
+def test_tick_json_has_exactly_the_contract_fields(validate_record: Callable[[str, Any], None]) -> None:
+    obj = orjson.loads(TICK.to_json())
+    assert list(obj) == [
+        "v",
+        "symbol",
+        "name",
+        "coin_id",
+        "price",
+        "currency",
+        "change_pct",
+        "change_sign_known",
+        "ts",
+        "source",
+    ]
+    validate_record("tick", obj)
+    assert tick_from_dict(obj) == TICK
+
+
+def test_reject_json_is_truncated_and_valid(validate_record: Callable[[str, Any], None]) -> None:
+    reject = Reject("x" * 5000, RejectReason.LINE_TOO_LONG, "-", "5000 chars")
+    obj = orjson.loads(reject.to_json())
+    validate_record("reject", obj)
+    assert len(obj["raw"]) == REJECT_RAW_MAX_CHARS and obj["raw"].endswith("…")
+
+
+def test_every_reason_is_in_the_reject_schema(validate_record: Callable[[str, Any], None]) -> None:
+    for reason in RejectReason:
+        validate_record("reject", Reject("raw", reason, "-").to_dict())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"v": 2}, "version"),
+        ({"v": True}, "version"),
+        ({"price": 0}, "price"),
+        ({"price": -1.0}, "price"),
+        ({"price": math.nan}, "price"),
+        ({"price": "1.0"}, "price"),
+        ({"price": True}, "price"),
+        ({"ts": 1.5}, "ts"),
+        ({"symbol": ""}, "symbol"),
+        ({"change_pct": "1%"}, "change_pct"),
+        ({"coin_id": 3}, "coin_id"),
+        ({"change_sign_known": 1}, "change_sign_known"),
+    ],
+)
+def test_invalid_ticks_are_refused_with_the_field_named(change: dict[str, Any], message: str) -> None:
+    obj = TICK.to_dict() | change
+    with pytest.raises(InvalidTick, match=message):
+        tick_from_dict(obj)
+
+
+def test_non_objects_are_refused() -> None:
+    with pytest.raises(InvalidTick, match="not a JSON object"):
+        tick_from_dict([1, 2])
