@@ -226,3 +226,17 @@ async def _check_configs(admin: Any, bootstrap: str, specs: Sequence[TopicSpec])
                     f"--add-config {key}={want}) or recreate the topic"
                 )
             log.warning("kafka.topic_config_differs", topic=spec.name, key=key, want=want, got=got)
+
+
+async def partition_count(bootstrap: str, topic: str, *, timeout_s: float = 30.0) -> int | None:
+    """How many partitions ``topic`` has, or None when it does not exist (never creates it)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    try:
+        async with asyncio.timeout(timeout_s):
+            await admin.start()
+            if topic not in set(await admin.list_topics()):
+                return None
+            described = await admin.describe_topics([topic])
+            return len(described[0]["partitions"])
+    finally:
+        await admin.close()

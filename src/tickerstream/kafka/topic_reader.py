@@ -1,0 +1,107 @@
+"""Read a recorded time range of the ticks topic (``ticker-replay --from-topic``), for backtests.
+
+The range is found with ``offsets_for_times`` (record timestamps; ``ticker-produce`` stamps each
+record with its tick's event time), read by a consumer with no group (nothing is committed, no
+running processor is disturbed), and returned as one columnar batch in event-time order. Partitions
+interleave arbitrarily in a fetch, so the rows are sorted by ts at the end; ties keep partition then
+offset order, and the engine gives ticks of one ts the same result in any order anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import numpy as np
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from tickerstream.codec import decode_tick_values
+from tickerstream.engine import TickBatch
+from tickerstream.kafka.admin import partition_count
+from tickerstream.model import Reject
+
+
+class TopicReadError(RuntimeError):
+    """The topic cannot be read as asked; the message says why."""
+
+
+@dataclass(slots=True)
+class TopicRange:
+    """What was read: the ticks in event-time order, and the records that were not ticks."""
+
+    batch: TickBatch
+    records: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+
+
+async def read_time_range(
+    bootstrap: str, topic: str, start_ms: int, end_ms: int, *, timeout_s: float = 30.0
+) -> TopicRange:
+    """Ticks with ``start_ms <= ts < end_ms`` from every partition of ``topic``."""
+    count = await partition_count(bootstrap, topic, timeout_s=timeout_s)
+    if count is None:
+        raise TopicReadError(f"topic {topic!r} does not exist on {bootstrap}")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(count)]
+        consumer.assign(tps)
+        begin = await _offsets_at(consumer, tps, start_ms)
+        end = await _offsets_at(consumer, tps, end_ms)
+        for tp in tps:
+            consumer.seek(tp, begin[tp])
+        return await asyncio.wait_for(_read(consumer, begin, end, start_ms, end_ms, topic), timeout_s)
+    finally:
+        await consumer.stop()
+
+
+async def _offsets_at(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition], ts_ms: int
+) -> dict[TopicPartition, int]:
+    """First offset with record timestamp >= ts_ms per partition (the end offset if there is none)."""
+    found = await consumer.offsets_for_times({tp: ts_ms for tp in tps})
+    ends = await consumer.end_offsets(tps)
+    return {tp: (found[tp].offset if found.get(tp) is not None else ends[tp]) for tp in tps}
+
+
+async def _read(
+    consumer: AIOKafkaConsumer,
+    begin: dict[TopicPartition, int],
+    end: dict[TopicPartition, int],
+    start_ms: int,
+    end_ms: int,
+    topic: str,
+) -> TopicRange:
+    pending = {tp for tp in begin if begin[tp] < end[tp]}
+    batches: list[TickBatch] = []
+    result = TopicRange(batch=TickBatch.empty())
+    while pending:
+        fetched = await consumer.getmany(*pending, timeout_ms=500, max_records=50_000)
+        for tp, records in fetched.items():
+            records = [r for r in records if r.offset < end[tp]]
+            if records:
+                values = [r.value or b"" for r in records]
+                result.records += len(values)
+                decoded = decode_tick_values(values)
+                for bad in decoded.bad:
+                    rec = records[bad.index]
+                    raw = values[bad.index].decode("utf-8", "replace")
+                    result.rejects.append(
+                        Reject(raw, bad.reason, f"{topic}/{tp.partition}/{rec.offset}", bad.detail)
+                    )
+                batches.append(decoded.batch)
+            if await consumer.position(tp) >= end[tp]:
+                pending.discard(tp)
+    merged = TickBatch.concat(batches)
+    keep = np.flatnonzero((merged.ts >= start_ms) & (merged.ts < end_ms))
+    order = keep[np.argsort(merged.ts[keep], kind="stable")]
+    result.batch = TickBatch(
+        symbols=[merged.symbols[i] for i in order.tolist()], ts=merged.ts[order], price=merged.price[order]
+    )
+    return result

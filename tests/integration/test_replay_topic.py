@@ -1,0 +1,119 @@
+"""ticker-replay --from-topic: a time range of the ticks topic gives the same events as the same ticks from a file."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from tickerstream.engine import EngineConfig
+from tickerstream.kafka.topic_reader import read_time_range
+from tickerstream.model import Tick
+from tickerstream.replay import run_replay
+from tickerstream.replay_inputs import ReadStats, open_recorded
+from tickerstream.sample import SampleSpec, generate, load_assets, snapshot_ticks
+
+SPEC = SampleSpec(days=2.0, interval_s=1800.0, depeg_at=0.2)
+
+
+def sample_ticks() -> list[Tick]:
+    assets = {a.symbol: a for a in load_assets()}
+    return [t for snap in generate(SPEC) for t in snapshot_ticks(snap, assets, "sample")]
+
+
+async def produce(bootstrap: str, topic: str, ticks: list[Tick]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        futures = []
+        for i, t in enumerate(ticks):
+            if i == len(ticks) // 2:  # a poison record in the middle of the recording, in time order
+                futures.append(await producer.send(topic, b"not a tick", key=b"BTC", timestamp_ms=t.ts))
+            futures.append(await producer.send(topic, t.to_json(), key=t.symbol.encode(), timestamp_ms=t.ts))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def test_topic_range_replays_like_the_same_ticks_from_a_file(
+    kafka_bootstrap, kafka_topics, tmp_path: Path
+):
+    topic = await kafka_topics.create("ticks", partitions=3)
+    ticks = sample_ticks()
+    await produce(kafka_bootstrap, topic, ticks)
+    start, end = ticks[0].ts + 6 * 3600_000, ticks[-1].ts  # a range strictly inside the recording
+    in_range = [t for t in ticks if start <= t.ts < end]
+
+    found = await read_time_range(kafka_bootstrap, topic, start, end)
+    assert len(found.batch) == len(in_range)
+    assert [r.reason.value for r in found.rejects] == ["not_json"]
+    assert found.rejects[0].source.startswith(f"{topic}/")
+
+    from_topic = io.BytesIO()
+    run_replay(iter([found.batch]), EngineConfig(), from_topic)
+    file = tmp_path / "range.jsonl"
+    file.write_bytes(b"".join(t.to_json() + b"\n" for t in in_range))
+    from_file = io.BytesIO()
+    run_replay(open_recorded([str(file)], ReadStats()), EngineConfig(), from_file)
+    assert from_topic.getvalue() == from_file.getvalue()
+    assert from_topic.getvalue().count(b'"type":"peg"') >= 2  # the scripted depeg is in range
+
+
+async def test_cli_from_topic(kafka_bootstrap, kafka_topics, tmp_path: Path):
+    topic = await kafka_topics.create("ticks", partitions=2)
+    ticks = sample_ticks()
+    await produce(kafka_bootstrap, topic, ticks)
+    out = tmp_path / "events.jsonl"
+    proc = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "tickerstream.cli.replay",
+            "--from-topic",
+            topic,
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--start",
+            "2025-01-20T00:00:00Z",
+            "--end",
+            "2025-01-23T00:00:00Z",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"{len(ticks):,} ticks" in proc.stderr and "1 rejects (not_json=1)" in proc.stderr
+    events = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert events and {e["type"] for e in events} == {"move", "peg"}
+
+
+def test_cli_from_missing_topic_is_a_usage_error(kafka_bootstrap):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tickerstream.cli.replay",
+            "--from-topic",
+            "no.such.topic.here",
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--start",
+            "2025-01-20T00:00:00Z",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
