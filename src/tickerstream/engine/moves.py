@@ -99,19 +99,35 @@ class MoveDetector:
             recede_pos = np.maximum.accumulate(np.where(recede, idx, -1))
             armed0 = self.armed[g.seg_rows, h]
             end_armed = armed0 | (recede_pos[last] >= g.starts)
+            # A sustained move triggers on many ticks; keep only those that could fire: armed
+            # before the batch, re-armed by a recede earlier in the batch, or past the cooldown of
+            # the last pre-batch event (an in-batch event only makes firing less likely).
+            cand = np.flatnonzero(trig)
+            seg = g.seg_of[cand]
+            cooldown_ms = cfg.cooldown_s * 1000
+            pre_fire = self.last_fire_ts[g.seg_rows[seg], h]
+            maybe = (
+                armed0[seg] | (recede_pos[cand] >= seg_start[cand]) | (g.ts[cand] - pre_fire >= cooldown_ms)
+            )
+            cand = cand[maybe]
             fired: dict[int, int] = {}  # segment -> index of its latest fired tick
-            for i in np.flatnonzero(trig).tolist():
-                s = int(g.seg_of[i])
-                row = int(g.seg_rows[s])
+            last_fire: dict[int, int] = {}
+            for i, s, ts, rp, a0, pf in zip(
+                cand.tolist(),
+                g.seg_of[cand].tolist(),
+                g.ts[cand].tolist(),
+                recede_pos[cand].tolist(),
+                armed0[g.seg_of[cand]].tolist(),
+                pre_fire[maybe].tolist(),
+                strict=True,
+            ):
                 f_pos = fired.get(s)
-                if f_pos is None:
-                    armed = bool(armed0[s]) or recede_pos[i] >= seg_start[i]
-                else:
-                    armed = bool(recede_pos[i] > f_pos)
-                ts = int(g.ts[i])
-                if not armed and ts - int(self.last_fire_ts[row, h]) < cfg.cooldown_s * 1000:
+                armed = (a0 or rp >= g.starts[s]) if f_pos is None else rp > f_pos
+                if not armed and ts - last_fire.get(s, pf) < cooldown_ms:
                     continue
                 fired[s] = i
+                last_fire[s] = ts
+                row = int(g.seg_rows[s])
                 self.last_fire_ts[row, h] = ts
                 out.append(self._move(names[row], ts, h, float(a_px[i]), float(g.price[i]), change[i], z[i]))
             for s, f_pos in fired.items():

@@ -3,11 +3,11 @@
 Layout: row ``r`` of ``ts``/``price`` (shape rows x capacity) is one symbol's ring. ``count[r]`` is
 the number of points ever accepted for it, so point number ``s`` (its sequence number) lives in slot
 ``s % capacity`` and the ring holds sequence numbers ``[max(0, count - capacity), count)``. Rows
-grow by doubling; a row is never moved, so a symbol's id stays valid for the engine's lifetime.
+grow by half; a row is never moved, so a symbol's id stays valid for the engine's lifetime.
 
 Memory at the defaults (capacity 512): 512 x (8 B ts + 8 B price) = 8,192 B of ring per symbol,
 plus 40 B of per-row scalars here and 9 B per move horizon in the detector: about 8.3 KB per
-symbol, 83 MB for 10,000 symbols (up to 2x that allocated right after a doubling).
+symbol, 83 MB for 10,000 symbols (up to 1.5x that allocated right after growing).
 
 Policy for ticks that do not extend a symbol's series (counted, never merged):
 - **duplicate**: same symbol and ts as the latest accepted tick: dropped, the first one wins;
@@ -176,10 +176,11 @@ class Windows:
         self.grow(rows)
 
     def grow(self, rows: int) -> None:
-        """Make room for at least ``rows`` rows (doubling, so appends stay amortised O(1))."""
+        """Make room for at least ``rows`` rows, growing by half (amortised O(1) appends, at most
+        1.5x the rows in use, where doubling would allocate up to 2x at 10,000 symbols)."""
         if rows <= self.rows:
             return
-        new = max(rows, 2 * self.rows)
+        new = max(rows, self.rows + self.rows // 2)
         old = self.rows
 
         def ext(a: npt.NDArray[np.generic], fill: float) -> npt.NDArray[np.generic]:
@@ -240,12 +241,12 @@ class Windows:
 
     def asof(self, g: Grouped, target: I64) -> tuple[I64, F64]:
         """Per accepted tick i: the latest point of its row with ts <= target[i], among the points
-        the ring held when tick i arrived (the last ``capacity`` points up to i). Returns its ts and
-        price, or (NO_TS, NaN). Must run before ``write`` of the same batch."""
+        the ring held just before tick i (the last ``capacity`` points before it). Returns its ts
+        and price, or (NO_TS, NaN). Must run before ``write`` of the same batch."""
         n = len(g)
         cap = self.capacity
         seg_start = g.starts[g.seg_of]
-        lo_batch = np.maximum(seg_start, np.arange(n) - cap + 1)
+        lo_batch = np.maximum(seg_start, np.arange(n) - cap)
         j = self._search_batch(g, target)
         in_batch = j >= lo_batch
         a_ts = np.full(n, NO_TS, dtype=np.int64)
@@ -255,25 +256,58 @@ class Windows:
         # Not in the batch: search the ring as it was before the batch.
         rest = np.flatnonzero(~in_batch & (g.rank < cap))
         if rest.size:
-            rows = g.rows[rest]
-            n0 = self.count[rows]
-            hi = n0 - 1
-            lo = np.maximum(np.maximum(n0 - cap, 0), n0 + g.rank[rest] - cap + 1)
-            tgt = target[rest]
-            # Shortcut: the newest ring point qualifies (horizon shorter than the gap since it).
-            newest = (hi >= lo) & (self.last_ts[rows] <= tgt)
-            found = np.where(newest, hi, lo - 1)
-            search = np.flatnonzero(~newest & (hi > lo))
-            if search.size:
-                found[search] = _bsearch_rows(
-                    self.ts, rows[search], lo[search], hi[search] - 1, tgt[search], cap
-                )
-            ok = found >= lo
+            seq = self._search_ring(g, rest, target[rest])
+            ok = seq >= 0
             hit = rest[ok]
-            slots = found[ok] % cap
-            a_ts[hit] = self.ts[rows[ok], slots]
-            a_px[hit] = self.price[rows[ok], slots]
+            flat = g.rows[hit] * cap + seq[ok] % cap
+            a_ts[hit] = self.ts.reshape(-1).take(flat)
+            a_px[hit] = self.price.reshape(-1).take(flat)
         return a_ts, a_px
+
+    def _search_ring(self, g: Grouped, rest: I64, tgt: I64) -> I64:
+        """Sequence numbers of the as-of points in the pre-batch rings for ticks ``rest`` (-1: none).
+
+        Anchors only move forward within a row, so two binary searches per row (for its first and
+        last tick) bracket every anchor of the row; the bracketed ring points are gathered (about
+        as many as the row's ticks) and all ticks are answered by one packed ``searchsorted``.
+        """
+        cap = self.capacity
+        rows = g.rows[rest]
+        n0 = self.count[rows]
+        lo = np.maximum(np.maximum(n0 - cap, 0), n0 + g.rank[rest] - cap)
+        seg = g.seg_of[rest]
+        first = np.empty(rest.size, dtype=bool)
+        first[:1] = True
+        np.not_equal(seg[1:], seg[:-1], out=first[1:])
+        fi = np.flatnonzero(first)
+        la = np.append(fi[1:], rest.size) - 1
+        k = fi.size
+        found = _bsearch_rows(
+            self.ts,
+            np.concatenate([rows[fi], rows[fi]]),
+            np.concatenate([lo[fi], lo[fi]]),
+            np.concatenate([n0[fi] - 1, n0[fi] - 1]),
+            np.concatenate([tgt[fi], tgt[la]]),
+            cap,
+        )
+        r_start = np.maximum(found[:k], lo[fi])
+        r_len = np.maximum(found[k:] - r_start + 1, 0)
+        total = int(r_len.sum())
+        if total == 0:
+            return np.full(rest.size, -1, dtype=np.int64)
+        owner = np.repeat(np.arange(k), r_len)
+        offs = np.cumsum(r_len) - r_len
+        seqs = r_start[owner] + (np.arange(total) - offs[owner])
+        rts = self.ts.reshape(-1).take(rows[fi][owner] * cap + seqs % cap)
+        sidx = np.repeat(np.arange(k), la - fi + 1)
+        base = int(min(rts.min(), tgt.min()))
+        span = int(max(rts.max(), tgt.max())) - base + 2
+        if k * span >= 2**62:  # cannot pack (ts spread over centuries): search per tick
+            return _bsearch_rows(self.ts, rows, lo, n0 - 1, tgt, cap)
+        p = np.searchsorted(owner * span + (rts - base), sidx * span + (tgt - base), side="right") - 1
+        ok = p >= offs[sidx]
+        seq = np.where(ok, seqs[np.maximum(p, 0)], -1)
+        return np.where(seq >= lo, seq, -1)
 
     def _search_batch(self, g: Grouped, target: I64) -> I64:
         """Per tick, the last index j in the grouped batch with same segment and ts <= target."""
@@ -326,17 +360,22 @@ class Windows:
 
 
 def _bsearch_rows(ts_buf: I64, rows: I64, lo: I64, hi: I64, target: I64, cap: int) -> I64:
-    """``bsearch_last_le`` over ring sequence numbers of ``rows`` (slot = seq % cap)."""
-    lo = lo.copy()
-    hi = hi.copy()
-    found = lo - 1
-    active = np.flatnonzero(lo <= hi)
-    while active.size:
-        l_, h_ = lo[active], hi[active]
-        mid = (l_ + h_ + 1) // 2
-        ok = ts_buf[rows[active], mid % cap] <= target[active]
-        found[active] = np.where(ok, mid, found[active])
-        lo[active] = np.where(ok, mid + 1, l_)
-        hi[active] = np.where(ok, h_, mid - 1)
-        active = active[lo[active] <= hi[active]]
-    return found
+    """``bsearch_last_le`` over ring sequence numbers of ``rows`` (slot = seq % cap).
+
+    Branchless: every query takes the same ~log2(capacity) steps of a flat ``take``, which beats
+    compacting the active set each step (the gathers into a large 2-D array dominate).
+    """
+    flat = ts_buf.reshape(-1)
+    row_base = rows * cap
+    base = lo.copy()
+    n = hi - lo + 1
+    while True:
+        if n.size == 0 or int(n.max()) <= 0:
+            break
+        half = n >> 1
+        mid = base + half
+        ok = flat.take(row_base + mid % cap) <= target
+        ok &= n > 0
+        base = np.where(ok, mid + 1, base)
+        n = np.where(ok, n - half - 1, half)
+    return base - 1
