@@ -11,7 +11,7 @@ at ``ts - h``, and a scatter into the rings. Python touches only the ticks that 
 the ticks of pegged/reference symbols.
 
 Memory at the defaults (capacity 512, two move horizons): about 8.3 KB per symbol (8,192 B of ring,
-~60 B of per-symbol state, ~100 B for the symbol's name and dict entry), so 10,000 symbols take about
+74 B of per-symbol state, ~100 B for the symbol's name and dict entry), so 10,000 symbols take about
 83 MB; rows grow by half, so up to 1.5x the rows in use may be allocated (bench/bench_engine.py:
 10,000 symbols -> 12,442 rows allocated, 103 MB of arrays).
 """

@@ -10,7 +10,7 @@ the ticks that trigger (rare) go through the small per-tick state machine:
   (the move receded), or once ``cooldown_s`` have passed since it fired (a move that lasts longer
   than the cooldown is reported again, at most once per cooldown).
 
-State per row and horizon: ``armed`` (1 B) and ``last_fire_ts`` (8 B).
+State per row and horizon: ``armed`` (1 B), ``last_fire_ts`` (8 B), ``anchor_price`` (8 B, for metrics).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ the number of points ever accepted for it, so point number ``s`` (its sequence n
 grow by half; a row is never moved, so a symbol's id stays valid for the engine's lifetime.
 
 Memory at the defaults (capacity 512): 512 x (8 B ts + 8 B price) = 8,192 B of ring per symbol,
-plus 40 B of per-row scalars here and 9 B per move horizon in the detector: about 8.3 KB per
+plus 40 B of per-row scalars here and 17 B per move horizon in the detector (8,266 B per row
+with two horizons; ``Engine`` adds the name and its dict entry): about 8.3 KB per
 symbol, 83 MB for 10,000 symbols (up to 1.5x that allocated right after growing).
 
 Policy for ticks that do not extend a symbol's series (counted, never merged):
