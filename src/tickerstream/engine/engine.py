@@ -5,10 +5,10 @@ is evaluated in its place in the stream (moves per symbol in ts order, pegs in s
 tick-by-tick watermark), and each call returns its events sorted by (ts, symbol, type, horizon).
 
 Hot path for a batch of n ticks: one dict lookup per tick (symbol -> row), then numpy over the whole
-batch: a stable argsort by row, late/duplicate filtering, a segmented scan for the EWMA volatility,
-one searchsorted (plus a vectorised binary search into the rings) per move horizon for the price
-at ``ts - h``, and a scatter into the rings. Python touches only the ticks that trigger a move and
-the ticks of pegged/reference symbols.
+batch: a stable argsort by row, late/duplicate filtering, an exact segmented recurrence for the EWMA
+volatility, per move horizon two vectorised binary searches per row plus one packed searchsorted
+for the price at ``ts - h``, and a scatter into the rings. Python touches only the ticks that
+could fire a move and the ticks of pegged/reference symbols.
 
 Memory at the defaults (capacity 512, two move horizons): about 8.3 KB per symbol (8,192 B of ring,
 74 B of per-symbol state, ~100 B for the symbol's name and dict entry), so 10,000 symbols take about
