@@ -75,7 +75,7 @@ class DequeEngine:
                     change = (price / from_price - 1.0) * 100.0
                 hit = abs(change) >= thr or abs(z) >= m.zscore_k
                 if not math.isnan(change) and hit:
-                    if st.armed[h] or ts - st.last_fire[h] >= m.cooldown_s * 1000:
+                    if st.armed[h] or ts - st.last_fire[h] >= m.cooldown_for(h) * 1000:
                         st.armed[h] = False
                         st.last_fire[h] = ts
                         out.append(_move(sym, ts, hs, thr, from_price, price, change, z))

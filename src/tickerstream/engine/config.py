@@ -38,7 +38,9 @@ class MoveConfig:
     z-scores). The "from" price is the as-of price at ``ts - h``; it must be no older than
     ``ts - h * (1 + anchor_slack)``, otherwise the change would span a much longer time than ``h``.
     After firing, a (symbol, horizon) re-arms once both measures recede below ``recede_ratio``
-    of their trigger levels, or ``cooldown_s`` after the last event.
+    of their trigger levels, or a cooldown after the last event: ``cooldown_s`` gives one per
+    horizon; empty (the default) means each horizon's own length, so a crash that holds for a day
+    is one 24 h move, not one every hour.
     """
 
     enabled: bool = True
@@ -50,13 +52,21 @@ class MoveConfig:
     ewma_halflife_ticks: float = 20.0
     zscore_min_returns: int = 10
     recede_ratio: float = 0.5
-    cooldown_s: int = 3_600
+    cooldown_s: tuple[int, ...] = ()
+
+    def cooldown_for(self, index: int) -> int:
+        """Cooldown in seconds of the ``index``-th horizon."""
+        return self.cooldown_s[index] if self.cooldown_s else self.horizons_s[index]
 
     def __post_init__(self) -> None:
         if len(self.horizons_s) != len(self.threshold_pct):
             raise ValueError("horizons_s and threshold_pct must have the same length")
         if any(h <= 0 for h in self.horizons_s) or len(set(self.horizons_s)) != len(self.horizons_s):
             raise ValueError("horizons_s must be distinct and > 0")
+        if self.cooldown_s and len(self.cooldown_s) != len(self.horizons_s):
+            raise ValueError("cooldown_s must be empty (= each horizon) or have one value per horizon")
+        if any(c < 0 for c in self.cooldown_s):
+            raise ValueError("cooldown_s must be >= 0")
         if any(t <= 0 for t in self.threshold_pct):
             raise ValueError("threshold_pct must be > 0")
         if self.sigma_floor <= 0 or self.zscore_k <= 0 or self.ewma_halflife_ticks <= 0:

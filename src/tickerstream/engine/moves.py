@@ -7,7 +7,7 @@ the ticks that trigger (rare) go through the small per-tick state machine:
 
 - ``armed`` (initially true): a trigger on an armed (symbol, horizon) fires and disarms it;
 - it re-arms after a tick where both measures are below ``recede_ratio`` of their trigger levels
-  (the move receded), or once ``cooldown_s`` have passed since it fired (a move that lasts longer
+  (the move receded), or once its cooldown (``cooldown_s``, default the horizon) has passed since it fired (a move that lasts longer
   than the cooldown is reported again, at most once per cooldown).
 
 State per row and horizon: ``armed`` (1 B), ``last_fire_ts`` (8 B), ``anchor_price`` (8 B, for metrics).
@@ -104,7 +104,7 @@ class MoveDetector:
             # the last pre-batch event (an in-batch event only makes firing less likely).
             cand = np.flatnonzero(trig)
             seg = g.seg_of[cand]
-            cooldown_ms = cfg.cooldown_s * 1000
+            cooldown_ms = cfg.cooldown_for(h) * 1000
             pre_fire = self.last_fire_ts[g.seg_rows[seg], h]
             maybe = (
                 armed0[seg] | (recede_pos[cand] >= seg_start[cand]) | (g.ts[cand] - pre_fire >= cooldown_ms)

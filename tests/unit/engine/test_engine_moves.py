@@ -48,7 +48,7 @@ def test_one_hour_drop_is_reported_once_and_down(make_engine: Callable[..., Engi
 
 
 def test_rearm_after_the_move_recedes(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine(*HORIZONS, "moves.zscore_k=1000", "moves.cooldown_s=86400")
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000", "moves.cooldown_s=[86400, 86400]")
     ts = [T0 + k * 20 * MIN for k in range(40)]
     px = [100.0] * 4 + [110.0] * 4 + [110.0] * 6 + [121.0] * 4 + [121.0] * 22
     moves = [m for m in run(e, list(zip(ts, px, strict=True))) if m.horizon_s == 3600]
@@ -57,7 +57,7 @@ def test_rearm_after_the_move_recedes(make_engine: Callable[..., Engine]) -> Non
 
 
 def test_sustained_move_repeats_only_after_cooldown(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine(*HORIZONS, "moves.zscore_k=1000", "moves.cooldown_s=7200")
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000", "moves.cooldown_s=[7200, 7200]")
     series = [(T0 + k * 20 * MIN, 100.0 * 1.03**k) for k in range(20)]  # +9 %/h, never receding
     moves = [m for m in run(e, series) if m.horizon_s == 3600]
     assert [m.ts for m in moves] == [T0 + 3 * 20 * MIN, T0 + 9 * 20 * MIN, T0 + 15 * 20 * MIN]
