@@ -9,9 +9,9 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
@@ -71,9 +71,9 @@ class ReplaySummary:
             self.episodes.append(episode)
         if episode is None:
             return
-        episode.worst_bps = max(
-            episode.worst_bps, abs(float(d["deviation_bps"])), abs(float(d.get("worst_bps") or 0))
-        )
+        for seen in (d["deviation_bps"], d.get("worst_bps")):
+            if seen is not None and abs(seen) > abs(episode.worst_bps):
+                episode.worst_bps = float(seen)  # signed: below the peg is negative
         if d["state"] == "ok":
             episode.end_ts = d["ts"]
             episode.duration_s = d.get("duration_s", (d["ts"] - episode.start_ts) / 1000)
@@ -168,26 +168,38 @@ def _split_by_ts(batch: TickBatch) -> Iterator[TickBatch]:
         yield TickBatch(symbols=batch.symbols[lo:hi], ts=batch.ts[lo:hi], price=batch.price[lo:hi])
 
 
+class ReplayObserver(Protocol):
+    """Anything that wants to see the ticks and events of a replay (the summary, the HTML report)."""
+
+    def add_batch(self, batch: TickBatch) -> None: ...
+
+    def add_events(self, events: Sequence[Event]) -> None: ...
+
+
 def run_replay(
     batches: Iterator[TickBatch],
     config: EngineConfig,
     out: BinaryIO,
     summary: ReplaySummary | None = None,
     on_batch: Callable[[], None] | None = None,
+    observers: Sequence[ReplayObserver] = (),
 ) -> ReplaySummary:
     """Drive the engine over ``batches`` and write events as JSON Lines to ``out``."""
     engine = Engine(config)
     summary = summary if summary is not None else ReplaySummary()
+    watchers: list[ReplayObserver] = [summary, *observers]
     for batch in batches:
-        summary.add_batch(batch)
-        _emit(engine.process(batch), out, summary)
+        for w in watchers:
+            w.add_batch(batch)
+        _emit(engine.process(batch), out, watchers)
         if on_batch is not None:
             on_batch()
-    _emit(engine.flush(), out, summary)
+    _emit(engine.flush(), out, watchers)
     return summary
 
 
-def _emit(events: list[Event], out: BinaryIO, summary: ReplaySummary) -> None:
+def _emit(events: list[Event], out: BinaryIO, watchers: Sequence[ReplayObserver]) -> None:
     if events:
         out.write(b"".join(e.to_json() + b"\n" for e in events))
-        summary.add_events(events)
+        for w in watchers:
+            w.add_events(events)
