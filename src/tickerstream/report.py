@@ -233,7 +233,9 @@ def _svg_chart(
             f'<text class="axis" x="{_PAD_L - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{_fmt(v)}</text>'
         )
     for t, anchor in ((x0, "start"), ((x0 + x1) // 2, "middle"), (x1, "end")):
-        parts.append(f'<text class="axis" x="{px(t):.1f}" y="{_H - 8}" text-anchor="{anchor}">{_iso(t)}</text>')
+        parts.append(
+            f'<text class="axis" x="{px(t):.1f}" y="{_H - 8}" text-anchor="{anchor}">{_iso(t)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 

@@ -7,8 +7,8 @@ the ticks that trigger (rare) go through the small per-tick state machine:
 
 - ``armed`` (initially true): a trigger on an armed (symbol, horizon) fires and disarms it;
 - it re-arms after a tick where both measures are below ``recede_ratio`` of their trigger levels
-  (the move receded), or once its cooldown (``cooldown_s``, default the horizon) has passed since it fired (a move that lasts longer
-  than the cooldown is reported again, at most once per cooldown).
+  (the move receded), or once its cooldown (``cooldown_s``, by default the horizon) has passed
+  since it fired (a move that lasts longer than the cooldown is reported again, once per cooldown).
 
 State per row and horizon: ``armed`` (1 B), ``last_fire_ts`` (8 B), ``anchor_price`` (8 B, for metrics).
 """
