@@ -20,7 +20,7 @@ fi
 command -v "$JAVA" >/dev/null || die "no java found (set JAVA or JAVA_HOME); Kafka needs Java 17+"
 
 cp_libs="$KAFKA_LIBS/*"
-ready_args=(-cp "$cp_libs")
+ready_args=(-cp "$cp_libs" -Dkafka.logs.dir="$KAFKA_LOG_DIR")
 if [[ "$(kafka_major)" == 3 ]]; then ready_args+=(-Dlog4j.configuration=file:/dev/null); else ready_args+=(-Dlog4j2.level=OFF); fi
 
 # The port is taken but not by our broker: a broker started from another clone or run dir (several
