@@ -14,6 +14,7 @@ from tickerstream.parse.vocab import FIAT_CODES
 
 ARROWS = "▲▼△▽↑↓⬆⬇🔺🔻"
 UP_ARROWS = frozenset("▲△↑⬆🔺")
+SIGN_CHARS = frozenset("$€£¥₩₹₽₺₴₦₱₫")
 
 _CUR_SIGN = r"(?:(?<![A-Za-z])(?:US|HK|NZ|CA|AU|[CARS])\$|\$|€|£|¥|₩|₹|₽|₺|₴|₦|₱|₫)"
 _CUR_CODE = r"(?<![A-Za-z])(?:" + "|".join(sorted(FIAT_CODES)) + r")(?![A-Za-z])"
@@ -38,26 +39,38 @@ def pct_body(tag: str) -> str:
     )
 
 
-#: One price anchor: ``BTC/USD 62,700``, ``$ 1,234.5``, ``EUR 3,25``, ``101868.45$``, ``62.7k``-suffixed.
-ANCHOR = re.compile(
-    rf"""
-      (?<![A-Za-z0-9])(?P<pb>[A-Za-z0-9]{{1,10}})\s?[/\-]\s?(?P<pq>{"|".join(sorted(FIAT_CODES))})(?![A-Za-z])
-        [ \t:=]*(?:{_CUR_SIGN}\s?)?(?P<pneg>[-−]\s?)?(?:(?P<pn>{NUMBER})(?P<ps>{SUFFIX})|(?P<pbad>{_BAD}))
-    | (?:(?<![^\s|(])(?P<neg0>[-−]))?(?P<c1>{CURRENCY})\s?(?P<neg1>[-−–]\s?)?
-        (?:(?P<n1>{NUMBER})(?P<s1>{SUFFIX})|(?P<bad1>{_BAD}))
-    | (?:(?<![^\s|(:])(?P<neg2>[-−])\s?)?(?P<n2>{NUMBER})(?P<s2>{SUFFIX})\s?(?P<c2>{CURRENCY})
-    """,
-    re.X,
+#: Currency markers: a sign, or three capitals the caller checks against the fiat codes. Written as
+#: one leading character class so the regex engine's fast skip applies (~300 MB/s over prose); an
+#: alternation of signs and codes scans ten times slower.
+MARK = re.compile(r"[$€£¥₩₹₽₺₴₦₱₫A-Z](?:(?<=[A-Z])[A-Z][A-Z]|(?<![A-Z]))")
+HIT = MARK
+#: Letters that extend a ``$`` sign to another dollar (``US$``, ``C$``, ``HK$``), longest first.
+DOLLAR_PREFIXES = ("US", "HK", "NZ", "CA", "AU", "C", "A", "R", "S")
+
+_NUM_GROUPS = rf"(?:(?P<n>{NUMBER})(?P<s>{SUFFIX})|(?P<bad>{_BAD}))"
+#: The number after a prefix currency (``$ 1,234.5``, ``€-3``, ``$ NaN``).
+AFTER_CUR = re.compile(rf"[ \t]?(?P<neg>[-−–][ \t]?)?{_NUM_GROUPS}")
+#: The number after a ``SYM/USD`` pair (``BTC/USD: $62,700``).
+AFTER_PAIR = re.compile(rf"[ \t:=]*(?:{_CUR_SIGN}[ \t]?)?(?P<neg>[-−][ \t]?)?{_NUM_GROUPS}")
+#: The base of a pair, ending right before its quote code.
+PAIR_BASE = re.compile(r"(?<![A-Za-z0-9])(?P<b>[A-Za-z0-9]{1,10})[ \t]?[/\-][ \t]?\Z")
+#: A number ending right before a suffix currency (``101868.45$``, ``1.234,56 €``).
+NUM_BEFORE = re.compile(
+    rf"(?<![\d.,'’\u00a0\u202f])(?:(?<![^\s|(:])(?P<neg>[-−])[ \t]?)?(?P<n>{NUMBER})(?P<s>{SUFFIX})[ \t]?\Z"
 )
 
-#: The identifier that ends right before an anchor: ``Name (SYM)``, ``Name SYM``, ``(SYM):``, ``SYM 1.2%``.
-IDENT_END = re.compile(
+#: The identifier before a price, matched on the *reversed* text before the anchor so the match starts
+#: at the anchor and stops at the identifier: ``Name (SYM)``, ``Name SYM``, ``(SYM):``, ``SYM +1.2%``.
+#: (A forward search ending in ``\Z`` would try every position of the line.) Groups come out reversed.
+IDENT_REV = re.compile(
     rf"""
-    (?: \(\s?(?P<ps>[A-Za-z0-9][A-Za-z0-9.\-]{{0,15}})\s?\)
-      | (?<![A-Za-z0-9.\-'’&])(?P<bs>[A-Za-z0-9]{{1,12}}) )
-    (?P<sep>(?:[ \t:=|]|[\-–—](?!\s?[\d.,]))*)
-    (?:{pct_body("q")}[ \t|]*)?
-    \Z
+    (?:[ \t|]*
+       (?:(?P<qb>[{ARROWS}])\s?)?(?:[)\]]\s?)?%\s?(?P<qn>\d{{1,6}}(?:[.,]\d{{1,6}})?|\d{{1,6}}[.,])
+       \s?(?P<qs>[+\-−–])?\s?(?P<qa>[{ARROWS}])?(?:\s?[(\[])?
+    )?
+    (?P<sep>(?:[ \t:=|]|(?<![\d.,])(?<![\d.,]\s)[\-–—])*)
+    (?: \)\s?(?P<ps>[A-Za-z0-9.\-]{{0,15}}[A-Za-z0-9])\s?\(
+      | (?P<bs>[A-Za-z0-9]{{1,12}})(?![A-Za-z0-9.\-'’&]) )
     """,
     re.X,
 )
@@ -84,8 +97,8 @@ PROSE_MARK = re.compile(r"[!?;\"“”…$€£¥%@]|[.,:](?:\s|$)|https?:|www\.
 #: A coin-id slug line as CoinGecko widgets print it above the ticker (``usd-coin``, ``avalanche-2``).
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
-#: Cheap test for "could this line hold a price at all": a currency sign or a fiat code.
-PREFILTER = re.compile(r"[$€£¥₩₹₽₺₴₦₱₫]|" + "|".join(sorted(FIAT_CODES)))
+#: Digits in a table header only as labels (``24h``, ``7d %``): anything else means a data row.
+HEADER_DIGIT = re.compile(r"\d(?![\dhHdDwWmMyY%])")
 
 #: Hints at the page's decimal separator, read only when a price like ``1,234`` needs them.
 DECIMAL_COMMA_HINT = re.compile(r"\d,\d{1,2}(?!\d)\s?%|\d\.\d{3},\d|\d,\d+\s?(?:€|EUR)|[€£]\s?\d+,\d\d(?!\d)")

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from tickerstream.model import RejectReason
 from tickerstream.parse import patterns as P
 from tickerstream.parse.numbers import SUFFIX_MULTIPLIER, Ambiguous, read_number
-from tickerstream.parse.vocab import MIN_PRICE, NOT_NAME_WORDS, NOT_SYMBOLS, SIGN_TO_ISO, max_price
+from tickerstream.parse.vocab import (
+    FIAT_CODES,
+    MIN_PRICE,
+    NOT_NAME_WORDS,
+    NOT_SYMBOLS,
+    SIGN_TO_ISO,
+    max_price,
+)
 
 #: A 24 h change beyond these bounds is a misread (a price can't fall 100 %; +1000 % is off the charts).
 MIN_CHANGE_PCT = -100.0
@@ -48,7 +55,23 @@ def currency_iso(mark: str) -> str:
     return SIGN_TO_ISO.get(mark) or mark.upper()
 
 
+_symbol_cache: dict[tuple[str, bool, bool], str | None] = {}
+
+
 def symbol_of(token: str, *, paren: bool, attached: bool = False) -> str | None:
+    """The upper-cased symbol if ``token`` plausibly is one, else None (cached: symbols repeat)."""
+    key = (token, paren, attached)
+    try:
+        return _symbol_cache[key]
+    except KeyError:
+        pass
+    if len(_symbol_cache) > 50_000:
+        _symbol_cache.clear()
+    sym = _symbol_cache[key] = _symbol_of(token, paren, attached)
+    return sym
+
+
+def _symbol_of(token: str, paren: bool, attached: bool) -> str | None:
     """The upper-cased symbol if ``token`` plausibly is one, else None.
 
     In parentheses (``(USDe)``, ``(stETH)``) most tokens are symbols; bare ones must look like tickers
@@ -120,7 +143,7 @@ def read_pct(m: re.Match[str], tag: str) -> tuple[float, bool]:
     return value, False
 
 
-def _price(line: str, neg: str | None, digits: str | None, suffix: str | None, currency: str) -> float | Bad:
+def _price(line: str, neg: bool, digits: str | None, suffix: str | None, currency: str) -> float | Bad:
     if digits is None or neg:
         return Bad(RejectReason.INVALID_PRICE, "no usable price" if digits is None else "negative price")
     try:
@@ -144,6 +167,106 @@ def _filler_end(line: str, pos: int, endpos: int) -> int:
     return pos if m is None else m.end()
 
 
+_SUFFIX_LETTERS = frozenset("kKmMbBtT")
+
+
+def _number_ends_at(line: str, pos: int, floor: int) -> bool:
+    """Cheap test before NUM_BEFORE: does a number (or a K/M/B suffix) end at ``pos`` (one blank allowed)?"""
+    if pos > floor and line[pos - 1] in " \t":
+        pos -= 1
+    if pos <= floor:
+        return False
+    c = line[pos - 1]
+    return c.isdigit() or (c in _SUFFIX_LETTERS and pos - 1 > floor and line[pos - 2].isdigit())
+
+
+@dataclass(slots=True)
+class _Anchor:
+    start: int
+    end: int
+    currency: str
+    neg: bool
+    digits: str | None
+    suffix: str
+    pair_base: str | None
+
+
+def _anchor_at(line: str, mk: re.Match[str], cursor: int) -> _Anchor | None:
+    """The price marked by the currency marker ``mk``, or None if it marks no price."""
+    ms, me = mk.span()
+    first = line[ms]
+    if "A" <= first <= "Z":
+        code = mk.group()
+        if code not in FIAT_CODES or (ms and line[ms - 1].isalpha()) or line[me : me + 1].isalpha():
+            return None
+        if ms > cursor and line[ms - 1] in "/- \t":
+            pb = P.PAIR_BASE.search(line, max(cursor, ms - 14), ms)
+            if pb is not None:
+                am = P.AFTER_PAIR.match(line, me)
+                if am is None:
+                    return None
+                return _Anchor(pb.start(), am.end(), code, bool(am.group("neg")), am.group("n"),
+                               am.group("s"), pb.group("b"))  # fmt: skip
+        currency, cstart = code, ms
+    else:
+        cstart = ms
+        if first == "$":
+            for prefix in P.DOLLAR_PREFIXES:
+                ps = ms - len(prefix)
+                if ps >= cursor and line.startswith(prefix, ps) and not (ps and line[ps - 1].isalpha()):
+                    cstart = ps
+                    break
+        currency = SIGN_TO_ISO[line[cstart:me]]
+    am = P.AFTER_CUR.match(line, me)
+    bm = None
+    if _number_ends_at(line, cstart, cursor):
+        bm = P.NUM_BEFORE.search(line, max(cursor, cstart - 40), cstart)
+    if am is not None and bm is not None:
+        # A number on both sides of the sign: "101868.45$ 0.5%" (suffix) vs "3 $1.00" (prefix).
+        after_is_pct = am.group("n") is not None and (
+            line.startswith("%", am.end()) or line.startswith(" %", am.end())
+        )
+        after_glued = am.start("n") == me
+        before_glued = bm.end() == cstart
+        if after_is_pct or (before_glued and not after_glued):
+            am = None
+        else:
+            bm = None
+    if am is not None:
+        start = cstart
+        if cstart > cursor and line[cstart - 1] in "-−" and (cstart == 1 or line[cstart - 2] in " \t|("):
+            start -= 1  # "-$5.00"
+            return _Anchor(start, am.end(), currency, True, am.group("n"), am.group("s"), None)
+        return _Anchor(start, am.end(), currency, bool(am.group("neg")), am.group("n"), am.group("s"), None)
+    if bm is not None:
+        return _Anchor(bm.start(), me, currency, bool(bm.group("neg")), bm.group("n"), bm.group("s"), None)
+    return None
+
+
+_Ident = tuple[int, str, bool, str, tuple[float, bool] | None]
+
+
+def _ident_before(line: str, lo: int, start: int) -> _Ident | None:
+    """(ident start, token, in parentheses, separator, percent-before-price) ending at ``start``."""
+    window = line[max(lo, start - 96) : start][::-1]
+    m = P.IDENT_REV.match(window)
+    if m is None:
+        return None
+    paren = m.group("ps") is not None
+    token = (m.group("ps") if paren else m.group("bs"))[::-1]
+    pct = None
+    if m.group("qn") is not None:
+        value = float(m.group("qn")[::-1].replace(",", "."))
+        sign, arrow = m.group("qs"), m.group("qa") or m.group("qb")
+        if sign:
+            pct = (value if sign == "+" else -value, True)
+        elif arrow:
+            pct = (value if arrow in P.UP_ARROWS else -value, True)
+        else:
+            pct = (value, False)
+    return start - m.end(), token, paren, m.group("sep"), pct
+
+
 def parse_line(line: str, pct_ordinal: int = 0) -> list[Found | Bad]:
     """All records of one line, or nothing if the line is not a ticker line.
 
@@ -152,34 +275,24 @@ def parse_line(line: str, pct_ordinal: int = 0) -> list[Found | Bad]:
     """
     out: list[Found | Bad] = []
     cursor = 0
-    for a in P.ANCHOR.finditer(line):
-        start = a.start()
-        if start < cursor:
+    for mk in P.MARK.finditer(line):
+        if mk.start() < cursor:
+            continue
+        a = _anchor_at(line, mk, cursor)
+        if a is None:
             continue
         pct: tuple[float, bool] | None = None
-        if a.group("pb") is not None:
-            symbol = symbol_of(a.group("pb"), paren=False)
-            ident_start = start
-            currency, neg, digits, suffix = a.group("pq"), a.group("pneg"), a.group("pn"), a.group("ps")
-            strict = True
+        if a.pair_base is not None:
+            symbol = symbol_of(a.pair_base, paren=False)
+            ident_start, strict = a.start, True
         else:
-            im = P.IDENT_END.search(line, max(cursor, start - 96), start)
-            if im is None:
+            ident = _ident_before(line, cursor, a.start)
+            if ident is None:
                 continue
-            paren = im.group("ps") is not None
-            attached = not paren and not im.group("sep") and a.group("c1") is not None
-            symbol = symbol_of(im.group("ps") if paren else im.group("bs"), paren=paren, attached=attached)
-            if im.group("qn") is not None:
-                pct = read_pct(im, "q")
-            ident_start = im.start()
+            ident_start, token, paren, sep, pct = ident
+            attached = not paren and not sep and line[a.start] in P.SIGN_CHARS
+            symbol = symbol_of(token, paren=paren, attached=attached)
             strict = not paren
-            if a.group("c1") is not None:
-                currency = currency_iso(a.group("c1"))
-                neg = a.group("neg0") or a.group("neg1")
-                digits, suffix = a.group("n1"), a.group("s1")
-            else:
-                currency = currency_iso(a.group("c2"))
-                neg, digits, suffix = a.group("neg2"), a.group("n2"), a.group("s2")
         if symbol is None:
             continue  # an orphan figure (market cap, volume): filler, checked as such below
         name_start = _filler_end(line, cursor, ident_start)
@@ -189,7 +302,7 @@ def parse_line(line: str, pct_ordinal: int = 0) -> list[Found | Bad]:
         name = name.strip(" \t|:-–—")
         if not name_ok(name, strict):
             return []
-        end = a.end()
+        end = a.end
         if pct is None:
             pcts: list[tuple[float, bool]] = []
             while (pm := P.PCT_AFTER.match(line, end)) is not None and len(pcts) <= pct_ordinal:
@@ -198,15 +311,15 @@ def parse_line(line: str, pct_ordinal: int = 0) -> list[Found | Bad]:
             if pcts:
                 pct = pcts[pct_ordinal] if pct_ordinal < len(pcts) else pcts[0]
         cursor = end
-        price = _price(line, neg, digits, suffix, currency)
+        price = _price(line, a.neg, a.digits, a.suffix, a.currency)
         if isinstance(price, Bad):
             out.append(price)
         elif pct is not None and not MIN_CHANGE_PCT < pct[0] <= MAX_CHANGE_PCT:
             out.append(Bad(RejectReason.CHANGE_OUT_OF_RANGE, f"24h change {pct[0]}% is implausible"))
         elif pct is None:
-            out.append(Found(symbol, name, price, currency, None, False))
+            out.append(Found(symbol, name, price, a.currency, None, False))
         else:
-            out.append(Found(symbol, name, price, currency, pct[0], pct[1]))
+            out.append(Found(symbol, name, price, a.currency, pct[0], pct[1]))
     if out and _filler_end(line, cursor, len(line)) != len(line):
         return []
     return out
@@ -220,7 +333,7 @@ def table_pct_ordinal(line: str) -> int | None:
     """For a table header row (``| # | Name | Price | 1h % | 24h % |``), which percent column after the
     price is the 24 h change; None if ``line`` is not such a header."""
     sep = "|" if line.count("|") >= 2 else "\t" if line.count("\t") >= 2 else None
-    if sep is None or P.ANCHOR.search(line):
+    if sep is None or P.HEADER_DIGIT.search(line):
         return None
     cells = [c.strip() for c in line.split(sep)]
     price_idx = next((i for i, c in enumerate(cells) if "price" in c.lower()), None)

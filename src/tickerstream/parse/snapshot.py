@@ -1,16 +1,18 @@
 """One snapshot (a page, or a file followed as it grows) -> ticks and rejects, in page order.
 
-Two paths share one set of rules. The *fast path* is a single regex run over the whole text that
-recognises the dominant widget block (``slug`` line + ``Name (SYM) $ price pct%``) at C speed; whatever
-lies between its matches goes line by line through the *general path* (``records.parse_line``), which
-knows every other family. A fast-path match that needs any judgement (odd symbol, prose-like name, value
-out of range) is handed to the general path too, so both paths always agree.
+Prose is skipped at C speed: ``HIT`` (a currency sign or a fiat code) finds the next line that could
+hold a price, and only such lines are looked at. On a hit line the *fast path* tries the dominant widget
+layout (``Name (SYM) $ price pct%``, after an optional slug line) and, once it matches, keeps matching
+slug+record pairs line after line without searching; a match that needs any judgement (odd symbol,
+prose-like name, value out of range) is left to the *general path* (``records.parse_line``), which knows
+every other family, so both paths always agree. Context (the slug line above a record, the table header
+above a row) is read by looking back from the record, so lines without prices cost nothing.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from tickerstream.model import Reject, RejectReason, Tick, truncate_raw
 from tickerstream.parse import patterns as P
@@ -23,22 +25,69 @@ from tickerstream.parse.records import (
     symbol_of,
     table_pct_ordinal,
 )
-from tickerstream.parse.slugs import MAX_SLUG_CHARS, as_slug, slug_belongs
-from tickerstream.parse.vocab import MAX_PRICE_USD, MIN_PRICE
+from tickerstream.parse.slugs import as_slug, slug_belongs
+from tickerstream.parse.vocab import FIAT_CODES, MAX_PRICE_USD, MIN_PRICE
 
 #: Lines longer than this are not scanned (a reject if they could hold a price). A flattened table of
 #: a hundred coins fits; a minified script does not.
 MAX_LINE_CHARS = 8192
 _TOO_LONG = f"line longer than {MAX_LINE_CHARS} characters"
+#: How many blank lines may separate a slug line from its record (then the slug must relate by name).
+_MAX_BLANKS_AFTER_SLUG = 3
+_MAX_TABLE_LOOKBACK = 64
 
-_FAST = re.compile(
-    r"^(?:([a-z0-9]+(?:-[a-z0-9]+)*)\r?\n)?"
-    r"([A-Za-z][^\n\r$()|]{0,63}?(?: ?\([^\n\r$()]{1,32}\)[^\n\r$()|]{0,32}?)?)"
-    r" ?\(([A-Za-z0-9]{1,15})\) ?\$ ?"
-    r"(\d{1,3}(?:,\d{3})+(?:\.\d{1,12})?|\d{1,12}(?:\.\d{1,12})?)"
-    r" (\d{1,4}(?:\.\d{1,4})?)%[ \t]*(?:\r?\n|\Z)",
-    re.M,
+# The seed widget's row exactly as it prints it: one space around "(SYM)" and "$", unsigned percent,
+# nothing after; the name may hold parentheses ("POL (ex-MATIC)"). Every other layout takes the general path.
+_ROW = (
+    r"([A-Za-z][^\n(]*(?:\([^\n()]*\)(?! \$)[^\n(]*)*) \(([A-Za-z0-9]{1,15})\) \$ "
+    r"(\d{1,3}(?:,\d{3})+(?:\.\d{1,12})?|\d{1,12}(?:\.\d{1,12})?) (\d{1,4}(?:\.\d{1,4})?)%"
 )
+_FAST_LINE = re.compile(_ROW)
+_BLOCK_ROW = re.compile(r"^(?:([a-z0-9][a-z0-9-]*)\n)?" + _ROW + r"\n", re.M)
+#: A run of slug lines and row-like lines: the extent handed to one ``findall``. Looser than _ROW on
+#: purpose; a row it admits that _ROW does not is caught by counting (see ``_block``).
+_EXTENT = re.compile(r"(?:[a-z0-9][a-z0-9-]*\n|[A-Za-z][^\n$]*\) \$ [\d,.]+ [\d.]+%\n)+")
+
+#: (slug or "", name as matched, symbol token) -> (symbol, name, coin id), or None when the row needs
+#: the general path's judgement. Widgets repeat the same few hundred rows, so this is nearly always a hit.
+_fast_rows: dict[tuple[str, str, str], tuple[str, str, str | None] | None] = {}
+
+_TICK_FIELDS = tuple(f.name for f in fields(Tick))
+if _TICK_FIELDS == (
+    "symbol", "name", "coin_id", "price", "currency", "change_pct", "change_sign_known", "ts", "source",
+):  # fmt: skip
+    _new = object.__new__
+    _s0, _s1, _s2, _s3, _s4, _s5, _s6, _s7, _s8 = (getattr(Tick, f).__set__ for f in _TICK_FIELDS)
+
+    def _tick(
+        symbol: str, name: str, coin_id: str | None, price: float, currency: str,
+        change_pct: float | None, sign_known: bool, ts: int, source: str,
+    ) -> Tick:  # fmt: skip
+        """``Tick(...)`` at half the cost: the frozen dataclass ``__init__`` pays an
+        ``object.__setattr__`` call per field, the slot descriptors do not. Same object, same fields."""
+        t: Tick = _new(Tick)
+        _s0(t, symbol), _s1(t, name), _s2(t, coin_id), _s3(t, price), _s4(t, currency)
+        _s5(t, change_pct), _s6(t, sign_known), _s7(t, ts), _s8(t, source)
+        return t
+else:  # the record changed shape: stay correct, lose the shortcut
+    _tick = Tick  # type: ignore[assignment]
+
+
+def _fast_row(key: tuple[str, str, str]) -> tuple[str, str, str | None] | None:
+    """Judge a fast-path row's identity once (symbol, name, adjacent slug); cached by ``key``."""
+    slug, name, sym = key
+    symbol = symbol_of(sym, paren=True)
+    clean = name.rstrip()
+    row: tuple[str, str, str | None] | None = None
+    if symbol is not None and name_ok(clean, False):
+        if not slug:
+            row = (symbol, clean, None)
+        elif as_slug(slug) == slug:
+            row = (symbol, clean, slug if slug_belongs(slug, symbol, clean, adjacent=True) else None)
+    if len(_fast_rows) > 50_000:
+        _fast_rows.clear()
+    _fast_rows[key] = row
+    return row
 
 
 @dataclass(slots=True)
@@ -52,9 +101,9 @@ class ParseResult:
 class SnapshotParser:
     """Incremental parser of one snapshot: feed text as it arrives, then ``close``.
 
-    Keeps what must survive a chunk boundary: the unfinished last line, a pending slug line, the
-    column layout of a table header, and the (symbol, currency, price) already seen, since marquee
-    widgets repeat their list to loop and a repeat is not a new observation.
+    Keeps what must survive a chunk boundary: the unfinished last line, the last non-blank line (a
+    pending slug), the 24 h column of a table header, and the (symbol, currency, price) already seen,
+    since marquee widgets repeat their list to loop and a repeat is not a new observation.
     """
 
     def __init__(self, *, ts: int, source: str) -> None:
@@ -62,9 +111,10 @@ class SnapshotParser:
         self.source = source
         self._buf = ""
         self._overlong = False
-        self._slug: str | None = None
-        self._slug_adjacent = False
-        self._pct_ordinal: int | None = None
+        self._prev_line: str | None = None  # last non-blank line of earlier chunks
+        self._prev_blanks = 0  # blank lines after it
+        self._prev_ordinal: int | None = None  # table column state at the end of earlier chunks
+        self._row_ordinal: dict[int, int] = {}  # line start -> 24 h column, for the current chunk
         self._seen: set[tuple[str, str, float]] = set()
         self._seen_rejects: set[tuple[RejectReason, str]] = set()
         self._out = ParseResult()
@@ -76,7 +126,10 @@ class SnapshotParser:
         if cut < 0:
             self._buf = buf
             if len(buf) > MAX_LINE_CHARS:
-                self._drop_overlong(buf)
+                if not self._overlong and P.HIT.search(buf):
+                    self._reject(buf, RejectReason.LINE_TOO_LONG, _TOO_LONG)
+                self._overlong = True
+                self._buf = ""
         else:
             self._buf = buf[cut + 1 :]
             self._scan(buf[: cut + 1])
@@ -96,12 +149,6 @@ class SnapshotParser:
         out, self._out = self._out, ParseResult()
         return out
 
-    def _drop_overlong(self, buf: str) -> None:
-        if not self._overlong:
-            self._reject(buf, RejectReason.LINE_TOO_LONG, _TOO_LONG)
-        self._overlong = True
-        self._buf = ""
-
     def _reject(self, raw: str, reason: RejectReason, detail: str) -> None:
         raw = truncate_raw(raw)
         key = (reason, raw)
@@ -116,84 +163,121 @@ class SnapshotParser:
                 return
             self._overlong = False
             text = text[nl + 1 :]
+        n = len(text)
         pos = 0
-        ticks = self._out.ticks
-        seen = self._seen
-        ts, source = self.ts, self.source
-        for m in _FAST.finditer(text):
+        search = P.HIT.search
+        self._row_ordinal.clear()
+        while pos < n:
+            h = search(text, pos)
+            if h is None:
+                break
+            hp = h.start()
+            if h.end() - hp == 3 and h.group() not in FIAT_CODES:
+                pos = hp + 1
+                continue
+            ls = text.rfind("\n", 0, hp) + 1
+            le = text.find("\n", hp)
+            if le < 0:
+                le = n
+            if text.startswith("%", le - 1) and (end := self._block(text, ls, le)) is not None:
+                pos = end
+            else:
+                pos = self._line(text, ls, le)
+        self._remember_tail(text)
+
+    def _line(self, text: str, ls: int, le: int) -> int:
+        """Handle the line text[ls:le]; return where scanning resumes (past more lines if a block ran)."""
+        if le - ls > MAX_LINE_CHARS:
+            self._reject(text[ls:le], RejectReason.LINE_TOO_LONG, _TOO_LONG)
+            return le + 1
+        m = _FAST_LINE.fullmatch(text, ls, le)
+        if m is not None:
+            slug, adjacent = self._slug_before(text, ls)
+            name, sym, price_s, pct_s = m.groups()
+            if (adjacent or slug is None) and self._fast_rows([(slug or "", name, sym, price_s, pct_s)]):
+                return le + 1
+        line = text[ls : le - 1] if text.endswith("\r", ls, le) else text[ls:le]
+        ordinal = 0
+        if "|" in line or "\t" in line:
+            header = table_pct_ordinal(line)
+            if header is not None:
+                self._row_ordinal[ls] = header
+                return le + 1
+            ordinal = self._table_ordinal(text, ls)
+            self._row_ordinal[ls] = ordinal
+        items = parse_line(line, ordinal)
+        if items:
+            slug, adjacent = self._slug_before(text, ls)
+            self._emit(line, items, slug, adjacent)
+        return le + 1
+
+    def _block(self, text: str, ls: int, le: int) -> int | None:
+        """Take a widget block starting at the row on line ``ls`` with one ``findall``; return where it
+        ends, or None if this line does not start one."""
+        slug, adjacent = self._slug_before(text, ls)
+        start = ls
+        if slug is not None:
+            if not adjacent or ls == 0:
+                return None  # blank lines between, or the slug came in an earlier chunk: general rules
+            start = text.rfind("\n", 0, ls - 1) + 1
+        ext = _EXTENT.match(text, start)
+        if ext is None or ext.end() <= le:
+            return None
+        end = ext.end()
+        rows = _BLOCK_ROW.findall(text, start, end)
+        if len(rows) == text.count("%\n", start, end) and self._fast_rows(rows):
+            return end
+        # Some row needs judgement (a name with parentheses, an odd value): take the rows one by one
+        # and send the others through the general path. Dedupe makes re-taking emitted rows harmless.
+        pos = start
+        for m in _BLOCK_ROW.finditer(text, start, end):
             if m.start() > pos:
-                self._general(text[pos : m.start()])
+                self._lines(text, pos, m.start())
+            slug, name, sym, price_s, pct_s = m.groups("")
+            if not self._fast_rows([(slug, name, sym, price_s, pct_s)]):
+                self._lines(text, m.start() if m.group(1) is None else m.end(1) + 1, m.end())
             pos = m.end()
-            slug, name, sym, price_s, pct_s = m.groups()
-            symbol = symbol_of(sym, paren=True)
-            name = name.rstrip()
-            price = float(price_s.replace(",", "")) if "," in price_s else float(price_s)
+        if pos < end:
+            self._lines(text, pos, end)
+        return end
+
+    def _lines(self, text: str, pos: int, end: int) -> None:
+        """Every line in text[pos:end] (which ends at a line end) through ``_line``; slug lines are
+        context, read by look-back, so they are skipped here."""
+        while pos < end:
+            nl = text.find("\n", pos, end)
+            if nl < 0:
+                nl = end
+            if as_slug(text[pos:nl]) is None and P.MARK.search(text, pos, nl):
+                self._line(text, pos, nl)
+            pos = nl + 1
+
+    def _fast_rows(self, rows: list[tuple[str, str, str, str, str]]) -> bool:
+        """Emit fast-path rows (slug, name, sym, price, pct); False at the first one that needs the
+        general path's judgement. The one loop where a widget's ticks are made, so it is kept flat."""
+        seen = self._seen
+        add = seen.add
+        append = self._out.ticks.append
+        ts, source = self.ts, self.source
+        get = _fast_rows.get
+        tick = _tick
+        lo, hi, max_pct = MIN_PRICE, MAX_PRICE_USD, MAX_CHANGE_PCT
+        for slug, name, sym, price_s, pct_s in rows:
+            ident = get((slug, name, sym)) or _fast_row((slug, name, sym))
+            if ident is None:
+                return False
+            price = float(price_s.replace(",", ""))
             pct = float(pct_s)
-            if (
-                symbol is None
-                or not MIN_PRICE <= price <= MAX_PRICE_USD
-                or pct > MAX_CHANGE_PCT
-                or not name_ok(name, False)
-                or (slug is not None and (len(slug) > MAX_SLUG_CHARS or slug.isdigit()))
-            ):
-                self._general(m.group(0))
-                continue
-            if slug is not None:
-                coin_id = slug if slug_belongs(slug, symbol, name, adjacent=True) else None
-            elif self._slug is not None:
-                coin_id = self._pending_slug_for(symbol, name)
-            else:
-                coin_id = None
-            self._slug = None
-            self._pct_ordinal = None
-            key = (symbol, "USD", price)
-            if key in seen:
-                continue
-            seen.add(key)
-            ticks.append(Tick(symbol, name, coin_id, price, "USD", pct, False, ts, source))
-        if pos < len(text):
-            self._general(text[pos:])
+            if not lo <= price <= hi or pct > max_pct:
+                return False
+            symbol, clean, coin_id = ident
+            dkey = (symbol, "USD", price)
+            if dkey not in seen:
+                add(dkey)
+                append(tick(symbol, clean, coin_id, price, "USD", pct, False, ts, source))
+        return True
 
-    def _pending_slug_for(self, symbol: str, name: str) -> str | None:
-        slug = self._slug
-        if slug is not None and slug_belongs(slug, symbol, name, adjacent=self._slug_adjacent):
-            return slug
-        return None
-
-    def _general(self, block: str) -> None:
-        lines = block.split("\n")
-        if block.endswith("\n"):
-            lines.pop()
-        for raw in lines:
-            line = raw[:-1] if raw.endswith("\r") else raw
-            if not line or line.isspace():
-                self._slug_adjacent = False
-                continue
-            if len(line) > MAX_LINE_CHARS:
-                self._slug = None
-                if P.PREFILTER.search(line):
-                    self._reject(line, RejectReason.LINE_TOO_LONG, _TOO_LONG)
-                continue
-            slug = as_slug(line)
-            if slug is not None:
-                self._slug, self._slug_adjacent = slug, True
-                continue
-            is_table = "|" in line or "\t" in line
-            if is_table:
-                ordinal = table_pct_ordinal(line)
-                if ordinal is not None:
-                    self._pct_ordinal = ordinal
-                    self._slug = None
-                    continue
-            else:
-                self._pct_ordinal = None
-            if P.PREFILTER.search(line) is None:
-                self._slug = None
-                continue
-            self._emit(line, parse_line(line, (self._pct_ordinal or 0) if is_table else 0))
-            self._slug = None
-
-    def _emit(self, line: str, items: list[Found | Bad]) -> None:
+    def _emit(self, line: str, items: list[Found | Bad], slug: str | None, adjacent: bool) -> None:
         first = True
         for item in items:
             if isinstance(item, Bad):
@@ -201,33 +285,85 @@ class SnapshotParser:
                 first = False
                 continue
             coin_id = None
-            if first and self._slug is not None:
-                coin_id = self._pending_slug_for(item.symbol, item.name)
+            if first and slug is not None and slug_belongs(slug, item.symbol, item.name, adjacent=adjacent):
+                coin_id = slug
             first = False
             key = (item.symbol, item.currency, item.price)
             if key in self._seen:
                 continue
             self._seen.add(key)
-            self._out.ticks.append(
-                Tick(
-                    item.symbol,
-                    item.name,
-                    coin_id,
-                    item.price,
-                    item.currency,
-                    item.change_pct,
-                    item.sign_known,
-                    self.ts,
-                    self.source,
-                )
+            tick = Tick(
+                item.symbol,
+                item.name,
+                coin_id,
+                item.price,
+                item.currency,
+                item.change_pct,
+                item.sign_known,
+                self.ts,
+                self.source,
             )
+            self._out.ticks.append(tick)
+
+    def _slug_before(self, text: str, ls: int) -> tuple[str | None, bool]:
+        """The slug line right above line ``ls`` (across at most a few blank lines), and whether it is
+        directly adjacent. Any other line in between means there is no slug for this record."""
+        end = ls - 1
+        blanks = 0
+        while blanks <= _MAX_BLANKS_AFTER_SLUG:
+            if end < 0:
+                if self._prev_line is None or blanks + self._prev_blanks > _MAX_BLANKS_AFTER_SLUG:
+                    return None, False
+                return as_slug(self._prev_line), blanks + self._prev_blanks == 0
+            start = text.rfind("\n", 0, end) + 1
+            prev = text[start:end]
+            if prev and not prev.isspace():
+                return as_slug(prev), blanks == 0
+            blanks += 1
+            end = start - 1
+        return None, False
+
+    def _table_ordinal(self, text: str, ls: int) -> int:
+        """Which percent column is the 24 h change, from the header above this table row (0 if none)."""
+        end = ls - 1
+        for _ in range(_MAX_TABLE_LOOKBACK):
+            if end < 0:
+                return self._prev_ordinal or 0
+            start = text.rfind("\n", 0, end) + 1
+            known = self._row_ordinal.get(start)
+            if known is not None:
+                return known
+            prev = text[start:end]
+            if "|" not in prev and "\t" not in prev:
+                return 0
+            header = table_pct_ordinal(prev)
+            if header is not None:
+                return header
+            end = start - 1
+        return 0
+
+    def _remember_tail(self, text: str) -> None:
+        """Carry the last non-blank line (a possible slug) and table state to the next chunk."""
+        stripped = text.rstrip()
+        if not stripped:
+            self._prev_blanks += text.count("\n")
+            return
+        start = stripped.rfind("\n") + 1
+        self._prev_line = stripped[start:]
+        self._prev_blanks = text.count("\n", len(stripped)) - 1 if text.endswith("\n") else 0
+        last = self._prev_line
+        if "|" in last or "\t" in last:
+            header = table_pct_ordinal(last)
+            self._prev_ordinal = header if header is not None else self._row_ordinal.get(start, 0)
+        else:
+            self._prev_ordinal = None
 
 
 def parse_text(text: str, *, ts: int, source: str = "-") -> ParseResult:
     """Parse one snapshot (a whole page); repeats of the same (symbol, price) inside it count once."""
     parser = SnapshotParser(ts=ts, source=source)
     parser._scan(text[1:] if text.startswith("\ufeff") else text)
-    return parser.close()
+    return parser._take()
 
 
 def parse_bytes(data: bytes, *, ts: int, source: str = "-") -> ParseResult:
