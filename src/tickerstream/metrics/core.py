@@ -1,0 +1,358 @@
+"""Every Prometheus metric tickerstream exports, defined once, and the batch-level calls that feed them.
+
+The producer and the processor never touch a metric object directly: they call one method of
+``Metrics`` per batch (or per rebalance, commit, restore) with counts they already keep, so the hot
+path pays a few microseconds per *batch*, never anything per tick. Names follow the Prometheus
+conventions (``ticker_`` prefix, base units, ``_total`` counters); docs/observability.md lists them.
+
+Metrics live on a dedicated ``CollectorRegistry`` so tests build fresh ones (``create_metrics``) and
+one process can never register a name twice; ``default_metrics()`` is the process-wide instance
+the console scripts serve. Per-symbol series exist only on the market gauges, which
+``tickerstream.metrics.markets.MarketGauges`` keeps bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
+
+from tickerstream.model import RejectReason
+
+if TYPE_CHECKING:
+    from tickerstream.engine.stats import EngineStats
+    from tickerstream.events import Event
+
+# ``*_created`` series double the series count and nothing here reads them (rate() and increase()
+# handle counter resets on their own); off for the whole process, which this module owns.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
+
+# --- buckets (upper bounds, seconds unless named otherwise) --------------------------------------
+
+#: One poll/produce batch of 1 .. 100k ticks: ~0.5 ms for a small batch, seconds for a huge one
+#: on a loaded machine; past 10 s something is wrong and +Inf says so.
+BATCH_DURATION_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)
+#: Records per batch: a quiet topic gives single records, catching up gives full 100k polls.
+BATCH_SIZE_BUCKETS = (1, 10, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000)
+#: Tick event time to event published: milliseconds when live, minutes when catching up.
+LATENCY_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+)
+#: An offset commit is one broker round trip: ~1 ms locally, seconds when the broker struggles.
+COMMIT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: Rebuilding a partition's state replays up to a window horizon of ticks: sub-second to minutes.
+RESTORE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+#: Reject / dead-letter reasons are a closed set; anything else is counted as ``other`` so a bug
+#: upstream cannot grow the label's cardinality.
+REASONS: frozenset[str] = frozenset(r.value for r in RejectReason)
+OTHER_REASON = "other"
+#: Event types, also a closed set (``Move.type``, ``PegEvent.type``).
+EVENT_TYPES = ("move", "peg")
+#: ``ticker_peg_state`` values; the dashboards' value mappings and the alert rules use them.
+PEG_STATE_VALUES: dict[str, int] = {"ok": 0, "warn": 1, "critical": 2}
+#: The topic whose lag ``set_lag`` reports when the caller names none.
+DEFAULT_LAG_TOPIC = "ticker.ticks"
+
+
+class Metrics:
+    """All tickerstream metrics on one registry, plus the per-batch calls that update them.
+
+    The metric objects are public for tests and the market gauges; application code should use
+    the methods, which take the counts a batch already has and do O(labels) work, not O(ticks).
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = r = registry
+        # -- producer ------------------------------------------------------------------------------
+        self.lines_read = Counter(
+            "ticker_lines_read", "Input text lines read by the producer.", registry=r
+        )
+        self.ticks_produced = Counter(
+            "ticker_ticks_produced", "Ticks written to the ticks topic (acknowledged).", registry=r
+        )
+        self.rejects = Counter(
+            "ticker_rejects", "Ticker lines the parser refused, by reason.", ["reason"], registry=r
+        )
+        self.produce_errors = Counter(
+            "ticker_produce_errors",
+            "Produce requests that failed for good (after retries).",
+            registry=r,
+        )
+        self.produce_retries = Counter(
+            "ticker_produce_retries", "Produce requests retried.", registry=r
+        )
+        self.produce_duration = Histogram(
+            "ticker_produce_batch_duration_seconds",
+            "Time to parse and produce one batch of input, until the broker acknowledged it.",
+            buckets=BATCH_DURATION_BUCKETS,
+            registry=r,
+        )
+        # -- processor -----------------------------------------------------------------------------
+        self.records_consumed = Counter(
+            "ticker_records_consumed", "Records read from the ticks topic.", registry=r
+        )
+        self.batch_size = Histogram(
+            "ticker_batch_records",
+            "Records per consumed poll batch.",
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.batch_duration = Histogram(
+            "ticker_batch_duration_seconds",
+            "Time to decode, run through the engine and publish one poll batch.",
+            buckets=BATCH_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.events = Counter("ticker_events", "Events emitted, by type.", ["type"], registry=r)
+        self.event_latency = Histogram(
+            "ticker_event_latency_seconds",
+            "From a tick's event time (ts) to the publication of the event it caused, by event type.",
+            ["type"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "ticker_dead_letters",
+            "Messages sent to the dead-letter topic, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.engine_dropped = Counter(
+            "ticker_engine_dropped_ticks",
+            "Ticks the engine dropped: late (older than the symbol's last) or duplicate (same ts).",
+            ["reason"],
+            registry=r,
+        )
+        self.engine_symbols = Gauge(
+            "ticker_engine_symbols", "Symbols with state in this engine.", registry=r
+        )
+        self.engine_held = Gauge(
+            "ticker_engine_held_ticks",
+            "Pegged ticks waiting for their reference price.",
+            registry=r,
+        )
+        # -- consumer group ------------------------------------------------------------------------
+        self.consumer_lag = Gauge(
+            "ticker_consumer_lag_records",
+            "Records between the committed/consumed position and the end of each assigned partition.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.assigned_partitions = Gauge(
+            "ticker_assigned_partitions",
+            "Partitions of the ticks topic assigned to this process.",
+            registry=r,
+        )
+        self.rebalances = Counter(
+            "ticker_rebalances", "Consumer group rebalances this process took part in.", registry=r
+        )
+        self.commit_duration = Histogram(
+            "ticker_commit_duration_seconds",
+            "Offset commit round trips.",
+            buckets=COMMIT_BUCKETS,
+            registry=r,
+        )
+        self.restore_duration = Histogram(
+            "ticker_state_restore_duration_seconds",
+            "Time to rebuild engine state after an assignment (one observation per restore).",
+            buckets=RESTORE_BUCKETS,
+            registry=r,
+        )
+        self.restore_records = Counter(
+            "ticker_state_restore_records", "Records replayed to rebuild engine state.", registry=r
+        )
+        # -- markets (per-symbol series: only through MarketGauges, which bounds them) -------------
+        self.last_price = Gauge(
+            "ticker_last_price",
+            "Last accepted price per exported symbol, in its quote currency.",
+            ["symbol"],
+            registry=r,
+        )
+        self.last_update = Gauge(
+            "ticker_last_update_timestamp_seconds",
+            "Event time (ts) of the last accepted tick per exported symbol, Unix seconds.",
+            ["symbol"],
+            registry=r,
+        )
+        self.peg_deviation = Gauge(
+            "ticker_peg_deviation_ratio",
+            "Signed deviation of a pegged symbol from its peg at its last judged tick (0.01 = 100 bps).",
+            ["symbol"],
+            registry=r,
+        )
+        self.peg_state = Gauge(
+            "ticker_peg_state",
+            "Peg state per pegged symbol: 0 ok, 1 warn, 2 critical.",
+            ["symbol"],
+            registry=r,
+        )
+        self.window_fill = Gauge(
+            "ticker_window_fill_ratio",
+            "Mean fraction of the per-symbol window capacity in use.",
+            registry=r,
+        )
+        self.symbols_exported = Gauge(
+            "ticker_symbols_exported",
+            "Symbols with per-symbol price series on this process.",
+            registry=r,
+        )
+        self.symbols_not_exported = Gauge(
+            "ticker_symbols_not_exported",
+            "Symbols this process tracks but does not export per symbol (cardinality bound).",
+            registry=r,
+        )
+        # Every closed-set label value exists from the start, so rate() has a series (at 0) to
+        # work on and a dashboard shows "0 rejects" rather than "no data".
+        for reason in sorted((*REASONS, OTHER_REASON)):
+            self.rejects.labels(reason)
+            self.dead_letters.labels(reason)
+        for kind in EVENT_TYPES:
+            self.events.labels(kind)
+            self.event_latency.labels(kind)
+        for why in ("late", "duplicate"):
+            self.engine_dropped.labels(why)
+        self._engine_seen: dict[str, int] = {}
+        self._lag_series: set[tuple[str, str]] = set()
+
+    # --- producer: once per produced batch ------------------------------------------------------
+
+    def observe_produce_batch(
+        self, lines: int, ticks: int, duration_s: float, rejects: Mapping[str, int] | None = None
+    ) -> None:
+        """A batch of input handled: ``lines`` read, ``ticks`` acknowledged by the broker, in
+        ``duration_s``, with the parser's rejects by reason."""
+        if lines:
+            self.lines_read.inc(lines)
+        if ticks:
+            self.ticks_produced.inc(ticks)
+        self.produce_duration.observe(duration_s)
+        if rejects:
+            self.count_rejects(rejects)
+
+    def count_rejects(self, by_reason: Mapping[str, int]) -> None:
+        _count_by_reason(self.rejects, by_reason)
+
+    def count_produce_errors(self, n: int = 1) -> None:
+        if n:
+            self.produce_errors.inc(n)
+
+    def count_produce_retries(self, n: int = 1) -> None:
+        if n:
+            self.produce_retries.inc(n)
+
+    # --- processor: once per poll batch ---------------------------------------------------------
+
+    def observe_batch(self, records: int, duration_s: float) -> None:
+        """A poll batch of ``records`` messages consumed and fully handled in ``duration_s``."""
+        if records:
+            self.records_consumed.inc(records)
+        self.batch_size.observe(records)
+        self.batch_duration.observe(duration_s)
+
+    def count_dead_letters(self, by_reason: Mapping[str, int]) -> None:
+        _count_by_reason(self.dead_letters, by_reason)
+
+    def count_events(self, events: Iterable[Event], now_s: float | None = None) -> None:
+        """Events published, counted by type; with ``now_s`` (wall clock, Unix seconds, taken when
+        they were published) also their end-to-end latency from the tick's event time.
+
+        Pass ``now_s=None`` where event time is not wall time (replay of recorded data). Events are
+        rare next to ticks (a handful per batch), so a loop over them costs nothing measurable.
+        """
+        moves = pegs = 0
+        for ev in events:
+            if ev.type == "move":
+                moves += 1
+            else:
+                pegs += 1
+            if now_s is not None:
+                self.event_latency.labels(ev.type).observe(max(0.0, now_s - ev.ts / 1000.0))
+        if moves:
+            self.events.labels("move").inc(moves)
+        if pegs:
+            self.events.labels("peg").inc(pegs)
+
+    def update_engine(self, stats: EngineStats) -> None:
+        """Mirror the engine's own counters (cumulative) into Prometheus: increments since the last
+        call. A counter that went down means a new engine; its whole value is then new."""
+        for key, reason in (("late", "late"), ("duplicates", "duplicate")):
+            value = getattr(stats, key)
+            prev = self._engine_seen.get(key, 0)
+            delta = value - prev if value >= prev else value
+            if delta:
+                self.engine_dropped.labels(reason).inc(delta)
+            self._engine_seen[key] = value
+        self.engine_symbols.set(stats.symbols)
+        self.engine_held.set(stats.held)
+
+    # --- consumer group: per lag check, rebalance, commit, restore ------------------------------
+
+    def set_lag(self, lag_by_partition: Mapping[int, int], topic: str = DEFAULT_LAG_TOPIC) -> None:
+        """The current lag of every partition of ``topic`` this process owns; series of partitions
+        of that topic not in the mapping (revoked) are removed."""
+        keep: set[tuple[str, str]] = set()
+        for partition, lag in lag_by_partition.items():
+            key = (topic, str(partition))
+            self.consumer_lag.labels(*key).set(lag)
+            keep.add(key)
+        for key in [k for k in self._lag_series if k[0] == topic and k not in keep]:
+            self.consumer_lag.remove(*key)
+            self._lag_series.discard(key)
+        self._lag_series |= keep
+
+    def rebalanced(self, assigned: Collection[int], topic: str = DEFAULT_LAG_TOPIC) -> None:
+        """Partitions of ``topic`` assigned after a rebalance (call from ``on_partitions_assigned``).
+        Lag series of partitions this process no longer owns are removed right away, so two
+        processes never report lag for the same partition."""
+        self.rebalances.inc()
+        self.assigned_partitions.set(len(assigned))
+        owned = {str(p) for p in assigned}
+        for key in [k for k in self._lag_series if k[0] == topic and k[1] not in owned]:
+            self.consumer_lag.remove(*key)
+            self._lag_series.discard(key)
+
+    def observe_commit(self, duration_s: float) -> None:
+        self.commit_duration.observe(duration_s)
+
+    def observe_restore(self, duration_s: float, records: int) -> None:
+        """State of newly assigned partitions rebuilt, replaying ``records`` records."""
+        self.restore_duration.observe(duration_s)
+        if records:
+            self.restore_records.inc(records)
+
+
+def _count_by_reason(counter: Counter, by_reason: Mapping[str, int]) -> None:
+    for reason, n in by_reason.items():
+        if n:
+            counter.labels(reason if reason in REASONS else OTHER_REASON).inc(n)
+
+
+def create_metrics(registry: CollectorRegistry | None = None, *, process: bool = False) -> Metrics:
+    """Every metric on ``registry`` (a fresh one if None). ``process=True`` adds the standard
+    process, platform and GC collectors (CPU, memory, open files, Python version, GC pauses)."""
+    registry = CollectorRegistry() if registry is None else registry
+    if process:
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+    return Metrics(registry)
+
+
+@cache
+def default_metrics() -> Metrics:
+    """The process-wide metrics the console scripts serve (with process collectors)."""
+    return create_metrics(CollectorRegistry(), process=True)

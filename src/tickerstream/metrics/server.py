@@ -1,0 +1,84 @@
+"""Serving ``/metrics``: one HTTP port per process (no multiprocess mode), and its command-line flags.
+
+Default ports (docs/observability.md): ticker-produce 9321, ticker-process 9322. They stay clear
+of node_exporter's 9100, which Debian's ``prometheus`` package pulls in next to the processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import threading
+from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, start_http_server
+
+from tickerstream.cli.common import UsageError
+
+PRODUCER_PORT = 9321
+PROCESSOR_PORT = 9322
+
+
+class MetricsServerError(UsageError):
+    """The metrics endpoint could not be bound; the message says which address and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsServer:
+    """A running ``/metrics`` endpoint (a daemon thread); ``port`` is the bound port."""
+
+    host: str
+    port: int
+    _server: WSGIServer
+    _thread: threading.Thread
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> MetricsServer:
+    """Serve ``registry`` on ``http://host:port/metrics`` from a daemon thread. Port 0 picks a
+    free port (see ``.port``). A taken port or a bad host is a ``MetricsServerError``."""
+    try:
+        server, thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = "port already in use; choose another with --metrics-port (0 = any free port)"
+        else:
+            why = exc.strerror or str(exc)
+        raise MetricsServerError(f"cannot serve metrics on {host}:{port}: {why}") from None
+    return MetricsServer(host, int(server.server_port), server, thread)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, got {value}")
+    return value
+
+
+def add_metrics_args(parser: argparse.ArgumentParser, default_port: int) -> None:
+    """``--metrics-host``, ``--metrics-port`` and ``--no-metrics`` for a long-running command."""
+    group = parser.add_argument_group("metrics")
+    group.add_argument(
+        "--metrics-host",
+        default=os.environ.get("TICKER_METRICS_HOST", "127.0.0.1"),
+        help="address to serve /metrics on (env TICKER_METRICS_HOST; default 127.0.0.1, "
+        "0.0.0.0 in containers)",
+    )
+    group.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=_port(os.environ.get("TICKER_METRICS_PORT", str(default_port))),
+        help=f"port for /metrics, 0 = any free port (env TICKER_METRICS_PORT; default {default_port})",
+    )
+    group.add_argument(
+        "--no-metrics", action="store_true", help="serve no metrics and skip every metric update"
+    )
