@@ -11,6 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_tools import promtool
 
+from tickerstream.cli.common import UsageError
 from tickerstream.engine import Engine, EngineStats, TickBatch
 from tickerstream.events import Move, PegEvent
 from tickerstream.metrics import (
@@ -20,8 +21,10 @@ from tickerstream.metrics import (
     MetricsServerError,
     NoMarketGauges,
     NoMetrics,
+    add_market_args,
     add_metrics_args,
     create_metrics,
+    market_config_from_args,
     start_metrics_server,
 )
 
@@ -366,3 +369,18 @@ def test_metrics_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parser.parse_args(["--metrics-port", "0", "--no-metrics"]).metrics_port == 0
     with pytest.raises(SystemExit):
         parser.parse_args(["--metrics-port", "70000"])
+
+
+def test_market_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TICKER_METRICS_TOP_N", "7")
+    parser = argparse.ArgumentParser()
+    add_market_args(parser)
+    cfg = market_config_from_args(parser.parse_args(["--metrics-symbols", "btc, usdc,"]))
+    assert cfg.allowlist == {"BTC", "USDC"} and cfg.top_n == 7
+    with pytest.raises(UsageError):
+        market_config_from_args(parser.parse_args(["--metrics-top-n", "-1"]))
+    monkeypatch.setenv("TICKER_METRICS_TOP_N", "many")
+    bad = argparse.ArgumentParser()
+    add_market_args(bad)
+    with pytest.raises(SystemExit):  # a bad environment value is a usage error too, not a traceback
+        bad.parse_args([])

@@ -28,7 +28,9 @@ from tickerstream.metrics.server import (
     PRODUCER_PORT,
     MetricsServer,
     MetricsServerError,
+    add_market_args,
     add_metrics_args,
+    market_config_from_args,
     start_metrics_server,
 )
 
@@ -55,8 +57,10 @@ __all__ = [
     "MetricsServerError",
     "NoMarketGauges",
     "NoMetrics",
+    "add_market_args",
     "add_metrics_args",
     "create_metrics",
     "default_metrics",
+    "market_config_from_args",
     "start_metrics_server",
 ]

@@ -16,9 +16,13 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import CollectorRegistry, start_http_server
 
 from tickerstream.cli.common import UsageError
+from tickerstream.metrics.markets import MarketGaugeConfig
 
 PRODUCER_PORT = 9321
 PROCESSOR_PORT = 9322
+#: Symbols always exported by default; deploy/prometheus/rules alert when one of them stops ticking,
+#: so keep the two lists in step.
+DEFAULT_SYMBOLS = "BTC,ETH,USDT,USDC"
 
 
 class MetricsServerError(UsageError):
@@ -65,7 +69,8 @@ def _port(text: str) -> int:
 
 
 def add_metrics_args(parser: argparse.ArgumentParser, default_port: int) -> None:
-    """``--metrics-host``, ``--metrics-port`` and ``--no-metrics`` for a long-running command."""
+    """``--metrics-host``, ``--metrics-port`` and ``--no-metrics`` for a long-running command.
+    Defaults from the environment go through the same checks as flags (argparse converts them)."""
     group = parser.add_argument_group("metrics")
     group.add_argument(
         "--metrics-host",
@@ -76,9 +81,50 @@ def add_metrics_args(parser: argparse.ArgumentParser, default_port: int) -> None
     group.add_argument(
         "--metrics-port",
         type=_port,
-        default=_port(os.environ.get("TICKER_METRICS_PORT", str(default_port))),
+        default=os.environ.get("TICKER_METRICS_PORT", str(default_port)),
         help=f"port for /metrics, 0 = any free port (env TICKER_METRICS_PORT; default {default_port})",
     )
     group.add_argument(
         "--no-metrics", action="store_true", help="serve no metrics and skip every metric update"
     )
+
+
+def _symbols(text: str) -> frozenset[str]:
+    return frozenset(s.strip().upper() for s in text.split(",") if s.strip())
+
+
+def add_market_args(parser: argparse.ArgumentParser) -> None:
+    """Flags bounding the per-symbol market series (``MarketGaugeConfig``), for ticker-process."""
+    group = parser.add_argument_group("per-symbol metrics")
+    group.add_argument(
+        "--metrics-symbols",
+        type=_symbols,
+        default=os.environ.get("TICKER_METRICS_SYMBOLS", DEFAULT_SYMBOLS),
+        metavar="SYM,SYM",
+        help="symbols always exported (env TICKER_METRICS_SYMBOLS; default %(default)s)",
+    )
+    group.add_argument(
+        "--metrics-top-n",
+        type=int,
+        default=os.environ.get("TICKER_METRICS_TOP_N", "50"),
+        help="how many other symbols, most active first, get price series "
+        "(env TICKER_METRICS_TOP_N; default %(default)s)",
+    )
+    group.add_argument(
+        "--metrics-stale-after",
+        type=float,
+        default=os.environ.get("TICKER_METRICS_STALE_AFTER", "900"),
+        metavar="SECONDS",
+        help="drop a non-listed symbol's series after this long without a tick "
+        "(env TICKER_METRICS_STALE_AFTER; default %(default)s)",
+    )
+
+
+def market_config_from_args(args: argparse.Namespace) -> MarketGaugeConfig:
+    """The ``MarketGaugeConfig`` of ``add_market_args``' flags; a bad value is a ``UsageError``."""
+    try:
+        return MarketGaugeConfig(
+            allowlist=args.metrics_symbols, top_n=args.metrics_top_n, stale_after_s=args.metrics_stale_after
+        )
+    except ValueError as exc:
+        raise UsageError(f"per-symbol metrics: {exc}") from None
