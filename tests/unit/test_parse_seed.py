@@ -57,7 +57,7 @@ def test_marquee_repeat_is_one_tick() -> None:
 
 
 def test_changed_price_in_a_repeat_is_a_new_tick() -> None:
-    page = "bitcoin\nBitcoin (BTC) $ 1.00 1.00%\nbitcoin\nBitcoin (BTC) $ 2.00 1.00%\nbitcoin\nBitcoin (BTC) $ 1.00 1.00%\n"
+    page = "bitcoin\nBitcoin (BTC) $ 1.00 1.00%\n" "bitcoin\nBitcoin (BTC) $ 2.00 1.00%\n" * 2
     assert [t.price for t in parse_text(page, ts=TS).ticks] == [1.0, 2.0]
 
 
@@ -74,7 +74,11 @@ def test_malformed_slug_is_not_attached_and_does_not_shift() -> None:
 
 
 def test_missing_slug_lines() -> None:
-    page = "Bitcoin (BTC) $ 104,442.98 0.48%\nethereum\nEthereum (ETH) $ 3,259.53 2.32%\nXRP (XRP) $ 3.08 0.69%\n"
+    page = (
+        "Bitcoin (BTC) $ 104,442.98 0.48%\n"
+        "ethereum\nEthereum (ETH) $ 3,259.53 2.32%\n"
+        "XRP (XRP) $ 3.08 0.69%\n"
+    )
     assert _coin_ids(page) == [("BTC", None), ("ETH", "ethereum"), ("XRP", None)]
 
 
@@ -88,7 +92,11 @@ def test_unrelated_looking_real_ids_are_attached() -> None:
         "the-open-network\nToncoin (TON) $ 4.84 0.56%\n"
         "some-new-coin-id\nZeta Widget (ZWT) $ 1.23 0.10%\n"
     )
-    assert _coin_ids(page) == [("CRO", "crypto-com-chain"), ("TON", "the-open-network"), ("ZWT", "some-new-coin-id")]
+    assert _coin_ids(page) == [
+        ("CRO", "crypto-com-chain"),
+        ("TON", "the-open-network"),
+        ("ZWT", "some-new-coin-id"),
+    ]
 
 
 def test_slug_followed_by_prose_or_another_slug_is_dropped() -> None:

@@ -24,11 +24,12 @@ NUMBER = (
     r"(?:0[.,]0[₀-₉]{1,2}\d{1,15}"
     r"|\d{1,3}(?:[,.\u00a0\u202f'’]\d{3})+(?:[.,]\d{1,15})?"
     r"|\d{1,15}(?:[.,]\d{1,15})?"
-    r"|[.,]\d{1,15})(?![\d₀-₉])"
+    r"|[.,]\d{1,15})(?![\d₀-₉]|[.,]\d)"
 )
 SUFFIX = r"(?:[kKmMbBtT](?![A-Za-z]))?"
-#: What widgets print instead of a price when they have none; with an identifier it is an invalid price.
-_BAD = r"(?:NaN|nan|NAN|[Ii]nf(?:inity)?|INF|∞|N/A|n/a|—|–|-{1,2})(?![A-Za-z0-9])"
+#: What widgets print instead of a price when they have none (or digits no grouping rule explains);
+#: with an identifier it is an invalid price.
+_BAD = r"(?:NaN|nan|NAN|[Ii]nf(?:inity)?|INF|∞|N/A|n/a|—|–|-{1,2}|\d[\d.,]*\d)(?![A-Za-z0-9])"
 
 
 def pct_body(tag: str) -> str:

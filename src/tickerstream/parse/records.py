@@ -87,7 +87,7 @@ def _symbol_of(token: str, paren: bool, attached: bool) -> str | None:
     elif lower == 0:
         ok = len(token) >= 2
     elif upper == 0:
-        ok = attached and 2 <= len(token) <= 6
+        ok = attached and 2 <= len(token) <= 10
     else:
         ok = upper >= 2 and upper > lower
     sym = token.upper()
