@@ -1,0 +1,521 @@
+"""``ticker-produce``: scraped pages in, ticks (keyed by symbol) and rejects out to Kafka.
+
+A thin shell: ``tickerstream.sources`` and ``tickerstream.follow`` read, ``tickerstream.parse``
+parses, :class:`tickerstream.kafka.produce.TickProducer` batches and delivers. Files are read and
+parsed in a worker thread, one group of snapshots ahead of what the event loop is sending, so parsing,
+compression and the network overlap; back-pressure from the producer pauses the reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from tickerstream.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+    add_logging_args,
+    configure_from_args,
+    run_cli,
+)
+from tickerstream.config import load_settings
+from tickerstream.follow import DirectoryWatcher, FollowedFile, LineChunker
+from tickerstream.kafka.admin import TopicError, ensure_topics, topic_specs_for
+from tickerstream.kafka.produce import CODECS, ProduceError, ProducerConfig, ProduceStats, TickProducer
+from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, KafkaSettings
+from tickerstream.log import get_logger
+from tickerstream.parse import ParseResult, parse_bytes
+from tickerstream.sources import Snapshot, SourceError, iter_snapshots, now_ms, parse_iso_ts
+
+PROG = "ticker-produce"
+log = get_logger(PROG)
+
+DESCRIPTION = """\
+Parse scraped page text into ticks and produce them to Kafka: ticks to the ticks topic (key = symbol,
+partition = murmur2(symbol) like every Kafka client, record timestamp = the tick's event time), rejects
+(input that could not become a tick, with its reason) to the dead-letter topic.
+
+Inputs: files, directories (recursive, sorted, hidden files skipped) or '-' for stdin (the default).
+Each file or stdin is one snapshot, timed exactly like ticker-parse: --ts, else an ISO timestamp in the
+file name, else the file's mtime, else now (stdin).
+
+--follow keeps reading: a file is followed as it grows (like tail -F, from its start unless --from-end;
+truncation and rotation are handled), a directory is watched for new files (each one snapshot, taken
+once its size has settled; hidden and *.tmp/*.part names are ignored), and '-' is read as a stream.
+Followed text has no timestamps of its own: the complete lines read in one poll are one snapshot whose
+event time is the time they were read.
+
+Delivery: idempotent producer, acks=all, compressed record batches built per partition. SIGTERM or
+Ctrl-C stops reading, sends everything already accepted and waits for the broker's acks, then exits 0;
+a second Ctrl-C exits 130 at once. A summary line goes to stderr; long runs log progress periodically.
+
+Topics are created if missing (--no-create-topics: only checked). An existing ticks topic with another
+partition count is refused (exit 2): partitions decide which processor owns which symbol.
+
+Exit status: 0 done (also after SIGTERM/Ctrl-C), 1 Kafka failure, 2 usage error, 130 forced stop.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="file, directory or '-' for stdin (default: -)")
+    p.add_argument(
+        "--bootstrap-servers",
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+        metavar="HOST:PORT",
+        help=f"Kafka brokers (env KAFKA_BOOTSTRAP_SERVERS; default {DEFAULT_BOOTSTRAP})",
+    )
+    p.add_argument("--ts", metavar="ISO8601", help="event time of every snapshot (not with --follow)")
+    p.add_argument("--follow", action="store_true", help="keep reading PATHs as they grow (see above)")
+    p.add_argument("--from-end", action="store_true", help="with --follow: skip a file's existing content")
+    p.add_argument(
+        "--poll-interval", type=float, default=0.5, metavar="S", help="with --follow: poll every S s (0.5)"
+    )
+    p.add_argument("--archive", metavar="FILE", help="also append the produced ticks to FILE as JSON Lines")
+    g = p.add_argument_group("topics")
+    g.add_argument("--config", metavar="FILE", help="Kafka settings (TOML; env TICKER_KAFKA__*)")
+    g.add_argument("--ticks-topic", metavar="NAME", help="ticks topic (default ticker.ticks)")
+    g.add_argument("--rejects-topic", metavar="NAME", help="dead-letter topic (default ticker.rejects)")
+    g.add_argument("--partitions", type=int, metavar="N", help="partitions of the ticks topic (default 6)")
+    g.add_argument(
+        "--no-create-topics", action="store_true", help="only check that the topics exist, never create"
+    )
+    g.add_argument(
+        "--init-topics",
+        action="store_true",
+        help="create (or check) all tickerstream topics, then exit without reading input",
+    )
+    t = p.add_argument_group("batching (defaults measured: docs/benchmarks.md)")
+    t.add_argument(
+        "--compression",
+        choices=["auto", *CODECS],
+        default="auto",
+        help="record batch codec; auto = lz4 if cramjam is installed, else gzip",
+    )
+    defaults = ProducerConfig()
+    t.add_argument("--batch-bytes", type=int, default=defaults.batch_bytes, help="bytes per record batch")
+    t.add_argument(
+        "--linger-ms", type=int, default=defaults.linger_ms, help="max wait of a partly filled batch"
+    )
+    t.add_argument(
+        "--max-in-flight", type=int, default=defaults.max_in_flight, help="unacked batches before waiting"
+    )
+    p.add_argument(
+        "--progress-interval", type=float, default=10.0, metavar="S", help="log progress every S s (0: off)"
+    )
+    add_logging_args(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(PROG, lambda: _run(argv))
+
+
+@dataclass
+class _Options:
+    args: argparse.Namespace
+    settings: KafkaSettings
+    config: ProducerConfig
+    ts_override: int | None
+
+
+def _run(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_from_args(args)
+    opts = _options(args)
+    try:
+        return asyncio.run(_main(opts))
+    except asyncio.CancelledError:  # a second signal: stop without flushing
+        print(f"{PROG}: interrupted, unsent ticks dropped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _options(args: argparse.Namespace) -> _Options:
+    overrides = []
+    if args.bootstrap_servers:
+        overrides.append(f"bootstrap_servers={args.bootstrap_servers!r}".replace("'", '"'))
+    if args.ticks_topic:
+        overrides.append(f'topics.ticks="{args.ticks_topic}"')
+    if args.rejects_topic:
+        overrides.append(f'topics.rejects="{args.rejects_topic}"')
+    if args.partitions is not None:
+        overrides.append(f"ticks_partitions={args.partitions}")
+    settings = load_settings(KafkaSettings, args.config, overrides=overrides, env_section="KAFKA")
+    ts_override = None
+    if args.ts is not None:
+        if args.follow:
+            raise UsageError("--ts does not go with --follow: followed text is timed as it is read")
+        try:
+            ts_override = parse_iso_ts(args.ts)
+        except ValueError as exc:
+            raise UsageError(f"--ts: {exc}") from None
+    if args.from_end and not args.follow:
+        raise UsageError("--from-end needs --follow")
+    if args.poll_interval <= 0 or args.progress_interval < 0:
+        raise UsageError("--poll-interval must be > 0 and --progress-interval >= 0")
+    try:
+        config = ProducerConfig(
+            bootstrap_servers=settings.bootstrap_servers,
+            ticks_topic=settings.topics.ticks,
+            rejects_topic=settings.topics.rejects,
+            compression=None if args.compression == "auto" else args.compression,
+            batch_bytes=args.batch_bytes,
+            linger_ms=args.linger_ms,
+            max_in_flight=args.max_in_flight,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    paths = args.paths or ["-"]
+    if not args.init_topics:
+        for path in paths:
+            if path != "-" and not os.path.exists(path):
+                raise UsageError(f"no such file or directory: {path}")
+        if paths.count("-") > 1:
+            raise UsageError("stdin ('-') can be read only once")
+    args.paths = paths
+    return _Options(args, settings, config, ts_override)
+
+
+async def _main(opts: _Options) -> int:
+    args, settings = opts.args, opts.settings
+    specs = topic_specs_for(settings)
+    if not args.init_topics:
+        specs = [s for s in specs if s.name in (settings.topics.ticks, settings.topics.rejects)]
+    try:
+        await ensure_topics(settings.bootstrap_servers, specs, create=not args.no_create_topics)
+    except TopicError as exc:
+        raise UsageError(str(exc)) from None
+    except Exception as exc:  # the broker did not answer: one line, not a traceback
+        print(f"{PROG}: error: Kafka at {settings.bootstrap_servers}: {_describe(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.init_topics:
+        print(f"{PROG}: topics ready: {', '.join(s.name for s in specs)}", file=sys.stderr)
+        return EXIT_OK
+
+    stop = asyncio.Event()
+    _install_signal_handlers(stop, asyncio.current_task())
+    stats = ProduceStats()
+    started = time.monotonic()
+    archive: BinaryIO | None = None
+    if args.archive:
+        try:
+            archive = open(args.archive, "ab")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise UsageError(f"--archive: cannot write {args.archive}: {exc.strerror}") from None
+    producer = TickProducer(opts.config, stats=stats, archive=archive)
+    progress = None
+    failed: BaseException | None = None
+    try:
+        await producer.start()
+        if args.progress_interval > 0:
+            progress = asyncio.create_task(_log_progress(stats, args.progress_interval))
+        try:
+            if args.follow:
+                await _follow_all(producer, args, stop)
+            else:
+                await _produce_once(producer, args.paths, opts.ts_override, stop)
+        finally:
+            await producer.stop()  # flushes everything accepted, waits for the acks
+    except (ProduceError, OSError) as exc:
+        failed = exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("aiokafka"):
+            failed = exc
+        else:
+            raise
+    finally:
+        if progress is not None:
+            progress.cancel()
+        if archive is not None:
+            archive.close()
+    _summary(stats, time.monotonic() - started, stop.is_set(), opts.config.ticks_topic)
+    if failed is not None:
+        print(f"{PROG}: error: Kafka delivery failed: {_describe(failed)}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _install_signal_handlers(stop: asyncio.Event, main_task: asyncio.Task[int] | None) -> None:
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if not stop.is_set():
+            stop.set()
+            log.info("stopping", signal=signal.Signals(signum).name, detail="flushing accepted ticks")
+        elif main_task is not None:
+            main_task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal, sig)
+
+
+# -- one pass over files, directories, stdin ---------------------------------------------------------
+
+#: A worker-thread pull parses snapshots until it holds this many bytes of input (or the input ends).
+PULL_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class _Parsed:
+    source: str
+    ts: int
+    size: int
+    lines: int
+    result: ParseResult
+
+
+def _pull(snapshots: Iterator[Snapshot]) -> list[_Parsed]:
+    """Read and parse the next group of snapshots (runs in a worker thread)."""
+    out: list[_Parsed] = []
+    size = 0
+    for snap in snapshots:
+        result = parse_bytes(snap.data, ts=snap.ts, source=snap.source)
+        out.append(_Parsed(snap.source, snap.ts, len(snap.data), snap.data.count(b"\n"), result))
+        size += len(snap.data)
+        if size >= PULL_BYTES:
+            break
+    return out
+
+
+async def _produce_once(
+    producer: TickProducer, paths: list[str], ts_override: int | None, stop: asyncio.Event
+) -> None:
+    for path in paths:
+        if stop.is_set():
+            return
+        if path == "-":
+            await _produce_stdin_once(producer, ts_override, stop)
+            continue
+        try:
+            snapshots = iter_snapshots([path], ts_override=ts_override)
+        except SourceError as exc:
+            raise UsageError(str(exc)) from None
+        pending = asyncio.create_task(asyncio.to_thread(_guarded_pull, snapshots))
+        while True:
+            group = await pending
+            if not group or stop.is_set():
+                break
+            pending = asyncio.create_task(asyncio.to_thread(_guarded_pull, snapshots))  # read ahead
+            await _send_group(producer, group)
+
+
+def _guarded_pull(snapshots: Iterator[Snapshot]) -> list[_Parsed]:
+    try:
+        return _pull(snapshots)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+
+
+async def _send_group(producer: TickProducer, group: list[_Parsed]) -> None:
+    stats = producer.stats
+    ticks = [t for p in group for t in p.result.ticks] if len(group) > 1 else group[0].result.ticks
+    await producer.send_ticks(ticks)
+    for p in group:
+        if p.result.rejects:
+            await producer.send_rejects(p.result.rejects, ts=p.ts)
+        stats.snapshots += 1
+        stats.bytes_read += p.size
+        stats.lines_read += p.lines
+
+
+async def _produce_stdin_once(producer: TickProducer, ts_override: int | None, stop: asyncio.Event) -> None:
+    """stdin as one snapshot, like ticker-parse (event time: --ts, else when reading started)."""
+    ts = ts_override if ts_override is not None else now_ms()
+    chunks: list[bytes] = []
+    async for chunk in _stdin_chunks(stop):
+        chunks.append(chunk)
+    if stop.is_set():
+        return  # stopped before the snapshot was complete: nothing of it was accepted
+    data = b"".join(chunks)
+    result = await asyncio.to_thread(parse_bytes, data, ts=ts, source="-")
+    await _send_group(producer, [_Parsed("-", ts, len(data), data.count(b"\n"), result)])
+
+
+# -- --follow --------------------------------------------------------------------------------------
+
+
+async def _follow_all(producer: TickProducer, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    tasks = []
+    for path in args.paths:
+        if path == "-":
+            coro = _follow_stdin(producer, stop)
+        elif os.path.isdir(path):
+            coro = _follow_directory(producer, Path(path), args.poll_interval, stop)
+        else:
+            coro = _follow_file(producer, Path(path), args.poll_interval, args.from_end, stop)
+        tasks.append(asyncio.create_task(coro))
+    log.info("following", paths=args.paths, poll_interval_s=args.poll_interval)
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _send_text(producer: TickProducer, data: bytes, source: str, lines: int) -> None:
+    """One chunk of complete lines: one snapshot timed now (the time it was read)."""
+    if not data:
+        return
+    ts = now_ms()
+    result = parse_bytes(data, ts=ts, source=source)
+    await _send_group(producer, [_Parsed(source, ts, len(data), lines, result)])
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _follow_file(
+    producer: TickProducer, path: Path, interval: float, from_end: bool, stop: asyncio.Event
+) -> None:
+    followed = FollowedFile(path, start_at_end=from_end)
+    chunker = LineChunker()
+    source = str(path)
+    try:
+        while not stop.is_set():
+            data = followed.read()
+            if data:
+                lines = chunker.push(data)
+                await _send_text(producer, lines, source, data.count(b"\n"))
+                continue  # more may be waiting: read on before sleeping
+            await _sleep_or_stop(stop, interval)
+    finally:
+        followed.close()
+
+
+async def _follow_directory(producer: TickProducer, root: Path, interval: float, stop: asyncio.Event) -> None:
+    watcher = DirectoryWatcher(root)
+    while not stop.is_set():
+        ready = await asyncio.to_thread(watcher.poll)
+        for path in ready:
+            if stop.is_set():
+                return
+            try:
+                group = await asyncio.to_thread(_pull, iter_snapshots([str(path)]))
+            except SourceError as exc:  # vanished or unreadable meanwhile: not fatal for a watcher
+                log.warning("file_skipped", path=str(path), error=str(exc))
+                continue
+            if group:
+                await _send_group(producer, group)
+                log.debug("file_produced", path=str(path), ticks=len(group[0].result.ticks))
+        await _sleep_or_stop(stop, interval)
+
+
+async def _follow_stdin(producer: TickProducer, stop: asyncio.Event) -> None:
+    chunker = LineChunker()
+    async for data in _stdin_chunks(stop):
+        await _send_text(producer, chunker.push(data), "-", data.count(b"\n"))
+    if not stop.is_set():
+        await _send_text(producer, chunker.finish(), "-", 0)
+
+
+# -- stdin without blocking the event loop ---------------------------------------------------------
+
+
+async def _stdin_chunks(stop: asyncio.Event) -> AsyncIterator[bytes]:
+    """Chunks of stdin as they arrive, read by a daemon thread so a blocked read never holds the event
+    loop (the producer keeps sending and acking) nor the process at exit (SIGTERM while waiting)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
+    fd = sys.stdin.fileno()
+
+    def reader() -> None:
+        while True:
+            try:
+                data = os.read(fd, 1 << 20)
+            except OSError:
+                data = b""
+            fut = asyncio.run_coroutine_threadsafe(queue.put(data or None), loop)
+            try:
+                fut.result()
+            except Exception:  # the loop is gone: nobody is listening any more
+                return
+            if not data:
+                return
+
+    threading.Thread(target=reader, name="stdin-reader", daemon=True).start()
+    while True:
+        getter = asyncio.ensure_future(queue.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if getter not in done:
+            getter.cancel()
+            return
+        data = getter.result()
+        if data is None:
+            return
+        yield data
+
+
+# -- reporting -----------------------------------------------------------------------------------
+
+
+async def _log_progress(stats: ProduceStats, interval: float) -> None:
+    last_t, last_n = time.monotonic(), 0
+    while True:
+        await asyncio.sleep(interval)
+        now = time.monotonic()
+        rate = (stats.ticks_acked - last_n) / max(now - last_t, 1e-9)
+        log.info(
+            "progress",
+            ticks_acked=stats.ticks_acked,
+            ticks_per_s=round(rate),
+            rejects_acked=stats.rejects_acked,
+            snapshots=stats.snapshots,
+            mb_read=round(stats.bytes_read / 1e6, 1),
+        )
+        last_t, last_n = now, stats.ticks_acked
+
+
+def _summary(stats: ProduceStats, elapsed: float, stopped: bool, topic: str) -> None:
+    reasons = ", ".join(f"{k}={v}" for k, v in sorted(stats.rejects_by_reason.items()))
+    rate = stats.ticks_acked / elapsed if elapsed > 0 else 0.0
+    log.info("produced", elapsed_s=round(elapsed, 3), ticks_per_s=round(rate), **_stats_fields(stats))
+    print(
+        f"{PROG}: {stats.ticks_acked} ticks, {stats.rejects_acked} rejects"
+        + (f" ({reasons})" if reasons else "")
+        + f" from {stats.snapshots} snapshot(s) to {topic}"
+        + (" (stopped by signal)" if stopped else ""),
+        file=sys.stderr,
+    )
+
+
+def _stats_fields(stats: ProduceStats) -> dict[str, int]:
+    return {
+        "ticks_sent": stats.ticks_sent,
+        "ticks_acked": stats.ticks_acked,
+        "rejects_acked": stats.rejects_acked,
+        "batches_acked": stats.batches_acked,
+        "bytes_sent": stats.bytes_sent,
+        "delivery_errors": stats.delivery_errors,
+        "future_ts_clamped": stats.future_ts_clamped,
+    }
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

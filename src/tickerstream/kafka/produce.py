@@ -1,0 +1,407 @@
+"""``TickProducer``: ticks and rejects to Kafka, batched per partition, idempotent, with bounded memory.
+
+Why not ``AIOKafkaProducer.send()`` per tick: every call creates a future, takes the accumulator's
+path for one record and costs several microseconds of Python; at hundreds of thousands of ticks a
+second that is the whole budget. Instead the producer routes each tick itself (Kafka's murmur2
+partitioner, :mod:`tickerstream.kafka.partitioner`, so every client agrees where a symbol lives),
+appends it to an open record batch of its partition (``create_batch()`` / ``append()``), and hands
+whole batches to aiokafka (``send_batch()``): one future per batch, not per record.
+
+Delivery:
+
+* idempotence on, ``acks=all``: retries inside aiokafka never duplicate or reorder a partition's records;
+* a batch is submitted when it is full, when :meth:`TickProducer.flush` is called, or ``linger_ms`` after
+  its first record (so a slow trickle of ticks is not held back);
+* per partition, batches are submitted in the order they were closed (one FIFO queue for all closes), so
+  a symbol's ticks keep their order on the topic;
+* back-pressure: at most ``max_in_flight`` submitted batches wait for their acks; past that,
+  ``send_ticks`` awaits the oldest, so a slow broker slows the reader instead of growing memory.
+  Memory is bounded by about ``(max_in_flight + 2 x partitions) x batch_bytes``.
+* the Kafka record timestamp is the tick's event time ``ts`` (``offsets_for_times`` then finds ticks by
+  event time, for replays), except for a ``ts`` further in the future than the broker accepts
+  (Kafka 4 refuses CreateTime more than ``log.message.timestamp.after.max.ms``, 1 h, ahead, and with it
+  the whole batch): such records get the wall-clock time instead; the tick's JSON keeps its ``ts``.
+
+Typical use::
+
+    async with TickProducer(ProducerConfig(bootstrap_servers="127.0.0.1:9092")) as producer:
+        await producer.send_ticks(result.ticks)
+        await producer.send_rejects(result.rejects)
+    # leaving the block flushed everything and waited for the acks
+
+Counters live in :class:`ProduceStats` (a hook for metrics: count per batch, never per tick).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, BinaryIO, Self
+
+from aiokafka import AIOKafkaProducer
+
+from tickerstream.kafka.partitioner import KeyRouter
+from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, TopicNames
+from tickerstream.log import get_logger
+from tickerstream.model import Reject, Tick
+
+log = get_logger(__name__)
+
+#: Compression codecs aiokafka knows; all but gzip need the ``cramjam`` package.
+CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
+#: Record timestamps may be at most this far ahead of the wall clock (below Kafka 4's 1 h default).
+MAX_FUTURE_TS_MS = 30 * 60 * 1000
+
+
+class ProduceError(RuntimeError):
+    """A batch could not be delivered (after aiokafka's own retries); the message says why."""
+
+
+def default_codec() -> str:
+    """lz4 when ``cramjam`` is installed (fast, cheap on CPU), else gzip (always available)."""
+    return "lz4" if importlib.util.find_spec("cramjam") is not None else "gzip"
+
+
+@dataclass(frozen=True)
+class ProducerConfig:
+    """Where to produce and how to batch. Defaults are the measured ones (docs/benchmarks.md)."""
+
+    bootstrap_servers: str = DEFAULT_BOOTSTRAP
+    ticks_topic: str = TopicNames.ticks
+    rejects_topic: str = TopicNames.rejects
+    #: ``none``, ``gzip``, ``snappy``, ``lz4``, ``zstd``; ``None`` picks :func:`default_codec`.
+    compression: str | None = None
+    #: Uncompressed bytes per record batch (aiokafka ``max_batch_size``); the broker caps a batch at
+    #: ``message.max.bytes`` (1 MiB) after compression.
+    batch_bytes: int = 512 * 1024
+    #: Longest a record waits in a partly filled batch before the batch is sent anyway.
+    linger_ms: int = 20
+    #: Submitted batches awaiting their ack before ``send_ticks`` waits (back-pressure).
+    max_in_flight: int = 16
+    request_timeout_ms: int = 30_000
+    client_id: str = "ticker-produce"
+
+    def __post_init__(self) -> None:
+        if self.compression is not None and self.compression not in CODECS:
+            raise ValueError(f"compression must be one of {', '.join(CODECS)}, got {self.compression!r}")
+        if self.batch_bytes < 1024:
+            raise ValueError(f"batch_bytes must be at least 1024, got {self.batch_bytes}")
+        if self.linger_ms < 0 or self.max_in_flight < 1:
+            raise ValueError("linger_ms must be >= 0 and max_in_flight >= 1")
+
+
+@dataclass
+class ProduceStats:
+    """What a producer has done so far. ``*_acked`` counts records the broker has acknowledged.
+
+    Updated per batch or per call, never per tick, so reading it (progress logs, Prometheus) is free.
+    ``snapshots``, ``lines_read`` and ``bytes_read`` are the reader's side, kept here so one object
+    describes a whole ``ticker-produce`` run.
+    """
+
+    snapshots: int = 0
+    lines_read: int = 0
+    bytes_read: int = 0
+    ticks_sent: int = 0
+    ticks_acked: int = 0
+    rejects_sent: int = 0
+    rejects_acked: int = 0
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    batches_sent: int = 0
+    batches_acked: int = 0
+    #: Bytes of acknowledged record batches as sent (after compression).
+    bytes_sent: int = 0
+    delivery_errors: int = 0
+    #: Records whose event time was too far ahead of the clock to be the Kafka timestamp.
+    future_ts_clamped: int = 0
+
+
+@dataclass
+class _Route:
+    """One topic's routing state: its partitions' open batches and the key router."""
+
+    topic: str
+    router: KeyRouter
+    open: dict[int, Any] = field(default_factory=dict)  # partition -> aiokafka BatchBuilder
+
+
+class TickProducer:
+    """Async producer of ticks (to the ticks topic, key = symbol) and rejects (to the rejects topic).
+
+    Lifecycle: ``await start()`` ... ``await stop()``, or ``async with``. ``stop()`` flushes first: every
+    record accepted by ``send_ticks``/``send_rejects`` is sent and acknowledged (or a
+    :class:`ProduceError` is raised). Not thread-safe; use it from one event loop.
+    """
+
+    def __init__(
+        self,
+        config: ProducerConfig | None = None,
+        *,
+        stats: ProduceStats | None = None,
+        archive: BinaryIO | None = None,
+    ) -> None:
+        """``archive``: a binary file that receives each accepted tick's JSON as one line (the replay
+        format), in the order the ticks were accepted."""
+        self.config = config or ProducerConfig()
+        self.stats = stats or ProduceStats()
+        self.archive = archive
+        self.compression = self.config.compression or default_codec()
+        self._producer: Any = None
+        self._ticks: _Route | None = None
+        self._rejects: _Route | None = None
+        # Closed batches waiting to be handed to aiokafka, in close order: (topic, partition, batch,
+        # record count, is-ticks). One queue for every close keeps each partition's batches in order.
+        self._ready: deque[tuple[str, int, Any, int, bool]] = deque()
+        self._in_flight: deque[asyncio.Future[Any]] = deque()
+        self._pump_lock = asyncio.Lock()
+        self._linger_handle: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self._error: BaseException | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, and learn the partition counts of both topics (they must exist)."""
+        if self._producer is not None:
+            raise RuntimeError("TickProducer already started")
+        cfg = self.config
+        producer = AIOKafkaProducer(
+            bootstrap_servers=cfg.bootstrap_servers,
+            client_id=cfg.client_id,
+            enable_idempotence=True,
+            acks="all",
+            compression_type=None if self.compression == "none" else self.compression,
+            max_batch_size=cfg.batch_bytes,
+            max_request_size=max(cfg.batch_bytes, 1024 * 1024),
+            linger_ms=0,  # batching is ours; a batch handed over is ready to go
+            request_timeout_ms=cfg.request_timeout_ms,
+        )
+        await producer.start()
+        try:
+            ticks_partitions = await _partition_count(producer, cfg.ticks_topic)
+            rejects_partitions = await _partition_count(producer, cfg.rejects_topic)
+        except BaseException:
+            await producer.stop()
+            raise
+        self._ticks = _Route(cfg.ticks_topic, KeyRouter(ticks_partitions))
+        self._rejects = _Route(cfg.rejects_topic, KeyRouter(rejects_partitions))
+        self._producer = producer
+        log.info(
+            "producer_started",
+            bootstrap=cfg.bootstrap_servers,
+            ticks_topic=cfg.ticks_topic,
+            partitions=self._ticks.router.partitions,
+            compression=self.compression,
+            batch_bytes=cfg.batch_bytes,
+            linger_ms=cfg.linger_ms,
+        )
+
+    async def stop(self) -> None:
+        """Flush everything accepted, wait for the acks, then close the connection."""
+        if self._producer is None:
+            return
+        try:
+            await self.flush()
+        finally:
+            if self._linger_handle is not None:
+                self._linger_handle.cancel()
+            producer, self._producer = self._producer, None
+            await producer.stop()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    @property
+    def partitions(self) -> int:
+        """Partition count of the ticks topic (known after ``start``)."""
+        return self._route(True).router.partitions
+
+    # -- sending -------------------------------------------------------------------------------------
+
+    async def send_ticks(self, ticks: Sequence[Tick]) -> None:
+        """Accept ticks: each goes to partition murmur2(symbol) of the ticks topic, keyed by symbol.
+
+        Returns once the batches this call filled are handed to aiokafka and no more than
+        ``max_in_flight`` batches await acks; the rest sits in open batches until full, ``linger_ms``
+        or :meth:`flush`. Raises :class:`ProduceError` if an earlier batch failed.
+        """
+        self._raise_if_failed()
+        if not ticks:
+            return
+        route = self._route(True)
+        now_ms = int(time.time() * 1000)
+        limit = now_ms + MAX_FUTURE_TS_MS
+        values = [t.to_json() for t in ticks]
+        clamped = 0
+        opened = route.open
+        routing = route.router.route
+        create = self._producer.create_batch
+        for tick, value in zip(ticks, values, strict=True):
+            key, partition = routing(tick.symbol)
+            ts = tick.ts
+            if ts > limit:
+                ts = now_ms
+                clamped += 1
+            batch = opened.get(partition)
+            if batch is None:
+                batch = opened[partition] = create()
+            if batch.append(timestamp=ts, key=key, value=value) is None:
+                self._close(route, partition, True)
+                batch = opened[partition] = create()
+                batch.append(timestamp=ts, key=key, value=value)
+        self.stats.ticks_sent += len(ticks)
+        self.stats.future_ts_clamped += clamped
+        if self.archive is not None:
+            values.append(b"")
+            self.archive.write(b"\n".join(values))
+        self._arm_linger()
+        await self._pump()
+
+    async def send_rejects(self, rejects: Sequence[Reject], *, ts: int | None = None) -> None:
+        """Accept rejects for the dead-letter topic, keyed by their source; ``ts`` (ms) is the Kafka
+        timestamp (e.g. the snapshot's event time), default now."""
+        self._raise_if_failed()
+        if not rejects:
+            return
+        route = self._route(False)
+        now_ms = int(time.time() * 1000)
+        stamp = now_ms if ts is None or ts > now_ms + MAX_FUTURE_TS_MS else ts
+        by_reason = self.stats.rejects_by_reason
+        for reject in rejects:
+            key, partition = route.router.route(reject.source)
+            value = reject.to_json()
+            batch = route.open.get(partition)
+            if batch is None:
+                batch = route.open[partition] = self._producer.create_batch()
+            if batch.append(timestamp=stamp, key=key, value=value) is None:
+                self._close(route, partition, False)
+                batch = route.open[partition] = self._producer.create_batch()
+                batch.append(timestamp=stamp, key=key, value=value)
+            by_reason[reject.reason.value] = by_reason.get(reject.reason.value, 0) + 1
+        self.stats.rejects_sent += len(rejects)
+        self._arm_linger()
+        await self._pump()
+
+    async def flush(self) -> None:
+        """Send every open batch and wait until all submitted batches are acknowledged.
+
+        Raises :class:`ProduceError` if any batch failed.
+        """
+        if self._producer is None:
+            return
+        self._close_all()
+        await self._pump()
+        while self._in_flight:
+            await asyncio.wait([self._in_flight.popleft()])
+        if self.archive is not None:
+            self.archive.flush()
+        self._raise_if_failed()
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    def _route(self, ticks: bool) -> _Route:
+        route = self._ticks if ticks else self._rejects
+        if route is None or self._producer is None:
+            raise RuntimeError("TickProducer is not started (call start() or use `async with`)")
+        return route
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise ProduceError(f"delivery to Kafka failed: {self._error!r}") from self._error
+
+    def _close(self, route: _Route, partition: int, is_ticks: bool) -> None:
+        batch = route.open.pop(partition)
+        batch.close()
+        self._ready.append((route.topic, partition, batch, batch.record_count(), is_ticks))
+
+    def _close_all(self) -> None:
+        for route, is_ticks in ((self._ticks, True), (self._rejects, False)):
+            if route is not None:
+                for partition in list(route.open):
+                    self._close(route, partition, is_ticks)
+
+    def _arm_linger(self) -> None:
+        """Make sure partly filled batches go out ``linger_ms`` from now at the latest."""
+        if self._linger_handle is None and (self._ticks_open() or self._rejects_open()):
+            loop = asyncio.get_running_loop()
+            self._linger_handle = loop.call_later(self.config.linger_ms / 1000, self._on_linger)
+
+    def _ticks_open(self) -> bool:
+        return bool(self._ticks and self._ticks.open)
+
+    def _rejects_open(self) -> bool:
+        return bool(self._rejects and self._rejects.open)
+
+    def _on_linger(self) -> None:
+        self._linger_handle = None
+        if self._producer is None:
+            return
+        self._close_all()  # synchronously: the close order is the submission order
+        task = asyncio.get_running_loop().create_task(self._pump_quietly())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _pump_quietly(self) -> None:
+        try:
+            await self._pump()
+        except Exception as exc:  # recorded; raised by the next send/flush
+            self._error = self._error or exc
+
+    async def _pump(self) -> None:
+        """Hand the ready batches to aiokafka in order; then wait while too many await their acks."""
+        async with self._pump_lock:
+            while self._ready:
+                topic, partition, batch, count, is_ticks = self._ready.popleft()
+                try:
+                    future = await self._producer.send_batch(batch, topic, partition=partition)
+                except Exception as exc:
+                    self.stats.delivery_errors += 1
+                    self._error = self._error or exc
+                    raise ProduceError(f"could not queue a batch for {topic}[{partition}]: {exc!r}") from exc
+                self.stats.batches_sent += 1
+                future.add_done_callback(self._acked_callback(batch, count, is_ticks))
+                self._in_flight.append(future)
+                while len(self._in_flight) > self.config.max_in_flight:
+                    await asyncio.wait([self._in_flight.popleft()])
+        self._raise_if_failed()
+
+    def _acked_callback(self, batch: Any, count: int, is_ticks: bool) -> Any:
+        def done(future: asyncio.Future[Any]) -> None:
+            if future.cancelled():
+                exc: BaseException | None = asyncio.CancelledError()
+            else:
+                exc = future.exception()
+            if exc is not None:
+                self.stats.delivery_errors += 1
+                self._error = self._error or exc
+                log.error("batch_failed", records=count, error=repr(exc))
+                return
+            self.stats.batches_acked += 1
+            self.stats.bytes_sent += batch.size()  # built by now: the compressed size on the wire
+            if is_ticks:
+                self.stats.ticks_acked += count
+            else:
+                self.stats.rejects_acked += count
+
+        return done
+
+
+async def _partition_count(producer: Any, topic: str) -> int:
+    partitions = await producer.partitions_for(topic)
+    if not partitions:
+        raise ProduceError(f"topic {topic} has no partitions (does it exist?)")
+    count = len(partitions)
+    if sorted(partitions) != list(range(count)):
+        raise ProduceError(f"topic {topic} has partitions {sorted(partitions)}, expected 0..{count - 1}")
+    return count
