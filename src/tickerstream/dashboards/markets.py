@@ -1,0 +1,186 @@
+"""The "Markets" dashboard: prices, moves, peg deviation with warn/critical bands, peg state timeline.
+
+Market series are per symbol and may briefly come from two processors during a rebalance, so
+every query aggregates ``by (symbol)``. Peg bands are the engine's default thresholds
+(``PegConfig``); assets with their own thresholds in pegs.toml still change state by theirs,
+which the state timeline shows.
+"""
+
+from __future__ import annotations
+
+from tickerstream.dashboards.panels import (
+    Json,
+    Layout,
+    Q,
+    Steps,
+    bargauge,
+    dashboard,
+    query_variable,
+    row,
+    stat,
+    state_timeline,
+    table,
+    timeseries,
+    value_mappings,
+)
+from tickerstream.engine.config import PegConfig
+from tickerstream.metrics.core import PEG_STATE_VALUES
+
+UID = "tickerstream-markets"
+SYM = 'symbol=~"$symbol"'
+PEG = 'symbol=~"$peg_symbol"'
+INST = 'instance=~"$instance"'
+PEG_COLOURS = {"ok": "green", "warn": "orange", "critical": "red"}
+
+
+def peg_bands(cfg: PegConfig | None = None) -> Steps:
+    """Deviation bands in bps, both signs: red beyond critical, orange beyond warn, green inside."""
+    cfg = cfg or PegConfig()
+    w, c = cfg.warn_bps, cfg.critical_bps
+    return ((None, "red"), (-c, "orange"), (-w, "green"), (w, "orange"), (c, "red"))
+
+
+def build() -> Json:
+    bands = peg_bands()
+    state_map = value_mappings({v: (s, PEG_COLOURS[s]) for s, v in PEG_STATE_VALUES.items()})
+    state_steps: Steps = ((None, "green"), (1, "orange"), (2, "red"))
+    deviation_bps = f"10000 * avg by (symbol) (ticker_peg_deviation_ratio{{{PEG}}})"
+    lay = Layout()
+
+    lay.add(row("Prices"))
+    lay.add(
+        timeseries(
+            "Last price",
+            "Last accepted price per exported symbol (quote currency, mostly USD). Log scale: BTC and "
+            "stablecoins share the axis.",
+            [Q(f"max by (symbol) (ticker_last_price{{{SYM}}})", "{{symbol}}")],
+            "currencyUSD",
+            log_scale=True,
+        ),
+        w=16,
+        h=9,
+    )
+    lay.add(
+        table(
+            "Latest prices",
+            "Last price and the age of the newest tick (now - its event time) per exported symbol.",
+            [
+                Q(f"max by (symbol) (ticker_last_price{{{SYM}}})", instant=True),
+                Q(f"time() - max by (symbol) (ticker_last_update_timestamp_seconds{{{SYM}}})", instant=True),
+            ],
+            "currencyUSD",
+            column_units={"A": "currencyUSD", "B": "s"},
+        ),
+        w=8,
+        h=9,
+    )
+    lay.add(
+        bargauge(
+            "Change over the time range",
+            "Price change in percent between the start of the dashboard's time range and now.",
+            [
+                Q(
+                    f"100 * (max by (symbol) (ticker_last_price{{{SYM}}}) "
+                    f"/ max by (symbol) (ticker_last_price{{{SYM}}} offset $__range) - 1)",
+                    "{{symbol}}",
+                    instant=True,
+                )
+            ],
+            "percent",
+            steps=((None, "red"), (0, "green")),
+        ),
+        w=8,
+        h=9,
+    )
+    lay.add(
+        timeseries(
+            "Events",
+            "Move events (large price changes) and peg state changes emitted by the processors.",
+            [Q(f"sum by (type) (increase(ticker_events_total{{{INST}}}[$__rate_interval]))", "{{type}}")],
+            "short",
+            stack=True,
+            min_value=0,
+        ),
+        w=16,
+        h=9,
+    )
+
+    lay.add(row("Pegs"))
+    lay.add(
+        timeseries(
+            "Peg deviation",
+            f"Deviation from the peg at the last judged tick, in basis points. Bands: warn at "
+            f"±{PegConfig().warn_bps:g} bps, critical at ±{PegConfig().critical_bps:g} bps (engine "
+            "defaults; some assets have their own thresholds in pegs.toml).",
+            [Q(deviation_bps, "{{symbol}}")],
+            "suffix: bps",
+            steps=bands,
+            threshold_style="line+area",
+        ),
+        w=16,
+        h=10,
+    )
+    lay.add(
+        stat(
+            "Deviation now",
+            "Current deviation per pegged symbol, in basis points, coloured by the default bands.",
+            [Q(deviation_bps, "{{symbol}}", instant=True)],
+            "suffix: bps",
+            steps=bands,
+            color_mode="background",
+        ),
+        w=8,
+        h=10,
+    )
+    lay.add(
+        state_timeline(
+            "Peg state",
+            "The engine's peg state per pegged symbol: ok, warn, critical (with exit hysteresis).",
+            [Q(f"max by (symbol) (ticker_peg_state{{{PEG}}})", "{{symbol}}")],
+            state_map,
+            state_steps,
+        ),
+        w=24,
+        h=10,
+    )
+
+    lay.add(row("Coverage"))
+    lay.add(
+        stat(
+            "Symbols",
+            "Symbols the processors track, those with per-symbol series, and those left out by the "
+            "cardinality bound (--metrics-symbols, --metrics-top-n).",
+            [
+                Q('sum(ticker_engine_symbols{instance=~"$instance"})', "tracked"),
+                Q('sum(ticker_symbols_exported{instance=~"$instance"})', "exported"),
+                Q('sum(ticker_symbols_not_exported{instance=~"$instance"})', "not exported"),
+            ],
+            "short",
+        ),
+        w=12,
+        h=5,
+    )
+    lay.add(
+        timeseries(
+            "Window fill",
+            "Mean fraction of the per-symbol ring capacity in use, per processor.",
+            [Q('ticker_window_fill_ratio{instance=~"$instance"}', "{{instance}}")],
+            "percentunit",
+            min_value=0,
+        ),
+        w=12,
+        h=5,
+    )
+
+    variables = [
+        query_variable("symbol", "Symbol", "label_values(ticker_last_price, symbol)"),
+        query_variable("peg_symbol", "Pegged symbol", "label_values(ticker_peg_state, symbol)"),
+        query_variable("instance", "Processor", 'label_values(up{job="ticker-processor"}, instance)'),
+    ]
+    return dashboard(
+        UID,
+        "tickerstream / Markets",
+        "Prices, moves and pegs as the tickerstream processors see them (event time).",
+        lay.panels,
+        variables,
+    )
