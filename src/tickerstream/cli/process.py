@@ -1,0 +1,127 @@
+"""``ticker-process``: a member of the processor consumer group; runs until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+
+from aiokafka.errors import KafkaConnectionError, KafkaError
+
+from tickerstream.cli.common import EXIT_OK, UsageError, add_logging_args, configure_from_args, run_cli
+from tickerstream.config import load_settings
+from tickerstream.engine import EngineConfig
+from tickerstream.kafka.admin import TopicError
+from tickerstream.kafka.process import Processor, ProcessorConfig
+from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, KafkaSettings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ticker-process",
+        description=(
+            "Consume ticks from Kafka as a member of a consumer group, run the engine, and publish move and "
+            "peg events; invalid messages go to the dead-letter topic. Runs until SIGTERM or Ctrl-C, then "
+            "commits and leaves the group. Start as many instances as there are partitions to scale out."
+        ),
+        epilog=(
+            "settings: --set engine.KEY=V (or KEY=V for engine keys), --set kafka.KEY=V (e.g. "
+            "kafka.topics.ticks=my.ticks, kafka.ticks_partitions=12), --set process.KEY=V (e.g. "
+            "process.commit_interval_ms=500); environment TICKER_ENGINE__*, TICKER_KAFKA__*, "
+            "TICKER_PROCESS__*. "
+            "exit codes: 0 stopped cleanly, 1 failure, 2 usage or topic-layout error"
+        ),
+    )
+    parser.add_argument(
+        "--bootstrap-servers",
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP),
+        help=f"Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS; default {DEFAULT_BOOTSTRAP})",
+    )
+    parser.add_argument("--group", default=None, help="consumer group id (default tickerstream)")
+    parser.add_argument(
+        "--exactly-once",
+        action="store_true",
+        default=None,
+        help="Kafka transactions: events, dead letters and offsets commit together (read_committed readers "
+        "see each event once); default at-least-once with deterministic event ids",
+    )
+    parser.add_argument("--config", metavar="FILE", help="engine settings (TOML); see README 'Configuration'")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting, e.g. --set moves.zscore_k=5, --set process.commit_interval_ms=500",
+    )
+    add_logging_args(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_cli("ticker-process", lambda: _run(args))
+
+
+def split_overrides(overrides: list[str]) -> dict[str, list[str]]:
+    """Sort ``--set`` items by section; keys without a known section prefix are engine keys."""
+    out: dict[str, list[str]] = {"engine": [], "kafka": [], "process": []}
+    for item in overrides:
+        section, dot, rest = item.partition(".")
+        if dot and section in out:
+            out[section].append(rest)
+        else:
+            out["engine"].append(item)
+    return out
+
+
+def load_all(args: argparse.Namespace) -> tuple[KafkaSettings, EngineConfig, ProcessorConfig]:
+    sets = split_overrides(args.overrides)
+    engine = load_settings(EngineConfig, args.config, overrides=sets["engine"], env_section="ENGINE")
+    kafka_sets = [f"bootstrap_servers={_toml_string(args.bootstrap_servers)}", *sets["kafka"]]
+    kafka = load_settings(KafkaSettings, overrides=kafka_sets, env_section="KAFKA")
+    process_sets = list(sets["process"])
+    if args.group is not None:
+        process_sets.append(f"group={_toml_string(args.group)}")
+    if args.exactly_once:
+        process_sets.append("exactly_once=true")
+    process = load_settings(ProcessorConfig, overrides=process_sets, env_section="PROCESS")
+    return kafka, engine, process
+
+
+def _toml_string(text: str) -> str:
+    import orjson
+
+    return orjson.dumps(text).decode()
+
+
+def _run(args: argparse.Namespace) -> int:
+    configure_from_args(args)
+    kafka, engine, process = load_all(args)
+    try:
+        asyncio.run(_serve(kafka, engine, process))
+    except TopicError as exc:
+        raise UsageError(str(exc)) from None
+    except (KafkaConnectionError, TimeoutError) as exc:
+        raise UsageError(
+            f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc or type(exc).__name__}"
+        ) from None
+    except KafkaError as exc:
+        print(f"ticker-process: Kafka error: {exc}", file=sys.stderr)
+        return 1
+    return EXIT_OK
+
+
+async def _serve(kafka: KafkaSettings, engine: EngineConfig, process: ProcessorConfig) -> None:
+    proc = Processor(kafka, engine, process)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, proc.request_stop)
+    async with proc:
+        await proc.run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
