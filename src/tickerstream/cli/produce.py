@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--compression",
         choices=["auto", *CODECS],
         default="auto",
-        help="record batch codec; auto = lz4 if cramjam is installed, else gzip",
+        help="record batch codec; auto = zstd if cramjam is installed, else gzip",
     )
     defaults = ProducerConfig()
     t.add_argument("--batch-bytes", type=int, default=defaults.batch_bytes, help="bytes per record batch")
