@@ -9,6 +9,7 @@ writes ``1,2 %``; when the context says decimal comma and the digits allow both 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 #: Multipliers of the magnitude suffixes widgets use to save room (``$62.7k``).
 SUFFIX_MULTIPLIER: dict[str, float] = {
@@ -30,12 +31,13 @@ class Ambiguous(ValueError):
     """The digits read as two different numbers depending on the decimal separator."""
 
 
-def read_number(raw: str, decimal_comma: bool = False) -> float:
+def read_number(raw: str, decimal_comma: bool | Callable[[], bool] = False) -> float:
     """Turn the digits of a price or percent as shown into a float.
 
     ``decimal_comma`` says the surrounding text writes decimals with a comma (``1,2 %``); it only
     matters for a lone separator followed by exactly three digits (``1,234`` / ``1.234``), which is
-    then ambiguous. Raises ``Ambiguous`` for that case and ``ValueError`` for malformed input.
+    then ambiguous. It may be a callable, asked only in that case (reading the context costs).
+    Raises ``Ambiguous`` for that case and ``ValueError`` for malformed input.
     """
     s = raw.translate(_GROUPING_SPACES)
     if not s.isascii():
@@ -57,7 +59,7 @@ def read_number(raw: str, decimal_comma: bool = False) -> float:
         if len(frac) != 3 or int_part in ("", "0"):
             return float(int_part + "." + frac)
         # d{1,3}<sep>ddd: thousands or decimals depending on the page's convention.
-        if decimal_comma:
+        if decimal_comma() if callable(decimal_comma) else decimal_comma:
             raise Ambiguous(raw)
         return float(int_part + frac) if sep == "," else float(int_part + "." + frac)
     return float(s)

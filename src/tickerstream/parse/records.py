@@ -147,8 +147,7 @@ def _price(line: str, neg: bool, digits: str | None, suffix: str | None, currenc
     if digits is None or neg:
         return Bad(RejectReason.INVALID_PRICE, "no usable price" if digits is None else "negative price")
     try:
-        comma_ctx = ("," in digits or "." in digits) and decimal_comma_context(line)
-        value = read_number(digits, comma_ctx)
+        value = read_number(digits, lambda: decimal_comma_context(line))
     except Ambiguous:
         return Bad(RejectReason.AMBIGUOUS_NUMBER, f"price {digits!r} reads as two numbers on this page")
     except ValueError:
@@ -305,7 +304,7 @@ def parse_line(line: str, pct_ordinal: int = 0) -> list[Found | Bad]:
         end = a.end
         if pct is None:
             pcts: list[tuple[float, bool]] = []
-            while (pm := P.PCT_AFTER.match(line, end)) is not None and len(pcts) <= pct_ordinal:
+            while len(pcts) <= pct_ordinal and (pm := P.PCT_AFTER.match(line, end)) is not None:
                 pcts.append(read_pct(pm, "r"))
                 end = pm.end()
             if pcts:
