@@ -1,5 +1,7 @@
 """Hypothesis properties: every supported style round-trips a generated tick; no input makes the
-parser raise; feeding a snapshot in arbitrary chunks gives the same result as parsing it whole."""
+parser raise; feeding a snapshot in arbitrary chunks gives the same result as parsing it whole.
+
+``validate_records`` (conftest) is a stateless function, so sharing it across examples is safe."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from decimal import Decimal
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_valid_records
 from tickerstream.model import Tick
 from tickerstream.parse import SnapshotParser, parse_bytes, parse_text
 from tickerstream.parse.vocab import NOT_SYMBOLS
@@ -90,10 +91,16 @@ STYLES = {
 }
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    deadline=None,
+)
 @given(style=st.sampled_from(sorted(STYLES)), sym=symbols, name=names, price=prices, pct=pcts)
 @example(style="seed", sym="POL", name="POL (ex-MATIC)", price=Decimal("0.413496"), pct=Decimal("2.56"))
-def test_render_then_parse_round_trips(style: str, sym: str, name: str, price: Decimal, pct: Decimal) -> None:
+def test_render_then_parse_round_trips(
+    validate_records, style: str, sym: str, name: str, price: Decimal, pct: Decimal
+) -> None:
     render, currency, shows_name, shows_sign = STYLES[style]
     text = render(sym, name, price, pct)
     result = parse_text(text, ts=7, source="rt")
@@ -110,7 +117,7 @@ def test_render_then_parse_round_trips(style: str, sym: str, name: str, price: D
         source="rt",
     )
     assert result.ticks[:1] == [expected], text
-    assert_valid_records(result.ticks, result.rejects)
+    validate_records(result.ticks, result.rejects)
 
 
 FRAGMENTS = [
@@ -156,18 +163,18 @@ FRAGMENTS = [
 ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(st.text(), st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join)))
-def test_arbitrary_text_never_raises(text: str) -> None:
+def test_arbitrary_text_never_raises(validate_records, text: str) -> None:
     result = parse_text(text, ts=0)
-    assert_valid_records(result.ticks, result.rejects)
+    validate_records(result.ticks, result.rejects)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=300))
-def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+def test_arbitrary_bytes_never_raise(validate_records, data: bytes) -> None:
     result = parse_bytes(data, ts=0)
-    assert_valid_records(result.ticks, result.rejects)
+    validate_records(result.ticks, result.rejects)
 
 
 @settings(max_examples=100, deadline=None)
