@@ -384,3 +384,18 @@ def test_market_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     add_market_args(bad)
     with pytest.raises(SystemExit):  # a bad environment value is a usage error too, not a traceback
         bad.parse_args([])
+
+
+def test_sync_totals_mirrors_cumulative_stats() -> None:
+    m = create_metrics()
+    m.sync_totals(lines_read=100, ticks_produced=40, rejects={"invalid_price": 3, "x": 1}, events={"move": 2})
+    m.sync_totals(lines_read=150, ticks_produced=60, rejects={"invalid_price": 5, "x": 2}, events={"move": 2})
+    assert sample(m, "ticker_lines_read_total") == 150
+    assert sample(m, "ticker_ticks_produced_total") == 60
+    assert sample(m, "ticker_rejects_total", reason="invalid_price") == 5
+    assert sample(m, "ticker_rejects_total", reason="other") == 2
+    assert sample(m, "ticker_events_total", type="move") == 2
+    m.sync_totals(lines_read=10, records_consumed=7)  # the producer restarted its stats
+    assert sample(m, "ticker_lines_read_total") == 160
+    assert sample(m, "ticker_records_consumed_total") == 7
+    assert sample(m, "ticker_ticks_produced_total") == 60  # not given: untouched

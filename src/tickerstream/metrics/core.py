@@ -225,7 +225,7 @@ class Metrics:
             self.event_latency.labels(kind)
         for why in ("late", "duplicate"):
             self.engine_dropped.labels(why)
-        self._engine_seen: dict[str, int] = {}
+        self._totals_seen: dict[tuple[Counter, str], int] = {}
         self._lag_series: set[tuple[str, str]] = set()
 
     # --- producer: once per produced batch ------------------------------------------------------
@@ -289,15 +289,57 @@ class Metrics:
     def update_engine(self, stats: EngineStats) -> None:
         """Mirror the engine's own counters (cumulative) into Prometheus: increments since the last
         call. A counter that went down means a new engine; its whole value is then new."""
-        for key, reason in (("late", "late"), ("duplicates", "duplicate")):
-            value = getattr(stats, key)
-            prev = self._engine_seen.get(key, 0)
-            delta = value - prev if value >= prev else value
-            if delta:
-                self.engine_dropped.labels(reason).inc(delta)
-            self._engine_seen[key] = value
+        self._mirror(self.engine_dropped, "late", stats.late)
+        self._mirror(self.engine_dropped, "duplicate", stats.duplicates)
         self.engine_symbols.set(stats.symbols)
         self.engine_held.set(stats.held)
+
+    def sync_totals(
+        self,
+        *,
+        lines_read: int | None = None,
+        ticks_produced: int | None = None,
+        produce_errors: int | None = None,
+        produce_retries: int | None = None,
+        records_consumed: int | None = None,
+        rebalances: int | None = None,
+        restore_records: int | None = None,
+        rejects: Mapping[str, int] | None = None,
+        dead_letters: Mapping[str, int] | None = None,
+        events: Mapping[str, int] | None = None,
+    ) -> None:
+        """Mirror process-lifetime totals kept elsewhere (``ProduceStats``, ``ProcessorStats``):
+        each counter grows by the increase since the last call (a total that went down means its
+        source restarted, so its whole value is new). Use either this or the per-batch method for
+        a given counter, never both, or it is counted twice. Mappings are by reason / event type."""
+        plain = (
+            (self.lines_read, lines_read),
+            (self.ticks_produced, ticks_produced),
+            (self.produce_errors, produce_errors),
+            (self.produce_retries, produce_retries),
+            (self.records_consumed, records_consumed),
+            (self.rebalances, rebalances),
+            (self.restore_records, restore_records),
+        )
+        for counter, total in plain:
+            if total is not None:
+                self._mirror(counter, "", total)
+        for counter, by_label, allowed in (
+            (self.rejects, rejects, REASONS),
+            (self.dead_letters, dead_letters, REASONS),
+            (self.events, events, frozenset(EVENT_TYPES)),
+        ):
+            for label, total in (by_label or {}).items():
+                self._mirror(counter, label if label in allowed else OTHER_REASON, total, key=label)
+
+    def _mirror(self, counter: Counter, label: str, total: int, key: str | None = None) -> None:
+        """Increase ``counter`` (child ``label`` if non-empty) to follow a cumulative ``total``."""
+        seen_key = (counter, label if key is None else key)
+        prev = self._totals_seen.get(seen_key, 0)
+        delta = total - prev if total >= prev else total
+        self._totals_seen[seen_key] = total
+        if delta > 0:
+            (counter.labels(label) if label else counter).inc(delta)
 
     # --- consumer group: per lag check, rebalance, commit, restore ------------------------------
 

@@ -46,6 +46,22 @@ class NoMetrics:
     def update_engine(self, stats: EngineStats) -> None:
         pass
 
+    def sync_totals(
+        self,
+        *,
+        lines_read: int | None = None,
+        ticks_produced: int | None = None,
+        produce_errors: int | None = None,
+        produce_retries: int | None = None,
+        records_consumed: int | None = None,
+        rebalances: int | None = None,
+        restore_records: int | None = None,
+        rejects: Mapping[str, int] | None = None,
+        dead_letters: Mapping[str, int] | None = None,
+        events: Mapping[str, int] | None = None,
+    ) -> None:
+        pass
+
     def set_lag(self, lag_by_partition: Mapping[int, int], topic: str = DEFAULT_LAG_TOPIC) -> None:
         pass
 
