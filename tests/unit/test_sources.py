@@ -86,15 +86,6 @@ def test_missing_path_is_a_source_error_before_any_output(tmp_path: Path) -> Non
     assert issubclass(SourceError, ValueError)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read anything")
-def test_unreadable_file_is_a_source_error(tmp_path: Path) -> None:
-    f = tmp_path / "secret.txt"
-    f.write_text("x")
-    f.chmod(0)
-    with pytest.raises(SourceError, match=r"secret\.txt"):
-        list(iter_snapshots([str(f)]))
-
-
 def test_read_error_mid_run_is_a_source_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     f = tmp_path / "page.txt"
     f.write_text("x")

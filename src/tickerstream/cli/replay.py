@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
+import time
+from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import BinaryIO
+
+from aiokafka.errors import KafkaError
 
 from tickerstream.cli.common import UsageError, add_logging_args, configure_from_args, run_cli
 from tickerstream.cli.progress import ProgressLine
 from tickerstream.config import load_settings
-from tickerstream.engine import EngineConfig
+from tickerstream.engine import EngineConfig, TickBatch
 from tickerstream.model import Reject
 from tickerstream.replay import ReplaySummary, paced, run_replay
 from tickerstream.replay_inputs import InputError, ReadStats, open_recorded
+from tickerstream.report import ReportCollector, write_report
+from tickerstream.sources import parse_iso_ts
 
 #: Show a progress line only for inputs big enough to take a noticeable time.
 PROGRESS_MIN_BYTES = 20_000_000
@@ -30,7 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="exit codes: 0 done, 2 usage error, 130 interrupted (Ctrl-C)",
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="JSON Lines or page files, or directories")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="JSON Lines or page files, or directories")
+    kafka = parser.add_argument_group("replaying a time range of the ticks topic (instead of INPUTs)")
+    kafka.add_argument(
+        "--from-topic", metavar="TOPIC", help="read ticks from this Kafka topic, e.g. ticker.ticks"
+    )
+    kafka.add_argument("--start", metavar="ISO", help="first event time to replay (inclusive), ISO 8601")
+    kafka.add_argument("--end", metavar="ISO", help="end of the range (exclusive), ISO 8601; default now")
+    kafka.add_argument(
+        "--bootstrap-servers",
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        help="Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS; default 127.0.0.1:9092)",
+    )
     parser.add_argument("--config", metavar="FILE", help="engine settings (TOML); see README 'Configuration'")
     parser.add_argument(
         "--set",
@@ -54,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--rejects", metavar="FILE", help="write input records that are not valid ticks here (JSON Lines)"
+    )
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        help="also write a self-contained HTML report (charts, peg episodes, summary) to DIR/index.html",
     )
     add_logging_args(parser)
     return parser
@@ -82,18 +107,23 @@ def _run(args: argparse.Namespace) -> int:
                 rejects_fh.write(reject.to_json() + b"\n")
 
             stats.reject_sink = write_reject
-        try:
-            batches = open_recorded(args.inputs, stats)
-        except InputError as exc:
-            raise UsageError(str(exc)) from None
+        batches = _open_inputs(args, stats)
         if args.speed > 0:
             batches = paced(batches, args.speed)
         progress = None
         if sys.stderr.isatty() and stats.bytes_total >= PROGRESS_MIN_BYTES:
             progress = ProgressLine(stats.bytes_total, lambda: (stats.bytes_read, stats.records))
+        collector = ReportCollector() if args.report else None
         interrupted = False
         try:
-            run_replay(batches, config, out, summary, on_batch=progress.tick if progress else None)
+            run_replay(
+                batches,
+                config,
+                out,
+                summary,
+                on_batch=progress.tick if progress else None,
+                observers=[collector] if collector is not None else [],
+            )
         except KeyboardInterrupt:
             interrupted = True
         except InputError as exc:
@@ -104,6 +134,12 @@ def _run(args: argparse.Namespace) -> int:
                 progress.close()
     if args.summary:
         print(summary.render(), file=sys.stderr)
+    if collector is not None:
+        try:
+            path = write_report(Path(args.report), collector, summary, config)
+        except OSError as exc:
+            raise UsageError(f"cannot write the report to {args.report}: {exc.strerror}") from None
+        print(f"ticker-replay: report written to {path}", file=sys.stderr)
     rejected = sum(stats.reject_counts.values())
     detail = ", ".join(f"{k}={v}" for k, v in sorted(stats.reject_counts.items()))
     print(
@@ -114,6 +150,49 @@ def _run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 130 if interrupted else 0
+
+
+def _open_inputs(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickBatch]:
+    if args.from_topic:
+        if args.inputs:
+            raise UsageError("give either INPUT files or --from-topic, not both")
+        return _topic_batches(args, stats)
+    if args.start or args.end:
+        raise UsageError("--start and --end go with --from-topic")
+    if not args.inputs:
+        raise UsageError("nothing to replay: give INPUT files or directories, or --from-topic")
+    try:
+        return open_recorded(args.inputs, stats)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickBatch]:
+    from tickerstream.kafka.topic_reader import TopicReadError, read_time_range
+
+    if not args.start:
+        raise UsageError("--from-topic needs --start (ISO 8601 event time)")
+    start = _iso_ms(args.start, "--start")
+    end = _iso_ms(args.end, "--end") if args.end else int(time.time() * 1000)
+    if end <= start:
+        raise UsageError("--end must be after --start")
+    try:
+        found = asyncio.run(read_time_range(args.bootstrap_servers, args.from_topic, start, end))
+    except TopicReadError as exc:
+        raise UsageError(str(exc)) from None
+    except (KafkaError, OSError, TimeoutError) as exc:
+        raise UsageError(f"cannot read {args.from_topic} from {args.bootstrap_servers}: {exc}") from None
+    stats.records = found.records
+    for reject in found.rejects:
+        stats.reject(reject)
+    return iter([found.batch])
+
+
+def _iso_ms(text: str, flag: str) -> int:
+    try:
+        return parse_iso_ts(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 def _open_for_writing(path: str) -> BinaryIO:
