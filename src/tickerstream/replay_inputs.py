@@ -26,6 +26,8 @@ import numpy as np
 from tickerstream.codec import decode_tick_values
 from tickerstream.engine import TickBatch
 from tickerstream.model import Reject, RejectReason
+from tickerstream.parse import parse_bytes
+from tickerstream.sources import iter_snapshots
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 #: Lines decoded per chunk: big enough to amortise per-call costs, small enough to stay cache-friendly.
@@ -118,9 +120,6 @@ def _position(raw_fh: object, fallback: int) -> int:
 
 def page_batches(paths: Sequence[Path], stats: ReadStats) -> Iterator[TickBatch]:
     """Parse page files into one batch per snapshot, in event-time order of the snapshots."""
-    from tickerstream.parse import parse_bytes
-    from tickerstream.sources import iter_snapshots
-
     snapshots = sorted(iter_snapshots([str(p) for p in paths]), key=lambda s: (s.ts, s.source))
     for snap in snapshots:
         result = parse_bytes(snap.data, ts=snap.ts, source=snap.source)
