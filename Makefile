@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv run test test-unit lint
+.PHONY: venv run test test-unit lint system-deps
 
 # `make run`: the main job. With no broker configured it runs embedded (one process, no Kafka) on the
 # bundled sample pages and prints events; set KAFKA_BOOTSTRAP_SERVERS to run it through Kafka.
@@ -13,12 +13,17 @@ run: venv
 
 # `make test`: the whole suite, unit and integration. Starts the local Kafka broker if none answers.
 # pytest's exit code 5 (no tests collected) is turned into a failure so an empty run never passes.
-test: venv kafka-up
+test: system-deps venv kafka-up
 	$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 test-unit: venv
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# Tools the suite needs besides Python (promtool, chromium, Java, Maven): installed from Debian's
+# packages when run as root or with sudo, otherwise the script names what to install.
+system-deps:
+	bash scripts/system-deps.sh
 
 # ---- Python environment -------------------------------------------------------------------
 venv: $(BIN)/.installed
