@@ -1,4 +1,4 @@
-"""ticker-replay --from-topic: a time range of the ticks topic gives the same events as the same ticks from a file."""
+"""ticker-replay --from-topic: a time range of the ticks topic replays like the same ticks from a file."""
 
 from __future__ import annotations
 
