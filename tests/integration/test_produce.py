@@ -22,7 +22,7 @@ from tickerstream.kafka.partitioner import partition_for
 from tickerstream.kafka.produce import ProducerConfig, TickProducer
 from tickerstream.model import Reject, RejectReason, Tick
 from tickerstream.parse import parse_bytes
-from tickerstream.sources import parse_iso_ts
+from tickerstream.sources import iter_snapshots, parse_iso_ts
 
 if TYPE_CHECKING:
     from conftest import TopicFactory
@@ -202,7 +202,9 @@ async def test_sigterm_flushes_everything_accepted(
 async def test_follow_reads_appended_lines_and_new_files(
     kafka_bootstrap: str, kafka_topics: TopicFactory, tmp_path: Path
 ) -> None:
-    ticks_topic, rejects_topic = kafka_topics.name("ticks"), kafka_topics.name("rejects")
+    # Created up front, so that reading the topic back never races the command's topic creation.
+    ticks_topic = await kafka_topics.create("ticks", partitions=6)
+    rejects_topic = await kafka_topics.create("rejects", partitions=1)
     growing = tmp_path / "live.txt"
     growing.write_bytes(b"bitcoin\nBitcoin (BTC) $ 100,000.00 0.48%\n")
     inbox = tmp_path / "inbox"
@@ -235,7 +237,7 @@ async def test_follow_reads_appended_lines_and_new_files(
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     ticks = [as_tick(r.value) for r in records]
-    live = [t for t in ticks if t.source == str(growing)]
+    live = sorted((t for t in ticks if t.source == str(growing)), key=lambda t: t.ts)  # two partitions
     assert [(t.symbol, t.price, t.coin_id) for t in live] == [
         ("BTC", 100_000.0, "bitcoin"),
         ("ETH", 3259.53, "ethereum"),
@@ -318,3 +320,31 @@ async def test_future_event_times_do_not_make_the_broker_refuse_a_batch(
     assert producer.stats.future_ts_clamped == 1
     (record,) = await read_all(kafka_bootstrap, ticks_topic, 1)
     assert as_tick(record.value).ts == future and record.timestamp < future
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+async def test_directory_in_process_or_in_workers_gives_the_parsers_ticks_in_order(
+    kafka_bootstrap: str, kafka_topics: TopicFactory, tmp_path: Path, workers: str
+) -> None:
+    ticks_topic, rejects_topic = kafka_topics.name("ticks"), kafka_topics.name("rejects")
+    pages = tmp_path / "pages"
+    _write_pages(pages, pages=40, symbols=300)
+    (pages / "sub").mkdir()
+    (pages / "sub" / "bad.txt").write_bytes(BAD_LINES)
+    cmd = produce_cli(kafka_bootstrap, ticks_topic, rejects_topic, "--parse-workers", workers, str(pages))
+    proc = run_cli(cmd)
+    assert proc.returncode == 0, proc.stderr
+    expected: list[Tick] = []
+    expected_rejects: list[Reject] = []
+    for snap in iter_snapshots([str(pages)]):
+        result = parse_bytes(snap.data, ts=snap.ts, source=snap.source)
+        expected += result.ticks
+        expected_rejects += result.rejects
+    assert len(expected) == 12_000 and len(expected_rejects) == 2
+    records = await read_all(kafka_bootstrap, ticks_topic)
+    for partition in range(6):
+        got = [as_tick(r.value) for r in records if r.partition == partition]
+        assert got == [t for t in expected if partition_for(t.symbol.encode(), 6) == partition]
+    rejects = await read_all(kafka_bootstrap, rejects_topic, 1)
+    assert [r.value for r in rejects] == [x.to_json() for x in expected_rejects]
+    assert "12000 ticks, 2 rejects (invalid_price=2) from 41 snapshot(s)" in proc.stderr

@@ -25,7 +25,7 @@ Delivery:
 Typical use::
 
     async with TickProducer(ProducerConfig(bootstrap_servers="127.0.0.1:9092")) as producer:
-        await producer.send_ticks(result.ticks)
+        await producer.send_ticks(result.ticks)        # or send_encoded(symbols, ts, json_values)
         await producer.send_rejects(result.rejects)
     # leaving the block flushed everything and waited for the acks
 
@@ -263,31 +263,36 @@ class TickProducer:
         ``max_in_flight`` batches await acks; the rest sits in open batches until full, ``linger_ms``
         or :meth:`flush`. Raises :class:`ProduceError` if an earlier batch failed.
         """
+        values = list(map(encode_tick, ticks))
+        await self.send_encoded([t.symbol for t in ticks], [t.ts for t in ticks], values)
+
+    async def send_encoded(self, symbols: Sequence[str], ts: Sequence[int], values: list[bytes]) -> None:
+        """:meth:`send_ticks` for ticks already encoded (``values[i] = encode_tick(tick_i)``), e.g. by
+        a worker process: ``symbols[i]`` is the key, ``ts[i]`` the event time (ms). ``values`` is
+        consumed (it may be modified)."""
         self._raise_if_failed()
-        if not ticks:
+        if not values:
             return
         route = self._route(True)
         now_ms = int(time.time() * 1000)
         limit = now_ms + MAX_FUTURE_TS_MS
-        values = list(map(encode_tick, ticks))
         clamped = 0
         opened = route.open
         routing = route.router.route
         create = self._producer.create_batch
-        for tick, value in zip(ticks, values, strict=True):
-            key, partition = routing(tick.symbol)
-            ts = tick.ts
-            if ts > limit:
-                ts = now_ms
+        for symbol, stamp, value in zip(symbols, ts, values, strict=True):
+            key, partition = routing(symbol)
+            if stamp > limit:
+                stamp = now_ms
                 clamped += 1
             batch = opened.get(partition)
             if batch is None:
                 batch = opened[partition] = create()
-            if batch.append(timestamp=ts, key=key, value=value) is None:
+            if batch.append(timestamp=stamp, key=key, value=value) is None:
                 self._close(route, partition, True)
                 batch = opened[partition] = create()
-                batch.append(timestamp=ts, key=key, value=value)
-        self.stats.ticks_sent += len(ticks)
+                batch.append(timestamp=stamp, key=key, value=value)
+        self.stats.ticks_sent += len(values)
         self.stats.future_ts_clamped += clamped
         if self.archive is not None:
             values.append(b"")

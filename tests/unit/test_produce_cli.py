@@ -1,0 +1,65 @@
+"""ticker-produce without a broker: usage errors are one line with exit 2; file order matches sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tickerstream.cli.produce import _groups, _worker_count, build_parser, expand_files, main
+from tickerstream.sources import iter_snapshots
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--follow", "--ts", "2025-01-20T00:00:00Z", "."], "--ts does not go with --follow"),
+        (["--ts", "yesterday", "."], "--ts: not an ISO 8601 timestamp"),
+        (["--from-end", "."], "--from-end needs --follow"),
+        (["--poll-interval", "0", "--follow", "."], "--poll-interval must be > 0"),
+        (["--compression", "brotli", "."], "invalid choice"),
+        (["--batch-bytes", "10", "."], "batch_bytes must be at least 1024"),
+        (["no/such/path"], "no such file or directory: no/such/path"),
+        (["-", "-"], "stdin ('-') can be read only once"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--bootstrap-servers", "127.0.0.1:1", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ticker-produce: error: ") and message in err[0], err
+
+
+def test_help_names_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--bootstrap-servers", "--follow", "--archive", "--ts", "--ticks-topic", "--compression"):
+        assert flag in out
+
+
+def test_worker_file_order_is_the_sources_order(tmp_path: Path) -> None:
+    for rel in ("b/2.txt", "b/1.txt", "a.txt", "c/.hidden", ".skip/x.txt", "b/sub/0.txt", "0.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(rel)
+    single = tmp_path / "b/1.txt"
+    paths = [str(tmp_path), str(single)]
+    expected = [s.source for s in iter_snapshots(paths)]
+    assert [name for name, _ in expand_files(paths)] == expected
+    assert [n for n, _ in expand_files(paths)].count(str(single)) == 2
+
+
+def test_groups_cut_by_size_and_keep_order() -> None:
+    files = [(f"f{i}", 3 * 1024 * 1024) for i in range(5)]
+    groups = list(_groups(files))
+    assert [name for group in groups for name in group] == [f"f{i}" for i in range(5)]
+    assert [len(g) for g in groups] == [2, 2, 1]
+
+
+def test_small_inputs_are_parsed_in_process(tmp_path: Path) -> None:
+    (tmp_path / "page.txt").write_text("Bitcoin (BTC) $ 1.00 1%\n")
+    assert _worker_count([str(tmp_path)], "auto")[0] == 0
+    assert _worker_count([str(tmp_path)], "0") == (0, None)
+    assert _worker_count([str(tmp_path)], "2")[0] == 2
