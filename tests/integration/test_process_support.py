@@ -175,3 +175,33 @@ def by_id(values: Iterable[bytes]) -> dict[str, bytes]:
 
 def multiset(values: Iterable[bytes]) -> Counter[bytes]:
     return Counter(values)
+
+
+def cli_args(kafka: KafkaSettings, config: ProcessorConfig) -> list[str]:
+    """``ticker-process`` arguments for the same topics and processor settings as ``config``."""
+    t = kafka.topics
+    args = ["--bootstrap-servers", kafka.bootstrap_servers, "--group", config.group]
+    if config.exactly_once:
+        args.append("--exactly-once")
+    sets = {
+        "kafka.topics.ticks": t.ticks,
+        "kafka.topics.moves": t.moves,
+        "kafka.topics.pegs": t.pegs,
+        "kafka.topics.rejects": t.rejects,
+        "kafka.topics.refprices": t.refprices,
+        "kafka.ticks_partitions": kafka.ticks_partitions,
+    }
+    for name in (
+        "commit_interval_ms",
+        "checkpoint_interval_ms",
+        "session_timeout_ms",
+        "heartbeat_interval_ms",
+        "poll_timeout_ms",
+        "max_records",
+        "transactional_id_prefix",
+    ):
+        sets[f"process.{name}"] = getattr(config, name)
+    for key, value in sets.items():
+        text = orjson.dumps(value).decode()  # strings quoted, so dots and dashes stay one string
+        args += ["--set", f"{key}={text}"]
+    return args

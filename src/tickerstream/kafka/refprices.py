@@ -197,3 +197,18 @@ def gate_limit(refs: Iterable[str], until: dict[str, int], wait_ms: int, stale: 
         cand = until.get(ref, UNKNOWN) + wait_ms
         limit = cand if limit is None else min(limit, cand)
     return limit
+
+
+def reference_ticks(
+    symbols: list[str], partition_of_row: Any, ref_partition: dict[str, int], owned: set[int]
+) -> list[int]:
+    """Rows of a merged cut that are ticks of a reference symbol on its own (owned) partition:
+    the points this processor must publish, in stream order."""
+    parts = {p for p in ref_partition.values() if p in owned}
+    if not parts:
+        return []
+    rows: list[int] = []
+    for p in parts:
+        rows.extend((partition_of_row == p).nonzero()[0].tolist())
+    rows.sort()
+    return [i for i in rows if ref_partition.get(symbols[i], -1) == int(partition_of_row[i])]

@@ -1,0 +1,67 @@
+"""Settings and counters of one ``ticker-process`` (``--set process.KEY=V``, ``TICKER_PROCESS__*``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class ProcessorConfig:
+    """How one processor consumes, commits and waits; loadable with ``load_settings``."""
+
+    group: str = "tickerstream"
+    exactly_once: bool = False
+    #: How often sends are settled (at-least-once: all acks awaited) or transactions committed
+    #: (exactly-once, each with a checkpoint of its partition and the offsets).
+    commit_interval_ms: int = 1000
+    #: At-least-once: how often partitions are checkpointed and their offsets committed (also on
+    #: revoke and shutdown). A crash repeats at most this much work (same events, same ids).
+    checkpoint_interval_ms: int = 5_000
+    #: Checkpoint topic; empty = ``<ticks topic>.checkpoints`` (compacted, one partition per ticks partition).
+    checkpoint_topic: str = ""
+    poll_timeout_ms: int = 100
+    max_records: int = 20_000
+    #: A partition with more fetched-but-gated ticks than this is paused until they drain.
+    max_pending_rows: int = 200_000
+    #: Wall time a reference may make no progress while gating before it stops gating (counted).
+    ref_gate_timeout_ms: int = 30_000
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    max_poll_interval_ms: int = 300_000
+    #: Large enough that a 1 MB poison message does not stall its partition.
+    max_partition_fetch_bytes: int = 4 * 1024 * 1024
+    transactional_id_prefix: str = "tickerstream"
+
+    def __post_init__(self) -> None:
+        for name in ("commit_interval_ms", "checkpoint_interval_ms", "max_records", "max_pending_rows"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
+        if not self.group:
+            raise ValueError("group must not be empty")
+
+
+@dataclass(slots=True)
+class ProcessorStats:
+    """Counters per processor, updated once per step (the hook for Prometheus metrics)."""
+
+    steps: int = 0
+    records: int = 0
+    ticks: int = 0
+    rejects: int = 0
+    moves: int = 0
+    pegs: int = 0
+    ref_points_in: int = 0
+    ref_records_out: int = 0
+    commits: int = 0
+    checkpoints: int = 0
+    checkpoint_bytes: int = 0
+    restores: int = 0
+    cold_starts: int = 0
+    rebalances: int = 0
+    gate_blocked_steps: int = 0
+    gate_timeouts: int = 0
+    aborts: int = 0
+    last_step_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)

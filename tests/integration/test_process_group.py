@@ -1,0 +1,137 @@
+"""Two ticker-process instances in one group: one leaves (SIGTERM) or dies (SIGKILL) mid-stream.
+
+Instance A is a real ``ticker-process`` subprocess, B runs in this process. Both start while ticks
+are being produced; A is stopped part-way, production goes on, B takes A's partitions over (restoring
+them from A's checkpoints). Afterwards every tick is processed (the group's committed offsets reach the
+end of every partition), and every event of the replay is there: at-least-once may repeat events
+(same ids, same bytes), exactly-once shows a ``read_committed`` reader exactly the replay's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+import pytest
+from aiokafka import TopicPartition
+from test_process_support import (
+    by_id,
+    cli_args,
+    committed_offsets,
+    expected_events,
+    fast_config,
+    multiset,
+    produce,
+    read_all,
+    scripted_ticks,
+    settings,
+    tick_records,
+    topic_names,
+    wait_all_committed,
+    wait_until,
+)
+
+from tickerstream.kafka.process import Processor
+
+if TYPE_CHECKING:
+    from conftest import TopicFactory
+
+pytestmark = pytest.mark.timeout(150)
+
+
+async def _start_cli(args: list[str], log: Path) -> asyncio.subprocess.Process:
+    # stderr to a file, not a pipe: an unread pipe fills up and blocks the child's logging.
+    with log.open("wb") as fh:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tickerstream.cli.process",
+            *args,
+            "--log-format",
+            "json",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=fh,
+        )
+
+
+@pytest.mark.parametrize("how", ["sigterm", "sigkill"])
+@pytest.mark.parametrize("exactly_once", [False, True], ids=["at-least-once", "exactly-once"])
+async def test_two_processors_one_stops_mid_stream(
+    kafka_bootstrap: str, kafka_topics: TopicFactory, exactly_once: bool, how: str, tmp_path: Path
+) -> None:
+    kafka = settings(kafka_bootstrap, kafka_topics.prefix)
+    for name in topic_names(kafka):
+        kafka_topics.name(name.removeprefix(kafka_topics.prefix))
+    ticks = scripted_ticks()
+    expected = expected_events(ticks)
+    records = tick_records(ticks)
+    n = len(records)
+    first, second = records[: n // 3], records[n // 3 : 2 * n // 3]
+    config = fast_config(kafka_topics.prefix, exactly_once=exactly_once)
+
+    # Topics exist before the first tick: B creates them (ensure_topics), A checks them.
+    b = Processor(kafka, config=config)
+    await b.start()
+    b_task = asyncio.create_task(b.run())
+    try:
+        await produce(kafka_bootstrap, kafka.topics.ticks, first)
+        a_log = tmp_path / "a.log"
+        a = await _start_cli(cli_args(kafka, config), a_log)
+        # Mid-stream: the second third trickles in while both instances run.
+        for i in range(0, len(second), 150):
+            await produce(kafka_bootstrap, kafka.topics.ticks, second[i : i + 150])
+            await asyncio.sleep(0.15)
+        # A must really have taken part: it owns partitions and committed progress of its own on them.
+        await wait_until(lambda: 0 < len(b.assigned()) < kafka.ticks_partitions, 20, "A to join")
+        a_parts = set(range(kafka.ticks_partitions)) - set(b.assigned())
+        before = await committed_offsets(kafka_bootstrap, config.group)
+        await _wait_committed_beyond(kafka_bootstrap, config.group, kafka.topics.ticks, a_parts, before)
+        if how == "sigterm":
+            a.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(a.wait(), 30)
+            err = a_log.read_text()
+            assert a.returncode == 0, err[-2000:]
+            events = [orjson.loads(line) for line in err.splitlines() if line.startswith("{")]
+            assert any(e.get("event") == "process.stopped" for e in events)
+        else:
+            a.kill()
+            await a.wait()
+            assert a.returncode == -signal.SIGKILL
+        await produce(kafka_bootstrap, kafka.topics.ticks, records[2 * n // 3 :])
+        await wait_all_committed(kafka_bootstrap, config.group, kafka.topics.ticks, 60, tasks=[b_task])
+        assert len(b.owned) == kafka.ticks_partitions  # B owns everything now
+        assert b.stats.restores >= len(a_parts)  # ... and restored A's partitions from checkpoints
+        assert b.stats.cold_starts == 0
+    finally:
+        b.request_stop()
+        await asyncio.wait_for(b_task, 15)
+        await b.stop()
+
+    offsets = await committed_offsets(kafka_bootstrap, config.group)
+    assert sum(offsets.values()) == n  # every tick processed (no rejects in this input)
+    got = await read_all(
+        kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs], committed_only=exactly_once
+    )
+    if exactly_once:
+        assert multiset(got) == multiset(expected)  # each event exactly once, byte for byte
+    else:
+        assert by_id(got) == by_id(expected)  # every event, nothing else; repeats are identical
+        assert set(got) == set(expected)
+    assert b.stats.gate_timeouts == 0
+
+
+async def _wait_committed_beyond(
+    bootstrap: str, group: str, topic: str, partitions: set[int], before: dict[TopicPartition, int]
+) -> None:
+    deadline = asyncio.get_running_loop().time() + 30
+    tps = [TopicPartition(topic, p) for p in partitions]
+    while True:
+        got = await committed_offsets(bootstrap, group)
+        if all(got.get(tp, 0) > before.get(tp, 0) for tp in tps):
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"A committed nothing on {partitions}: {got}"
+        await asyncio.sleep(0.2)
