@@ -324,6 +324,27 @@ def parse_line(line: str, pct_ordinal: int = 0) -> list[Found | Bad]:
     return out
 
 
+#: ``parse_line`` results by (line, percent column), across snapshots: re-scraped pages and marquees
+#: repeat whole lines, and the general path costs 10-30 µs a line. Bounded (cleared when full): at
+#: most ``_MEMO_LINES`` lines of at most ``_MEMO_LINE_CHARS`` characters, ~5 MB worst case.
+_memo: dict[tuple[str, int], tuple[Found | Bad, ...]] = {}
+_MEMO_LINES = 4096
+_MEMO_LINE_CHARS = 1024
+
+
+def parse_line_cached(line: str, pct_ordinal: int = 0) -> tuple[Found | Bad, ...]:
+    """``parse_line`` through a bounded memo. The records are shared between calls: read only."""
+    key = (line, pct_ordinal)
+    items = _memo.get(key)
+    if items is None:
+        items = tuple(parse_line(line, pct_ordinal))
+        if len(line) <= _MEMO_LINE_CHARS:
+            if len(_memo) >= _MEMO_LINES:
+                _memo.clear()
+            _memo[key] = items
+    return items
+
+
 _HEADER_CELL_PCT = re.compile(r"%|chg|change|\b\d+\s?[hdwmy]\b", re.I)
 _HEADER_24H = re.compile(r"24\s?h|1\s?d\b|day", re.I)
 

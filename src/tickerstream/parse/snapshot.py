@@ -12,21 +12,16 @@ above a row) is read by looking back from the record, so lines without prices co
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from tickerstream.model import Reject, RejectReason, Tick, truncate_raw
 from tickerstream.parse import patterns as P
-from tickerstream.parse.records import (
-    MAX_CHANGE_PCT,
-    Bad,
-    Found,
-    name_ok,
-    parse_line,
-    symbol_of,
-    table_pct_ordinal,
-)
+from tickerstream.parse.records import Bad, Found, parse_line_cached, table_pct_ordinal
 from tickerstream.parse.slugs import as_slug, slug_belongs
-from tickerstream.parse.vocab import FIAT_CODES, MAX_PRICE_USD, MIN_PRICE
+from tickerstream.parse.ticks import make_tick
+from tickerstream.parse.vocab import FIAT_CODES
+from tickerstream.parse.widget import ROW, ROWS, emit_rows, ident_of, scan_rows
 
 #: Lines longer than this are not scanned (a reject if they could hold a price). A flattened table of
 #: a hundred coins fits; a minified script does not.
@@ -36,58 +31,10 @@ _TOO_LONG = f"line longer than {MAX_LINE_CHARS} characters"
 _MAX_BLANKS_AFTER_SLUG = 3
 _MAX_TABLE_LOOKBACK = 64
 
-# The seed widget's row exactly as it prints it: one space around "(SYM)" and "$", unsigned percent,
-# nothing after; the name may hold parentheses ("POL (ex-MATIC)"). Every other layout takes the general path.
-_ROW = (
-    r"([A-Za-z][^\n(]*(?:\([^\n()]*\)(?! \$)[^\n(]*)*) \(([A-Za-z0-9]{1,15})\) \$ "
-    r"(\d{1,3}(?:,\d{3})+(?:\.\d{1,12})?|\d{1,12}(?:\.\d{1,12})?) (\d{1,4}(?:\.\d{1,4})?)%"
-)
-_FAST_LINE = re.compile(_ROW)
-_BLOCK_ROW = re.compile(r"^(?:([a-z0-9][a-z0-9-]*)\n)?" + _ROW + r"\n", re.M)
-#: A run of slug lines and row-like lines: the extent handed to one ``findall``. Looser than _ROW on
-#: purpose; a row it admits that _ROW does not is caught by counting (see ``_block``).
-_EXTENT = re.compile(r"(?:[a-z0-9][a-z0-9-]*\n|[A-Za-z][^\n$]*\) \$ [\d,.]+ [\d.]+%\n)+")
-
-#: (slug or "", name as matched, symbol token) -> (symbol, name, coin id), or None when the row needs
-#: the general path's judgement. Widgets repeat the same few hundred rows, so this is nearly always a hit.
-_fast_rows: dict[tuple[str, str, str], tuple[str, str, str | None] | None] = {}
-
-_TICK_FIELDS = tuple(f.name for f in fields(Tick))
-if _TICK_FIELDS == (
-    "symbol", "name", "coin_id", "price", "currency", "change_pct", "change_sign_known", "ts", "source",
-):  # fmt: skip
-    _new = object.__new__
-    _s0, _s1, _s2, _s3, _s4, _s5, _s6, _s7, _s8 = (getattr(Tick, f).__set__ for f in _TICK_FIELDS)
-
-    def _tick(
-        symbol: str, name: str, coin_id: str | None, price: float, currency: str,
-        change_pct: float | None, sign_known: bool, ts: int, source: str,
-    ) -> Tick:  # fmt: skip
-        """``Tick(...)`` at half the cost: the frozen dataclass ``__init__`` pays an
-        ``object.__setattr__`` call per field, the slot descriptors do not. Same object, same fields."""
-        t: Tick = _new(Tick)
-        _s0(t, symbol), _s1(t, name), _s2(t, coin_id), _s3(t, price), _s4(t, currency)
-        _s5(t, change_pct), _s6(t, sign_known), _s7(t, ts), _s8(t, source)
-        return t
-else:  # the record changed shape: stay correct, lose the shortcut
-    _tick = Tick  # type: ignore[assignment]
-
-
-def _fast_row(key: tuple[str, str, str]) -> tuple[str, str, str | None] | None:
-    """Judge a fast-path row's identity once (symbol, name, adjacent slug); cached by ``key``."""
-    slug, name, sym = key
-    symbol = symbol_of(sym, paren=True)
-    clean = name.rstrip()
-    row: tuple[str, str, str | None] | None = None
-    if symbol is not None and name_ok(clean, False):
-        if not slug:
-            row = (symbol, clean, None)
-        elif as_slug(slug) == slug:
-            row = (symbol, clean, slug if slug_belongs(slug, symbol, clean, adjacent=True) else None)
-    if len(_fast_rows) > 50_000:
-        _fast_rows.clear()
-    _fast_rows[key] = row
-    return row
+_FAST_LINE = re.compile(ROW)
+#: Takes a run of widget rows (see ``widget.ROWS``); module-level so a test can switch it off.
+_EXTENT = ROWS
+_BLOCK_ROW = re.compile(r"^(?:([a-z0-9][a-z0-9-]*)\n)?" + ROW + r"\n", re.M)
 
 
 @dataclass(slots=True)
@@ -179,7 +126,11 @@ class SnapshotParser:
             le = text.find("\n", hp)
             if le < 0:
                 le = n
-            if text.startswith("%", le - 1) and (end := self._block(text, ls, le)) is not None:
+            if (
+                text.startswith("%", le - 1)
+                and text.find(") $ ", ls, le) >= 0  # cheap test before trying a widget block
+                and (end := self._block(text, ls, le)) is not None
+            ):
                 pos = end
             else:
                 pos = self._line(text, ls, le)
@@ -194,7 +145,7 @@ class SnapshotParser:
         if m is not None:
             slug, adjacent = self._slug_before(text, ls)
             name, sym, price_s, pct_s = m.groups()
-            if (adjacent or slug is None) and self._fast_rows([(slug or "", name, sym, price_s, pct_s)]):
+            if (adjacent or slug is None) and self._fast_row(slug or "", name, sym, price_s, pct_s):
                 return le + 1
         line = text[ls : le - 1] if text.endswith("\r", ls, le) else text[ls:le]
         ordinal = 0
@@ -205,7 +156,7 @@ class SnapshotParser:
                 return le + 1
             ordinal = self._table_ordinal(text, ls)
             self._row_ordinal[ls] = ordinal
-        items = parse_line(line, ordinal)
+        items = parse_line_cached(line, ordinal)
         if items:
             slug, adjacent = self._slug_before(text, ls)
             self._emit(line, items, slug, adjacent)
@@ -220,21 +171,19 @@ class SnapshotParser:
             if not adjacent or ls == 0:
                 return None  # blank lines between, or the slug came in an earlier chunk: general rules
             start = text.rfind("\n", 0, ls - 1) + 1
-        ext = _EXTENT.match(text, start)
-        if ext is None or ext.end() <= le:
+        rows, end = scan_rows(text, start, _EXTENT)
+        if end <= le:
             return None
-        end = ext.end()
-        rows = _BLOCK_ROW.findall(text, start, end)
-        if len(rows) == text.count("%\n", start, end) and self._fast_rows(rows):
+        if emit_rows(rows, self._seen, self._out.ticks.append, self.ts, self.source):
             return end
-        # Some row needs judgement (a name with parentheses, an odd value): take the rows one by one
-        # and send the others through the general path. Dedupe makes re-taking emitted rows harmless.
+        # Some row needs judgement (a name the fast grammar does not take, an odd value): take the rows
+        # one by one and send the others through the general path, in page order.
         pos = start
         for m in _BLOCK_ROW.finditer(text, start, end):
             if m.start() > pos:
                 self._lines(text, pos, m.start())
             slug, name, sym, price_s, pct_s = m.groups("")
-            if not self._fast_rows([(slug, name, sym, price_s, pct_s)]):
+            if not self._fast_row(slug, name, sym, price_s, pct_s):
                 self._lines(text, m.start() if m.group(1) is None else m.end(1) + 1, m.end())
             pos = m.end()
         if pos < end:
@@ -252,32 +201,12 @@ class SnapshotParser:
                 self._line(text, pos, nl)
             pos = nl + 1
 
-    def _fast_rows(self, rows: list[tuple[str, str, str, str, str]]) -> bool:
-        """Emit fast-path rows (slug, name, sym, price, pct); False at the first one that needs the
-        general path's judgement. The one loop where a widget's ticks are made, so it is kept flat."""
-        seen = self._seen
-        add = seen.add
-        append = self._out.ticks.append
-        ts, source = self.ts, self.source
-        get = _fast_rows.get
-        tick = _tick
-        lo, hi, max_pct = MIN_PRICE, MAX_PRICE_USD, MAX_CHANGE_PCT
-        for slug, name, sym, price_s, pct_s in rows:
-            ident = get((slug, name, sym)) or _fast_row((slug, name, sym))
-            if ident is None:
-                return False
-            price = float(price_s.replace(",", ""))
-            pct = float(pct_s)
-            if not lo <= price <= hi or pct > max_pct:
-                return False
-            symbol, clean, coin_id = ident
-            dkey = (symbol, "USD", price)
-            if dkey not in seen:
-                add(dkey)
-                append(tick(symbol, clean, coin_id, price, "USD", pct, False, ts, source))
-        return True
+    def _fast_row(self, slug: str, name: str, sym: str, price_s: str, pct_s: str) -> bool:
+        """Emit one row matched by ``ROW``; False if it needs the general path's judgement."""
+        row = (ident_of(slug, name, sym), price_s, pct_s)
+        return emit_rows((row,), self._seen, self._out.ticks.append, self.ts, self.source)
 
-    def _emit(self, line: str, items: list[Found | Bad], slug: str | None, adjacent: bool) -> None:
+    def _emit(self, line: str, items: Sequence[Found | Bad], slug: str | None, adjacent: bool) -> None:
         first = True
         for item in items:
             if isinstance(item, Bad):
@@ -292,7 +221,7 @@ class SnapshotParser:
             if key in self._seen:
                 continue
             self._seen.add(key)
-            tick = Tick(
+            tick = make_tick(
                 item.symbol,
                 item.name,
                 coin_id,
