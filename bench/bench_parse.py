@@ -1,14 +1,20 @@
 """Parser throughput on a large generated corpus, against a naive line-by-line regex in the same run.
 
     .venv/bin/python bench/bench_parse.py --mb 300        # the recorded run (docs/benchmarks.md)
-    .venv/bin/python bench/bench_parse.py --mb 20         # quick check
+    .venv/bin/python bench/bench_parse.py --mb 20 --repeat 1            # quick check
+    .venv/bin/python bench/bench_parse.py --mb 300 --sites 200 --change 0.3   # re-scraped pages
 
 The corpus (seeded, so every run parses the same text) is a sequence of pages. Each page mixes news
 prose (some of it quoting prices: "Bitcoin hit $100,000 on Monday"), menus, a CoinGecko-style
 widget block like the seed page (slug line + ``Name (SYM) $ price pct%``) and, on some pages, other
 supported styles: flattened one-line strips, pipe tables, compact strips, percent-before-price, euro
-prices with decimal commas, pairs, and marquee repeats. A pool of distinct pages is generated and
-cycled to reach the requested size (generation would otherwise dominate the run).
+prices with decimal commas, pairs, and marquee repeats.
+
+By default every page is a new site (its own article, its own quotes), so nothing repeats across pages
+but what repeats on real pages anyway (menus, coin names): the parser's caches get no help from the
+corpus. ``--sites N --change P`` models re-scraping instead: N sites scraped in turn, each quote
+moving with probability P between two scrapes of a site (the article stays). (An earlier version
+cycled 400 pre-generated pages; that made every line repeat exactly and would flatter any line cache.)
 
 The baseline is what a first version would do: ``for line in page.splitlines(): regex.search(line)``
 with one regex for the seed format, building a ``Tick`` per match. It understands fewer styles, so
@@ -23,7 +29,10 @@ import os
 import platform
 import random
 import re
+import statistics
 import time
+from collections import Counter
+from collections.abc import Callable
 
 from tickerstream.model import Tick
 from tickerstream.parse import parse_text
@@ -102,69 +111,101 @@ def _prose(rng: random.Random, n: int) -> list[str]:
     return out
 
 
-def _seed_block(rng: random.Random) -> list[str]:
+Quote = tuple[float, float, float, float, float, bool]  # price, 24h %, 1h %, 7d %, market cap, arrow up
+
+
+def _quote(rng: random.Random, base: float) -> Quote:
+    return (
+        _price(rng, base),
+        rng.uniform(-9, 9),
+        rng.uniform(-2, 2),
+        rng.uniform(-20, 20),
+        rng.uniform(1, 900),
+        rng.random() < 0.5,
+    )
+
+
+def _seed_block(quotes: list[Quote]) -> list[str]:
     out = []
-    for slug, name, sym, base in COINS:
+    for (slug, name, sym, _), q in zip(COINS, quotes, strict=True):
         out.append(slug)
-        out.append(f"{name} ({sym}) $ {_fmt(_price(rng, base))} {rng.uniform(0, 9):.2f}%")
+        out.append(f"{name} ({sym}) $ {_fmt(q[0])} {abs(q[1]):.2f}%")
     return out
 
 
-def _other_block(rng: random.Random) -> list[str]:
-    coins = rng.sample(COINS, 8)
-    style = rng.randrange(6)
+def _other_block(style: int, coins: list[tuple[str, str, str, float]], quotes: list[Quote]) -> list[str]:
+    rows = [(n, s, b, q) for (_, n, s, b), q in zip(coins, quotes, strict=True)]
     if style == 0:  # flattened strip, signed percents
-        return [
-            " • ".join(
-                f"{n} ({s}) ${_fmt(_price(rng, b))} {rng.uniform(-9, 9):+.2f}%" for _, n, s, b in coins
-            )
-        ]
+        return [" • ".join(f"{n} ({s}) ${_fmt(q[0])} {q[1]:+.2f}%" for n, s, _, q in rows)]
     if style == 1:  # pipe table with 1h/24h/7d columns and market cap
-        rows = [
+        return [
             "| # | Name | Symbol | Price | 1h % | 24h % | 7d % | Market Cap |",
             "|---|---|---|---|---|---|---|---|",
+        ] + [
+            f"| {i} | {n} | {s} | ${_fmt(q[0])} | {q[2]:+.1f}% | {q[1]:+.2f}% | {q[3]:+.1f}% | ${q[4]:.1f}B |"
+            for i, (n, s, _, q) in enumerate(rows, 1)
         ]
-        for i, (_, n, s, b) in enumerate(coins, 1):
-            rows.append(
-                f"| {i} | {n} | {s} | ${_fmt(_price(rng, b))} | {rng.uniform(-2, 2):+.1f}% | "
-                f"{rng.uniform(-9, 9):+.2f}% | {rng.uniform(-20, 20):+.1f}% | ${rng.uniform(1, 900):.1f}B |"
-            )
-        return rows
     if style == 2:  # compact strip
         return [
-            "".join(
-                f"{s.lower()}${_price(rng, b) / 1000:.1f}k{rng.uniform(-9, 9):+.1f}%"
-                for _, _, s, b in coins
-                if b > 1000
-            )
+            "".join(f"{s.lower()}${q[0] / 1000:.1f}k{q[1]:+.1f}%" for _, s, b, q in rows if b > 1000)
             + "eth$1.8k-0.7%"
         ]
     if style == 3:  # percent before price, arrows
-        return [
-            f"{n} ({s}) {'▲' if rng.random() < 0.5 else '▼'} {rng.uniform(0, 9):.2f}% ${_fmt(_price(rng, b))}"
-            for _, n, s, b in coins
-        ]
+        return [f"{n} ({s}) {'▲' if q[5] else '▼'} {abs(q[1]):.2f}% ${_fmt(q[0])}" for n, s, _, q in rows]
     if style == 4:  # euro, decimal comma, currency after
         return [
-            f"{n} ({s}) {_fmt(_price(rng, b)).replace(',', ' ').replace('.', ',').replace(' ', '.')} € "
-            f"{rng.uniform(-9, 9):+.2f}%".replace(".", ",", 0)
-            for _, n, s, b in coins
+            f"{n} ({s}) {_fmt(q[0]).replace(',', ' ').replace('.', ',').replace(' ', '.')} € {q[1]:+.2f}%"
+            for n, s, _, q in rows
         ]
-    return [f"{s}/USD {_price(rng, b)} {rng.uniform(-9, 9):+.2f}%" for _, _, s, b in coins]
+    return [f"{s}/USD {q[0]} {q[1]:+.2f}%" for _, s, _, q in rows]
 
 
-def make_page(rng: random.Random, other_styles: bool = True) -> str:
-    lines: list[str] = [rng.choice(MENUS)]
-    lines += _prose(rng, rng.randint(2, 6))
-    block = _seed_block(rng)
-    if rng.random() < 0.2:
-        block = block + block  # marquee loop: the repeat is not new ticks
-    lines += block
-    if rng.random() < 0.5 and other_styles:
-        lines += _other_block(rng)
-    lines += _prose(rng, rng.randint(1, 4))
-    lines.append(rng.choice(MENUS))
-    return "\n".join(lines) + "\n"
+class Site:
+    """One scraped page: its layout and article are fixed, its quotes move between scrapes."""
+
+    def __init__(self, rng: random.Random, other_styles: bool) -> None:
+        self.head = [rng.choice(MENUS), *_prose(rng, rng.randint(2, 6))]
+        self.marquee = rng.random() < 0.2  # the widget loops its list twice: the repeat is not new ticks
+        self.style = rng.randrange(6) if rng.random() < 0.5 and other_styles else None
+        self.other_coins = rng.sample(COINS, 8)
+        self.tail = [*_prose(rng, rng.randint(1, 4)), rng.choice(MENUS)]
+        self.seed_quotes = [_quote(rng, b) for *_, b in COINS]
+        self.other_quotes = [_quote(rng, b) for *_, b in self.other_coins]
+
+    def scrape(self, rng: random.Random, change: float) -> str:
+        """The page text, after each quote moved with probability ``change`` since the last scrape."""
+        for quotes, coins in ((self.seed_quotes, COINS), (self.other_quotes, self.other_coins)):
+            for i, (*_, base) in enumerate(coins):
+                if rng.random() < change:
+                    quotes[i] = _quote(rng, base)
+        block = _seed_block(self.seed_quotes)
+        lines = self.head + (block + block if self.marquee else block)
+        if self.style is not None:
+            lines += _other_block(self.style, self.other_coins, self.other_quotes)
+        return "\n".join(lines + self.tail) + "\n"
+
+
+def make_corpus(
+    rng: random.Random, target: int, sites: int, change: float, other_styles: bool
+) -> tuple[list[str], Counter[str]]:
+    """Pages up to ``target`` bytes, and what they hold. ``sites`` = 0: every page is a new site (new
+    article, new quotes), so no line repeats across pages except by chance. Otherwise ``sites`` sites
+    are scraped in turn and each quote changes with probability ``change`` between two scrapes."""
+    pool = [Site(rng, other_styles) for _ in range(sites)]
+    pages: list[str] = []
+    mix: Counter[str] = Counter()
+    size = 0
+    while size < target:
+        site = pool[len(pages) % sites] if sites else Site(rng, other_styles)
+        page = site.scrape(rng, change if sites else 1.0)
+        pages.append(page)
+        mix["marquee"] += site.marquee
+        mix[STYLE_NAMES[site.style] if site.style is not None else "widget only"] += 1
+        size += len(page.encode())
+    return pages, mix
+
+
+STYLE_NAMES = ["strip", "table", "compact", "pct-first", "euro", "pair"]
 
 
 BASELINE = re.compile(r"^(.+?) \((\w+)\) \$ ([\d,.]+) ([\d.]+)%$")
@@ -204,47 +245,71 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _timed(fn: Callable[[str, int, str], int], pages: list[str]) -> tuple[int, float]:
+    gc.collect()
+    t0 = time.perf_counter()
+    n = 0
+    for i, page in enumerate(pages):
+        n += fn(page, i, "bench")
+    return n, time.perf_counter() - t0
+
+
+def _ours(page: str, ts: int, source: str) -> int:
+    return len(parse_text(page, ts=ts, source=source).ticks)
+
+
+def _base(page: str, ts: int, source: str) -> int:
+    return len(baseline_parse(page, ts, source))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=float, default=300.0, help="corpus size in MB (default 300)")
-    ap.add_argument("--pool", type=int, default=400, help="distinct generated pages (default 400)")
+    ap.add_argument(
+        "--sites", type=int, default=0, help="0 (default): every page new; N: N sites re-scraped in turn"
+    )
+    ap.add_argument(
+        "--change", type=float, default=1.0, help="with --sites: chance a quote moves between scrapes"
+    )
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per side, interleaved (default 3)")
     ap.add_argument("--seed", type=int, default=20240501)
     ap.add_argument(
         "--widget-only", action="store_true", help="no other-style blocks (fast path + prose only)"
     )
     args = ap.parse_args()
 
+    t0 = time.perf_counter()
     rng = random.Random(args.seed)
-    pool = [make_page(rng, other_styles=not args.widget_only) for _ in range(args.pool)]
-    target = int(args.mb * 1e6)
-    pages: list[str] = []
-    size = 0
-    while size < target:
-        page = pool[len(pages) % len(pool)]
-        pages.append(page)
-        size += len(page.encode())
+    pages, mix = make_corpus(rng, int(args.mb * 1e6), args.sites, args.change, not args.widget_only)
+    size = sum(len(p.encode()) for p in pages)
     info = f"python {platform.python_version()} | {_cpu_model()} | {os.cpu_count()} cpus"
-    print(f"{info} | corpus {size / 1e6:.1f} MB, {len(pages)} pages")
+    kind = f"{args.sites} sites re-scraped, change {args.change:g}" if args.sites else "every page new"
+    print(
+        f"{info} | corpus {size / 1e6:.1f} MB, {len(pages)} pages ({kind}), {time.perf_counter() - t0:.0f} s"
+    )
+    print("mix: " + ", ".join(f"{k} {v / len(pages):.0%}" for k, v in sorted(mix.items())))
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
 
-    gc.collect()
-    t0 = time.perf_counter()
-    ours = 0
-    for i, page in enumerate(pages):
-        ours += len(parse_text(page, ts=i, source="bench").ticks)
-    t_ours = time.perf_counter() - t0
-
-    gc.collect()
-    t0 = time.perf_counter()
-    base = 0
-    for i, page in enumerate(pages):
-        base += len(baseline_parse(page, i, "bench"))
-    t_base = time.perf_counter() - t0
+    runs: dict[str, list[tuple[int, float]]] = {"parse_text": [], "baseline": []}
+    for _ in range(args.repeat):  # interleaved, so a burst of load from elsewhere hits both sides
+        runs["parse_text"].append(_timed(_ours, pages))
+        runs["baseline"].append(_timed(_base, pages))
 
     mb = size / 1e6
-    for label, n, t in (("parse_text", ours, t_ours), ("baseline", base, t_base)):
-        print(f"{label:<11}: {n:>10,} ticks in {t:7.2f} s = {n / t:>10,.0f} ticks/s, {mb / t:6.1f} MB/s")
-    ratio = (ours / t_ours) / (base / t_base)
-    print(f"ratio      : {ratio:.2f}x ticks/s, {t_base / t_ours:.2f}x time on the same bytes")
+    med: dict[str, float] = {}
+    for label, rs in runs.items():
+        n = rs[0][0]
+        times = sorted(t for _, t in rs)
+        med[label] = t = statistics.median(times)
+        spread = f"{n / times[-1]:,.0f}-{n / times[0]:,.0f} ticks/s"
+        print(
+            f"{label:<11}: {n:>10,} ticks, median {t:6.2f} s = {n / t:>9,.0f} ticks/s, {mb / t:5.1f} MB/s"
+            f"   (runs {', '.join(f'{x:.2f}' for x in times)} s; {spread})"
+        )
+    ratio = (runs["parse_text"][0][0] / med["parse_text"]) / (runs["baseline"][0][0] / med["baseline"])
+    same_bytes = med["baseline"] / med["parse_text"]
+    print(f"ratio      : {ratio:.2f}x ticks/s, {same_bytes:.2f}x time on the same bytes")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
