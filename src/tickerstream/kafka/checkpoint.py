@@ -89,17 +89,34 @@ async def write_checkpoint(
     return len(data)
 
 
+async def checkpoint_bounds(
+    consumer: AIOKafkaConsumer, topic: str, partitions: list[int]
+) -> dict[int, tuple[int, int]]:
+    """(first, end) offsets of the checkpoint partitions, in two requests for all of them."""
+    tps = [TopicPartition(topic, p) for p in partitions]
+    begin = await consumer.beginning_offsets(tps)
+    end = await consumer.end_offsets(tps)
+    return {tp.partition: (begin[tp], end[tp]) for tp in tps}
+
+
 async def read_checkpoint(
-    consumer: AIOKafkaConsumer, topic: str, partition: int, timeout_s: float = 30.0
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    partition: int,
+    bounds: tuple[int, int] | None = None,
+    timeout_s: float = 30.0,
 ) -> Checkpoint | None:
     """The latest checkpoint of ticks partition ``partition``, or None if there is none.
 
     ``consumer`` is a group-less consumer (``read_committed``) used for manual assignment; its
-    assignment is replaced."""
+    assignment is replaced. ``bounds``: the partition's (first, end) offsets if already known."""
     tp = TopicPartition(topic, partition)
+    if bounds is None:
+        bounds = (await checkpoint_bounds(consumer, topic, [partition]))[partition]
+    begin, end = bounds
+    if end <= begin:
+        return None
     consumer.assign([tp])
-    begin = (await consumer.beginning_offsets([tp]))[tp]
-    end = (await consumer.end_offsets([tp]))[tp]
     key = str(partition).encode()
     async with asyncio.timeout(timeout_s):
         window = 64

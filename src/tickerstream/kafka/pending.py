@@ -137,6 +137,11 @@ class PendingTicks:
         seg = self._segments.get(partition)
         return None if seg is None or not len(seg) else int(seg.ts.min())
 
+    def last_key(self, partition: int) -> int | None:
+        """Largest ts among the partition's pending good rows (the end of what has been fetched)."""
+        seg = self._segments.get(partition)
+        return None if seg is None or not len(seg) else int(seg.ts.max())
+
     def cut(self, limit: int | None = None) -> Cut | None:
         """Take every pending record whose merge key is <= ``limit`` (None: everything), merged by
         event time. Returns None when nothing (not even a bad record) can be taken."""

@@ -174,7 +174,7 @@ class Processor:
             if self._to_restore:
                 async with self._lock:
                     await self._restore_assigned()
-            timeout = 10 if self._blocked_since is not None else cfg.poll_timeout_ms
+            timeout = 10 if self._pending else cfg.poll_timeout_ms
             fetched = await self._consumer.getmany(timeout_ms=timeout, max_records=cfg.max_records)
             async with self._lock:
                 self._add(fetched)
@@ -243,8 +243,10 @@ class Processor:
 
     # --- the reference gate (see refprices.py) ---------------------------------------------------
 
-    def _until(self, ref: str) -> int:
-        """Progress on ``ref``'s partition: ours if we own it, else what its owner published."""
+    def _progress(self, ref: str) -> int:
+        """What we may promise about ``ref``'s partition (published): every tick of it with a smaller ts
+        is processed. Ours if we own it (the first unprocessed ts, else the last processed), else the
+        owner's published progress."""
         remote = self._follower.until.get(ref, UNKNOWN)
         p = self._ref_partition[ref]
         if p not in self.owned:
@@ -252,12 +254,19 @@ class Processor:
         first = self._pending.first_ts(p)
         return max(remote, first if first is not None else self.owned[p].last_ts)
 
+    def _horizon(self, ref: str) -> int:
+        """How far ``ref``'s points are known for the gate. For a partition we own, every fetched tick
+        counts: a cut is merged by event time, so its reference ticks precede the later ticks in it."""
+        p = self._ref_partition[ref]
+        last = self._pending.last_key(p) if p in self.owned else None
+        return self._progress(ref) if last is None else max(last, self._progress(ref))
+
     def _cut(self) -> Cut | None:
         if not self._pending:
             return None
         owned = self.owned.parts.keys()
         gating = [r for r, deps in self._dependents.items() if deps & owned]
-        until = {r: self._until(r) for r in gating}
+        until = {r: self._horizon(r) for r in gating}
         for r in [r for r, u in self._stale.items() if until.get(r, UNKNOWN) > u]:
             del self._stale[r]  # it moves again: it gates again
         wait_ms = self.engine.config.pegs.ref_max_wait_s * 1000
@@ -312,7 +321,7 @@ class Processor:
         for ref, p in self._ref_partition.items():
             if p not in self.owned:
                 continue
-            u = self._until(ref)
+            u = self._progress(ref)
             if u <= self._published_until.get(ref, UNKNOWN):
                 continue
             self._published_until[ref] = u
@@ -445,15 +454,16 @@ class Processor:
         todo = sorted(self._to_restore)
         self._to_restore = set()
         assigned = {tp.partition for tp in self._consumer.assignment() if tp.topic == self.ticks_topic}
+        todo = [p for p in todo if p in assigned]
+        if isinstance(self.output, TransactionalOutput):
+            # Fence the previous owners (aborting their open transactions) before reading their commits.
+            await asyncio.gather(*(self.output.open(p) for p in todo))
+        bounds = await self._recovery.bounds(todo) if todo else {}
         resume = []
         for p in todo:
-            if p not in assigned:
-                continue
             tp = TopicPartition(self.ticks_topic, p)
-            if isinstance(self.output, TransactionalOutput):
-                await self.output.open(p)  # fences the previous owner before we read its commits
             committed = await self._consumer.committed(tp)
-            restored = await self._recovery.restore(self.engine, p, committed)
+            restored = await self._recovery.restore(self.engine, p, committed, bounds[p])
             if restored.checkpoint is not None:
                 self._consumer.seek(tp, restored.checkpoint)
                 self.stats.restores += 1

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from tickerstream.engine import Engine
-from tickerstream.kafka.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
+from tickerstream.kafka.checkpoint import (
+    CheckpointError,
+    checkpoint_bounds,
+    read_checkpoint,
+    write_checkpoint,
+)
 from tickerstream.kafka.ownership import PartitionState
 from tickerstream.log import get_logger
 
@@ -61,10 +66,16 @@ class Recovery:
         state.slot, state.checkpointed, state.dirty = slot, state.position, False
         return size
 
-    async def restore(self, engine: Engine, partition: int, committed: int | None) -> Restored:
+    async def bounds(self, partitions: list[int]) -> dict[int, tuple[int, int]]:
+        """Offsets of the checkpoint partitions about to be restored (one round trip for all)."""
+        return await checkpoint_bounds(self._reader, self.topic, partitions)
+
+    async def restore(
+        self, engine: Engine, partition: int, committed: int | None, bounds: tuple[int, int] | None = None
+    ) -> Restored:
         """Merge the partition's latest checkpoint into ``engine``; where to resume and what it owns."""
         try:
-            cp = await read_checkpoint(self._reader, self.topic, partition)
+            cp = await read_checkpoint(self._reader, self.topic, partition, bounds)
         except CheckpointError as exc:
             log.error("process.checkpoint_unreadable", partition=partition, error=str(exc))
             cp = None
