@@ -19,11 +19,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, TopicPartition
 
 #: Producer settings both modes share: acks from all replicas, idempotence (no duplicates or
-#: reordering from retries), a short linger (latency), room for checkpoint chunks.
+#: reordering from retries), no linger (latency; records sent while a request is in flight still
+#: batch up), room for checkpoint chunks.
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",
     "enable_idempotence": True,
-    "linger_ms": 2,
+    "linger_ms": 0,
     "max_request_size": 4 * 1024 * 1024,
 }
 
