@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import multiprocessing
 import os
 import signal
@@ -511,7 +512,9 @@ async def _produce_in_workers(
         finally:
             for future in pending:
                 future.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Wait (off the event loop) until the workers are gone, at most one group's parse: a pool
+            # left to the interpreter's exit hooks can hang there if a second signal arrives.
+            await loop.run_in_executor(None, functools.partial(pool.shutdown, wait=True, cancel_futures=True))
 
 
 # -- --follow --------------------------------------------------------------------------------------
