@@ -1,9 +1,10 @@
 """Ticker text -> ticks and rejects. Pure: no I/O, no clock; the caller passes the event time.
 
 ``parse_text`` / ``parse_bytes`` parse one snapshot (a page); ``SnapshotParser`` does the same
-incrementally for a file followed as it grows. Modules: ``snapshot`` (the driver and fast path),
-``records`` (one line -> records), ``patterns`` (the regexes), ``numbers`` (reading digits),
-``slugs`` (coin-id lines), ``vocab`` (currencies and words the parser trusts).
+incrementally for a file followed as it grows. Modules: ``snapshot`` (the driver), ``widget`` (the
+fast path for the dominant widget layout), ``records`` (one line -> records, the general path),
+``patterns`` (the regexes), ``numbers`` (reading digits), ``slugs`` (coin-id lines), ``ticks`` (cheap
+``Tick`` construction), ``vocab`` (currencies and words the parser trusts).
 """
 
 from tickerstream.parse.records import MAX_CHANGE_PCT, MIN_CHANGE_PCT

@@ -1,11 +1,12 @@
 """One snapshot (a page, or a file followed as it grows) -> ticks and rejects, in page order.
 
 Prose is skipped at C speed: ``HIT`` (a currency sign or a fiat code) finds the next line that could
-hold a price, and only such lines are looked at. On a hit line the *fast path* tries the dominant widget
-layout (``Name (SYM) $ price pct%``, after an optional slug line) and, once it matches, keeps matching
-slug+record pairs line after line without searching; a match that needs any judgement (odd symbol,
-prose-like name, value out of range) is left to the *general path* (``records.parse_line``), which knows
-every other family, so both paths always agree. Context (the slug line above a record, the table header
+hold a price, and only such lines are looked at. On a hit line the *fast path* (``widget``) tries the
+dominant widget layout (``Name (SYM) $ price pct%``, after an optional slug line) and, once it matches,
+takes the whole run of slug+record lines with one ``findall``; a block with a row that needs any
+judgement (odd symbol, prose-like name, value out of range) is taken row by row, and such rows go to
+the *general path* (``records.parse_line``, memoised per line), which knows every other family, so
+both paths always agree. Context (the slug line above a record, the table header
 above a row) is read by looking back from the record, so lines without prices cost nothing.
 """
 
