@@ -40,12 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 done, 2 usage error, 130 interrupted (Ctrl-C)",
     )
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="JSON Lines or page files, or directories")
-    kafka = parser.add_argument_group("replaying a time range of the ticks topic (instead of INPUTs)")
+    kafka = parser.add_argument_group(
+        "replaying the ticks recorded to a topic in a time range (instead of INPUTs; broker append time)"
+    )
     kafka.add_argument(
         "--from-topic", metavar="TOPIC", help="read ticks from this Kafka topic, e.g. ticker.ticks"
     )
-    kafka.add_argument("--start", metavar="ISO", help="first event time to replay (inclusive), ISO 8601")
-    kafka.add_argument("--end", metavar="ISO", help="end of the range (exclusive), ISO 8601; default now")
+    kafka.add_argument("--start", metavar="ISO", help="ticks recorded from this time (inclusive), ISO 8601")
+    kafka.add_argument("--end", metavar="ISO", help="... until this time (exclusive), ISO 8601; default now")
     kafka.add_argument(
         "--bootstrap-servers",
         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
@@ -171,7 +173,7 @@ def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickB
     from tickerstream.kafka.topic_reader import TopicReadError, read_time_range
 
     if not args.start:
-        raise UsageError("--from-topic needs --start (ISO 8601 event time)")
+        raise UsageError("--from-topic needs --start (ISO 8601)")
     start = _iso_ms(args.start, "--start")
     end = _iso_ms(args.end, "--end") if args.end else int(time.time() * 1000)
     if end <= start:

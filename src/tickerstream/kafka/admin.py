@@ -72,7 +72,14 @@ def default_topic_specs(
     rf = replication_factor
 
     def delete_after(ms: int) -> dict[str, str]:
-        return {"cleanup.policy": "delete", "retention.ms": str(ms)}
+        # Retention counts from when the broker wrote a record, not from the tick's event time:
+        # with CreateTime, a backfill or a replayed recording (ticks from last year) would have its
+        # segments rolled on every append and deleted at the next retention check, minutes later.
+        return {
+            "cleanup.policy": "delete",
+            "retention.ms": str(ms),
+            "message.timestamp.type": "LogAppendTime",
+        }
 
     return [
         TopicSpec(n.ticks, ticks_partitions, rf, delete_after(ticks_retention_ms)),

@@ -1,10 +1,13 @@
 """Read a recorded time range of the ticks topic (``ticker-replay --from-topic``), for backtests.
 
-The range is found with ``offsets_for_times`` (record timestamps; ``ticker-produce`` stamps each
-record with its tick's event time), read by a consumer with no group (nothing is committed, no
-running processor is disturbed), and returned as one columnar batch in event-time order. Partitions
-interleave arbitrarily in a fetch, so the rows are sorted by ts at the end; ties keep partition then
-offset order, and the engine gives ticks of one ts the same result in any order anyway.
+The range is the time the ticks were *recorded*: the ticks topic stamps records with the broker's
+append time (see ``admin.default_topic_specs``), and ``offsets_for_times`` finds the first record at
+or after ``start`` and ``end`` in each partition. For live data that is the event time within
+seconds; for a backfill it is when the backfill ran. The range is read by a consumer with no group
+(nothing is committed, no running processor is disturbed) and returned as one columnar batch in
+event-time order: partitions interleave arbitrarily in a fetch, so rows are sorted by ``ts``
+(stable: ties keep partition then offset order, and the engine gives ticks of one ts the same
+result in any order anyway).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ class TopicRange:
 async def read_time_range(
     bootstrap: str, topic: str, start_ms: int, end_ms: int, *, timeout_s: float = 30.0
 ) -> TopicRange:
-    """Ticks with ``start_ms <= ts < end_ms`` from every partition of ``topic``."""
+    """Ticks recorded at ``start_ms <= record time < end_ms`` in every partition of ``topic``."""
     count = await partition_count(bootstrap, topic, timeout_s=timeout_s)
     if count is None:
         raise TopicReadError(f"topic {topic!r} does not exist on {bootstrap}")
@@ -56,7 +59,7 @@ async def read_time_range(
         end = await _offsets_at(consumer, tps, end_ms)
         for tp in tps:
             consumer.seek(tp, begin[tp])
-        return await asyncio.wait_for(_read(consumer, begin, end, start_ms, end_ms, topic), timeout_s)
+        return await asyncio.wait_for(_read(consumer, begin, end, topic), timeout_s)
     finally:
         await consumer.stop()
 
@@ -71,12 +74,7 @@ async def _offsets_at(
 
 
 async def _read(
-    consumer: AIOKafkaConsumer,
-    begin: dict[TopicPartition, int],
-    end: dict[TopicPartition, int],
-    start_ms: int,
-    end_ms: int,
-    topic: str,
+    consumer: AIOKafkaConsumer, begin: dict[TopicPartition, int], end: dict[TopicPartition, int], topic: str
 ) -> TopicRange:
     pending = {tp for tp in begin if begin[tp] < end[tp]}
     batches: list[TickBatch] = []
@@ -99,8 +97,7 @@ async def _read(
             if await consumer.position(tp) >= end[tp]:
                 pending.discard(tp)
     merged = TickBatch.concat(batches)
-    keep = np.flatnonzero((merged.ts >= start_ms) & (merged.ts < end_ms))
-    order = keep[np.argsort(merged.ts[keep], kind="stable")]
+    order = np.argsort(merged.ts, kind="stable")
     result.batch = TickBatch(
         symbols=[merged.symbols[i] for i in order.tolist()], ts=merged.ts[order], price=merged.price[order]
     )
