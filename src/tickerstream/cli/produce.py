@@ -56,7 +56,7 @@ log = get_logger(PROG)
 
 DESCRIPTION = """\
 Parse scraped page text into ticks and produce them to Kafka: ticks to the ticks topic (key = symbol,
-partition = murmur2(symbol) like every Kafka client, record timestamp = the tick's event time), rejects
+partition = murmur2(symbol) like every Kafka client; the topics keep broker append time), rejects
 (input that could not become a tick, with its reason) to the dead-letter topic.
 
 Inputs: files, directories (recursive, sorted, hidden files skipped) or '-' for stdin (the default).

@@ -17,10 +17,12 @@ Delivery:
 * back-pressure: at most ``max_in_flight`` submitted batches wait for their acks; past that,
   ``send_ticks`` awaits the oldest, so a slow broker slows the reader instead of growing memory.
   Memory is bounded by about ``(max_in_flight + 2 x partitions) x batch_bytes``.
-* the Kafka record timestamp is the tick's event time ``ts`` (``offsets_for_times`` then finds ticks by
-  event time, for replays), except for a ``ts`` further in the future than the broker accepts
-  (Kafka 4 refuses CreateTime more than ``log.message.timestamp.after.max.ms``, 1 h, ahead, and with it
-  the whole batch): such records get the wall-clock time instead; the tick's JSON keeps its ``ts``.
+* the record timestamp we send is the tick's event time ``ts``. Topics created by tickerstream
+  replace it with the broker's append time (LogAppendTime, so retention counts from when a tick was
+  written; see docs/kafka.md); on a CreateTime topic of someone else's it is kept, except for a ``ts``
+  further in the future than the broker accepts (Kafka 4 refuses CreateTime more than
+  ``log.message.timestamp.after.max.ms``, 1 h, ahead, and with it the whole batch): such records get the
+  wall-clock time instead. The tick's JSON always keeps its ``ts``.
 
 Typical use::
 
