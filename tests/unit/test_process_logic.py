@@ -3,6 +3,8 @@ reference records, dead letters, settings."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import orjson
 import pytest
@@ -16,6 +18,13 @@ from tickerstream.kafka.pending import BadTick, PendingTicks, Segment, decode_fe
 from tickerstream.kafka.process_config import ProcessorConfig
 from tickerstream.kafka.refprices import UNKNOWN, decode_ref, encode_ref, gate_limit, reference_ticks
 from tickerstream.model import RejectReason, Tick
+
+
+class Rec(NamedTuple):
+    """A consumer record as far as the processor reads it."""
+
+    offset: int
+    value: bytes | None
 
 
 def tick(sym: str, ts: int, price: float = 1.0) -> bytes:
@@ -36,8 +45,8 @@ def seg(p_offsets: list[int], symbols: list[str], ts: list[int], bad: list[BadTi
 
 def test_decode_fetch_splits_by_partition_and_keeps_offsets_and_bad_records() -> None:
     fetched = {
-        0: [(10, tick("BTC", 1)), (11, b"nope"), (12, tick("ETH", 2))],
-        3: [(5, None), (6, tick("SOL", 3))],
+        0: [Rec(10, tick("BTC", 1)), Rec(11, b"nope"), Rec(12, tick("ETH", 2))],
+        3: [Rec(5, None), Rec(6, tick("SOL", 3))],
     }
     out = decode_fetch(fetched)
     assert out[0].symbols == ["BTC", "ETH"] and out[0].offsets.tolist() == [10, 12] and out[0].end == 13
@@ -119,9 +128,9 @@ def test_merged_cuts_give_the_replays_events() -> None:
     engine = Engine()
     pending = PendingTicks()
     got = []
-    by_p: dict[int, list[tuple[int, bytes]]] = {0: [], 1: [], 2: []}
+    by_p: dict[int, list[Rec]] = {0: [], 1: [], 2: []}
     for s, ts, px in stream:
-        by_p[part[s]].append((len(by_p[part[s]]), tick(s, ts, px)))
+        by_p[part[s]].append(Rec(len(by_p[part[s]]), tick(s, ts, px)))
     # Fetch unevenly: partition 1 (WBTC) runs far ahead of partition 0 (BTC).
     chunks = {0: 7, 1: 40, 2: 13}
     pos = dict.fromkeys(by_p, 0)

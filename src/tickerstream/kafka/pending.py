@@ -22,6 +22,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +73,18 @@ class Segment:
             b.end,
         )
 
+    @classmethod
+    def join(cls, segments: list[Segment]) -> Segment:
+        """Consecutive segments of one partition as one (a single copy of each column)."""
+        return cls(
+            np.concatenate([s.offsets for s in segments]),
+            [sym for s in segments for sym in s.symbols],
+            np.concatenate([s.ts for s in segments]),
+            np.concatenate([s.price for s in segments]),
+            [b for s in segments for b in s.bad],
+            segments[-1].end,
+        )
+
     def split(self, n: int) -> tuple[Segment, Segment | None]:
         """The first ``n`` good rows (with the bad records before row ``n``), and the rest or None."""
         if n >= len(self):
@@ -102,68 +115,99 @@ class Cut:
 
 
 class PendingTicks:
-    """Per-partition queues of fetched, not yet processed records."""
+    """Per-partition queues of fetched, not yet processed records.
+
+    A partition's queue is a list of segments, one per fetch: appending never copies what is already
+    queued (a gated partition may queue hundreds of thousands of rows), and a cut concatenates only what
+    it takes. Each segment keeps its own running maximum of ts; a cut carries the maximum over from one
+    segment to the next, which gives the merge key of the whole queue without building it.
+    """
 
     def __init__(self) -> None:
-        self._segments: dict[int, Segment] = {}
+        self._queues: dict[int, list[tuple[Segment, I64]]] = {}
 
     def add(self, partition: int, segment: Segment) -> None:
-        old = self._segments.get(partition)
-        self._segments[partition] = segment if old is None else Segment.concat(old, segment)
+        key = np.maximum.accumulate(segment.ts) if len(segment) else segment.ts
+        self._queues.setdefault(partition, []).append((segment, key))
 
     def discard(self, partitions: Iterable[int]) -> None:
         for p in partitions:
-            self._segments.pop(p, None)
+            self._queues.pop(p, None)
 
     def clear(self) -> None:
-        self._segments.clear()
+        self._queues.clear()
 
     def rows(self, partition: int) -> int:
-        seg = self._segments.get(partition)
-        return 0 if seg is None else len(seg)
+        return sum(len(seg) for seg, _ in self._queues.get(partition, ()))
 
     @property
     def total_rows(self) -> int:
-        return sum(len(s) for s in self._segments.values())
+        return sum(self.rows(p) for p in self._queues)
 
     def __bool__(self) -> bool:
-        return bool(self._segments)
+        return bool(self._queues)
 
     def partitions(self) -> list[int]:
-        return sorted(self._segments)
+        return sorted(self._queues)
 
     def first_ts(self, partition: int) -> int | None:
         """Smallest ts among the partition's pending good rows (None if it has none)."""
-        seg = self._segments.get(partition)
-        return None if seg is None or not len(seg) else int(seg.ts.min())
+        mins = [int(seg.ts.min()) for seg, _ in self._queues.get(partition, ()) if len(seg)]
+        return min(mins) if mins else None
 
     def last_key(self, partition: int) -> int | None:
         """Largest ts among the partition's pending good rows (the end of what has been fetched)."""
-        seg = self._segments.get(partition)
-        return None if seg is None or not len(seg) else int(seg.ts.max())
+        maxes = [int(key[-1]) for seg, key in self._queues.get(partition, ()) if len(seg)]
+        return max(maxes) if maxes else None
 
     def cut(self, limit: int | None = None) -> Cut | None:
         """Take every pending record whose merge key is <= ``limit`` (None: everything), merged by
         event time. Returns None when nothing (not even a bad record) can be taken."""
         heads: list[tuple[int, Segment]] = []
-        for p in sorted(self._segments):
-            seg = self._segments[p]
-            if limit is None or not len(seg):
-                n = len(seg)
-            else:
-                key = np.maximum.accumulate(seg.ts)
-                n = int(np.searchsorted(key, limit, side="right"))
-            head, tail = seg.split(n)
-            if not len(head) and not head.bad and tail is not None:
+        for p in sorted(self._queues):
+            taken, rest = self._take(self._queues[p], limit)
+            if taken is None:
                 continue  # nothing of this partition may go yet
-            heads.append((p, head))
-            if tail is None:
-                del self._segments[p]
+            heads.append((p, taken))
+            if rest:
+                self._queues[p] = rest
             else:
-                self._segments[p] = tail
+                del self._queues[p]
         if not heads:
             return None
         return _merge(heads)
+
+    @staticmethod
+    def _take(
+        queue: list[tuple[Segment, I64]], limit: int | None
+    ) -> tuple[Segment | None, list[tuple[Segment, I64]]]:
+        """Whole segments whose keys stay <= limit, plus the allowed head of the next one."""
+        whole: list[Segment] = []
+        carry = UNSET
+        i = 0
+        head: Segment | None = None
+        rest: list[tuple[Segment, I64]] = []
+        while i < len(queue):
+            seg, key = queue[i]
+            seg_max = int(key[-1]) if len(seg) else carry
+            if limit is None or max(carry, seg_max) <= limit:
+                whole.append(seg)
+                carry = max(carry, seg_max)
+                i += 1
+                continue
+            n = int(np.searchsorted(np.maximum(key, carry), limit, side="right"))
+            head, tail = seg.split(n)
+            if tail is not None:
+                rest = [(tail, key[n:]), *queue[i + 1 :]]
+            break
+        parts = whole + ([head] if head is not None and (len(head) or head.bad) else [])
+        if not parts:
+            return None, rest
+        return parts[0] if len(parts) == 1 else Segment.join(parts), rest
+
+
+#: Running-maximum carry before the first segment: below any ts.
+UNSET = -(2**62)
 
 
 def _merge(heads: list[tuple[int, Segment]]) -> Cut:
@@ -188,9 +232,9 @@ def _merge(heads: list[tuple[int, Segment]]) -> Cut:
     return Cut(batch, part[order], positions, bad, by_partition)
 
 
-def decode_fetch(fetched: dict[int, list[tuple[int, bytes | None]]]) -> dict[int, Segment]:
-    """Decode one fetch (partition -> [(offset, value)]) into segments: one batch decode for all
-    partitions, then split by partition (the good rows of a partition are contiguous)."""
+def decode_fetch(fetched: dict[int, list[Any]]) -> dict[int, Segment]:
+    """Decode one fetch (partition -> consumer records with ``offset`` and ``value``) into segments: one
+    batch decode for all partitions, then split by partition (a partition's good rows are contiguous)."""
     from tickerstream.codec import decode_tick_values
 
     parts = [p for p, recs in fetched.items() if recs]
@@ -199,9 +243,11 @@ def decode_fetch(fetched: dict[int, list[tuple[int, bytes | None]]]) -> dict[int
     bounds = [0]
     for p in parts:
         recs = fetched[p]
-        values.extend(b"" if v is None else v for _, v in recs)
-        offsets.append(np.fromiter((o for o, _ in recs), dtype=np.int64, count=len(recs)))
+        values.extend([r.value for r in recs])
+        offsets.append(np.fromiter((r.offset for r in recs), dtype=np.int64, count=len(recs)))
         bounds.append(len(values))
+    if None in values:  # tombstones: empty values, rejected as not JSON
+        values = [b"" if v is None else v for v in values]
     decoded = decode_tick_values(values)
     all_offsets = np.concatenate(offsets) if offsets else np.empty(0, np.int64)
     rows = decoded.rows

@@ -187,13 +187,14 @@ class Processor:
                         self._revoke_clean = False
 
     def _add(self, fetched: dict[TopicPartition, list[Any]]) -> None:
-        chosen: dict[int, list[tuple[int, bytes | None]]] = {}
+        chosen: dict[int, list[Any]] = {}
         for tp, records in fetched.items():
             if tp.partition not in self.owned or tp.topic != self.ticks_topic or not records:
                 continue  # revoked meanwhile, or not restored yet
             pos = self.owned[tp.partition].position
-            floor = -1 if pos is None else pos
-            chosen[tp.partition] = [(r.offset, r.value) for r in records if r.offset >= floor]
+            if pos is not None and records[0].offset < pos:  # already processed (never expected)
+                records = [r for r in records if r.offset >= pos]
+            chosen[tp.partition] = records
         if not any(chosen.values()):
             return
         self.stats.records += sum(len(v) for v in chosen.values())

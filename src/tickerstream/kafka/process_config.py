@@ -22,14 +22,16 @@ class ProcessorConfig:
     poll_timeout_ms: int = 100
     max_records: int = 20_000
     #: A partition with more fetched-but-gated ticks than this is paused until they drain.
-    max_pending_rows: int = 200_000
+    max_pending_rows: int = 60_000
     #: Wall time a reference may make no progress while gating before it stops gating (counted).
     ref_gate_timeout_ms: int = 30_000
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     max_poll_interval_ms: int = 300_000
-    #: Large enough that a 1 MB poison message does not stall its partition.
-    max_partition_fetch_bytes: int = 4 * 1024 * 1024
+    #: Compressed bytes per partition per fetch. Kept small so that partitions interleave (getmany
+    #: drains the fetch buffer partition by partition) and the event-time merge is not starved; a
+    #: larger record (a 1 MB poison message) is still returned whole by the broker (KIP-74).
+    max_partition_fetch_bytes: int = 1024 * 1024
     transactional_id_prefix: str = "tickerstream"
 
     def __post_init__(self) -> None:
