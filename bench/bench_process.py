@@ -327,6 +327,14 @@ async def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--saturation-seconds", type=float, default=10.0)
     ap.add_argument("--latency-symbols", type=int, default=500)
+    ap.add_argument(
+        "--process-set",
+        action="append",
+        default=[],
+        metavar="KEY=V",
+        help="extra --set for the latency runs' ticker-process, e.g. process.commit_interval_ms=100",
+    )
+    ap.add_argument("--no-saturation", action="store_true", help="latency at --rate only")
     ap.add_argument("--prefill-prefix", help=argparse.SUPPRESS)  # internal: the prefill child
     args = ap.parse_args()
     if args.prefill_prefix:
@@ -373,11 +381,17 @@ async def main() -> None:
                 )
         if args.only in (None, "latency"):
             for mode in modes:
-                for rate, secs in ((args.rate, args.seconds), (0.0, args.saturation_seconds)):
+                runs = [(args.rate, args.seconds)] + (
+                    [] if args.no_saturation else [(0.0, args.saturation_seconds)]
+                )
+                extra = [a for kv in args.process_set for a in ("--set", kv)]
+                for rate, secs in runs:
                     kafka = kafka_settings(
                         args.bootstrap_servers, f"{prefix}lat{mode}{int(rate)}.", args.partitions
                     )
-                    r = await run_latency(kafka, prefix, mode == "eos", rate, secs, args.latency_symbols, [])
+                    r = await run_latency(
+                        kafka, prefix, mode == "eos", rate, secs, args.latency_symbols, extra
+                    )
                     label = f"{rate:,.0f}/s" if rate else "saturation"
                     log(
                         f"latency {mode} @ {label}: offered {r['offered_per_s']:,.0f} ticks/s, "

@@ -333,6 +333,9 @@ class Processor:
 
     async def _emit(self, events: list[Event]) -> None:
         topics = self.kafka.topics
+        if not len(self.owned):  # cannot happen: events come from owned symbols only
+            log.error("process.events_without_partitions", events=len(events))
+            return
         first = self.owned.owned()[0]
         for ev in events:
             p = self.owned.charge(ev.symbol, fallback=first)
