@@ -8,12 +8,14 @@ as JSON, by id and by count.
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import TYPE_CHECKING
 
 import orjson
 import pytest
 from test_process_support import (
     by_id,
+    cli_args,
     expected_events,
     fast_config,
     multiset,
@@ -67,3 +69,38 @@ async def test_events_equal_the_replay_of_the_same_ticks(
         validate_record(obj["type"], obj)  # type: ignore[operator]
     assert proc.stats.ticks == len(ticks) and proc.stats.rejects == 0
     assert proc.stats.gate_timeouts == 0
+
+
+async def test_cli_refuses_a_ticks_topic_with_another_partition_count(
+    kafka_bootstrap: str, kafka_topics: TopicFactory
+) -> None:
+    kafka = settings(kafka_bootstrap, kafka_topics.prefix)
+    await kafka_topics.create("ticks", partitions=3)  # configured: 4
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tickerstream.cli.process",
+        *cli_args(kafka, fast_config(kafka_topics.prefix)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    lines = [line for line in err.decode().splitlines() if line.startswith("ticker-process:")]
+    assert proc.returncode == 2, err.decode()[-2000:]
+    assert len(lines) == 1 and "has 3 partitions" in lines[0] and "Traceback" not in err.decode()
+    for name in topic_names(kafka)[1:]:
+        kafka_topics.name(name.removeprefix(kafka_topics.prefix))  # clean up what it created first
+
+
+async def test_cli_refuses_an_unknown_setting() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tickerstream.cli.process",
+        "--set",
+        "process.comit_interval_ms=5",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2 and "unknown setting comit_interval_ms" in err.decode()

@@ -29,6 +29,7 @@ from tickerstream.engine import Engine, EngineConfig
 from tickerstream.events import Event
 from tickerstream.kafka.admin import TopicSpec, ensure_topics, topic_specs_for
 from tickerstream.kafka.checkpoint import CHECKPOINT_TOPIC_CONFIGS
+from tickerstream.kafka.commit import Committer
 from tickerstream.kafka.dlq import reject_for
 from tickerstream.kafka.outputs import AtLeastOnceOutput, TransactionalOutput
 from tickerstream.kafka.ownership import Ownership
@@ -96,9 +97,12 @@ class Processor:
             heartbeat_interval_ms=cfg.heartbeat_interval_ms,
             max_poll_interval_ms=cfg.max_poll_interval_ms,
         )
+        self.owned = Ownership()  # owned and restored partitions
+        self._committer = Committer(
+            cfg, self.engine, self.owned, self.output, self._consumer, self._recovery, self.stats, t.ticks
+        )
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
-        self.owned = Ownership()  # owned and restored partitions
         self._to_restore: set[int] = set()
         self._revoke_clean = True
         self._pending = PendingTicks()
@@ -106,7 +110,6 @@ class Processor:
         self._published_until: dict[str, int] = {}
         self._stale: dict[str, int] = {}
         self._blocked_since: float | None = None
-        self._last_commit = self._last_checkpoint = time.monotonic()
         self._started = False
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -179,7 +182,7 @@ class Processor:
             async with self._lock:
                 self._add(fetched)
                 await self._step()
-                if (time.monotonic() - self._last_commit) * 1000 >= cfg.commit_interval_ms:
+                if self._committer.due():
                     try:
                         await self._commit()
                     except CommitFailedError as exc:  # the group moved on; the revoke handles it
@@ -346,72 +349,10 @@ class Processor:
             else:
                 self.stats.pegs += 1
 
-    # --- commit, checkpoint ----------------------------------------------------------------------
+    # --- commit --------------------------------------------------------------------------------
 
     async def _commit(self, checkpoint: bool = False) -> None:
-        self._last_commit = time.monotonic()
-        if not len(self.owned):
-            return
-        if isinstance(self.output, TransactionalOutput):
-            await self._commit_transactions(self.output)
-            return
-        await self.output.settle()
-        due = (time.monotonic() - self._last_checkpoint) * 1000 >= self.config.checkpoint_interval_ms
-        if not (checkpoint or due):
-            return
-        # Offsets are committed only together with a checkpoint at the same positions: a committed
-        # offset without the state that goes with it would make the successor start cold.
-        todo = [p for p, s in self.owned.parts.items() if s.needs_checkpoint]
-        await asyncio.gather(*(self._checkpoint(p) for p in todo))
-        self._last_checkpoint = time.monotonic()
-        offsets = {
-            TopicPartition(self.ticks_topic, p): s.checkpointed
-            for p, s in self.owned.parts.items()
-            if s.checkpointed is not None and s.checkpointed != s.committed
-        }
-        if offsets:
-            await self._consumer.commit(offsets)
-            for tp, pos in offsets.items():
-                self.owned[tp.partition].committed = pos
-            self.stats.commits += 1
-
-    async def _checkpoint(self, p: int) -> None:
-        if isinstance(self.output, TransactionalOutput):
-            producer = await self.output.begin(p)
-        else:
-            producer = self.output.producer(p)
-        size = await self._recovery.checkpoint(self.engine, p, self.owned[p], producer)
-        self.stats.checkpoints += 1
-        self.stats.checkpoint_bytes += size
-
-    async def _commit_transactions(self, output: TransactionalOutput) -> None:
-        # Every open transaction is committed: one left open would hold back the last stable offset of
-        # the topics it wrote to, stalling every read_committed reader (the other instances' gates).
-        todo = sorted(
-            p for p, s in self.owned.parts.items() if s.needs_checkpoint or output.in_transaction(p)
-        )
-        if not todo:
-            return
-        try:
-            await output.settle()
-
-            async def one(p: int) -> None:
-                state = self.owned[p]
-                if state.position is None:  # nothing consumed yet: only output to commit
-                    await output.commit(p, {}, self.config.group)
-                    return
-                await self._checkpoint(p)
-                await output.commit(
-                    p, {TopicPartition(self.ticks_topic, p): state.position}, self.config.group
-                )
-                state.committed = state.position
-
-            await asyncio.gather(*(one(p) for p in todo))
-            self.stats.commits += 1
-        except KafkaError as exc:
-            log.error("process.transaction_failed", error=str(exc), partitions=todo)
-            self.stats.aborts += 1
-            await output.abort()
+        if not await self._committer.commit(checkpoint):
             self._rewind_all()
 
     def _rewind_all(self) -> None:
