@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
         help="Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS); unset = embedded mode",
     )
+    run.add_argument(
+        "--group",
+        default="tickerstream-run",
+        help="consumer group of the processor in Kafka mode (default tickerstream-run)",
+    )
     run.add_argument("--config", metavar="FILE", help="engine settings (TOML)")
     run.add_argument(
         "--set",
@@ -81,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.bootstrap_servers:
         from tickerstream.kafka.pipeline import run_on_kafka  # imported lazily: embedded mode needs no Kafka
 
-        return int(run_on_kafka(args.bootstrap_servers, paths, config))
+        return run_on_kafka(args.bootstrap_servers, paths, config, group=args.group)
     stats = ReadStats()
     summary = ReplaySummary()
     try:

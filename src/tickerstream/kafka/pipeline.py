@@ -1,0 +1,183 @@
+"""The main job on Kafka, in one process: the same sources and engine as the embedded run, through topics.
+
+``tickerstream run --bootstrap-servers HOST:PORT [PATH ...]`` starts a ``Processor`` (a member of the
+consumer group, exactly what ``ticker-process`` runs), produces the sources' ticks with the
+``TickProducer`` of ``ticker-produce``, prints the events that appear on the moves and pegs topics,
+and returns once the group has committed every tick it was given. It is the quickest way to see the
+whole streaming path work; for a long-running deployment run ``ticker-produce`` and any number of
+``ticker-process`` instances instead (README, "Operations").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import BinaryIO
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from tickerstream.cli.common import UsageError
+from tickerstream.config import load_settings
+from tickerstream.engine import EngineConfig
+from tickerstream.kafka.admin import TopicError, partition_count
+from tickerstream.kafka.process import Processor
+from tickerstream.kafka.process_config import ProcessorConfig
+from tickerstream.kafka.produce import ProducerConfig, TickProducer
+from tickerstream.kafka.settings import KafkaSettings
+from tickerstream.log import get_logger
+from tickerstream.parse import parse_bytes
+from tickerstream.sources import SourceError, iter_snapshots
+
+log = get_logger(__name__)
+
+#: How long to wait for the group to commit the last tick before giving up (a stuck broker).
+DRAIN_TIMEOUT_S = 120.0
+
+
+def run_on_kafka(
+    bootstrap: str, paths: Sequence[str], config: EngineConfig, group: str = "tickerstream-run"
+) -> int:
+    """Run the pipeline through Kafka; events go to stdout as JSON Lines, a summary to stderr."""
+    try:
+        return asyncio.run(_run(bootstrap, paths, config, group, sys.stdout.buffer))
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+    except TopicError as exc:
+        raise UsageError(str(exc)) from None
+    except (KafkaError, OSError) as exc:
+        raise UsageError(f"Kafka at {bootstrap} is not usable: {exc}") from None
+
+
+async def _run(bootstrap: str, paths: Sequence[str], config: EngineConfig, group: str, out: BinaryIO) -> int:
+    # Topic names and sizes from TICKER_KAFKA__* like ticker-produce and ticker-process.
+    settings = load_settings(
+        KafkaSettings, overrides=[f'bootstrap_servers="{bootstrap}"'], env_section="KAFKA"
+    )
+    topics = settings.topics
+    processor = Processor(settings, config, ProcessorConfig(group=group))
+    try:
+        await processor.start()  # creates/checks the topics, joins the group
+    except BaseException:
+        await processor.stop()  # closes the clients it created, so nothing leaks a warning
+        raise
+    events = _EventPrinter(bootstrap, [topics.moves, topics.pegs], out)
+    started = time.monotonic()
+    try:
+        await events.start()
+        run_task = asyncio.create_task(processor.run(), name="processor")
+        produced = await _produce(settings, paths)
+        await _wait_until_committed(bootstrap, topics.ticks, group, run_task)
+        await events.drain()
+        processor.request_stop()
+        await run_task
+    finally:
+        await events.stop()
+        await processor.stop()
+    by_type = ", ".join(f"{k}={v}" for k, v in sorted(events.counts.items())) or "none"
+    print(
+        f"tickerstream: kafka run: {produced:,} ticks produced to {topics.ticks}, events {by_type} "
+        f"(group {group}, {time.monotonic() - started:.1f} s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _produce(settings: KafkaSettings, paths: Sequence[str]) -> int:
+    config = ProducerConfig(
+        bootstrap_servers=settings.bootstrap_servers,
+        ticks_topic=settings.topics.ticks,
+        rejects_topic=settings.topics.rejects,
+    )
+    async with TickProducer(config) as producer:
+        for snap in iter_snapshots(list(paths)):
+            result = parse_bytes(snap.data, ts=snap.ts, source=snap.source)
+            await producer.send_ticks(result.ticks)
+            if result.rejects:
+                await producer.send_rejects(result.rejects, ts=snap.ts)
+        await producer.flush()
+        return producer.stats.ticks_acked
+
+
+async def _wait_until_committed(bootstrap: str, topic: str, group: str, run_task: asyncio.Task[None]) -> None:
+    """Until the group's committed offsets reach the end of every partition of ``topic``."""
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await probe.start()  # never subscribes: it only reads the group's committed offsets
+    try:
+        tps = await _partitions(bootstrap, topic)
+        ends = await probe.end_offsets(tps)
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while True:
+            if run_task.done():
+                run_task.result()  # re-raise what stopped the processor
+                raise RuntimeError("the processor stopped before it had processed every tick")
+            behind = {tp: ends[tp] - ((await probe.committed(tp)) or 0) for tp in tps}
+            if all(lag <= 0 for lag in behind.values()):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the group {group} did not catch up within {DRAIN_TIMEOUT_S:.0f} s: {behind}"
+                )
+            await asyncio.sleep(0.2)
+    finally:
+        await probe.stop()
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    count = await partition_count(bootstrap, topic)
+    if count is None:
+        raise TopicError(f"topic {topic} does not exist on {bootstrap}")
+    return [TopicPartition(topic, p) for p in range(count)]
+
+
+class _EventPrinter:
+    """Follows the event topics from their current end and prints every event as one JSON line."""
+
+    def __init__(self, bootstrap: str, topics: list[str], out: BinaryIO) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.out = out
+        self.counts: Counter[str] = Counter()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        )
+        self._tps: list[TopicPartition] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._tps = [tp for t in self.topics for tp in await _partitions(self.bootstrap, t)]
+        self._consumer.assign(self._tps)
+        await self._consumer.seek_to_end(*self._tps)
+        for tp in self._tps:  # resolve the lazy seek now, before anything is produced
+            await self._consumer.position(tp)
+        self._task = asyncio.create_task(self._follow(), name="event-printer")
+
+    async def _follow(self) -> None:
+        while True:
+            fetched = await self._consumer.getmany(timeout_ms=200, max_records=10_000)
+            for records in fetched.values():
+                if records:
+                    self.out.write(b"".join((r.value or b"") + b"\n" for r in records))
+                    for r in records:
+                        self.counts[orjson.loads(r.value or b"{}").get("type", "?")] += 1
+            self.out.flush()
+
+    async def drain(self) -> None:
+        """Wait until everything written to the event topics so far has been printed."""
+        ends = await self._consumer.end_offsets(self._tps)
+        for tp in self._tps:
+            while await self._consumer.position(tp) < ends[tp]:
+                await asyncio.sleep(0.1)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
