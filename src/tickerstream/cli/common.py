@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -20,6 +21,16 @@ EXIT_INTERRUPTED = 130
 
 class UsageError(Exception):
     """A mistake the user can fix; the message says what to fix."""
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one ``prog: error: ... (see --help)`` line.
+
+    Parse inside ``run_cli`` so the ``UsageError`` becomes exit code 2 like every other user mistake.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see --help)")
 
 
 def run_cli(prog: str, body: Callable[[], int]) -> int:

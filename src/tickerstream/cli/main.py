@@ -13,7 +13,7 @@ import os
 import sys
 from importlib import resources
 
-from tickerstream.cli.common import UsageError, add_logging_args, configure_from_args, run_cli
+from tickerstream.cli.common import CliParser, UsageError, add_logging_args, configure_from_args, run_cli
 from tickerstream.config import load_settings
 from tickerstream.engine import EngineConfig
 from tickerstream.replay import ReplaySummary, run_replay
@@ -26,7 +26,7 @@ def bundled_sample_dir() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="tickerstream",
         description="tickerstream: parse scraped crypto tickers, detect price moves and peg deviations.",
     )
@@ -72,11 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    return run_cli("tickerstream", lambda: _run(args))
+
+    def body() -> int:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return _run(args)
+
+    return run_cli("tickerstream", body)
 
 
 def _run(args: argparse.Namespace) -> int:

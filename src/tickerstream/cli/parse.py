@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from tickerstream.cli.common import UsageError, add_logging_args, configure_from_args, run_cli
+from tickerstream.cli.common import CliParser, UsageError, add_logging_args, configure_from_args, run_cli
 from tickerstream.log import get_logger
 from tickerstream.model import Reject, Tick
 from tickerstream.parse import parse_bytes
@@ -39,14 +39,8 @@ missing or unreadable path), 130 when interrupted.
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        """One line, no usage dump: ``ticker-parse: error: ...``, exit 2."""
-        raise UsageError(f"{message} (see --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CliParser(prog=PROG, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="*", metavar="PATH", help="file, directory or '-' for stdin (default: -)")
     p.add_argument(
         "--ts",

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from aiokafka.errors import KafkaError
 
-from tickerstream.cli.common import UsageError, add_logging_args, configure_from_args, run_cli
+from tickerstream.cli.common import CliParser, UsageError, add_logging_args, configure_from_args, run_cli
 from tickerstream.cli.progress import ProgressLine
 from tickerstream.config import load_settings
 from tickerstream.engine import EngineConfig, TickBatch
@@ -29,7 +29,7 @@ PROGRESS_MIN_BYTES = 20_000_000
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="ticker-replay",
         description=(
             "Replay recorded ticks through the tickerstream engine (the same engine ticker-process runs) "
@@ -87,8 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_cli("ticker-replay", lambda: _run(args))
+    return run_cli("ticker-replay", lambda: _run(build_parser().parse_args(argv)))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from tickerstream.cli.common import UsageError, run_cli
+from tickerstream.cli.common import CliParser, UsageError, run_cli
 from tickerstream.sample import SampleSpec, write_jsonl, write_pages
 
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = SampleSpec()
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="ticker-sample",
         description=(
             "Generate realistic ticker data: correlated random walks at irregular snapshot times, "
@@ -56,9 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-
     def body() -> int:
+        args = build_parser().parse_args(argv)
         if args.days <= 0 or args.interval <= 0 or args.extra_symbols < 0:
             raise UsageError("--days and --interval must be > 0 and --extra-symbols >= 0")
         spec = SampleSpec(
