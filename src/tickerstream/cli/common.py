@@ -11,7 +11,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from tickerstream.engine import EngineConfig
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -50,6 +53,36 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+
+
+def add_engine_args(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE`` and repeatable ``--set KEY=VALUE`` for the engine's settings."""
+    parser.add_argument("--config", metavar="FILE", help="engine settings (TOML); see README 'Configuration'")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one engine setting, e.g. --set moves.zscore_k=5 (repeatable)",
+    )
+
+
+def load_engine_config(args: argparse.Namespace) -> EngineConfig:
+    """Defaults < ``--config`` file < ``TICKER_ENGINE__*`` < ``--set`` (see ``tickerstream.config``)."""
+    from tickerstream.config import load_settings
+    from tickerstream.engine import EngineConfig
+    from tickerstream.engine.registry import RegistryError
+
+    try:
+        config = load_settings(EngineConfig, args.config, overrides=args.overrides, env_section="ENGINE")
+        if config.pegs.enabled:  # a broken peg registry is a user mistake: report it before any work
+            from tickerstream.engine.registry import load_registry
+
+            load_registry(config.pegs)
+    except RegistryError as exc:
+        raise UsageError(str(exc)) from None
+    return config
 
 
 def add_logging_args(parser: argparse.ArgumentParser) -> None:

@@ -13,9 +13,15 @@ import os
 import sys
 from importlib import resources
 
-from tickerstream.cli.common import CliParser, UsageError, add_logging_args, configure_from_args, run_cli
-from tickerstream.config import load_settings
-from tickerstream.engine import EngineConfig
+from tickerstream.cli.common import (
+    CliParser,
+    UsageError,
+    add_engine_args,
+    add_logging_args,
+    configure_from_args,
+    load_engine_config,
+    run_cli,
+)
 from tickerstream.replay import ReplaySummary, run_replay
 from tickerstream.replay_inputs import InputError, ReadStats, open_recorded
 
@@ -56,15 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="tickerstream-run",
         help="consumer group of the processor in Kafka mode (default tickerstream-run)",
     )
-    run.add_argument("--config", metavar="FILE", help="engine settings (TOML)")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one engine setting (repeatable)",
-    )
+    add_engine_args(run)
     run.add_argument("--quiet", action="store_true", help="do not print the summary table on stderr")
     add_logging_args(run)
     return parser
@@ -85,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     configure_from_args(args)
-    config = load_settings(EngineConfig, args.config, overrides=args.overrides, env_section="ENGINE")
+    config = load_engine_config(args)
     paths = args.paths or [bundled_sample_dir()]
     if args.bootstrap_servers:
         from tickerstream.kafka.pipeline import run_on_kafka  # imported lazily: embedded mode needs no Kafka

@@ -14,10 +14,17 @@ from typing import BinaryIO
 
 from aiokafka.errors import KafkaError
 
-from tickerstream.cli.common import CliParser, UsageError, add_logging_args, configure_from_args, run_cli
+from tickerstream.cli.common import (
+    CliParser,
+    UsageError,
+    add_engine_args,
+    add_logging_args,
+    configure_from_args,
+    load_engine_config,
+    run_cli,
+)
 from tickerstream.cli.progress import ProgressLine
-from tickerstream.config import load_settings
-from tickerstream.engine import EngineConfig, TickBatch
+from tickerstream.engine import TickBatch
 from tickerstream.model import Reject
 from tickerstream.replay import ReplaySummary, paced, run_replay
 from tickerstream.replay_inputs import InputError, ReadStats, open_recorded
@@ -53,15 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         help="Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS; default 127.0.0.1:9092)",
     )
-    parser.add_argument("--config", metavar="FILE", help="engine settings (TOML); see README 'Configuration'")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one engine setting, e.g. --set moves.zscore_k=5 (repeatable)",
-    )
+    add_engine_args(parser)
     parser.add_argument("--out", metavar="FILE", help="write events here (default stdout)")
     parser.add_argument(
         "--summary",
@@ -94,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
     configure_from_args(args)
     if args.speed < 0:
         raise UsageError("--speed must be >= 0")
-    config = load_settings(EngineConfig, args.config, overrides=args.overrides, env_section="ENGINE")
+    config = load_engine_config(args)
     stats = ReadStats()
     summary = ReplaySummary()
     with ExitStack() as stack:
