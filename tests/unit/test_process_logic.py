@@ -25,6 +25,7 @@ class Rec(NamedTuple):
 
     offset: int
     value: bytes | None
+    timestamp: int = -1
 
 
 def tick(sym: str, ts: int, price: float = 1.0) -> bytes:

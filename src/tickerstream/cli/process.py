@@ -16,6 +16,23 @@ from tickerstream.engine import EngineConfig
 from tickerstream.kafka.admin import TopicError
 from tickerstream.kafka.process import Processor, ProcessorConfig
 from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, KafkaSettings
+from tickerstream.log import get_logger
+from tickerstream.metrics import (
+    PROCESSOR_PORT,
+    AnyMarketGauges,
+    AnyMetrics,
+    MarketGauges,
+    MetricsServer,
+    NoMarketGauges,
+    NoMetrics,
+    add_market_args,
+    add_metrics_args,
+    default_metrics,
+    market_config_from_args,
+    start_metrics_server,
+)
+
+log = get_logger("ticker-process")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override one setting, e.g. --set moves.zscore_k=5, --set process.commit_interval_ms=500",
     )
+    add_metrics_args(parser, PROCESSOR_PORT)
+    add_market_args(parser)
     add_logging_args(parser)
     return parser
 
@@ -100,8 +119,19 @@ def _toml_string(text: str) -> str:
 def _run(args: argparse.Namespace) -> int:
     configure_from_args(args)
     kafka, engine, process = load_all(args)
+    metrics: AnyMetrics
+    markets: AnyMarketGauges
+    server: MetricsServer | None = None
+    if args.no_metrics:
+        metrics, markets = NoMetrics(), NoMarketGauges()
+    else:
+        market_config = market_config_from_args(args)
+        metrics = default_metrics()
+        markets = MarketGauges(metrics, market_config)
+        server = start_metrics_server(args.metrics_host, args.metrics_port, metrics.registry)
+        log.info("metrics.serving", host=server.host, port=server.port)
     try:
-        asyncio.run(_serve(kafka, engine, process))
+        asyncio.run(_serve(kafka, engine, process, metrics, markets))
     except TopicError as exc:
         raise UsageError(str(exc)) from None
     except (KafkaConnectionError, TimeoutError) as exc:
@@ -111,11 +141,20 @@ def _run(args: argparse.Namespace) -> int:
     except KafkaError as exc:
         print(f"ticker-process: Kafka error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if server is not None:
+            server.close()
     return EXIT_OK
 
 
-async def _serve(kafka: KafkaSettings, engine: EngineConfig, process: ProcessorConfig) -> None:
-    proc = Processor(kafka, engine, process)
+async def _serve(
+    kafka: KafkaSettings,
+    engine: EngineConfig,
+    process: ProcessorConfig,
+    metrics: AnyMetrics,
+    markets: AnyMarketGauges,
+) -> None:
+    proc = Processor(kafka, engine, process, metrics=metrics, markets=markets)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, proc.request_stop)

@@ -50,6 +50,10 @@ class Segment:
     """Consecutive fetched records of one partition: the good ones as columns, the bad ones aside.
 
     ``end`` is one past the last record's offset: the position once all of them are processed.
+    ``appended`` is the Kafka timestamp (ms) of the segment's last record: on our LogAppendTime topics
+    when the broker appended it; the start of the end-to-end latency metric (-1: unknown). One number per
+    fetch, not a column: the metric needs "when did the newest tick of this step reach Kafka", and a
+    per-record column would cost a Python loop over every record.
     """
 
     offsets: I64  # offset of each good row
@@ -58,6 +62,7 @@ class Segment:
     price: F64
     bad: list[BadTick]
     end: int
+    appended: int = -1
 
     def __len__(self) -> int:
         return len(self.symbols)
@@ -71,6 +76,7 @@ class Segment:
             np.concatenate([a.price, b.price]),
             a.bad + b.bad,
             b.end,
+            max(a.appended, b.appended),
         )
 
     @classmethod
@@ -83,6 +89,7 @@ class Segment:
             np.concatenate([s.price for s in segments]),
             [b for s in segments for b in s.bad],
             segments[-1].end,
+            max(s.appended for s in segments),
         )
 
     def split(self, n: int) -> tuple[Segment, Segment | None]:
@@ -92,8 +99,10 @@ class Segment:
         stop = int(self.offsets[n])
         head_bad = [b for b in self.bad if b.offset < stop]
         tail_bad = self.bad[len(head_bad) :]
-        head = Segment(self.offsets[:n], self.symbols[:n], self.ts[:n], self.price[:n], head_bad, stop)
-        tail = Segment(self.offsets[n:], self.symbols[n:], self.ts[n:], self.price[n:], tail_bad, self.end)
+        # The head keeps the fetch's last append time: an upper bound for its own last record.
+        a = self.appended
+        head = Segment(self.offsets[:n], self.symbols[:n], self.ts[:n], self.price[:n], head_bad, stop, a)
+        tail = Segment(self.offsets[n:], self.symbols[n:], self.ts[n:], self.price[n:], tail_bad, self.end, a)
         return head, tail
 
 
@@ -109,6 +118,8 @@ class Cut:
     bad: list[BadTick] = field(default_factory=list)
     #: Partition -> its rows' symbols (before the merge), for bookkeeping of who owns which symbol.
     symbols_by_partition: dict[int, list[str]] = field(default_factory=dict)
+    #: Kafka timestamp (ms) of the newest record taken (``Segment.appended``); -1 unknown.
+    appended: int = -1
 
     def __len__(self) -> int:
         return len(self.batch)
@@ -211,6 +222,12 @@ UNSET = -(2**62)
 
 
 def _merge(heads: list[tuple[int, Segment]]) -> Cut:
+    cut = _merge_rows(heads)
+    cut.appended = max(seg.appended for _, seg in heads)
+    return cut
+
+
+def _merge_rows(heads: list[tuple[int, Segment]]) -> Cut:
     positions = {p: seg.end for p, seg in heads}
     bad = [b for _, seg in heads for b in seg.bad]
     by_partition = {p: seg.symbols for p, seg in heads if len(seg)}
@@ -268,5 +285,6 @@ def decode_fetch(fetched: dict[int, list[Any]]) -> dict[int, Segment]:
             batch.price[lo:hi],
             bad_by_part[p],
             int(all_offsets[bounds[k + 1] - 1]) + 1,
+            int(fetched[p][-1].timestamp),
         )
     return out

@@ -36,10 +36,12 @@ from tickerstream.kafka.ownership import Ownership
 from tickerstream.kafka.partitioner import KeyRouter
 from tickerstream.kafka.pending import Cut, PendingTicks, decode_fetch
 from tickerstream.kafka.process_config import ProcessorConfig, ProcessorStats
+from tickerstream.kafka.process_metrics import ProcessorMetrics
 from tickerstream.kafka.recovery import Recovery
 from tickerstream.kafka.refprices import UNKNOWN, RefFollower, encode_ref, gate_limit, reference_ticks
 from tickerstream.kafka.settings import KafkaSettings
 from tickerstream.log import get_logger
+from tickerstream.metrics import AnyMarketGauges, AnyMetrics
 
 log = get_logger(__name__)
 
@@ -64,7 +66,11 @@ class Processor:
         engine_config: EngineConfig | None = None,
         config: ProcessorConfig | None = None,
         on_step: Callable[[ProcessorStats], None] | None = None,
+        *,
+        metrics: AnyMetrics | None = None,
+        markets: AnyMarketGauges | None = None,
     ) -> None:
+        """``metrics``/``markets``: Prometheus metrics fed per step (default: none, ``NoMetrics``)."""
         self.kafka = kafka
         self.config = cfg = config or ProcessorConfig()
         self.engine = Engine(engine_config)
@@ -72,6 +78,7 @@ class Processor:
         self._on_step = on_step
         t = kafka.topics
         self.ticks_topic = t.ticks
+        self.metrics = ProcessorMetrics(t.ticks, metrics, markets)
         self.checkpoint_topic = cfg.checkpoint_topic or f"{t.ticks}.checkpoints"
         self._router = KeyRouter(kafka.ticks_partitions)
         by_ref = self.engine.pegs.by_ref
@@ -182,6 +189,7 @@ class Processor:
             async with self._lock:
                 self._add(fetched)
                 await self._step()
+                self.metrics.lag(self._consumer, self.owned)
                 if self._committer.due():
                     try:
                         await self._commit()
@@ -225,8 +233,10 @@ class Processor:
         if self.output.inflight > 50_000:
             await self.output.settle()
         if cut is not None or events:
+            took = time.perf_counter() - t0
             self.stats.steps += 1
-            self.stats.last_step_ms = (time.perf_counter() - t0) * 1000
+            self.stats.last_step_ms = took * 1000
+            self.metrics.step(self.engine, cut, events, took)
             if self._on_step is not None:
                 self._on_step(self.stats)
 
@@ -352,7 +362,11 @@ class Processor:
     # --- commit --------------------------------------------------------------------------------
 
     async def _commit(self, checkpoint: bool = False) -> None:
-        if not await self._committer.commit(checkpoint):
+        commits, t0 = self.stats.commits, time.perf_counter()
+        ok = await self._committer.commit(checkpoint)
+        if self.stats.commits != commits:  # offsets (and their checkpoints) were committed
+            self.metrics.committed(time.perf_counter() - t0)
+        if not ok:
             self._rewind_all()
 
     def _rewind_all(self) -> None:
@@ -369,6 +383,8 @@ class Processor:
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
             self.stats.rebalances += 1
+            mine = sorted(tp.partition for tp in revoked if tp.topic == self.ticks_topic)
+            log.info("process.revoked", partitions=mine, pending_rows=self._pending.total_rows)
             try:
                 await self._commit(checkpoint=True)
             except (KafkaError, CommitFailedError) as exc:
@@ -393,9 +409,12 @@ class Processor:
             self._to_restore = (self._to_restore & mine) | new
             self._consumer.pause(*(TopicPartition(self.ticks_topic, p) for p in self._to_restore))
             log.info("process.assigned", partitions=sorted(mine), kept=sorted(kept), restore=sorted(new))
+            self.metrics.rebalanced(sorted(mine))
 
     async def _restore_assigned(self) -> None:
         """Restore newly assigned partitions: fence (exactly-once), checkpoint, seek, then resume."""
+        t0 = time.perf_counter()
+        replayed = 0
         todo = sorted(self._to_restore)
         self._to_restore = set()
         assigned = {tp.partition for tp in self._consumer.assignment() if tp.topic == self.ticks_topic}
@@ -412,6 +431,8 @@ class Processor:
             if restored.checkpoint is not None:
                 self._consumer.seek(tp, restored.checkpoint)
                 self.stats.restores += 1
+                if committed is not None and committed > restored.checkpoint:
+                    replayed += committed - restored.checkpoint  # re-read to catch up with the commit
             elif committed is not None:
                 self.stats.cold_starts += 1
             else:  # a new group: where the reset policy puts us (the beginning)
@@ -429,3 +450,5 @@ class Processor:
         await self._follower.catch_up(timeout_s=30.0)
         if resume:
             self._consumer.resume(*resume)
+        if todo:
+            self.metrics.restored(time.perf_counter() - t0, replayed)

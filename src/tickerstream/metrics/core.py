@@ -97,7 +97,7 @@ class Metrics:
         )
         self.produce_duration = Histogram(
             "ticker_produce_batch_duration_seconds",
-            "Time to parse and produce one batch of input, until the broker acknowledged it.",
+            "Time from handing one record batch to the Kafka client until the broker acknowledged it.",
             buckets=BATCH_DURATION_BUCKETS,
             registry=r,
         )
@@ -120,7 +120,8 @@ class Metrics:
         self.events = Counter("ticker_events", "Events emitted, by type.", ["type"], registry=r)
         self.event_latency = Histogram(
             "ticker_event_latency_seconds",
-            "From a tick's event time (ts) to the publication of the event it caused, by event type.",
+            "From a tick reaching Kafka (its record's append time) to the event it caused being "
+            "published, by event type.",
             ["type"],
             buckets=LATENCY_BUCKETS,
             registry=r,
@@ -266,9 +267,13 @@ class Metrics:
     def count_dead_letters(self, by_reason: Mapping[str, int]) -> None:
         _count_by_reason(self.dead_letters, by_reason)
 
-    def count_events(self, events: Iterable[Event], now_s: float | None = None) -> None:
+    def count_events(
+        self, events: Iterable[Event], now_s: float | None = None, tick_time_s: float | None = None
+    ) -> None:
         """Events published, counted by type; with ``now_s`` (wall clock, Unix seconds, taken when
-        they were published) also their end-to-end latency from the tick's event time.
+        they were published) also their end-to-end latency: from ``tick_time_s`` (when the ticks
+        that caused them reached Kafka; ticker-process passes the record's append time) or, without
+        it, from each event's ``ts`` (the tick's event time, the page's time).
 
         Pass ``now_s=None`` where event time is not wall time (replay of recorded data). Events are
         rare next to ticks (a handful per batch), so a loop over them costs nothing measurable.
@@ -280,7 +285,8 @@ class Metrics:
             else:
                 pegs += 1
             if now_s is not None:
-                self.event_latency.labels(ev.type).observe(max(0.0, now_s - ev.ts / 1000.0))
+                start = ev.ts / 1000.0 if tick_time_s is None else tick_time_s
+                self.event_latency.labels(ev.type).observe(max(0.0, now_s - start))
         if moves:
             self.events.labels("move").inc(moves)
         if pegs:

@@ -40,7 +40,9 @@ class NoMetrics:
     def count_dead_letters(self, by_reason: Mapping[str, int]) -> None:
         pass
 
-    def count_events(self, events: Iterable[Event], now_s: float | None = None) -> None:
+    def count_events(
+        self, events: Iterable[Event], now_s: float | None = None, tick_time_s: float | None = None
+    ) -> None:
         pass
 
     def update_engine(self, stats: EngineStats) -> None:
