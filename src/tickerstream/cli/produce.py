@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import multiprocessing
 import os
@@ -47,6 +48,15 @@ from tickerstream.kafka.produce import (
 )
 from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, KafkaSettings
 from tickerstream.log import get_logger
+from tickerstream.metrics import (
+    PRODUCER_PORT,
+    AnyMetrics,
+    MetricsServer,
+    NoMetrics,
+    add_metrics_args,
+    default_metrics,
+    start_metrics_server,
+)
 from tickerstream.model import Reject
 from tickerstream.parse import ParseResult, parse_bytes
 from tickerstream.sources import Snapshot, SourceError, iter_snapshots, now_ms, parse_iso_ts
@@ -138,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--progress-interval", type=float, default=10.0, metavar="S", help="log progress every S s (0: off)"
     )
+    add_metrics_args(p, PRODUCER_PORT)
     add_logging_args(p)
     return p
 
@@ -152,17 +163,30 @@ class _Options:
     settings: KafkaSettings
     config: ProducerConfig
     ts_override: int | None
+    metrics: AnyMetrics = dataclasses.field(default_factory=NoMetrics)
+
+
+#: How often the producer's totals (``ProduceStats``) are copied into the Prometheus counters.
+METRICS_SYNC_S = 1.0
 
 
 def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     configure_from_args(args)
     opts = _options(args)
+    server: MetricsServer | None = None
+    if not args.no_metrics and not args.init_topics:  # --init-topics is one-shot: nothing to scrape
+        opts.metrics = metrics = default_metrics()
+        server = start_metrics_server(args.metrics_host, args.metrics_port, metrics.registry)
+        log.info("metrics.serving", host=server.host, port=server.port)
     try:
         return asyncio.run(_main(opts))
     except asyncio.CancelledError:  # a second signal: stop without flushing
         print(f"{PROG}: interrupted, unsent ticks dropped", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if server is not None:
+            server.close()
 
 
 def _options(args: argparse.Namespace) -> _Options:
@@ -237,13 +261,25 @@ async def _main(opts: _Options) -> int:
             archive = open(args.archive, "ab")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise UsageError(f"--archive: cannot write {args.archive}: {exc.strerror}") from None
-    producer = TickProducer(opts.config, stats=stats, archive=archive)
+    metrics = opts.metrics
+    on_acked = None
+    if not isinstance(metrics, NoMetrics):
+        real = metrics
+
+        def on_acked(records: int, seconds: float) -> None:
+            # One observation per acknowledged record batch; the counters come from sync_totals.
+            real.observe_produce_batch(lines=0, ticks=0, duration_s=seconds)
+
+    producer = TickProducer(opts.config, stats=stats, archive=archive, on_acked=on_acked)
     progress = None
+    syncing = None
     failed: BaseException | None = None
     try:
         await producer.start()
         if args.progress_interval > 0:
             progress = asyncio.create_task(_log_progress(stats, args.progress_interval))
+        if not isinstance(metrics, NoMetrics):
+            syncing = asyncio.create_task(_sync_metrics(stats, metrics, METRICS_SYNC_S))
         try:
             if args.follow:
                 await _follow_all(producer, args, stop)
@@ -259,8 +295,10 @@ async def _main(opts: _Options) -> int:
         else:
             raise
     finally:
-        if progress is not None:
-            progress.cancel()
+        for task in (progress, syncing):
+            if task is not None:
+                task.cancel()
+        _sync_totals(stats, metrics)  # the last acks, for a scrape before the endpoint closes
         if archive is not None:
             archive.close()
     _summary(stats, time.monotonic() - started, stop.is_set(), opts.config.ticks_topic)
@@ -653,6 +691,22 @@ async def _log_progress(stats: ProduceStats, interval: float) -> None:
             mb_read=round(stats.bytes_read / 1e6, 1),
         )
         last_t, last_n = now, stats.ticks_acked
+
+
+def _sync_totals(stats: ProduceStats, metrics: AnyMetrics) -> None:
+    metrics.sync_totals(
+        lines_read=stats.lines_read,
+        ticks_produced=stats.ticks_acked,
+        rejects=stats.rejects_by_reason,
+        produce_errors=stats.delivery_errors,
+    )
+
+
+async def _sync_metrics(stats: ProduceStats, metrics: AnyMetrics, interval: float) -> None:
+    """Mirror the totals ``ProduceStats`` keeps anyway, on a timer: nothing per tick or per batch."""
+    while True:
+        _sync_totals(stats, metrics)
+        await asyncio.sleep(interval)
 
 
 def _summary(stats: ProduceStats, elapsed: float, stopped: bool, topic: str) -> None:

@@ -173,12 +173,15 @@ class TickProducer:
         *,
         stats: ProduceStats | None = None,
         archive: BinaryIO | None = None,
+        on_acked: Callable[[int, float], None] | None = None,
     ) -> None:
         """``archive``: a binary file that receives each accepted tick's JSON as one line (the replay
-        format), in the order the ticks were accepted."""
+        format), in the order the ticks were accepted. ``on_acked(records, seconds)`` is called once per
+        acknowledged record batch with the time from handing it to aiokafka to the ack (for metrics)."""
         self.config = config or ProducerConfig()
         self.stats = stats or ProduceStats()
         self.archive = archive
+        self._on_acked = on_acked
         self.compression = self.config.compression or default_codec()
         self._producer: Any = None
         self._ticks: _Route | None = None
@@ -397,6 +400,7 @@ class TickProducer:
         async with self._pump_lock:
             while self._ready:
                 topic, partition, batch, count, is_ticks = self._ready.popleft()
+                handed = time.perf_counter()
                 try:
                     future = await self._producer.send_batch(batch, topic, partition=partition)
                 except Exception as exc:
@@ -404,13 +408,13 @@ class TickProducer:
                     self._error = self._error or exc
                     raise ProduceError(f"could not queue a batch for {topic}[{partition}]: {exc!r}") from exc
                 self.stats.batches_sent += 1
-                future.add_done_callback(self._acked_callback(batch, count, is_ticks))
+                future.add_done_callback(self._acked_callback(batch, count, is_ticks, handed))
                 self._in_flight.append(future)
                 while len(self._in_flight) > self.config.max_in_flight:
                     await asyncio.wait([self._in_flight.popleft()])
         self._raise_if_failed()
 
-    def _acked_callback(self, batch: Any, count: int, is_ticks: bool) -> Any:
+    def _acked_callback(self, batch: Any, count: int, is_ticks: bool, handed: float) -> Any:
         def done(future: asyncio.Future[Any]) -> None:
             if future.cancelled():
                 exc: BaseException | None = asyncio.CancelledError()
@@ -427,6 +431,8 @@ class TickProducer:
                 self.stats.ticks_acked += count
             else:
                 self.stats.rejects_acked += count
+            if self._on_acked is not None:
+                self._on_acked(count, time.perf_counter() - handed)
 
         return done
 
