@@ -184,6 +184,7 @@ async def run_throughput(kafka: KafkaSettings, n: int, exactly_once: bool, prefi
 def cli_args(kafka: KafkaSettings, group: str, exactly_once: bool, extra: list[str]) -> list[str]:
     t = kafka.topics
     args = ["--bootstrap-servers", kafka.bootstrap_servers, "--group", group, "--log-format", "json"]
+    args += ["--metrics-port", "0"]
     if exactly_once:
         args.append("--exactly-once")
     sets = {

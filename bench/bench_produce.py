@@ -157,7 +157,8 @@ def run_cli(bootstrap: str, pages: Path, codec: str, workers: str) -> tuple[Resu
         cmd = [
             str(Path(sys.executable).parent / "ticker-produce"), "--bootstrap-servers", bootstrap,
             "--ticks-topic", topic, "--rejects-topic", topic + ".rejects", "--compression", codec,
-            "--log-format", "json", "--progress-interval", "0", "--parse-workers", workers, str(pages),
+            "--log-format", "json", "--progress-interval", "0", "--parse-workers", workers,
+            "--metrics-port", "0", str(pages),
         ]  # fmt: skip
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)

@@ -97,6 +97,7 @@ async def test_cli_refuses_an_unknown_setting() -> None:
         sys.executable,
         "-m",
         "tickerstream.cli.process",
+        "--no-metrics",
         "--set",
         "process.comit_interval_ms=5",
         stdout=asyncio.subprocess.PIPE,

@@ -181,6 +181,7 @@ def cli_args(kafka: KafkaSettings, config: ProcessorConfig) -> list[str]:
     """``ticker-process`` arguments for the same topics and processor settings as ``config``."""
     t = kafka.topics
     args = ["--bootstrap-servers", kafka.bootstrap_servers, "--group", config.group]
+    args += ["--metrics-port", "0"]  # tests run side by side: never the fixed default port
     if config.exactly_once:
         args.append("--exactly-once")
     sets = {

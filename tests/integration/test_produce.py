@@ -68,6 +68,8 @@ def produce_cli(bootstrap: str, ticks: str, rejects: str, *args: str) -> list[st
         rejects,
         "--log-format",
         "json",
+        "--metrics-port",
+        "0",  # tests run side by side: never the fixed default port
         *args,
     ]
 

@@ -129,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
         metrics = default_metrics()
         markets = MarketGauges(metrics, market_config)
         server = start_metrics_server(args.metrics_host, args.metrics_port, metrics.registry)
-        log.info("metrics.serving", host=server.host, port=server.port)
+        log.info("process.metrics_serving", address=f"{server.host}:{server.port}")
     try:
         asyncio.run(_serve(kafka, engine, process, metrics, markets))
     except TopicError as exc:

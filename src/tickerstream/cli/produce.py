@@ -164,6 +164,7 @@ class _Options:
     config: ProducerConfig
     ts_override: int | None
     metrics: AnyMetrics = dataclasses.field(default_factory=NoMetrics)
+    metrics_address: str | None = None
 
 
 #: How often the producer's totals (``ProduceStats``) are copied into the Prometheus counters.
@@ -178,7 +179,7 @@ def _run(argv: list[str] | None) -> int:
     if not args.no_metrics and not args.init_topics:  # --init-topics is one-shot: nothing to scrape
         opts.metrics = metrics = default_metrics()
         server = start_metrics_server(args.metrics_host, args.metrics_port, metrics.registry)
-        log.info("metrics.serving", host=server.host, port=server.port)
+        opts.metrics_address = f"{server.host}:{server.port}"
     try:
         return asyncio.run(_main(opts))
     except asyncio.CancelledError:  # a second signal: stop without flushing
@@ -250,6 +251,8 @@ async def _main(opts: _Options) -> int:
     if args.init_topics:
         print(f"{PROG}: topics ready: {', '.join(s.name for s in specs)}", file=sys.stderr)
         return EXIT_OK
+    if opts.metrics_address is not None:  # logged once the topics are fine: a usage error stays one line
+        log.info("metrics_serving", address=opts.metrics_address)
 
     stop = asyncio.Event()
     _install_signal_handlers(stop, asyncio.current_task())
