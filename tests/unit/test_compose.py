@@ -322,3 +322,25 @@ def test_prometheus_and_grafana_mount_their_config() -> None:
     )
     path = dashboards["providers"][0]["options"]["path"]
     assert grafana_mounts[path] == "./deploy/grafana/dashboards", "dashboard provider path is not mounted"
+
+
+@pytest.mark.parametrize("name", ["producer", "processor-1", "processor-2"])
+def test_services_serve_metrics_where_prometheus_scrapes(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's command, parsed with its environment, binds 0.0.0.0 on its scrape target's port."""
+    prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    ports = {
+        int(t.partition(":")[2])
+        for job in prometheus["scrape_configs"]
+        for sc in job.get("static_configs", [])
+        for t in sc["targets"]
+        if t.partition(":")[0] == name
+    }
+    service = services()[name]
+    for key, value in env_of(service).items():
+        monkeypatch.setenv(key, value)
+    cmd = command_of(service)
+    parser = _parser_of(cmd[0])
+    assert parser is not None
+    args = parser.parse_args(cmd[1:])
+    assert not args.no_metrics
+    assert args.metrics_host == "0.0.0.0" and ports == {args.metrics_port}, (args, ports)
