@@ -101,6 +101,13 @@ def build_dataclass(cls: type[T], values: Mapping[str, Any], where: str) -> T:
         raise ConfigError(f"{where.rstrip('.') or cls.__name__}: {exc}") from None
 
 
+def _shown(key: str, value: Any) -> str:
+    """A value for an error message: secrets (``kafka.sasl_password``) are never echoed."""
+    from tickerstream.log import REDACTED, is_secret_key
+
+    return REDACTED if is_secret_key(key.rpartition(".")[2]) else repr(value)
+
+
 def _coerce(hint: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
@@ -120,10 +127,10 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
                 return _coerce(option, value, key)
             except ConfigError as exc:
                 errors.append(str(exc))
-        raise ConfigError(errors[0] if errors else f"{key}: invalid value {value!r}")
+        raise ConfigError(errors[0] if errors else f"{key}: invalid value {_shown(key, value)}")
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key} expects a list like [1, 2], got {value!r}")
+            raise ConfigError(f"{key} expects a list like [1, 2], got {_shown(key, value)}")
         args = typing.get_args(hint)
         item_hint = args[0] if args else Any
         items = [_coerce(item_hint, v, f"{key}[{i}]") for i, v in enumerate(value)]
@@ -133,17 +140,17 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if hint is bool:
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"{key} expects true or false, got {value!r}")
+        raise ConfigError(f"{key} expects true or false, got {_shown(key, value)}")
     if hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise ConfigError(f"{key} expects an integer, got {value!r}")
+        raise ConfigError(f"{key} expects an integer, got {_shown(key, value)}")
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
-        raise ConfigError(f"{key} expects a number, got {value!r}")
+        raise ConfigError(f"{key} expects a number, got {_shown(key, value)}")
     if hint is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"{key} expects a string, got {value!r}")
+        raise ConfigError(f"{key} expects a string, got {_shown(key, value)}")
     return value

@@ -2,14 +2,51 @@
 
 JSON lines when stderr is not a terminal (for log shippers), coloured key=value on a TTY.
 Logs go to stderr so stdout stays free for data (ticks, events).
+
+Secrets never reach a log line: :func:`redact_secrets` runs before the renderer and replaces the
+value of every key that names a secret (``password``, ``secret``, ``token``, ``sasl_plain_password``,
+...), also inside nested dicts and lists, so a settings dict or client options logged whole are safe.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
 
 import structlog
+
+#: Keys whose values are secrets (matched anywhere in the key, case-insensitively).
+SECRET_KEY = re.compile(r"passw(or)?d|secret|token|credential|api_?key", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+
+def is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and SECRET_KEY.search(key) is not None
+
+
+def _redact(value: Any, depth: int = 0) -> Any:
+    if depth > 5:
+        return value
+    if isinstance(value, Mapping):
+        return {k: REDACTED if is_secret_key(k) else _redact(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact(v, depth + 1) for v in value)
+    return value
+
+
+def redact_secrets(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: replace the values of secret-named keys (nested too) by ``[redacted]``."""
+    for key, value in event_dict.items():
+        if is_secret_key(key):
+            event_dict[key] = REDACTED
+        elif isinstance(value, (Mapping, list, tuple)):
+            event_dict[key] = _redact(value)
+    return event_dict
 
 
 def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
@@ -25,6 +62,7 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            redact_secrets,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

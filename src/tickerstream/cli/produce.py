@@ -222,6 +222,7 @@ def _options(args: argparse.Namespace) -> _Options:
             batch_bytes=args.batch_bytes,
             linger_ms=args.linger_ms,
             max_in_flight=args.max_in_flight,
+            client_options=settings.client_kwargs(),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -242,7 +243,12 @@ async def _main(opts: _Options) -> int:
     if not args.init_topics:
         specs = [s for s in specs if s.name in (settings.topics.ticks, settings.topics.rejects)]
     try:
-        await ensure_topics(settings.bootstrap_servers, specs, create=not args.no_create_topics)
+        await ensure_topics(
+            settings.bootstrap_servers,
+            specs,
+            create=not args.no_create_topics,
+            client_kwargs=settings.client_kwargs(),
+        )
     except TopicError as exc:
         raise UsageError(str(exc)) from None
     except Exception as exc:  # the broker did not answer: one line, not a traceback

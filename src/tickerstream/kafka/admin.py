@@ -121,8 +121,10 @@ async def ensure_topics(
     *,
     create: bool = True,
     timeout_s: float = 30.0,
+    client_kwargs: Mapping[str, Any] | None = None,
 ) -> None:
     """Make sure every topic in ``specs`` exists with its partition count; create missing ones.
+    ``client_kwargs``: connection security (``KafkaSettings.client_kwargs()``).
 
     Raises :class:`TopicMismatch` when an existing topic has another partition count or cleanup
     policy, :class:`TopicMissing` when a topic is absent and ``create`` is false, and
@@ -132,7 +134,9 @@ async def ensure_topics(
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate topic names in specs: {names}")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000), **(client_kwargs or {})
+    )
     try:
         async with asyncio.timeout(timeout_s):
             await admin.start()

@@ -85,14 +85,18 @@ class Processor:
         self._ref_partition = {r: self._router.route(r)[1] for r in by_ref}
         self._dependents = {r: {self._router.route(s)[1] for s in syms} for r, syms in by_ref.items()}
         bootstrap = kafka.bootstrap_servers
+        security = kafka.client_kwargs()
         if cfg.exactly_once:
             prefix = f"{cfg.transactional_id_prefix}.{cfg.group}.{t.ticks}"
-            self.output: AtLeastOnceOutput | TransactionalOutput = TransactionalOutput(bootstrap, prefix)
+            self.output: AtLeastOnceOutput | TransactionalOutput = TransactionalOutput(
+                bootstrap, prefix, **security
+            )
         else:
-            self.output = AtLeastOnceOutput(bootstrap)
-        self._follower = RefFollower(bootstrap, t.refprices, by_ref)
-        self._recovery = Recovery(bootstrap, self.checkpoint_topic)
+            self.output = AtLeastOnceOutput(bootstrap, **security)
+        self._follower = RefFollower(bootstrap, t.refprices, by_ref, **security)
+        self._recovery = Recovery(bootstrap, self.checkpoint_topic, **security)
         self._consumer = AIOKafkaConsumer(
+            **security,
             bootstrap_servers=bootstrap,
             group_id=cfg.group,
             enable_auto_commit=False,
@@ -130,7 +134,12 @@ class Processor:
             CHECKPOINT_TOPIC_CONFIGS,
         )
         specs = [*topic_specs_for(self.kafka), checkpoints]
-        await ensure_topics(self.kafka.bootstrap_servers, specs, create=self.kafka.create_topics)
+        await ensure_topics(
+            self.kafka.bootstrap_servers,
+            specs,
+            create=self.kafka.create_topics,
+            client_kwargs=self.kafka.client_kwargs(),
+        )
         await self.output.start()
         await self._follower.start()
         await self._recovery.start()

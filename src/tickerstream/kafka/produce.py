@@ -40,7 +40,7 @@ import asyncio
 import importlib.util
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, BinaryIO, Self
@@ -114,6 +114,8 @@ class ProducerConfig:
     max_in_flight: int = 16
     request_timeout_ms: int = 30_000
     client_id: str = "ticker-produce"
+    #: Connection security for aiokafka (``KafkaSettings.client_kwargs()``); holds the SASL password.
+    client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.compression is not None and self.compression not in CODECS:
@@ -212,6 +214,7 @@ class TickProducer:
             max_request_size=max(cfg.batch_bytes, 1024 * 1024),
             linger_ms=0,  # batching is ours; a batch handed over is ready to go
             request_timeout_ms=cfg.request_timeout_ms,
+            **cfg.client_options,
         )
         await producer.start()
         try:

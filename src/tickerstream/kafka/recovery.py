@@ -13,6 +13,7 @@ at-least-once repeats at most the work since the last checkpoint, with identical
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -39,7 +40,7 @@ class Restored:
 class Recovery:
     """Reads and writes the checkpoints of one checkpoint topic."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, **consumer_kwargs: Any) -> None:
         self.topic = topic
         self._reader = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -47,6 +48,7 @@ class Recovery:
             enable_auto_commit=False,
             isolation_level="read_committed",  # aborted (exactly-once) checkpoints are invisible
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **consumer_kwargs,
         )
 
     async def start(self) -> None:
