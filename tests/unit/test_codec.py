@@ -7,7 +7,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tickerstream.codec import MAX_TICK_BYTES, decode_tick_values
+from tickerstream.codec import MAX_TICK_BYTES, decode_tick_lines, decode_tick_values
 from tickerstream.model import RejectReason, Tick
 
 GOOD = [
@@ -107,3 +107,29 @@ def test_decoded_columns_equal_the_ticks(rows: list[tuple[str, float, int]]) -> 
     assert decoded.batch.symbols == [t.symbol for t in ticks]
     assert np.array_equal(decoded.batch.ts, np.array([t.ts for t in ticks], dtype=np.int64))
     assert all(math.isclose(a, t.price) for a, t in zip(decoded.batch.price.tolist(), ticks, strict=True))
+
+
+def test_json_lines_fast_path_and_every_reason_to_leave_it() -> None:
+    good = b"\n".join(values(GOOD)) + b"\n"
+    decoded, lines = decode_tick_lines(good)
+    assert decoded.batch.symbols == ["BTC", "USDC", "ETH"] and decoded.bad == [] and lines == []
+    # CRLF line ends are whitespace to JSON: still the fast path.
+    assert decode_tick_lines(good.replace(b"\n", b"\r\n"))[0].batch.symbols == ["BTC", "USDC", "ETH"]
+    # Blank lines, two objects on one line, and a bad line: per-line path, each bad line named.
+    two = GOOD[0].to_json() + GOOD[1].to_json()
+    messy = b"\n".join([GOOD[0].to_json(), b"", two, b"   ", b"oops", GOOD[2].to_json()]) + b"\n"
+    decoded, lines = decode_tick_lines(messy)
+    assert decoded.batch.symbols == ["BTC", "ETH"]
+    assert [(lines[b.index], b.reason) for b in decoded.bad] == [
+        (two, RejectReason.NOT_JSON),
+        (b"oops", RejectReason.NOT_JSON),
+    ]
+    assert decode_tick_lines(b"")[0].batch.symbols == []
+
+
+@given(st.lists(st.sampled_from([*values(GOOD), b"", b"x", b"{}", b'{"v":1}']), max_size=12))
+def test_json_lines_agree_with_the_per_value_decoder(rows: list[bytes]) -> None:
+    decoded, _lines = decode_tick_lines(b"\n".join(rows) + b"\n")
+    by_value = decode_tick_values([r for r in rows if r.strip()])
+    assert decoded.batch.symbols == by_value.batch.symbols
+    assert [b.reason for b in decoded.bad] == [b.reason for b in by_value.bad]

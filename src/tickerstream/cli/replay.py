@@ -12,8 +12,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import BinaryIO
 
-from aiokafka.errors import KafkaError
-
 from tickerstream.cli.common import (
     CliParser,
     UsageError,
@@ -168,6 +166,9 @@ def _open_inputs(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickBat
 
 
 def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickBatch]:
+    # Imported here: replaying files needs no Kafka client (and starts faster without it).
+    from aiokafka.errors import KafkaError
+
     from tickerstream.kafka.topic_reader import TopicReadError, read_time_range
 
     if not args.start:
