@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from tickerstream.model import RejectReason
 from tickerstream.parse import patterns as P
+from tickerstream.parse.anchors import PctSpan, anchor_at, ident_before, pct_after
 from tickerstream.parse.numbers import SUFFIX_MULTIPLIER, Ambiguous, read_number
+from tickerstream.parse.shapes import layouts, remember, shape_of
 from tickerstream.parse.vocab import (
-    FIAT_CODES,
     MIN_PRICE,
     NOT_NAME_WORDS,
     NOT_SYMBOLS,
@@ -131,18 +132,6 @@ def decimal_comma_context(line: str) -> bool:
     return P.DECIMAL_COMMA_HINT.search(line) is not None and P.DECIMAL_DOT_HINT.search(line) is None
 
 
-def read_pct(m: re.Match[str], tag: str) -> tuple[float, bool]:
-    """(value, sign_known) of a percent match; arrows count as signs, the explicit sign wins."""
-    value = float(m.group(tag + "n").replace(",", "."))
-    sign = m.group(tag + "s")
-    arrow = m.group(tag + "a") or m.group(tag + "b")
-    if sign:
-        return (value if sign == "+" else -value), True
-    if arrow:
-        return (value if arrow in P.UP_ARROWS else -value), True
-    return value, False
-
-
 def _price(line: str, neg: bool, digits: str | None, suffix: str | None, currency: str) -> float | Bad:
     if digits is None or neg:
         return Bad(RejectReason.INVALID_PRICE, "no usable price" if digits is None else "negative price")
@@ -166,182 +155,136 @@ def _filler_end(line: str, pos: int, endpos: int) -> int:
     return pos if m is None else m.end()
 
 
-_SUFFIX_LETTERS = frozenset("kKmMbBtT")
+#: One record of a line as positions and flags, no values: (symbol token start, end, in parentheses,
+#: glued to a currency sign, name start, name end, currency, minus sign, price digits start, end
+#: (-1 if a placeholder such as ``NaN`` stands there), magnitude suffix, percent digits start, end (-1
+#: if none), percent sign multiplier, percent sign known).
+Rec = tuple[int, int, bool, bool, int, int, str, bool, int, int, str, int, int, int, bool]
+#: All records of a line; empty if the line is not a ticker line (prose, unexplained text).
+Layout = tuple[Rec, ...]
+_NO_PCT = (-1, -1, 1, False)
 
 
-def _number_ends_at(line: str, pos: int, floor: int) -> bool:
-    """Cheap test before NUM_BEFORE: does a number (or a K/M/B suffix) end at ``pos`` (one blank allowed)?"""
-    if pos > floor and line[pos - 1] in " \t":
-        pos -= 1
-    if pos <= floor:
-        return False
-    c = line[pos - 1]
-    return c.isdigit() or (c in _SUFFIX_LETTERS and pos - 1 > floor and line[pos - 2].isdigit())
+def layout_of(line: str, pct_ordinal: int = 0) -> Layout:
+    """Where the records of ``line`` are (see ``Rec``): every decision of the general path, no values.
 
-
-@dataclass(slots=True)
-class _Anchor:
-    start: int
-    end: int
-    currency: str
-    neg: bool
-    digits: str | None
-    suffix: str
-    pair_base: str | None
-
-
-def _anchor_at(line: str, mk: re.Match[str], cursor: int) -> _Anchor | None:
-    """The price marked by the currency marker ``mk``, or None if it marks no price."""
-    ms, me = mk.span()
-    first = line[ms]
-    if "A" <= first <= "Z":
-        code = mk.group()
-        if code not in FIAT_CODES or (ms and line[ms - 1].isalpha()) or line[me : me + 1].isalpha():
-            return None
-        if ms > cursor and line[ms - 1] in "/- \t":
-            pb = P.PAIR_BASE.search(line, max(cursor, ms - 14), ms)
-            if pb is not None:
-                am = P.AFTER_PAIR.match(line, me)
-                if am is None:
-                    return None
-                return _Anchor(pb.start(), am.end(), code, bool(am.group("neg")), am.group("n"),
-                               am.group("s"), pb.group("b"))  # fmt: skip
-        currency, cstart = code, ms
-    else:
-        cstart = ms
-        if first == "$":
-            for prefix in P.DOLLAR_PREFIXES:
-                ps = ms - len(prefix)
-                if ps >= cursor and line.startswith(prefix, ps) and not (ps and line[ps - 1].isalpha()):
-                    cstart = ps
-                    break
-        currency = SIGN_TO_ISO[line[cstart:me]]
-    am = P.AFTER_CUR.match(line, me)
-    bm = None
-    if _number_ends_at(line, cstart, cursor):
-        bm = P.NUM_BEFORE.search(line, max(cursor, cstart - 40), cstart)
-    if am is not None and bm is not None:
-        # A number on both sides of the sign: "101868.45$ 0.5%" (suffix) vs "3 $1.00" (prefix).
-        after_is_pct = am.group("n") is not None and (
-            line.startswith("%", am.end()) or line.startswith(" %", am.end())
-        )
-        after_glued = am.start("n") == me
-        before_glued = bm.end() == cstart
-        if after_is_pct or (before_glued and not after_glued):
-            am = None
-        else:
-            bm = None
-    if am is not None:
-        start = cstart
-        if cstart > cursor and line[cstart - 1] in "-−" and (cstart == 1 or line[cstart - 2] in " \t|("):
-            start -= 1  # "-$5.00"
-            return _Anchor(start, am.end(), currency, True, am.group("n"), am.group("s"), None)
-        return _Anchor(start, am.end(), currency, bool(am.group("neg")), am.group("n"), am.group("s"), None)
-    if bm is not None:
-        return _Anchor(bm.start(), me, currency, bool(bm.group("neg")), bm.group("n"), bm.group("s"), None)
-    return None
-
-
-_Ident = tuple[int, str, bool, str, tuple[float, bool] | None]
-
-
-def _ident_before(line: str, lo: int, start: int) -> _Ident | None:
-    """(ident start, token, in parentheses, separator, percent-before-price) ending at ``start``."""
-    window = line[max(lo, start - 96) : start][::-1]
-    m = P.IDENT_REV.match(window)
-    if m is None:
-        return None
-    paren = m.group("ps") is not None
-    token = (m.group("ps") if paren else m.group("bs"))[::-1]
-    pct = None
-    if m.group("qn") is not None:
-        value = float(m.group("qn")[::-1].replace(",", "."))
-        sign, arrow = m.group("qs"), m.group("qa") or m.group("qb")
-        if sign:
-            pct = (value if sign == "+" else -value, True)
-        elif arrow:
-            pct = (value if arrow in P.UP_ARROWS else -value, True)
-        else:
-            pct = (value, False)
-    return start - m.end(), token, paren, m.group("sep"), pct
-
-
-def parse_line(line: str, pct_ordinal: int = 0) -> list[Found | Bad]:
-    """All records of one line, or nothing if the line is not a ticker line.
-
+    A line is a ticker line only if everything on it is explained (records, separators, filler);
     ``pct_ordinal`` picks which of several percents after a price is the 24 h change (from a table
     header such as ``| Price | 1h % | 24h % | 7d % |``).
     """
-    out: list[Found | Bad] = []
+    recs: list[Rec] = []
     cursor = 0
     for mk in P.MARK.finditer(line):
         if mk.start() < cursor:
             continue
-        a = _anchor_at(line, mk, cursor)
+        a = anchor_at(line, mk, cursor)
         if a is None:
             continue
-        pct: tuple[float, bool] | None = None
-        if a.pair_base is not None:
-            symbol = symbol_of(a.pair_base, paren=False)
-            ident_start, strict = a.start, True
+        pct: PctSpan | None = None
+        if a.pair_base[0] >= 0:
+            ident_start, (ts, te), paren, attached = a.start, a.pair_base, False, False
         else:
-            ident = _ident_before(line, cursor, a.start)
+            ident = ident_before(line, cursor, a.start)
             if ident is None:
                 continue
-            ident_start, token, paren, sep, pct = ident
+            ident_start, (ts, te), paren, sep, pct = ident
             attached = not paren and not sep and line[a.start] in P.SIGN_CHARS
-            symbol = symbol_of(token, paren=paren, attached=attached)
-            strict = not paren
-        if symbol is None:
+        if symbol_of(line[ts:te], paren=paren, attached=attached) is None:
             continue  # an orphan figure (market cap, volume): filler, checked as such below
         name_start = _filler_end(line, cursor, ident_start)
-        name = line[name_start:ident_start].rstrip(" \t|-–—")
-        if name.endswith(":"):
-            name = ""  # a label (``Prices: BTC $62,000``), not the coin's name
-        name = name.strip(" \t|:-–—")
-        if not name_ok(name, strict):
-            return []
+        raw = line[name_start:ident_start].rstrip(" \t|-–—")
+        name_end = name_start + len(raw)
+        # A label (``Prices: BTC $62,000``) is not the coin's name. Otherwise the last character is
+        # none of the stripped ones, so stripping the name both ways only strips its start.
+        name = "" if raw.endswith(":") else raw.lstrip(" \t|:-–—")
+        if not name_ok(name, not paren):
+            return ()
         end = a.end
         if pct is None:
-            pcts: list[tuple[float, bool]] = []
-            while len(pcts) <= pct_ordinal and (pm := P.PCT_AFTER.match(line, end)) is not None:
-                pcts.append(read_pct(pm, "r"))
+            n = 0
+            while n <= pct_ordinal and (pm := P.PCT_AFTER.match(line, end)) is not None:
+                if n == 0 or n == pct_ordinal:
+                    pct = pct_after(pm)  # the first, replaced by the chosen column if there is one
+                n += 1
                 end = pm.end()
-            if pcts:
-                pct = pcts[pct_ordinal] if pct_ordinal < len(pcts) else pcts[0]
         cursor = end
-        price = _price(line, a.neg, a.digits, a.suffix, a.currency)
+        recs.append((ts, te, paren, attached, name_end - len(name), name_end, a.currency, a.neg,
+                     *a.digits, a.suffix, *(pct or _NO_PCT)))  # fmt: skip
+    if recs and _filler_end(line, cursor, len(line)) != len(line):
+        return ()
+    return tuple(recs)
+
+
+def materialise(line: str, layout: Layout) -> list[Found | Bad] | None:
+    """The records of ``line`` at the places ``layout`` gives: symbols, names, prices and percents
+    read off ``line`` and range-checked. None if a symbol or name there is not acceptable, which only
+    happens if the layout was made for another line and does not fit this one."""
+    out: list[Found | Bad] = []
+    for ts, te, paren, attached, ns, ne, currency, neg, ds, de, suffix, ps, pe, mult, known in layout:
+        symbol = symbol_of(line[ts:te], paren=paren, attached=attached)
+        name = line[ns:ne]
+        if symbol is None or not name_ok(name, not paren):
+            return None
+        price = _price(line, neg, line[ds:de] if ds >= 0 else None, suffix, currency)
         if isinstance(price, Bad):
             out.append(price)
-        elif pct is not None and not MIN_CHANGE_PCT < pct[0] <= MAX_CHANGE_PCT:
-            out.append(Bad(RejectReason.CHANGE_OUT_OF_RANGE, f"24h change {pct[0]}% is implausible"))
-        elif pct is None:
-            out.append(Found(symbol, name, price, a.currency, None, False))
+            continue
+        if ps < 0:
+            out.append(Found(symbol, name, price, currency, None, False))
+            continue
+        pct = float(line[ps:pe].replace(",", "."))
+        if mult < 0:
+            pct = -pct
+        if not MIN_CHANGE_PCT < pct <= MAX_CHANGE_PCT:
+            out.append(Bad(RejectReason.CHANGE_OUT_OF_RANGE, f"24h change {pct}% is implausible"))
         else:
-            out.append(Found(symbol, name, price, a.currency, pct[0], pct[1]))
-    if out and _filler_end(line, cursor, len(line)) != len(line):
-        return []
+            out.append(Found(symbol, name, price, currency, pct, known))
     return out
 
 
+def parse_line(line: str, pct_ordinal: int = 0) -> list[Found | Bad]:
+    """All records of one line, or nothing if the line is not a ticker line (see ``layout_of``)."""
+    items = materialise(line, layout_of(line, pct_ordinal))
+    assert items is not None  # a line's own layout always fits it
+    return items
+
+
 #: ``parse_line`` results by (line, percent column), across snapshots: re-scraped pages and marquees
-#: repeat whole lines, and the general path costs 10-30 µs a line. Bounded (cleared when full): at
-#: most ``_MEMO_LINES`` lines of at most ``_MEMO_LINE_CHARS`` characters, ~5 MB worst case.
+#: repeat whole lines. Bounded (cleared when full): at most ``_MEMO_LINES`` lines of at most
+#: ``_MEMO_LINE_CHARS`` characters, ~5 MB worst case. Lines not seen before go through the layout
+#: cache (``shapes``), which also pays when only the numbers changed.
 _memo: dict[tuple[str, int], tuple[Found | Bad, ...]] = {}
 _MEMO_LINES = 4096
 _MEMO_LINE_CHARS = 1024
 
 
 def parse_line_cached(line: str, pct_ordinal: int = 0) -> tuple[Found | Bad, ...]:
-    """``parse_line`` through a bounded memo. The records are shared between calls: read only."""
+    """``parse_line`` through the bounded memos. The records are shared between calls: read only."""
     key = (line, pct_ordinal)
     items = _memo.get(key)
     if items is None:
-        items = tuple(parse_line(line, pct_ordinal))
+        items = tuple(_parse_by_shape(line, pct_ordinal))
         if len(line) <= _MEMO_LINE_CHARS:
             if len(_memo) >= _MEMO_LINES:
                 _memo.clear()
             _memo[key] = items
+    return items
+
+
+def _parse_by_shape(line: str, pct_ordinal: int) -> list[Found | Bad]:
+    """``parse_line``, reusing the layout of an earlier line of the same shape (``shapes``)."""
+    shape = shape_of(line, pct_ordinal)
+    if shape is None:
+        return parse_line(line, pct_ordinal)
+    layout = layouts.get(shape)
+    if layout is not None:
+        items = materialise(line, layout)
+        if items is not None:
+            return items
+    layout = layout_of(line, pct_ordinal)
+    remember(shape, layout)
+    items = materialise(line, layout)
+    assert items is not None
     return items
 
 
