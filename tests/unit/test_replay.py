@@ -161,3 +161,32 @@ def test_paced_waits_in_event_time_over_speed() -> None:
     out = list(paced(iter([batch]), speed=60.0, sleep=sleeps.append))
     assert [len(b) for b in out] == [2, 1]  # cut per snapshot (ts)
     assert len(sleeps) == 1 and 0.9 < sleeps[0] <= 1.0  # 60 s of event time at 60x = 1 s
+
+
+def test_ctrl_c_stops_cleanly_with_what_was_done(sample_jsonl: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "partial.jsonl"
+    # Paced at 3600x event time, the 4-day sample takes ~96 s: long enough to interrupt mid-way.
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tickerstream.cli.replay",
+            str(sample_jsonl),
+            "--speed",
+            "3600",
+            "--out",
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "(interrupted)" in err
+    events = [orjson.loads(line) for line in out.read_bytes().splitlines()]  # every line written whole
+    assert all(e["type"] in ("move", "peg") for e in events)
