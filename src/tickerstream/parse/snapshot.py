@@ -21,7 +21,6 @@ from tickerstream.parse import patterns as P
 from tickerstream.parse.records import Bad, Found, parse_line_cached, table_pct_ordinal
 from tickerstream.parse.slugs import as_slug, slug_belongs
 from tickerstream.parse.ticks import make_tick
-from tickerstream.parse.vocab import FIAT_CODES
 from tickerstream.parse.widget import ROW, ROWS, emit_rows, ident_of, scan_rows
 
 #: Lines longer than this are not scanned (a reject if they could hold a price). A flattened table of
@@ -74,7 +73,7 @@ class SnapshotParser:
         if cut < 0:
             self._buf = buf
             if len(buf) > MAX_LINE_CHARS:
-                if not self._overlong and P.HIT.search(buf):
+                if not self._overlong and P.MARK.search(buf):
                     self._reject(buf, RejectReason.LINE_TOO_LONG, _TOO_LONG)
                 self._overlong = True
                 self._buf = ""
@@ -120,9 +119,6 @@ class SnapshotParser:
             if h is None:
                 break
             hp = h.start()
-            if h.end() - hp == 3 and h.group() not in FIAT_CODES:
-                pos = hp + 1
-                continue
             ls = text.rfind("\n", 0, hp) + 1
             le = text.find("\n", hp)
             if le < 0:
@@ -142,7 +138,11 @@ class SnapshotParser:
         if le - ls > MAX_LINE_CHARS:
             self._reject(text[ls:le], RejectReason.LINE_TOO_LONG, _TOO_LONG)
             return le + 1
-        m = _FAST_LINE.fullmatch(text, ls, le)
+        # ``ROW`` ends with ``%`` and holds ``) $ ``: two C-speed tests spare other styles' lines the
+        # fullmatch (~1.5 µs: it backtracks over the name).
+        m = None
+        if text.startswith("%", le - 1) and text.find(") $ ", ls, le) >= 0:
+            m = _FAST_LINE.fullmatch(text, ls, le)
         if m is not None:
             slug, adjacent = self._slug_before(text, ls)
             name, sym, price_s, pct_s = m.groups()
