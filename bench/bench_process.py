@@ -44,6 +44,7 @@ from tickerstream.kafka.admin import ensure_topics, topic_specs_for
 from tickerstream.kafka.process import Processor, ProcessorConfig
 from tickerstream.kafka.produce import ProducerConfig, TickProducer
 from tickerstream.kafka.settings import KafkaSettings, TopicNames
+from tickerstream.metrics import AnyMarketGauges, AnyMetrics
 from tickerstream.model import Tick
 from tickerstream.sample import SampleSpec, _asset_map, generate, snapshot_ticks
 
@@ -126,7 +127,14 @@ async def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, 
     return {tp.partition: off for tp, off in end.items()}
 
 
-async def run_throughput(kafka: KafkaSettings, n: int, exactly_once: bool, prefix: str) -> dict[str, float]:
+async def run_throughput(
+    kafka: KafkaSettings,
+    n: int,
+    exactly_once: bool,
+    prefix: str,
+    metrics: AnyMetrics | None = None,
+    markets: AnyMarketGauges | None = None,
+) -> dict[str, float]:
     end = await end_offsets(kafka.bootstrap_servers, kafka.topics.ticks, kafka.ticks_partitions)
     mode = ("eos" if exactly_once else "alos") + uuid.uuid4().hex[:4]
     config = ProcessorConfig(
@@ -139,7 +147,7 @@ async def run_throughput(kafka: KafkaSettings, n: int, exactly_once: bool, prefi
 
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    proc = Processor(kafka, config=config)
+    proc = Processor(kafka, config=config, metrics=metrics, markets=markets)
     await proc.start()
     task = asyncio.create_task(proc.run())
     while True:
