@@ -1,14 +1,17 @@
 """Shortcuts on the scanning path keep the exact results of the longer way: ``HIT`` finds the lines
-stepping through ``MARK`` found, and ``read_number``'s fast path reads what its general rules read."""
+stepping through ``MARK`` found, ``read_number``'s fast path reads what its general rules read, and a
+marquee's later laps (read once) give what the general path gives."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_parse_fastpath import assert_same, both_ways
 from test_parse_properties import FRAGMENTS
 
 from tickerstream.parse import patterns as P
+from tickerstream.parse import widget
 from tickerstream.parse.numbers import Ambiguous, read_number
 from tickerstream.parse.vocab import FIAT_CODES
 
@@ -68,3 +71,58 @@ def test_read_number_still_strips_grouping_spaces_and_reads_subscripts() -> None
     assert read_number("1'234.5") == 1234.5
     assert read_number("1\u00a0234,5", True) == 1234.5
     assert read_number("0.0₄12") == 0.000012
+
+
+# -- marquee laps --------------------------------------------------------------------------------------
+
+ROW_LINES = [
+    "bitcoin\nBitcoin (BTC) $ 104,442.98 0.48%",
+    "ethereum\nEthereum (ETH) $ 3,259.53 2.32%",
+    "Tether (USDT) $ 1.00 0.01%",
+    "wrapped-bitcoin\nWrapped Bitcoin (WBTC) $ 104,314.95 0.51%",
+    "usd-coin\nUSDC (USDC) $ 1.00 0.01%",
+    "dai\nDai (DAI) $ 0 0.01%",  # a reject: the block goes row by row
+]
+OTHER_LINES = ["Some prose.", "", "Ethereum (ETH) $3,179.87 +1.55%", "x" * 80]
+
+
+@given(
+    st.lists(st.sampled_from(ROW_LINES), min_size=1, max_size=6),
+    st.integers(min_value=1, max_value=4),
+    st.lists(st.sampled_from(ROW_LINES + OTHER_LINES), max_size=4),
+    st.lists(st.sampled_from(OTHER_LINES), max_size=2),
+)
+def test_marquee_laps_equal_general_path(lap: list[str], laps: int, tail: list[str], head: list[str]) -> None:
+    text = "\n".join([*head, *(lap * laps), *tail]) + "\n"
+    fast, slow = both_ways(text)
+    assert_same(fast, slow)
+
+
+@given(
+    st.lists(st.sampled_from(ROW_LINES[:5]), min_size=1, max_size=6),
+    st.integers(min_value=1, max_value=4),
+    st.lists(st.sampled_from(ROW_LINES + OTHER_LINES), max_size=4),
+)
+def test_first_lap_only_drops_exact_copies(lap: list[str], laps: int, tail: list[str]) -> None:
+    text = "\n".join(lap * laps + tail) + "\n"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(widget, "_first_lap", lambda *a: None)
+        all_rows, end = widget.scan_rows(text, 0)
+    rows, end_laps = widget.scan_rows(text, 0)
+    assert end_laps == end
+    assert list(dict.fromkeys(rows)) == list(dict.fromkeys(all_rows))  # same rows, first seen order
+    assert all(r in rows for r in all_rows)
+
+
+def test_repeat_found_mid_line_is_not_a_lap() -> None:
+    # "bitcoin\nBitcoin (BTC) ..." also occurs inside "wrapped-bitcoin\nBitcoin (BTC) ..."
+    text = "bitcoin\nBitcoin (BTC) $ 1.00 0.5%\nwrapped-bitcoin\nBitcoin (BTC) $ 1.00 0.5%\n"
+    assert widget._first_lap(text, 0, widget.ROWS) is None
+    fast, slow = both_ways(text)
+    assert_same(fast, slow)
+
+
+def test_two_laps_are_read_once() -> None:
+    lap = "\n".join(ROW_LINES[:5]) + "\n"
+    rows, end = widget.scan_rows(lap * 2 + "Footer\n", 0)
+    assert len(rows) == 5 and end == 2 * len(lap)

@@ -155,14 +155,17 @@ def _filler_end(line: str, pos: int, endpos: int) -> int:
     return pos if m is None else m.end()
 
 
-#: One record of a line as positions and flags, no values: (symbol token start, end, in parentheses,
-#: glued to a currency sign, name start, name end, currency, minus sign, price digits start, end
-#: (-1 if a placeholder such as ``NaN`` stands there), magnitude suffix, percent digits start, end (-1
-#: if none), percent sign multiplier, percent sign known).
-Rec = tuple[int, int, bool, bool, int, int, str, bool, int, int, str, int, int, int, bool]
+#: One record of a line as positions and flags, no values: (symbol, symbol token start, end, in
+#: parentheses, glued to a currency sign, name, name start, end, currency, minus sign, price digits
+#: start, end (-1 if a placeholder such as ``NaN`` stands there), magnitude suffix, percent digits
+#: start, end (-1 if none), percent sign multiplier, percent sign known). A symbol or name without
+#: ASCII digits is the same text on every line of the same shape, so it is stored (start -1);
+#: one with digits is stored as "" and read off each line.
+Rec = tuple[str, int, int, bool, bool, str, int, int, str, bool, int, int, str, int, int, int, bool]
 #: All records of a line; empty if the line is not a ticker line (prose, unexplained text).
 Layout = tuple[Rec, ...]
 _NO_PCT = (-1, -1, 1, False)
+_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 def layout_of(line: str, pct_ordinal: int = 0) -> Layout:
@@ -189,7 +192,9 @@ def layout_of(line: str, pct_ordinal: int = 0) -> Layout:
                 continue
             ident_start, (ts, te), paren, sep, pct = ident
             attached = not paren and not sep and line[a.start] in P.SIGN_CHARS
-        if symbol_of(line[ts:te], paren=paren, attached=attached) is None:
+        token = line[ts:te]
+        symbol = symbol_of(token, paren=paren, attached=attached)
+        if symbol is None:
             continue  # an orphan figure (market cap, volume): filler, checked as such below
         name_start = _filler_end(line, cursor, ident_start)
         raw = line[name_start:ident_start].rstrip(" \t|-–—")
@@ -208,7 +213,16 @@ def layout_of(line: str, pct_ordinal: int = 0) -> Layout:
                 n += 1
                 end = pm.end()
         cursor = end
-        recs.append((ts, te, paren, attached, name_end - len(name), name_end, a.currency, a.neg,
+        if _ASCII_DIGIT.search(token) is None:
+            ts = te = -1
+        else:
+            symbol = ""
+        ns = name_end - len(name)
+        if _ASCII_DIGIT.search(name) is None:
+            ns = name_end = -1
+        else:
+            name = ""
+        recs.append((symbol, ts, te, paren, attached, name, ns, name_end, a.currency, a.neg,
                      *a.digits, a.suffix, *(pct or _NO_PCT)))  # fmt: skip
     if recs and _filler_end(line, cursor, len(line)) != len(line):
         return ()
@@ -220,11 +234,19 @@ def materialise(line: str, layout: Layout) -> list[Found | Bad] | None:
     read off ``line`` and range-checked. None if a symbol or name there is not acceptable, which only
     happens if the layout was made for another line and does not fit this one."""
     out: list[Found | Bad] = []
-    for ts, te, paren, attached, ns, ne, currency, neg, ds, de, suffix, ps, pe, mult, known in layout:
-        symbol = symbol_of(line[ts:te], paren=paren, attached=attached)
-        name = line[ns:ne]
-        if symbol is None or not name_ok(name, not paren):
-            return None
+    for rec in layout:
+        symbol, ts, te, paren, attached, name, ns, ne, currency, neg, ds, de, suffix, ps, pe, mult, known = (
+            rec
+        )
+        if ts >= 0:
+            checked = symbol_of(line[ts:te], paren=paren, attached=attached)
+            if checked is None:
+                return None
+            symbol = checked
+        if ns >= 0:
+            name = line[ns:ne]
+            if not name_ok(name, not paren):
+                return None
         price = _price(line, neg, line[ds:de] if ds >= 0 else None, suffix, currency)
         if isinstance(price, Bad):
             out.append(price)

@@ -23,8 +23,9 @@ digit values outside kept runs, and no decision ``layout_of`` takes depends on t
   ``Ambiguous``, ``Bad`` details, the symbol and name text) is in ``materialise``, redone on the line
   itself on every hit.
 
-``materialise`` also re-checks each symbol and name on the new line and refuses a layout that does not
-fit (never seen; it would be a bug in the argument above), and the property test
+A symbol or name without digits is stored in the layout (it is the same text on every line of the
+shape); one with digits is read off each line and re-checked, and ``materialise`` refuses a layout
+that does not fit (never seen; it would be a bug in the argument above). The property test
 tests/unit/test_parse_shapes.py checks cached == uncached on generated lines of every family with
 random digit substitutions.
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from itertools import chain
 
 from tickerstream.model import Tick
 from tickerstream.parse.records import MAX_CHANGE_PCT, name_ok, symbol_of
@@ -97,9 +96,15 @@ def judge(ident: str) -> Ident | bool:
 
 def scan_rows(text: str, pos: int, rows_re: re.Pattern[str] = ROWS) -> tuple[list[Row], int]:
     """The rows in the unbroken run of row (and slug) lines starting at line start ``pos``, and where
-    the run ends. Nothing is judged here. (``rows_re`` is ``ROWS``, or a stand-in that disables.)"""
+    the run ends. Nothing is judged here. (``rows_re`` is ``ROWS``, or a stand-in that disables.)
+
+    Rows of a marquee's later laps are left out of the list (see ``_first_lap``): they are exact
+    copies of rows before them, whose ticks the dedupe drops anyway. The run's end is unchanged."""
     rows: list[Row] = []
     n = len(text)
+    lap = _first_lap(text, pos, rows_re)
+    if lap is not None:
+        rows, pos = lap
     while True:
         stop = text.find("\n\n", pos, pos + _WINDOW)
         final = stop >= 0 or pos + _WINDOW >= n
@@ -111,10 +116,42 @@ def scan_rows(text: str, pos: int, rows_re: re.Pattern[str] = ROWS) -> tuple[lis
             pass
         if not found:
             return rows, pos
-        pos += sum(map(len, chain.from_iterable(found))) + _ROW_PUNCT * len(found)
+        pos += _length(found)
         rows += found
         if final:
             return rows, pos
+
+
+def _length(found: list[Row]) -> int:
+    """How many characters of text the rows ``found`` cover (one C-level join, no Python loop)."""
+    return len("".join(map("".join, found))) + _ROW_PUNCT * len(found)
+
+
+def _first_lap(text: str, pos: int, rows_re: re.Pattern[str]) -> tuple[list[Row], int] | None:
+    """If the text from ``pos`` is a run of rows followed by exact copies of itself (a marquee widget
+    loops its list), the rows of the first copy and where the copies end; else None.
+
+    The copies are the same characters at line starts, so ``rows_re`` reads the same rows in them; the
+    first copy is checked to be rows from end to end (no other line, nothing left over)."""
+    end = text.find("%\n", pos, pos + 512)  # the end of the first row (a slug line has no "%")
+    if end < 0:
+        return None
+    limit = text.find("\n\n", pos, pos + _WINDOW)  # a run never crosses a blank line
+    limit = pos + _WINDOW if limit < 0 else limit + 1
+    again = text.find(text[pos : end + 2], end + 2, limit)
+    if again < 0 or text[again - 1] != "\n":
+        return None
+    size = again - pos
+    copy = text[pos:again]
+    stop = again
+    while stop + size <= limit and text.startswith(copy, stop):
+        stop += size
+    if stop == again:
+        return None
+    found = rows_re.findall(text, pos, again)
+    if not found or _OTHER in found or _length(found) != size:
+        return None
+    return found, stop
 
 
 def emit_rows(
