@@ -187,7 +187,7 @@ async def test_sigterm_flushes_everything_accepted(
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:  # wait until ticks are flowing, then stop it mid-way
-        if '"progress"' in line and '"ticks_acked": 0,' not in line:
+        if '"produce.progress"' in line and '"ticks_acked": 0,' not in line:
             break
     proc.send_signal(signal.SIGTERM)
     rest = proc.stderr.read()

@@ -57,7 +57,7 @@ def test_a_produce_run_with_a_password_set_logs_no_password(
         env={"TICKER_KAFKA__SASL_USERNAME": "alice", "TICKER_KAFKA__SASL_PASSWORD": SECRET},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert '"event": "produced"' in proc.stderr  # the run logged its lifecycle
+    assert '"event": "produce.done"' in proc.stderr  # the run logged its lifecycle
     assert SECRET not in proc.stderr + proc.stdout
 
 

@@ -90,7 +90,7 @@ def _run(argv: list[str] | None) -> int:
                 reasons.update(r.reason.value for r in result.rejects)
                 if rejects_fh is not None:
                     rejects_fh.write(_jsonl(result.rejects))
-            log.debug("snapshot parsed", source=snap.source, ts=snap.ts, ticks=len(result.ticks),
+            log.debug("parse.snapshot", source=snap.source, ts=snap.ts, ticks=len(result.ticks),
                       rejects=len(result.rejects))  # fmt: skip
         out.flush()
     finally:

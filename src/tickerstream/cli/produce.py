@@ -258,7 +258,7 @@ async def _main(opts: _Options) -> int:
         print(f"{PROG}: topics ready: {', '.join(s.name for s in specs)}", file=sys.stderr)
         return EXIT_OK
     if opts.metrics_address is not None:  # logged once the topics are fine: a usage error stays one line
-        log.info("metrics_serving", address=opts.metrics_address)
+        log.info("produce.metrics_serving", address=opts.metrics_address)
 
     stop = asyncio.Event()
     _install_signal_handlers(stop, asyncio.current_task())
@@ -323,7 +323,7 @@ def _install_signal_handlers(stop: asyncio.Event, main_task: asyncio.Task[int] |
     def on_signal(signum: int) -> None:
         if not stop.is_set():
             stop.set()
-            log.info("stopping", signal=signal.Signals(signum).name, detail="flushing accepted ticks")
+            log.info("produce.stopping", signal=signal.Signals(signum).name, detail="flushing accepted ticks")
         elif main_task is not None:
             main_task.cancel()
 
@@ -577,7 +577,7 @@ async def _follow_all(producer: TickProducer, args: argparse.Namespace, stop: as
         else:
             coro = _follow_file(producer, Path(path), args.poll_interval, args.from_end, stop)
         tasks.append(asyncio.create_task(coro))
-    log.info("following", paths=args.paths, poll_interval_s=args.poll_interval)
+    log.info("produce.following", paths=args.paths, poll_interval_s=args.poll_interval)
     try:
         await asyncio.gather(*tasks)
     finally:
@@ -627,11 +627,11 @@ async def _follow_directory(producer: TickProducer, root: Path, interval: float,
             try:
                 group = await asyncio.to_thread(_pull, iter_snapshots([str(path)]))
             except SourceError as exc:  # vanished or unreadable meanwhile: not fatal for a watcher
-                log.warning("file_skipped", path=str(path), error=str(exc))
+                log.warning("produce.file_skipped", path=str(path), error=str(exc))
                 continue
             if group:
                 await _send_group(producer, group)
-                log.debug("file_produced", path=str(path), ticks=len(group[0].result.ticks))
+                log.debug("produce.file_produced", path=str(path), ticks=len(group[0].result.ticks))
         await _sleep_or_stop(stop, interval)
 
 
@@ -692,7 +692,7 @@ async def _log_progress(stats: ProduceStats, interval: float) -> None:
         now = time.monotonic()
         rate = (stats.ticks_acked - last_n) / max(now - last_t, 1e-9)
         log.info(
-            "progress",
+            "produce.progress",
             ticks_acked=stats.ticks_acked,
             ticks_per_s=round(rate),
             rejects_acked=stats.rejects_acked,
@@ -721,7 +721,7 @@ async def _sync_metrics(stats: ProduceStats, metrics: AnyMetrics, interval: floa
 def _summary(stats: ProduceStats, elapsed: float, stopped: bool, topic: str) -> None:
     reasons = ", ".join(f"{k}={v}" for k, v in sorted(stats.rejects_by_reason.items()))
     rate = stats.ticks_acked / elapsed if elapsed > 0 else 0.0
-    log.info("produced", elapsed_s=round(elapsed, 3), ticks_per_s=round(rate), **_stats_fields(stats))
+    log.info("produce.done", elapsed_s=round(elapsed, 3), ticks_per_s=round(rate), **_stats_fields(stats))
     print(
         f"{PROG}: {stats.ticks_acked} ticks, {stats.rejects_acked} rejects"
         + (f" ({reasons})" if reasons else "")

@@ -169,6 +169,8 @@ def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickB
     # Imported here: replaying files needs no Kafka client (and starts faster without it).
     from aiokafka.errors import KafkaError
 
+    from tickerstream.config import load_settings
+    from tickerstream.kafka.settings import KafkaSettings
     from tickerstream.kafka.topic_reader import TopicReadError, read_time_range
 
     if not args.start:
@@ -178,7 +180,15 @@ def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickB
     if end <= start:
         raise UsageError("--end must be after --start")
     try:
-        found = asyncio.run(read_time_range(args.bootstrap_servers, args.from_topic, start, end))
+        # Connection security (SASL/TLS) from TICKER_KAFKA__*, as for the other Kafka commands.
+        kafka = load_settings(
+            KafkaSettings, overrides=[f'bootstrap_servers="{args.bootstrap_servers}"'], env_section="KAFKA"
+        )
+        found = asyncio.run(
+            read_time_range(
+                kafka.bootstrap_servers, args.from_topic, start, end, client_kwargs=kafka.client_kwargs()
+            )
+        )
     except TopicReadError as exc:
         raise UsageError(str(exc)) from None
     except (KafkaError, OSError, TimeoutError) as exc:

@@ -239,9 +239,13 @@ async def _check_configs(admin: Any, bootstrap: str, specs: Sequence[TopicSpec])
             log.warning("kafka.topic_config_differs", topic=spec.name, key=key, want=want, got=got)
 
 
-async def partition_count(bootstrap: str, topic: str, *, timeout_s: float = 30.0) -> int | None:
+async def partition_count(
+    bootstrap: str, topic: str, *, timeout_s: float = 30.0, client_kwargs: Mapping[str, Any] | None = None
+) -> int | None:
     """How many partitions ``topic`` has, or None when it does not exist (never creates it)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000), **(client_kwargs or {})
+    )
     try:
         async with asyncio.timeout(timeout_s):
             await admin.start()

@@ -55,30 +55,25 @@ def run_on_kafka(
 
 
 async def _run(bootstrap: str, paths: Sequence[str], config: EngineConfig, group: str, out: BinaryIO) -> int:
-    # Topic names and sizes from TICKER_KAFKA__* like ticker-produce and ticker-process.
+    # Topic names, sizes and connection security from TICKER_KAFKA__*, like ticker-produce/-process.
     settings = load_settings(
         KafkaSettings, overrides=[f'bootstrap_servers="{bootstrap}"'], env_section="KAFKA"
     )
     topics = settings.topics
-    processor = Processor(settings, config, ProcessorConfig(group=group))
-    try:
-        await processor.start()  # creates/checks the topics, joins the group
-    except BaseException:
-        await processor.stop()  # closes the clients it created, so nothing leaks a warning
-        raise
-    events = _EventPrinter(bootstrap, [topics.moves, topics.pegs], out)
     started = time.monotonic()
-    try:
-        await events.start()
-        run_task = asyncio.create_task(processor.run(), name="processor")
-        produced = await _produce(settings, paths)
-        await _wait_until_committed(bootstrap, topics.ticks, group, run_task)
-        await events.drain()
-        processor.request_stop()
-        await run_task
-    finally:
-        await events.stop()
-        await processor.stop()
+    # The processor creates/checks the topics and joins the group on entry, leaves it on exit.
+    async with Processor(settings, config, ProcessorConfig(group=group)) as processor:
+        events = _EventPrinter(settings, [topics.moves, topics.pegs], out)
+        try:
+            await events.start()
+            run_task = asyncio.create_task(processor.run(), name="processor")
+            produced = await _produce(settings, paths)
+            await _wait_until_committed(settings, group, run_task)
+            await events.drain()
+            processor.request_stop()
+            await run_task
+        finally:
+            await events.stop()
     by_type = ", ".join(f"{k}={v}" for k, v in sorted(events.counts.items())) or "none"
     print(
         f"tickerstream: kafka run: {produced:,} ticks produced to {topics.ticks}, events {by_type} "
@@ -93,6 +88,7 @@ async def _produce(settings: KafkaSettings, paths: Sequence[str]) -> int:
         bootstrap_servers=settings.bootstrap_servers,
         ticks_topic=settings.topics.ticks,
         rejects_topic=settings.topics.rejects,
+        client_options=settings.client_kwargs(),
     )
     async with TickProducer(config) as producer:
         for snap in iter_snapshots(list(paths)):
@@ -104,12 +100,17 @@ async def _produce(settings: KafkaSettings, paths: Sequence[str]) -> int:
         return producer.stats.ticks_acked
 
 
-async def _wait_until_committed(bootstrap: str, topic: str, group: str, run_task: asyncio.Task[None]) -> None:
-    """Until the group's committed offsets reach the end of every partition of ``topic``."""
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+async def _wait_until_committed(settings: KafkaSettings, group: str, run_task: asyncio.Task[None]) -> None:
+    """Until the group's committed offsets reach the end of every partition of the ticks topic."""
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        **settings.client_kwargs(),
+    )
     await probe.start()  # never subscribes: it only reads the group's committed offsets
     try:
-        tps = await _partitions(bootstrap, topic)
+        tps = await _partitions(settings, settings.topics.ticks)
         ends = await probe.end_offsets(tps)
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while True:
@@ -128,30 +129,33 @@ async def _wait_until_committed(bootstrap: str, topic: str, group: str, run_task
         await probe.stop()
 
 
-async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
-    count = await partition_count(bootstrap, topic)
+async def _partitions(settings: KafkaSettings, topic: str) -> list[TopicPartition]:
+    count = await partition_count(settings.bootstrap_servers, topic, client_kwargs=settings.client_kwargs())
     if count is None:
-        raise TopicError(f"topic {topic} does not exist on {bootstrap}")
+        raise TopicError(f"topic {topic} does not exist on {settings.bootstrap_servers}")
     return [TopicPartition(topic, p) for p in range(count)]
 
 
 class _EventPrinter:
     """Follows the event topics from their current end and prints every event as one JSON line."""
 
-    def __init__(self, bootstrap: str, topics: list[str], out: BinaryIO) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, settings: KafkaSettings, topics: list[str], out: BinaryIO) -> None:
+        self.settings = settings
         self.topics = topics
         self.out = out
         self.counts: Counter[str] = Counter()
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+            bootstrap_servers=settings.bootstrap_servers,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            **settings.client_kwargs(),
         )
         self._tps: list[TopicPartition] = []
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self._consumer.start()
-        self._tps = [tp for t in self.topics for tp in await _partitions(self.bootstrap, t)]
+        self._tps = [tp for t in self.topics for tp in await _partitions(self.settings, t)]
         self._consumer.assign(self._tps)
         await self._consumer.seek_to_end(*self._tps)
         for tp in self._tps:  # resolve the lazy seek now, before anything is produced

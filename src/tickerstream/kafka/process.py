@@ -164,13 +164,19 @@ class Processor:
                     log.warning("process.final_commit_failed", error=str(exc))
             await self._consumer.stop()  # sends LeaveGroup: the others rebalance at once
             self._started = False
+        else:  # start() failed part-way: close the client it built, so nothing leaks a warning
+            await self._consumer.stop()
         await self._recovery.stop()
         await self._follower.stop()
         await self.output.stop()
         log.info("process.stopped", **self.stats.as_dict())
 
     async def __aenter__(self) -> Self:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()  # __aexit__ does not run when __aenter__ fails: close what start() opened
+            raise
         return self
 
     async def __aexit__(

@@ -227,7 +227,7 @@ class TickProducer:
         self._rejects = _Route(cfg.rejects_topic, KeyRouter(rejects_partitions))
         self._producer = producer
         log.info(
-            "producer_started",
+            "produce.started",
             bootstrap=cfg.bootstrap_servers,
             ticks_topic=cfg.ticks_topic,
             partitions=self._ticks.router.partitions,
@@ -426,7 +426,7 @@ class TickProducer:
             if exc is not None:
                 self.stats.delivery_errors += 1
                 self._error = self._error or exc
-                log.error("batch_failed", records=count, error=repr(exc))
+                log.error("produce.batch_failed", records=count, error=repr(exc))
                 return
             self.stats.batches_acked += 1
             self.stats.bytes_sent += batch.size()  # built by now: the compressed size on the wire

@@ -13,7 +13,9 @@ result in any order anyway).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -38,10 +40,17 @@ class TopicRange:
 
 
 async def read_time_range(
-    bootstrap: str, topic: str, start_ms: int, end_ms: int, *, timeout_s: float = 30.0
+    bootstrap: str,
+    topic: str,
+    start_ms: int,
+    end_ms: int,
+    *,
+    timeout_s: float = 30.0,
+    client_kwargs: Mapping[str, Any] | None = None,
 ) -> TopicRange:
     """Ticks recorded at ``start_ms <= record time < end_ms`` in every partition of ``topic``."""
-    count = await partition_count(bootstrap, topic, timeout_s=timeout_s)
+    security = dict(client_kwargs or {})  # KafkaSettings.client_kwargs(): SASL/TLS, if configured
+    count = await partition_count(bootstrap, topic, timeout_s=timeout_s, client_kwargs=security)
     if count is None:
         raise TopicReadError(f"topic {topic!r} does not exist on {bootstrap}")
     consumer = AIOKafkaConsumer(
@@ -50,6 +59,7 @@ async def read_time_range(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_partition_fetch_bytes=4 * 1024 * 1024,
+        **security,
     )
     await consumer.start()
     try:
