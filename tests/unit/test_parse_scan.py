@@ -67,6 +67,36 @@ def test_read_number_three_decimals_after_a_nonzero_integer_stay_ambiguous_on_co
         read_number(raw, lambda: True)
 
 
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("107,477.63", 107477.63),
+        ("1,234,567", 1234567.0),
+        ("1,234,567.5", 1234567.5),
+        ("107.477,63", 107477.63),
+        ("1.234.567", 1234567.0),
+        ("0,9998", 0.9998),
+        ("1,2345", 1.2345),
+        ("0,123", 0.123),
+    ],
+)
+def test_read_number_grouped_and_comma_forms(raw: str, value: float) -> None:
+    assert read_number(raw, False) == value
+    assert read_number(raw, True) == value
+
+
+@pytest.mark.parametrize("raw", ["12,34,567", "1,23.5", "1.2345.678", "1234,567.8"])
+def test_read_number_bad_grouping_is_still_an_error(raw: str) -> None:
+    with pytest.raises(ValueError):
+        read_number(raw)
+
+
+def test_read_number_one_comma_three_digits_is_still_ambiguous_on_comma_pages() -> None:
+    assert read_number("1,234", False) == 1234.0
+    with pytest.raises(Ambiguous):
+        read_number("1,234", True)
+
+
 def test_read_number_still_strips_grouping_spaces_and_reads_subscripts() -> None:
     assert read_number("1'234.5") == 1234.5
     assert read_number("1\u00a0234,5", True) == 1234.5

@@ -9,6 +9,7 @@ writes ``1,2 %``; when the context says decimal comma and the digits allow both 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 #: Multipliers of the magnitude suffixes widgets use to save room (``$62.7k``).
@@ -25,6 +26,14 @@ SUFFIX_MULTIPLIER: dict[str, float] = {
 
 _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _GROUPING_SPACES = str.maketrans("", "", "\u00a0\u202f\u2009'’")
+
+
+#: Grouped forms the general rules read without doubt: ``1,234.5`` / ``1,234,567`` (comma groups)
+#: and ``1.234,5`` / ``1.234.567`` (dot groups). ``1,234`` alone is not here: it may be ambiguous.
+_GROUPED = re.compile(
+    r"[0-9]{1,3}(?:(?P<comma>(?:,[0-9]{3})+\.[0-9]+|(?:,[0-9]{3}){2,})"
+    r"|(?P<dot>(?:\.[0-9]{3})+,[0-9]+|(?:\.[0-9]{3}){2,}))"
+)
 
 
 class Ambiguous(ValueError):
@@ -45,12 +54,20 @@ def read_number(raw: str, decimal_comma: bool | Callable[[], bool] = False) -> f
         return _read_subscript_zeros(s)
     n_comma = s.count(",")
     n_dot = s.count(".")
-    if not n_comma and n_dot <= 1:
-        # Plain digits, or one dot that can only be a decimal point (its fraction is not three digits,
-        # or the integer part is "" or "0"): what the general rules below read, without their steps.
-        dot = s.find(".")
-        if dot < 0 or len(s) - dot != 4 or dot == 0 or (dot == 1 and s[0] == "0"):
-            return float(s)
+    # Fast paths, each reading exactly what the general rules below read, without their steps:
+    if n_comma + n_dot <= 1:
+        # plain digits, or one separator that can only be a decimal point (its fraction is not three
+        # digits, or the integer part is "" or "0");
+        sep = s.find("," if n_comma else ".")
+        if sep < 0 or len(s) - sep != 4 or sep == 0 or (sep == 1 and s[0] == "0"):
+            return float(s.replace(",", ".") if n_comma else s)
+    else:
+        # well-formed thousands groups with a decimal part, or with two groups or more.
+        m = _GROUPED.fullmatch(s)
+        if m is not None:
+            return float(
+                s.replace(",", "") if m.lastgroup == "comma" else s.replace(".", "").replace(",", ".")
+            )
     if n_comma and n_dot:
         dec = "," if s.rfind(",") > s.rfind(".") else "."
         grp = "." if dec == "," else ","
