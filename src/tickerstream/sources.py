@@ -117,14 +117,18 @@ def _snapshots(
             stream = stdin if stdin is not None else sys.stdin.buffer
             yield Snapshot("-", ts_override if ts_override is not None else now(), stream.read())
         elif os.path.isdir(path):
-            for file in _walk(path):
+            for file in walk_files(path):
                 yield _read(file, ts_override, now)
         else:
             yield _read(path, ts_override, now)
 
 
-def _walk(root: str) -> Iterator[str]:
-    """Files under ``root``, depth first in sorted order, without hidden files or directories."""
+def walk_files(root: str) -> Iterator[str]:
+    """Files under ``root``, depth first in sorted order, without hidden files or directories.
+
+    The one definition of "the files of a directory input": ``ticker-produce`` plans its parse
+    workers' file groups with it, so they send in exactly the order a single reader would.
+    """
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
@@ -133,7 +137,7 @@ def _walk(root: str) -> Iterator[str]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            yield from _walk(entry.path)
+            yield from walk_files(entry.path)
         elif entry.is_file():
             yield entry.path
 

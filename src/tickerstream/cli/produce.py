@@ -59,7 +59,7 @@ from tickerstream.metrics import (
 )
 from tickerstream.model import Reject
 from tickerstream.parse import ParseResult, parse_bytes
-from tickerstream.sources import Snapshot, SourceError, iter_snapshots, now_ms, parse_iso_ts
+from tickerstream.sources import Snapshot, SourceError, iter_snapshots, now_ms, parse_iso_ts, walk_files
 
 PROG = "ticker-produce"
 log = get_logger(PROG)
@@ -472,28 +472,14 @@ def _parse_files(files: list[str], ts_override: int | None) -> _Encoded:
 
 
 def expand_files(paths: list[str]) -> list[tuple[str, int]]:
-    """(file, size) of ``paths`` in the order ``sources.iter_snapshots`` reads them: directories
-    depth first, entries sorted by name, hidden ones skipped."""
+    """(file, size) of ``paths`` in the order ``sources.iter_snapshots`` reads them (its own walk)."""
     out: list[tuple[str, int]] = []
-
-    def walk(root: str) -> None:
-        try:
-            entries = sorted(os.scandir(root), key=lambda e: e.name)
-        except OSError as exc:
-            raise UsageError(f"cannot read directory {root}: {exc.strerror}") from None
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir():
-                walk(entry.path)
-            elif entry.is_file():
-                out.append((entry.path, entry.stat().st_size))
-
-    for path in paths:
-        if os.path.isdir(path):
-            walk(path)
-        else:
-            out.append((path, os.path.getsize(path)))
+    try:
+        for path in paths:
+            files = walk_files(path) if os.path.isdir(path) else (path,)
+            out.extend((name, os.path.getsize(name)) for name in files)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
     return out
 
 
