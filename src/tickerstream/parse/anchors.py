@@ -52,6 +52,8 @@ def _anchor(
 
 
 _NO_BASE = (-1, -1)
+#: The last letters of ``DOLLAR_PREFIXES``: unless one is right before a ``$``, no prefix can match.
+_PREFIX_ENDS = frozenset(p[-1] for p in P.DOLLAR_PREFIXES)
 
 
 def anchor_at(line: str, mk: re.Match[str], cursor: int) -> Anchor | None:
@@ -72,7 +74,7 @@ def anchor_at(line: str, mk: re.Match[str], cursor: int) -> Anchor | None:
         currency, cstart = code, ms
     else:
         cstart = ms
-        if first == "$":
+        if first == "$" and ms > cursor and line[ms - 1] in _PREFIX_ENDS:
             for prefix in P.DOLLAR_PREFIXES:
                 ps = ms - len(prefix)
                 if ps >= cursor and line.startswith(prefix, ps) and not (ps and line[ps - 1].isalpha()):

@@ -58,8 +58,8 @@ def read_number(raw: str, decimal_comma: bool | Callable[[], bool] = False) -> f
     if n_comma + n_dot <= 1:
         # plain digits, or one separator that can only be a decimal point (its fraction is not three
         # digits, or the integer part is "" or "0");
-        sep = s.find("," if n_comma else ".")
-        if sep < 0 or len(s) - sep != 4 or sep == 0 or (sep == 1 and s[0] == "0"):
+        at = s.find("," if n_comma else ".")
+        if at < 0 or len(s) - at != 4 or at == 0 or (at == 1 and s[0] == "0"):
             return float(s.replace(",", ".") if n_comma else s)
     else:
         # well-formed thousands groups with a decimal part, or with two groups or more.

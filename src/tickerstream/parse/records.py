@@ -17,6 +17,7 @@ from tickerstream.parse.anchors import PctSpan, anchor_at, ident_before, pct_aft
 from tickerstream.parse.numbers import SUFFIX_MULTIPLIER, Ambiguous, read_number
 from tickerstream.parse.shapes import layouts, remember, shape_of
 from tickerstream.parse.vocab import (
+    FIAT_CODES,
     MIN_PRICE,
     NOT_NAME_WORDS,
     NOT_SYMBOLS,
@@ -178,8 +179,9 @@ def layout_of(line: str, pct_ordinal: int = 0) -> Layout:
     recs: list[Rec] = []
     cursor = 0
     for mk in P.MARK.finditer(line):
-        if mk.start() < cursor:
-            continue
+        ms, me = mk.span()
+        if ms < cursor or (me - ms == 3 and mk.group() not in FIAT_CODES):
+            continue  # (a symbol such as WBTC: anchor_at would refuse it, after a call)
         a = anchor_at(line, mk, cursor)
         if a is None:
             continue
