@@ -1,6 +1,7 @@
 """Shortcuts on the scanning path keep the exact results of the longer way: ``HIT`` finds the lines
-stepping through ``MARK`` found, ``read_number``'s fast path reads what its general rules read, and a
-marquee's later laps (read once) give what the general path gives."""
+stepping through ``MARK`` found, ``read_number``'s fast path reads what its general rules read, a
+marquee's later laps (read once) give what the general path gives, and the slug look-back's
+first-character shortcut finds what the full look-back found."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from hypothesis import strategies as st
 from test_parse_fastpath import assert_same, both_ways
 from test_parse_properties import FRAGMENTS
 
+from tickerstream.parse import SnapshotParser, widget
 from tickerstream.parse import patterns as P
-from tickerstream.parse import widget
 from tickerstream.parse.numbers import Ambiguous, read_number
+from tickerstream.parse.slugs import as_slug
 from tickerstream.parse.vocab import FIAT_CODES
 
 
@@ -156,3 +158,47 @@ def test_two_laps_are_read_once() -> None:
     lap = "\n".join(ROW_LINES[:5]) + "\n"
     rows, end = widget.scan_rows(lap * 2 + "Footer\n", 0)
     assert len(rows) == 5 and end == 2 * len(lap)
+
+
+# -- slug look-back ----------------------------------------------------------------------------------
+
+
+def slug_before_reference(text: str, ls: int) -> tuple[str | None, bool]:
+    """``SnapshotParser._slug_before`` as it was before its first-character shortcut (one chunk)."""
+    end, blanks = ls - 1, 0
+    while blanks <= 3:
+        if end < 0:
+            return None, False
+        start = text.rfind("\n", 0, end) + 1
+        prev = text[start:end]
+        if prev and not prev.isspace():
+            return as_slug(prev), blanks == 0
+        blanks += 1
+        end = start - 1
+    return None, False
+
+
+above = st.sampled_from(
+    [
+        "bitcoin",
+        "  usd-coin ",
+        "1inch",
+        "avalanche-2\r",
+        "Bitcoin",
+        "-x",
+        "",
+        " ",
+        "\t",
+        "ß-coin",
+        "42",
+        "a b",
+    ]
+)
+
+
+@given(st.lists(above, max_size=6))
+def test_slug_look_back_equals_reference(lines: list[str]) -> None:
+    text = "\n".join([*lines, "Bitcoin (BTC) $ 1.00 0.5%"]) + "\n"
+    ls = text.rfind("Bitcoin (BTC)")
+    parser = SnapshotParser(ts=1, source="t")
+    assert parser._slug_before(text, ls) == slug_before_reference(text, ls)

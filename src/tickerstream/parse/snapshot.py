@@ -208,32 +208,25 @@ class SnapshotParser:
         return emit_rows((row,), self._seen, self._out.ticks.append, self.ts, self.source)
 
     def _emit(self, line: str, items: Sequence[Found | Bad], slug: str | None, adjacent: bool) -> None:
+        seen = self._seen
+        append = self._out.ticks.append
         first = True
         for item in items:
             if isinstance(item, Bad):
                 self._reject(line, item.reason, item.detail)
                 first = False
                 continue
+            symbol, currency, price = item.symbol, item.currency, item.price
             coin_id = None
-            if first and slug is not None and slug_belongs(slug, item.symbol, item.name, adjacent=adjacent):
+            if first and slug is not None and slug_belongs(slug, symbol, item.name, adjacent=adjacent):
                 coin_id = slug
             first = False
-            key = (item.symbol, item.currency, item.price)
-            if key in self._seen:
+            key = (symbol, currency, price)
+            if key in seen:
                 continue
-            self._seen.add(key)
-            tick = make_tick(
-                item.symbol,
-                item.name,
-                coin_id,
-                item.price,
-                item.currency,
-                item.change_pct,
-                item.sign_known,
-                self.ts,
-                self.source,
-            )
-            self._out.ticks.append(tick)
+            seen.add(key)
+            append(make_tick(symbol, item.name, coin_id, price, currency, item.change_pct, item.sign_known,
+                             self.ts, self.source))  # fmt: skip
 
     def _slug_before(self, text: str, ls: int) -> tuple[str | None, bool]:
         """The slug line right above line ``ls`` (across at most a few blank lines), and whether it is
@@ -246,6 +239,12 @@ class SnapshotParser:
                     return None, False
                 return as_slug(self._prev_line), blanks + self._prev_blanks == 0
             start = text.rfind("\n", 0, end) + 1
+            if start < end and not (c := text[start]).isspace():
+                # A slug starts with [a-z0-9]: most lines above a record (another record) are told
+                # apart by their first character, without copying and stripping them.
+                if "a" <= c <= "z" or "0" <= c <= "9":
+                    return as_slug(text[start:end]), blanks == 0
+                return None, blanks == 0
             prev = text[start:end]
             if prev and not prev.isspace():
                 return as_slug(prev), blanks == 0
