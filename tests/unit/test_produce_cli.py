@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tickerstream.cli.produce import _groups, _worker_count, build_parser, expand_files, main
+from tickerstream.cli.produce import build_parser, expand_files, main
+from tickerstream.kafka.produce_workers import file_groups as _groups
+from tickerstream.kafka.produce_workers import worker_count as _worker_count
 from tickerstream.sources import iter_snapshots
 
 
