@@ -27,7 +27,7 @@ from tickerstream.codec import decode_tick_lines
 from tickerstream.engine import TickBatch
 from tickerstream.model import Reject, RejectReason
 from tickerstream.parse import parse_bytes
-from tickerstream.sources import iter_snapshots
+from tickerstream.sources import SourceError, iter_snapshots, walk_files
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 #: Bytes decoded per chunk (~40k ticks): big enough to amortise per-call costs, small enough to stay
@@ -73,15 +73,12 @@ def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[Path]]:
         path = Path(raw)
         if not path.exists():
             raise InputError(f"input not found: {raw}")
-        files = (
-            [path]
-            if path.is_file()
-            else sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.parts)
-            )
-        )
+        try:
+            # The same walk as ticker-parse and ticker-produce: sorted, hidden entries below the
+            # input skipped (the input itself may be anything, '..' and '~/.cache/x' included).
+            files = [path] if path.is_file() else [Path(f) for f in walk_files(raw)]
+        except SourceError as exc:
+            raise InputError(str(exc)) from None
         for f in files:
             (jsonl if is_jsonl(f) else pages).append(f)
     return jsonl, pages

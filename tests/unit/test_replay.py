@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -190,3 +191,22 @@ def test_ctrl_c_stops_cleanly_with_what_was_done(sample_jsonl: Path, tmp_path: P
     assert "Traceback" not in err and "(interrupted)" in err
     events = [orjson.loads(line) for line in out.read_bytes().splitlines()]  # every line written whole
     assert all(e["type"] in ("move", "peg") for e in events)
+
+
+def test_directories_are_walked_like_the_other_commands(sample_jsonl: Path, tmp_path: Path) -> None:
+    from tickerstream.replay_inputs import expand_inputs
+
+    hidden_parent = tmp_path / ".cache" / "recordings"
+    (hidden_parent / "sub").mkdir(parents=True)
+    (hidden_parent / "sub" / "b.jsonl").write_bytes(sample_jsonl.read_bytes())
+    (hidden_parent / "a.txt").write_text("Bitcoin (BTC) $ 104,442.98 0.48%\n")
+    (hidden_parent / ".skip.jsonl").write_text("hidden\n")
+    jsonl, pages = expand_inputs([str(hidden_parent)])
+    assert [p.name for p in jsonl] == ["b.jsonl"] and [p.name for p in pages] == ["a.txt"]
+    # '..' as an input is a path like any other, not a hidden entry.
+    cwd = Path.cwd()
+    try:
+        os.chdir(hidden_parent / "sub")
+        assert [p.name for p in expand_inputs([".."])[0]] == ["b.jsonl"]
+    finally:
+        os.chdir(cwd)
