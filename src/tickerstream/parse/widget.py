@@ -35,10 +35,12 @@ ROW = rf"({_NAME}) \(([A-Za-z0-9]{{1,15}})\) \$ ({_PRICE}) ({_PCT})%"
 
 #: One line at a time from a line start: a row (with the slug line above it, if any) as
 #: (identity, price, percent), identity = the text from the slug up to ``$`` (``"bitcoin\nBitcoin
-#: (BTC) "``); any other line as ``_OTHER``, which ends the block. Possessive quantifiers: no
-#: backtracking over a long non-row line.
+#: (BTC) "``); any other line as ``_OTHER``, which ends the block, so it also takes the rest of the
+#: window: ``(?s:.*)`` costs nothing in the regex engine (it jumps to the end), and ``findall`` stops
+#: there instead of matching every line up to the next blank line only for them to be dropped.
+#: Possessive quantifiers: no backtracking over a long non-row line.
 ROWS = re.compile(
-    rf"^(?:((?:[a-z0-9][a-z0-9-]*+\n)?[A-Za-z][^\n$]*+)(?<=\) )\$ ({_PRICE}) ({_PCT})%\n|[^\n]*\n)",
+    rf"^(?:((?:[a-z0-9][a-z0-9-]*+\n)?[A-Za-z][^\n$]*+)(?<=\) )\$ ({_PRICE}) ({_PCT})%\n|[^\n]*\n(?s:.*))",
     re.M,
 )
 _OTHER = ("", "", "")
@@ -46,9 +48,10 @@ _OTHER = ("", "", "")
 _ROW_PUNCT = 5
 #: The identity part of ``ROW`` (after an optional slug line), for ``judge``.
 _IDENT = re.compile(rf"(?:([a-z0-9][a-z0-9-]*)\n)?({_NAME}) \(([A-Za-z0-9]{{1,15}})\) ")
-#: ``findall`` at most this many characters at a time (a block never crosses a blank line anyway),
-#: so a page without blank lines is not rescanned to its end for every block.
+#: ``findall`` at most this many characters at a time.
 _WINDOW = 32_768
+#: How far from a block's start ``_first_lap`` looks for the start of a repeated lap.
+_LAP_SEARCH = 8_192
 
 Row = tuple[str, str, str]
 Ident = tuple[str, str, str | None]
@@ -106,9 +109,10 @@ def scan_rows(text: str, pos: int, rows_re: re.Pattern[str] = ROWS) -> tuple[lis
     if lap is not None:
         rows, pos = lap
     while True:
-        stop = text.find("\n\n", pos, pos + _WINDOW)
-        final = stop >= 0 or pos + _WINDOW >= n
-        found = rows_re.findall(text, pos, stop + 1 if stop >= 0 else pos + _WINDOW)
+        # No need to look for the blank line that ends a block first: ``ROWS`` stops at the first line
+        # that is not a row (a blank one included) by taking the rest of the window with it.
+        final = pos + _WINDOW >= n
+        found = rows_re.findall(text, pos, pos + _WINDOW)
         try:
             del found[found.index(_OTHER) :]
             final = True
@@ -136,9 +140,10 @@ def _first_lap(text: str, pos: int, rows_re: re.Pattern[str]) -> tuple[list[Row]
     end = text.find("%\n", pos, pos + 512)  # the end of the first row (a slug line has no "%")
     if end < 0:
         return None
-    limit = text.find("\n\n", pos, pos + _WINDOW)  # a run never crosses a blank line
-    limit = pos + _WINDOW if limit < 0 else limit + 1
-    again = text.find(text[pos : end + 2], end + 2, limit)
+    limit = min(len(text), pos + _WINDOW)
+    # A second lap starts where the first ends: look for it only so far (a lap of ~150 rows), so a
+    # block followed by a long text without blank lines is not searched to the window's end.
+    again = text.find(text[pos : end + 2], end + 2, min(limit, pos + _LAP_SEARCH))
     if again < 0 or text[again - 1] != "\n":
         return None
     size = again - pos
