@@ -2,7 +2,9 @@
 
 ``parse_text`` / ``parse_bytes`` parse one snapshot (a page); ``SnapshotParser`` does the same
 incrementally for a file followed as it grows. Modules: ``snapshot`` (the driver), ``widget`` (the
-fast path for the dominant widget layout), ``records`` (one line -> records, the general path),
+fast path for the dominant widget layout), ``records`` (one line -> records, the general path: a
+layout, then the values read off it), ``anchors`` (where a line's prices, identifiers and percents
+are), ``shapes`` (the layout cache: lines that differ only in their numbers share a layout),
 ``patterns`` (the regexes), ``numbers`` (reading digits), ``slugs`` (coin-id lines), ``ticks`` (cheap
 ``Tick`` construction), ``vocab`` (currencies and words the parser trusts).
 """

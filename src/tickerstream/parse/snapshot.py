@@ -5,9 +5,10 @@ hold a price, and only such lines are looked at. On a hit line the *fast path* (
 dominant widget layout (``Name (SYM) $ price pct%``, after an optional slug line) and, once it matches,
 takes the whole run of slug+record lines with one ``findall``; a block with a row that needs any
 judgement (odd symbol, prose-like name, value out of range) is taken row by row, and such rows go to
-the *general path* (``records.parse_line``, memoised per line), which knows every other family, so
-both paths always agree. Context (the slug line above a record, the table header
-above a row) is read by looking back from the record, so lines without prices cost nothing.
+the *general path* (``records.parse_line_cached``: memoised per line, and per line *shape* so a row
+whose numbers changed only has its values read), which knows every other family, so both paths
+always agree. Context (the slug line above a record, the table header above a row) is read by
+looking back from the record, so lines without prices cost nothing.
 """
 
 from __future__ import annotations
