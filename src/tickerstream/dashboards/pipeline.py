@@ -189,11 +189,13 @@ def build() -> Json:
     lay.add(
         timeseries(
             "State restore time",
-            "Mean time to rebuild engine state after an assignment, per processor (gaps: no restore).",
+            # Cumulative sum/count, not rates: a processor restores a few times in its life, often
+            # before its first scrape, and a rate over such a counter is 0/0 (an empty panel).
+            "Mean time to rebuild engine state after an assignment, per processor, since it started.",
             [
                 Q(
-                    f"{rate('ticker_state_restore_duration_seconds_sum', 'instance')}"
-                    f" / {rate('ticker_state_restore_duration_seconds_count', 'instance')}",
+                    f"sum by (instance) (ticker_state_restore_duration_seconds_sum{{{INST}}})"
+                    f" / sum by (instance) (ticker_state_restore_duration_seconds_count{{{INST}}} > 0)",
                     "{{instance}}",
                 )
             ],
