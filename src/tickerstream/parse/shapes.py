@@ -31,8 +31,9 @@ random digit substitutions.
 
 **Bounds.** Only lines of at most ``MAX_SHAPE_CHARS`` characters are cached, with at most
 ``MAX_LAYOUT_RECORDS`` records (longer lines are flattened strips whose numbers never all repeat);
-the cache holds at most ``MAX_LAYOUTS`` shapes and is cleared when full: under 2.5 KB per entry worst
-case (a 256-character key, its kept digits, four 15-field records), so under ~20 MB; ~0.5 KB typical.
+the cache holds at most ``MAX_LAYOUTS`` shapes and is cleared when full. An entry is ~0.9 KB for a
+table row and ~3 KB in a bad case (256 characters of 3-byte UTF-8, four records with 50-character
+names), under 4 KB in any case, so the cache stays under ~32 MB.
 """
 
 from __future__ import annotations
