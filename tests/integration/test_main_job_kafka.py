@@ -27,8 +27,9 @@ def test_kafka_run_prints_the_same_events_as_the_embedded_run(kafka_bootstrap, k
     env = dict(os.environ)
     for field in TOPIC_FIELDS:
         env[f"TICKER_KAFKA__TOPICS__{field.upper()}"] = kafka_topics.name(field)
-    kafka_topics.name("ticks.checkpoints")  # created by the processor; cleaned up with the others
     group = kafka_topics.prefix + "group"
+    # Created by the processor; registered so it is cleaned up with the others.
+    kafka_topics.name(f"ticks.{group}.checkpoints")
 
     on_kafka = run_main("--bootstrap-servers", kafka_bootstrap, "--group", group, env=env)
     assert on_kafka.returncode == 0, on_kafka.stderr.decode()[-3000:]
@@ -41,6 +42,15 @@ def test_kafka_run_prints_the_same_events_as_the_embedded_run(kafka_bootstrap, k
     assert kinds == {"move", "peg"}
     assert b"5,000 ticks produced" in on_kafka.stderr
     assert os.path.isdir(bundled_sample_dir())
+
+    # A second group on the same topics has its own state: it reads the topic from the start and
+    # finds the same events (the re-produced ticks are duplicates to it), instead of restoring the
+    # first group's checkpoints and skipping everything.
+    other = kafka_topics.prefix + "other"
+    kafka_topics.name(f"ticks.{other}.checkpoints")
+    again = run_main("--bootstrap-servers", kafka_bootstrap, "--group", other, env=env)
+    assert again.returncode == 0, again.stderr.decode()[-3000:]
+    assert sorted(again.stdout.splitlines()) == kafka_events
 
 
 def test_unreachable_broker_is_a_one_line_error():

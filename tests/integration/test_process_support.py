@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from tickerstream.engine import Engine, EngineConfig, TickBatch
 from tickerstream.kafka.admin import partition_count
-from tickerstream.kafka.process import ProcessorConfig
+from tickerstream.kafka.process import ProcessorConfig, checkpoint_topic_for
 from tickerstream.kafka.settings import KafkaSettings, TopicNames
 from tickerstream.model import Tick
 from tickerstream.sample import SampleSpec, _asset_map, generate, snapshot_ticks
@@ -56,9 +56,11 @@ def settings(bootstrap: str, prefix: str, partitions: int = PARTITIONS) -> Kafka
     return KafkaSettings(bootstrap_servers=bootstrap, topics=names, ticks_partitions=partitions)
 
 
-def topic_names(kafka: KafkaSettings) -> list[str]:
+def topic_names(kafka: KafkaSettings, group: str | None = None) -> list[str]:
+    """Every topic a test's processors use; ``group`` defaults to ``fast_config``'s (prefix + "group")."""
     t = kafka.topics
-    return [t.ticks, t.moves, t.pegs, t.rejects, t.refprices, t.ticks + ".checkpoints"]
+    group = group or t.ticks.removesuffix("ticks") + "group"
+    return [t.ticks, t.moves, t.pegs, t.rejects, t.refprices, checkpoint_topic_for(t.ticks, group)]
 
 
 def fast_config(prefix: str, **kw: object) -> ProcessorConfig:

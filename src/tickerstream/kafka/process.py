@@ -59,6 +59,11 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.proc._on_assigned(assigned)
 
 
+def checkpoint_topic_for(ticks_topic: str, group: str) -> str:
+    """The default checkpoint topic of ``group`` reading ``ticks_topic``: ``<ticks>.<group>.checkpoints``."""
+    return f"{ticks_topic}.{group}.checkpoints"
+
+
 class Processor:
     def __init__(
         self,
@@ -79,7 +84,9 @@ class Processor:
         t = kafka.topics
         self.ticks_topic = t.ticks
         self.metrics = ProcessorMetrics(t.ticks, metrics, markets)
-        self.checkpoint_topic = cfg.checkpoint_topic or f"{t.ticks}.checkpoints"
+        # One checkpoint topic per group: checkpoints are a group's state, and two groups on the same
+        # ticks (say production and a staging config) must neither restore nor overwrite each other's.
+        self.checkpoint_topic = cfg.checkpoint_topic or checkpoint_topic_for(t.ticks, cfg.group)
         self._router = KeyRouter(kafka.ticks_partitions)
         by_ref = self.engine.pegs.by_ref
         self._ref_partition = {r: self._router.route(r)[1] for r in by_ref}

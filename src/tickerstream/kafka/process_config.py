@@ -17,7 +17,8 @@ class ProcessorConfig:
     #: At-least-once: how often partitions are checkpointed and their offsets committed (also on
     #: revoke and shutdown). A crash repeats at most this much work (same events, same ids).
     checkpoint_interval_ms: int = 5_000
-    #: Checkpoint topic; empty = ``<ticks topic>.checkpoints`` (compacted, one partition per ticks partition).
+    #: Checkpoint topic; empty = ``<ticks topic>.<group>.checkpoints`` (compacted, one partition per ticks
+    #: partition; per group, since checkpoints are a group's state).
     checkpoint_topic: str = ""
     poll_timeout_ms: int = 100
     max_records: int = 20_000
