@@ -13,7 +13,6 @@ together. The cost: a producer and a transaction per owned partition per commit 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -29,6 +28,20 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 }
 
 
+async def _settle(pending: list[asyncio.Future[Any]]) -> None:
+    """Wait until every future is done (not just until the first failure), then raise the first error."""
+    if not pending:
+        return
+    await asyncio.wait(pending)
+    for fut in pending:
+        exc = None if fut.cancelled() else fut.exception()
+        if exc is not None:
+            raise exc
+    for fut in pending:
+        if fut.cancelled():
+            raise asyncio.CancelledError("a delivery was cancelled")
+
+
 class AtLeastOnceOutput:
     """One idempotent producer; sends are awaited in bulk by :meth:`settle` before a commit."""
 
@@ -38,7 +51,7 @@ class AtLeastOnceOutput:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap, **{**PRODUCER_DEFAULTS, **producer_kwargs}
         )
-        self._inflight: list[Awaitable[Any]] = []
+        self._inflight: list[asyncio.Future[Any]] = []
 
     async def start(self) -> None:
         await self._producer.start()
@@ -57,10 +70,12 @@ class AtLeastOnceOutput:
         return len(self._inflight)
 
     async def settle(self) -> None:
-        """Wait for the acks of everything sent so far; raises the first delivery error."""
-        pending, self._inflight = self._inflight, []
-        if pending:
-            await asyncio.gather(*pending)
+        """Wait for the acks of everything sent so far; raises the first delivery error.
+
+        The futures stay in ``inflight`` until every one of them is done: a failed delivery is never
+        forgotten while its siblings are still on the way (the caller must then not commit)."""
+        await _settle(self._inflight)
+        self._inflight = []
 
 
 class TransactionalOutput:
@@ -74,7 +89,7 @@ class TransactionalOutput:
         self._kwargs = {**PRODUCER_DEFAULTS, **producer_kwargs}
         self._producers: dict[int, AIOKafkaProducer] = {}
         self._in_txn: set[int] = set()
-        self._inflight: dict[int, list[Awaitable[Any]]] = {}
+        self._inflight: dict[int, list[asyncio.Future[Any]]] = {}
 
     async def start(self) -> None:
         return None
@@ -127,10 +142,9 @@ class TransactionalOutput:
         return sum(len(v) for v in self._inflight.values())
 
     async def settle(self) -> None:
-        pending = [f for futs in self._inflight.values() for f in futs]
+        """Wait for the acks of everything sent so far (all of them); raises the first delivery error."""
+        await _settle([f for futs in self._inflight.values() for f in futs])
         self._inflight = {}
-        if pending:
-            await asyncio.gather(*pending)
 
     def in_transaction(self, partition: int) -> bool:
         return partition in self._in_txn

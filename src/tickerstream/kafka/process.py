@@ -8,7 +8,8 @@ topic. Then, every ``commit_interval_ms``: at-least-once waits for the acks (and
 transaction with its checkpoint and offsets inside.
 
 Lifecycle: ``async with Processor(...) as proc: await proc.run()``; :meth:`request_stop` (SIGTERM)
-makes ``run`` return after the current step, and leaving the block commits and leaves the group.
+makes ``run`` return after the current step, and leaving the block commits (unless a step, a send or a
+settle failed: then nothing is committed past the last good commit) and leaves the group.
 Rebalances: the listener commits everything on revoke (under the same lock as a processing step, so a
 step is never cut in half), and only *pauses* newly assigned partitions; the main loop restores them
 from their checkpoints (heartbeats are not sent while a rebalance callback runs, so slow work stays out).
@@ -129,6 +130,9 @@ class Processor:
         self._stale: dict[str, int] = {}
         self._blocked_since: float | None = None
         self._started = False
+        #: Set when a step, a send or a settle raised: what was processed since the last commit may
+        #: not all be out, so nothing may be committed on the way out (a successor repeats it).
+        self.failed = False
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -162,13 +166,22 @@ class Processor:
         )
 
     async def stop(self) -> None:
-        """Graceful: commit what was processed (with checkpoints), leave the group, close clients."""
+        """Graceful: commit what was processed (with checkpoints), leave the group, close clients.
+
+        After a failure (:attr:`failed`) nothing is committed: a failed delivery or a step cut in half
+        means the output may lack events of ticks already processed, and committing their offsets (or
+        an open transaction) would lose them for good. Exactly-once aborts its open transactions."""
         if self._started:
             async with self._lock:
-                try:
-                    await self._commit(checkpoint=True)
-                except (KafkaError, CommitFailedError) as exc:
-                    log.warning("process.final_commit_failed", error=str(exc))
+                if self.failed:
+                    log.warning("process.failed_no_final_commit", **self.stats.as_dict())
+                    if isinstance(self.output, TransactionalOutput):
+                        await self.output.abort()
+                else:
+                    try:
+                        await self._commit(checkpoint=True)
+                    except (KafkaError, CommitFailedError) as exc:
+                        log.warning("process.final_commit_failed", error=str(exc))
             await self._consumer.stop()  # sends LeaveGroup: the others rebalance at once
             self._started = False
         else:  # start() failed part-way: close the client it built, so nothing leaks a warning
@@ -209,15 +222,19 @@ class Processor:
             timeout = 10 if self._pending else cfg.poll_timeout_ms
             fetched = await self._consumer.getmany(timeout_ms=timeout, max_records=cfg.max_records)
             async with self._lock:
-                self._add(fetched)
-                await self._step()
-                self.metrics.lag(self._consumer, self.owned)
-                if self._committer.due():
-                    try:
-                        await self._commit()
-                    except CommitFailedError as exc:  # the group moved on; the revoke handles it
-                        log.warning("process.commit_failed", error=str(exc))
-                        self._revoke_clean = False
+                try:
+                    self._add(fetched)
+                    await self._step()
+                    self.metrics.lag(self._consumer, self.owned)
+                    if self._committer.due():
+                        try:
+                            await self._commit()
+                        except CommitFailedError as exc:  # the group moved on; the revoke handles it
+                            log.warning("process.commit_failed", error=str(exc))
+                            self._revoke_clean = False
+                except BaseException:  # a send, a settle or the step itself (even cancelled half-way)
+                    self.failed = True
+                    raise
 
     def _add(self, fetched: dict[TopicPartition, list[Any]]) -> None:
         chosen: dict[int, list[Any]] = {}
@@ -408,7 +425,10 @@ class Processor:
             mine = sorted(tp.partition for tp in revoked if tp.topic == self.ticks_topic)
             log.info("process.revoked", partitions=mine, pending_rows=self._pending.total_rows)
             try:
-                await self._commit(checkpoint=True)
+                if self.failed:  # see stop(): never commit past a failed step
+                    self._revoke_clean = False
+                else:
+                    await self._commit(checkpoint=True)
             except (KafkaError, CommitFailedError) as exc:
                 log.warning("process.revoke_commit_failed", error=str(exc))
                 self._revoke_clean = False

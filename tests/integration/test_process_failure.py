@@ -1,0 +1,86 @@
+"""A failed delivery: the processor stops with the error and commits nothing past it, so a successor
+re-emits the events whose sends failed (at-least-once repeats, it never loses)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiokafka.errors import KafkaTimeoutError
+from test_process_support import (
+    by_id,
+    committed_offsets,
+    end_offsets,
+    expected_events,
+    fast_config,
+    produce,
+    read_all,
+    scripted_ticks,
+    settings,
+    tick_records,
+    topic_names,
+    wait_all_committed,
+)
+
+from tickerstream.kafka.outputs import AtLeastOnceOutput
+from tickerstream.kafka.process import Processor
+
+if TYPE_CHECKING:
+    from conftest import TopicFactory
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_failed_deliveries_are_not_committed_and_a_successor_re_emits_them(
+    kafka_bootstrap: str, kafka_topics: TopicFactory
+) -> None:
+    kafka = settings(kafka_bootstrap, kafka_topics.prefix)
+    for name in topic_names(kafka):
+        kafka_topics.name(name.removeprefix(kafka_topics.prefix))
+    ticks = scripted_ticks(days=1.0)
+    expected = by_id(expected_events(ticks))
+    config = fast_config(kafka_topics.prefix)
+
+    proc = Processor(kafka, config=config)
+    assert isinstance(proc.output, AtLeastOnceOutput)
+    output = proc.output
+    real_send = output.send
+    moves = {"sent": 0, "failed": 0}
+
+    async def send(partition: int, topic: str, value: bytes, key: bytes | None) -> None:
+        """Moves number 10 to 14 "fail delivery" (a request timeout, not enough replicas...)."""
+        if topic == kafka.topics.moves:
+            moves["sent"] += 1
+            if 10 <= moves["sent"] < 15:
+                fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                fut.set_exception(KafkaTimeoutError("simulated delivery failure"))
+                output._inflight.append(fut)
+                moves["failed"] += 1
+                return
+        await real_send(partition, topic, value, key)
+
+    output.send = send  # type: ignore[method-assign]
+    with pytest.raises(KafkaTimeoutError):
+        async with proc:
+            await produce(kafka_bootstrap, kafka.topics.ticks, tick_records(ticks))
+            await asyncio.wait_for(proc.run(), 30)
+    assert moves["failed"] == 5
+
+    got = by_id(await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs]))
+    assert len(set(expected) - set(got)) == 5, "the failed sends are missing from the output"
+    end = await end_offsets(kafka_bootstrap, kafka.topics.ticks)
+    committed = await committed_offsets(kafka_bootstrap, config.group)
+    assert any(committed.get(tp, 0) < e for tp, e in end.items()), "committed past the failed step"
+    assert proc.failed
+
+    # A successor starts at the committed offsets and re-emits what was lost.
+    proc2 = Processor(kafka, config=config)
+    async with proc2:
+        task = asyncio.create_task(proc2.run())
+        await wait_all_committed(kafka_bootstrap, config.group, kafka.topics.ticks, tasks=[task])
+        proc2.request_stop()
+        await asyncio.wait_for(task, 10)
+    assert proc2.stats.ticks > 0
+    got = by_id(await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs]))
+    assert got == expected
