@@ -16,6 +16,7 @@ from tickerstream.kafka.admin import (
     TopicSpec,
     default_topic_specs,
     ensure_topics,
+    refprices_topic_spec,
     topic_specs_for,
 )
 from tickerstream.kafka.settings import KafkaSettings, TopicNames
@@ -59,7 +60,9 @@ async def test_creates_the_default_topics_with_partitions_and_configs(
     kafka_bootstrap: str, kafka_topics: TopicFactory
 ) -> None:
     names = names_for(kafka_topics)
-    specs = default_topic_specs(names)
+    shared = default_topic_specs(names)
+    assert names.refprices not in {s.name for s in shared}, "reference prices are per group"
+    specs = [*shared, refprices_topic_spec(names.refprices)]  # a group's topic, as a processor makes it
     await ensure_topics(kafka_bootstrap, specs)
     partitions, configs = await describe(kafka_bootstrap, [s.name for s in specs])
     assert partitions == {names.ticks: 6, names.moves: 1, names.pegs: 1, names.rejects: 1, names.refprices: 1}

@@ -28,8 +28,9 @@ def test_kafka_run_prints_the_same_events_as_the_embedded_run(kafka_bootstrap, k
     for field in TOPIC_FIELDS:
         env[f"TICKER_KAFKA__TOPICS__{field.upper()}"] = kafka_topics.name(field)
     group = kafka_topics.prefix + "group"
-    # Created by the processor; registered so it is cleaned up with the others.
+    # Created by the processor (per group); registered so they are cleaned up with the others.
     kafka_topics.name(f"ticks.{group}.checkpoints")
+    kafka_topics.name(f"refprices.{group}")
 
     on_kafka = run_main("--bootstrap-servers", kafka_bootstrap, "--group", group, env=env)
     assert on_kafka.returncode == 0, on_kafka.stderr.decode()[-3000:]
@@ -48,6 +49,7 @@ def test_kafka_run_prints_the_same_events_as_the_embedded_run(kafka_bootstrap, k
     # first group's checkpoints and skipping everything.
     other = kafka_topics.prefix + "other"
     kafka_topics.name(f"ticks.{other}.checkpoints")
+    kafka_topics.name(f"refprices.{other}")
     again = run_main("--bootstrap-servers", kafka_bootstrap, "--group", other, env=env)
     assert again.returncode == 0, again.stderr.decode()[-3000:]
     assert sorted(again.stdout.splitlines()) == kafka_events

@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from tickerstream.engine import Engine, EngineConfig, TickBatch
 from tickerstream.kafka.admin import partition_count
-from tickerstream.kafka.process import ProcessorConfig, checkpoint_topic_for
+from tickerstream.kafka.process import ProcessorConfig, checkpoint_topic_for, refprices_topic_for
 from tickerstream.kafka.settings import KafkaSettings, TopicNames
 from tickerstream.model import Tick
 from tickerstream.sample import SampleSpec, _asset_map, generate, snapshot_ticks
@@ -60,7 +60,14 @@ def topic_names(kafka: KafkaSettings, group: str | None = None) -> list[str]:
     """Every topic a test's processors use; ``group`` defaults to ``fast_config``'s (prefix + "group")."""
     t = kafka.topics
     group = group or t.ticks.removesuffix("ticks") + "group"
-    return [t.ticks, t.moves, t.pegs, t.rejects, t.refprices, checkpoint_topic_for(t.ticks, group)]
+    return [
+        t.ticks,
+        t.moves,
+        t.pegs,
+        t.rejects,
+        refprices_topic_for(t.refprices, group),
+        checkpoint_topic_for(t.ticks, group),
+    ]
 
 
 def fast_config(prefix: str, **kw: object) -> ProcessorConfig:

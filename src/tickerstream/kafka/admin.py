@@ -67,7 +67,10 @@ def default_topic_specs(
     events_retention_ms: int = 30 * 24 * 3600 * 1000,
     rejects_retention_ms: int = 14 * 24 * 3600 * 1000,
 ) -> list[TopicSpec]:
-    """The topics of the design: ticks (keyed by symbol), moves, pegs, rejects and reference prices."""
+    """The shared topics of the design: ticks (keyed by symbol), moves, pegs and rejects.
+
+    Each processor group creates its own state topics at start (:func:`refprices_topic_spec`, the
+    checkpoints): they are a group's state, not shared."""
     n = names or TopicNames()
     rf = replication_factor
 
@@ -86,20 +89,22 @@ def default_topic_specs(
         TopicSpec(n.moves, events_partitions, rf, delete_after(events_retention_ms)),
         TopicSpec(n.pegs, events_partitions, rf, delete_after(events_retention_ms)),
         TopicSpec(n.rejects, 1, rf, delete_after(rejects_retention_ms)),
-        # Latest price per symbol; every processor instance reads it from the beginning, so it must stay
-        # small: compacted, with short segments so that compaction actually gets to run.
-        TopicSpec(
-            n.refprices,
-            1,
-            rf,
-            {
-                "cleanup.policy": "compact",
-                "segment.ms": str(3600 * 1000),
-                "min.cleanable.dirty.ratio": "0.1",
-                "delete.retention.ms": str(24 * 3600 * 1000),
-            },
-        ),
     ]
+
+
+#: A group's reference-price topic: latest price per symbol; every instance of the group reads it from
+#: the beginning, so it must stay small: compacted, with short segments so that compaction gets to run.
+REFPRICES_TOPIC_CONFIGS = {
+    "cleanup.policy": "compact",
+    "segment.ms": str(3600 * 1000),
+    "min.cleanable.dirty.ratio": "0.1",
+    "delete.retention.ms": str(24 * 3600 * 1000),
+}
+
+
+def refprices_topic_spec(name: str, replication_factor: int = 1) -> TopicSpec:
+    """A processor group's reference-price topic (one partition, compacted)."""
+    return TopicSpec(name, 1, replication_factor, dict(REFPRICES_TOPIC_CONFIGS))
 
 
 def topic_specs_for(settings: KafkaSettings) -> list[TopicSpec]:

@@ -2,8 +2,8 @@
 
 Per poll: ``getmany`` -> one batch decode for all partitions -> pending buffer -> a cut merged by event
 time and limited by the reference gate -> one ``Engine.process`` -> events (key = symbol) to the moves
-and pegs topics, dead letters to the rejects topic, reference points and progress to the refprices
-topic. Then, every ``commit_interval_ms``: at-least-once waits for the acks (and every
+and pegs topics, dead letters to the rejects topic, reference points and progress to the group's
+refprices topic. Then, every ``commit_interval_ms``: at-least-once waits for the acks (and every
 ``checkpoint_interval_ms`` checkpoints and commits the offsets); exactly-once commits each partition's
 transaction with its checkpoint and offsets inside.
 
@@ -28,7 +28,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from tickerstream.engine import Engine, EngineConfig
 from tickerstream.events import Event
-from tickerstream.kafka.admin import TopicSpec, ensure_topics, topic_specs_for
+from tickerstream.kafka.admin import TopicSpec, ensure_topics, refprices_topic_spec, topic_specs_for
 from tickerstream.kafka.checkpoint import CHECKPOINT_TOPIC_CONFIGS
 from tickerstream.kafka.commit import Committer
 from tickerstream.kafka.dlq import reject_for
@@ -65,6 +65,11 @@ def checkpoint_topic_for(ticks_topic: str, group: str) -> str:
     return f"{ticks_topic}.{group}.checkpoints"
 
 
+def refprices_topic_for(refprices_topic: str, group: str) -> str:
+    """The default reference-price topic of ``group``: ``<refprices>.<group>``."""
+    return f"{refprices_topic}.{group}"
+
+
 class Processor:
     def __init__(
         self,
@@ -88,6 +93,10 @@ class Processor:
         # One checkpoint topic per group: checkpoints are a group's state, and two groups on the same
         # ticks (say production and a staging config) must neither restore nor overwrite each other's.
         self.checkpoint_topic = cfg.checkpoint_topic or checkpoint_topic_for(t.ticks, cfg.group)
+        # Reference points and progress are a group's state as well: another group (or a re-run under a
+        # new group) reading a shared topic would find newer points and progress than its own, refuse
+        # its older points and open its gate early, so its cross-partition pegs would differ from a replay.
+        self.refprices_topic = cfg.refprices_topic or refprices_topic_for(t.refprices, cfg.group)
         self._router = KeyRouter(kafka.ticks_partitions)
         by_ref = self.engine.pegs.by_ref
         self._ref_partition = {r: self._router.route(r)[1] for r in by_ref}
@@ -101,7 +110,7 @@ class Processor:
             )
         else:
             self.output = AtLeastOnceOutput(bootstrap, **security)
-        self._follower = RefFollower(bootstrap, t.refprices, by_ref, **security)
+        self._follower = RefFollower(bootstrap, self.refprices_topic, by_ref, **security)
         self._recovery = Recovery(bootstrap, self.checkpoint_topic, **security)
         self._consumer = AIOKafkaConsumer(
             **security,
@@ -144,7 +153,8 @@ class Processor:
             self.kafka.replication_factor,
             CHECKPOINT_TOPIC_CONFIGS,
         )
-        specs = [*topic_specs_for(self.kafka), checkpoints]
+        refprices = refprices_topic_spec(self.refprices_topic, self.kafka.replication_factor)
+        specs = [*topic_specs_for(self.kafka), checkpoints, refprices]
         await ensure_topics(
             self.kafka.bootstrap_servers,
             specs,
@@ -163,6 +173,7 @@ class Processor:
             exactly_once=self.config.exactly_once,
             ticks=self.ticks_topic,
             checkpoints=self.checkpoint_topic,
+            refprices=self.refprices_topic,
         )
 
     async def stop(self) -> None:
@@ -355,7 +366,7 @@ class Processor:
             rows = cut.partition_of_row == p
             if rows.any():
                 self.owned[p].last_ts = max(self.owned[p].last_ts, int(b.ts[rows].max()))
-        topic = self.kafka.topics.refprices
+        topic = self.refprices_topic
         for i in reference_ticks(b.symbols, cut.partition_of_row, self._ref_partition, set(cut.positions)):
             s, t = b.symbols[i], int(b.ts[i])
             value = encode_ref(s, t, float(b.price[i]), t)
@@ -380,7 +391,7 @@ class Processor:
             self._published_until[ref] = u
             hist = refs[ref]
             ts, px = (hist.ts[-1], hist.price[-1]) if hist.ts else (None, None)
-            await self.output.send(p, self.kafka.topics.refprices, encode_ref(ref, ts, px, u), ref.encode())
+            await self.output.send(p, self.refprices_topic, encode_ref(ref, ts, px, u), ref.encode())
             self.stats.ref_records_out += 1
 
     async def _emit(self, events: list[Event]) -> None:

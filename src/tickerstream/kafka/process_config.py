@@ -20,6 +20,9 @@ class ProcessorConfig:
     #: Checkpoint topic; empty = ``<ticks topic>.<group>.checkpoints`` (compacted, one partition per ticks
     #: partition; per group, since checkpoints are a group's state).
     checkpoint_topic: str = ""
+    #: Reference-price topic; empty = ``<kafka.topics.refprices>.<group>`` (compacted, one partition;
+    #: per group, since the reference points and their progress are a group's state too).
+    refprices_topic: str = ""
     poll_timeout_ms: int = 100
     max_records: int = 20_000
     #: A partition with more fetched-but-gated ticks than this is paused until they drain.

@@ -1,4 +1,5 @@
-"""Reference prices across instances: the compacted ``ticker.refprices`` topic and the event-time gate.
+"""Reference prices across instances: the group's compacted ``ticker.refprices.<group>`` topic and the
+event-time gate (one topic per consumer group: the points and progress are the group's state).
 
 A pegged asset such as WBTC is judged against BTC's price *as of the WBTC tick's ts*; BTC's ticks may
 live on a partition another instance owns. So the owner of a reference symbol's partition publishes,

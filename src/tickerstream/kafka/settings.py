@@ -22,7 +22,9 @@ class TopicNames:
     moves: str = "ticker.moves"  # Move events
     pegs: str = "ticker.pegs"  # PegEvent events
     rejects: str = "ticker.rejects"  # dead letters: raw input + reason + source
-    refprices: str = "ticker.refprices"  # compacted, key = symbol; every processor reads it in full
+    #: Base name of the reference-price topics: each processor group has its own, ``<refprices>.<group>``
+    #: (compacted, key = symbol; every instance of the group reads it in full).
+    refprices: str = "ticker.refprices"
 
 
 @dataclass(frozen=True)
