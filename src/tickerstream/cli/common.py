@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
@@ -40,6 +42,10 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
     """Run a command body, mapping user mistakes and interrupts to exit codes without tracebacks."""
     from tickerstream.config import ConfigError
 
+    # SIGTERM (docker stop, systemd, kill) takes the same clean path as Ctrl-C. Commands that run an
+    # asyncio loop install their own handlers on it, which take precedence while the loop runs.
+    in_main_thread = threading.current_thread() is threading.main_thread()  # signal() works only there
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
         return body()
     except (UsageError, ConfigError) as exc:
@@ -53,6 +59,13 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def add_engine_args(parser: argparse.ArgumentParser) -> None:

@@ -10,9 +10,18 @@ import sys
 
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
-from tickerstream.cli.common import EXIT_OK, UsageError, add_logging_args, configure_from_args, run_cli
+from tickerstream.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    CliParser,
+    UsageError,
+    add_logging_args,
+    configure_from_args,
+    run_cli,
+)
 from tickerstream.config import load_settings
 from tickerstream.engine import EngineConfig
+from tickerstream.engine.registry import RegistryError, load_registry
 from tickerstream.kafka.admin import TopicError
 from tickerstream.kafka.process import Processor, ProcessorConfig
 from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, KafkaSettings
@@ -36,7 +45,7 @@ log = get_logger("ticker-process")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="ticker-process",
         description=(
             "Consume ticks from Kafka as a member of a consumer group, run the engine, and publish move and "
@@ -80,8 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_cli("ticker-process", lambda: _run(args))
+    return run_cli("ticker-process", lambda: _run(build_parser().parse_args(argv)))
 
 
 def split_overrides(overrides: list[str]) -> dict[str, list[str]]:
@@ -99,6 +107,11 @@ def split_overrides(overrides: list[str]) -> dict[str, list[str]]:
 def load_all(args: argparse.Namespace) -> tuple[KafkaSettings, EngineConfig, ProcessorConfig]:
     sets = split_overrides(args.overrides)
     engine = load_settings(EngineConfig, args.config, overrides=sets["engine"], env_section="ENGINE")
+    if engine.pegs.enabled:  # a broken peg registry is a user mistake: one line before connecting
+        try:
+            load_registry(engine.pegs)
+        except RegistryError as exc:
+            raise UsageError(str(exc)) from None
     kafka_sets = [f"bootstrap_servers={_toml_string(args.bootstrap_servers)}", *sets["kafka"]]
     kafka = load_settings(KafkaSettings, overrides=kafka_sets, env_section="KAFKA")
     process_sets = list(sets["process"])
@@ -135,12 +148,16 @@ def _run(args: argparse.Namespace) -> int:
     except TopicError as exc:
         raise UsageError(str(exc)) from None
     except (KafkaConnectionError, TimeoutError) as exc:
-        raise UsageError(
-            f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc or type(exc).__name__}"
-        ) from None
+        # Not a usage error: the command was right, the broker is gone (exit 1, as ticker-produce).
+        print(
+            f"ticker-process: error: cannot reach Kafka at {kafka.bootstrap_servers}: "
+            f"{exc or type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     except KafkaError as exc:
-        print(f"ticker-process: Kafka error: {exc}", file=sys.stderr)
-        return 1
+        print(f"ticker-process: error: Kafka: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     finally:
         if server is not None:
             server.close()

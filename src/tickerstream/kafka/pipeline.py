@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 import time
 from collections import Counter
@@ -46,12 +47,16 @@ def run_on_kafka(
     """Run the pipeline through Kafka; events go to stdout as JSON Lines, a summary to stderr."""
     try:
         return asyncio.run(_run(bootstrap, paths, config, group, sys.stdout.buffer))
-    except SourceError as exc:
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None  # SIGTERM/Ctrl-C cancelled the run; run_cli reports it
+    except (SourceError, TopicError) as exc:
         raise UsageError(str(exc)) from None
-    except TopicError as exc:
-        raise UsageError(str(exc)) from None
-    except (KafkaError, OSError) as exc:
-        raise UsageError(f"Kafka at {bootstrap} is not usable: {exc}") from None
+    except BrokenPipeError:
+        raise  # the reader of stdout went away (`| head`): run_cli ends quietly
+    except (KafkaError, OSError, TimeoutError) as exc:
+        # Not a usage error: the command was right, the broker is not usable (exit 1).
+        print(f"tickerstream: error: Kafka at {bootstrap} is not usable: {exc}", file=sys.stderr)
+        return 1
 
 
 async def _run(bootstrap: str, paths: Sequence[str], config: EngineConfig, group: str, out: BinaryIO) -> int:
@@ -61,9 +66,17 @@ async def _run(bootstrap: str, paths: Sequence[str], config: EngineConfig, group
     )
     topics = settings.topics
     started = time.monotonic()
+    # SIGTERM and Ctrl-C cancel this task: the finally blocks below stop the processor (commit,
+    # leave the group) and the clients. An exception raised from a signal handler instead could
+    # land anywhere inside the Kafka clients and leave them hanging.
+    loop, main = asyncio.get_running_loop(), asyncio.current_task()
+    assert main is not None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, main.cancel)
     # The processor creates/checks the topics and joins the group on entry, leaves it on exit.
     async with Processor(settings, config, ProcessorConfig(group=group)) as processor:
         events = _EventPrinter(settings, [topics.moves, topics.pegs], out)
+        run_task: asyncio.Task[None] | None = None
         try:
             await events.start()
             run_task = asyncio.create_task(processor.run(), name="processor")
@@ -73,6 +86,10 @@ async def _run(bootstrap: str, paths: Sequence[str], config: EngineConfig, group
             processor.request_stop()
             await run_task
         finally:
+            if run_task is not None and not run_task.done():  # interrupted: let the loop finish its step
+                processor.request_stop()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(run_task, timeout=30)
             await events.stop()
     by_type = ", ".join(f"{k}={v}" for k, v in sorted(events.counts.items())) or "none"
     print(
@@ -180,8 +197,10 @@ class _EventPrinter:
                 await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._consumer.stop()
+        try:
+            if self._task is not None:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        finally:  # also when the printer died (e.g. stdout closed): never leak the consumer
+            await self._consumer.stop()
