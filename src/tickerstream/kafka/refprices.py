@@ -132,8 +132,12 @@ class RefFollower:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # it died before: drain()/catch_up() raised it already
+                log.warning("refprices.follower_failed", topic=self.topic, error=repr(exc))
             self._task = None
         await self._consumer.stop()
 
@@ -143,8 +147,7 @@ class RefFollower:
         try:
             async with asyncio.timeout(timeout_s):
                 while True:
-                    if self._task is not None and self._task.done():
-                        self._task.result()  # re-raise what killed the follower
+                    self.check()  # raise what killed the follower
                     positions = [await self._consumer.position(tp) for tp in self._tps]
                     if all(pos >= end[tp] for pos, tp in zip(positions, self._tps, strict=True)):
                         return True
@@ -157,12 +160,24 @@ class RefFollower:
             return False
 
     def drain(self) -> RefUpdates:
-        """Points and progress read since the last call (progress is also applied to ``until``)."""
+        """Points and progress read since the last call (progress is also applied to ``until``).
+
+        Raises what killed the background task, if it died: a dead follower would otherwise go
+        unnoticed, the gate would time out every ``ref_gate_timeout_ms`` and references go stale."""
+        self.check()
         out, self._buf = self._buf, RefUpdates()
         for sym, u in out.until.items():
             if u > self.until.get(sym, UNKNOWN):
                 self.until[sym] = u
         return out
+
+    def check(self) -> None:
+        """Raise if the background task has ended (it only ends by an error, or by :meth:`stop`)."""
+        task = self._task
+        if task is None or not task.done():
+            return
+        exc = None if task.cancelled() else task.exception()
+        raise RuntimeError(f"reference-price follower of {self.topic} stopped: {exc!r}") from exc
 
     async def _run(self) -> None:
         while True:
