@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # `make run`: the main job. With no broker configured it runs embedded (one process, no Kafka) on the
 # bundled sample pages and prints events; set KAFKA_BOOTSTRAP_SERVERS to run it through Kafka.
 run: venv
-	$(BIN)/tickerstream run $(ARGS)
+	@$(BIN)/tickerstream run $(ARGS)
 
 # `make test`: the whole suite, unit and integration. Starts the local Kafka broker if none answers.
 # pytest's exit code 5 (no tests collected) is turned into a failure so an empty run never passes.
@@ -28,11 +28,13 @@ system-deps:
 # ---- Python environment -------------------------------------------------------------------
 venv: $(BIN)/.installed
 
+# Progress goes to stderr so that `make run > events.jsonl` holds only events.
 $(BIN)/.installed: pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
-	touch $@
+	@echo "setting up $(VENV) (first run only)" >&2
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip >&2
+	@$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]" >&2
+	@touch $@
 
 lint: venv
 	$(BIN)/ruff check src tests bench

@@ -85,7 +85,6 @@ def write_report(
     peg_sections = [_peg_chart(sym, registry[sym], series, summary, config) for sym in peg_symbols]
     page = _PAGE.format(
         title="tickerstream backtest report",
-        generated=time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
         summary=html.escape(summary.render()),
         prices="\n".join(sections) or "<p>No price series.</p>",
         pegs="\n".join(s for s in peg_sections if s) or "<p>No pegged assets in the input.</p>",
@@ -264,7 +263,7 @@ td, th {{ border: 1px solid #ddd; padding: 4px 8px; text-align: left; }}
 </style></head>
 <body>
 <h1>{title}</h1>
-<p>Generated {generated}. Charts: inline SVG; hover markers for details.</p>
+<p>Charts: inline SVG; hover the markers for details. The same input and config give this same file.</p>
 <h2>Summary</h2>
 <pre>{summary}</pre>
 <h2>Peg episodes</h2>

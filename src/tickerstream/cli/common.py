@@ -28,6 +28,10 @@ class UsageError(Exception):
     """A mistake the user can fix; the message says what to fix."""
 
 
+class KafkaUnavailable(Exception):
+    """The command was right but Kafka could not be used (unreachable, refused): exit 1, one line."""
+
+
 class CliParser(argparse.ArgumentParser):
     """argparse that reports a bad command line as one ``prog: error: ... (see --help)`` line.
 
@@ -51,6 +55,9 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
     except (UsageError, ConfigError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KafkaUnavailable as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from tickerstream.cli.common import (
     CliParser,
+    KafkaUnavailable,
     UsageError,
     add_engine_args,
     add_logging_args,
@@ -192,7 +193,9 @@ def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickB
     except TopicReadError as exc:
         raise UsageError(str(exc)) from None
     except (KafkaError, OSError, TimeoutError) as exc:
-        raise UsageError(f"cannot read {args.from_topic} from {args.bootstrap_servers}: {exc}") from None
+        raise KafkaUnavailable(
+            f"cannot read {args.from_topic} from {args.bootstrap_servers}: {exc}"
+        ) from None
     stats.records = found.records
     for reject in found.rejects:
         stats.reject(reject)
