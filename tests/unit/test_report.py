@@ -76,5 +76,7 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
 
 def test_same_input_same_report(report: Path, tmp_path: Path) -> None:
     jsonl = report.parent.parent / "ticks.jsonl"
-    assert replay_main([str(jsonl), "--out", str(tmp_path / "ev.jsonl"), "--report", str(tmp_path / "rep")]) == 0
+    assert (
+        replay_main([str(jsonl), "--out", str(tmp_path / "ev.jsonl"), "--report", str(tmp_path / "rep")]) == 0
+    )
     assert (tmp_path / "rep" / "index.html").read_bytes() == report.read_bytes()
