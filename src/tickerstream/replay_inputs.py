@@ -84,14 +84,15 @@ def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[Path]]:
     return jsonl, pages
 
 
-def _open(path: Path) -> BinaryIO:
+def open_binary(path: Path) -> BinaryIO:
+    """A recording for reading: gzip-decompressed when the name ends in .gz."""
     return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")  # type: ignore[return-value]
 
 
 def jsonl_batches(path: Path, stats: ReadStats) -> Iterator[TickBatch]:
     """Stream a JSON Lines file as batches sorted by ts (stable within a chunk)."""
     source = str(path)
-    with _open(path) as fh:
+    with open_binary(path) as fh:
         raw_fh = fh.fileobj if isinstance(fh, gzip.GzipFile) else fh
         carry = b""
         while True:

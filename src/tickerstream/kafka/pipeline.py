@@ -17,6 +17,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import BinaryIO
 
 import orjson
@@ -24,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from tickerstream.cli.common import UsageError
+from tickerstream.codec import decode_tick_values
 from tickerstream.config import load_settings
 from tickerstream.engine import EngineConfig
 from tickerstream.kafka.admin import TopicError, partition_count
@@ -32,10 +34,15 @@ from tickerstream.kafka.process_config import ProcessorConfig
 from tickerstream.kafka.produce import ProducerConfig, TickProducer
 from tickerstream.kafka.settings import KafkaSettings
 from tickerstream.log import get_logger
+from tickerstream.model import Reject
 from tickerstream.parse import parse_bytes
+from tickerstream.replay_inputs import InputError, expand_inputs, open_binary
 from tickerstream.sources import SourceError, iter_snapshots
 
 log = get_logger(__name__)
+
+#: JSON Lines read and validated per batch when producing a recording.
+JSONL_BATCH_BYTES = 4 * 1024 * 1024
 
 #: How long to wait for the group to commit the last tick before giving up (a stuck broker).
 DRAIN_TIMEOUT_S = 120.0
@@ -49,7 +56,7 @@ def run_on_kafka(
         return asyncio.run(_run(bootstrap, paths, config, group, sys.stdout.buffer))
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None  # SIGTERM/Ctrl-C cancelled the run; run_cli reports it
-    except (SourceError, TopicError) as exc:
+    except (SourceError, TopicError, InputError) as exc:
         raise UsageError(str(exc)) from None
     except BrokenPipeError:
         raise  # the reader of stdout went away (`| head`): run_cli ends quietly
@@ -107,14 +114,35 @@ async def _produce(settings: KafkaSettings, paths: Sequence[str]) -> int:
         rejects_topic=settings.topics.rejects,
         client_options=settings.client_kwargs(),
     )
+    # Inputs go out in the order given (each directory sorted): pages parsed like ticker-produce
+    # does, JSON Lines of ticks validated and sent as they are (the ticks topic's own format).
+    jsonl, pages = expand_inputs(paths)
     async with TickProducer(config) as producer:
-        for snap in iter_snapshots(list(paths)):
-            result = parse_bytes(snap.data, ts=snap.ts, source=snap.source)
-            await producer.send_ticks(result.ticks)
-            if result.rejects:
-                await producer.send_rejects(result.rejects, ts=snap.ts)
+        if pages:
+            for snap in iter_snapshots([str(p) for p in pages]):
+                result = parse_bytes(snap.data, ts=snap.ts, source=snap.source)
+                await producer.send_ticks(result.ticks)
+                if result.rejects:
+                    await producer.send_rejects(result.rejects, ts=snap.ts)
+        for path in jsonl:
+            await _produce_jsonl(producer, path)
         await producer.flush()
         return producer.stats.ticks_acked
+
+
+async def _produce_jsonl(producer: TickProducer, path: Path) -> None:
+    with open_binary(path) as fh:
+        while lines := fh.readlines(JSONL_BATCH_BYTES):
+            values = [v for v in (line.strip() for line in lines) if v]
+            decoded = decode_tick_values(values)
+            good = [values[i] for i in decoded.rows.tolist()]
+            await producer.send_encoded(decoded.batch.symbols, decoded.batch.ts.tolist(), good)
+            if decoded.bad:
+                rejects = [
+                    Reject(values[b.index].decode("utf-8", "replace"), b.reason, str(path), b.detail)
+                    for b in decoded.bad
+                ]
+                await producer.send_rejects(rejects)
 
 
 async def _wait_until_committed(settings: KafkaSettings, group: str, run_task: asyncio.Task[None]) -> None:
