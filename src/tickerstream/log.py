@@ -69,6 +69,33 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+    _route_stdlib_logging(level, renderer)
+
+
+def _route_stdlib_logging(level: str, renderer: structlog.typing.Processor) -> None:
+    """Libraries log through ``logging`` (aiokafka's connection and fetch warnings): render their
+    records like ours, one JSON object per line in production, so log shippers see one format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                redact_secrets,
+                renderer,
+            ],
+        )
+    )
+    handler.set_name("tickerstream")
+    root = logging.getLogger()
+    # Replace only our own handler (configure_logging may run more than once, e.g. in tests).
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "tickerstream"] + [handler]
+    # Libraries are chatty below WARNING; our own loggers are structlog's and follow ``level``.
+    root.setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
