@@ -70,14 +70,39 @@ _DECODE_LINES = msgspec.json.Decoder(_WireTick)
 Columns = tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.float64]]
 
 
-def decode_tick_values(values: Sequence[bytes], max_bytes: int = MAX_TICK_BYTES) -> DecodedTicks:
-    """Decode and validate a batch of JSON tick values; never raises on bad input."""
+def decode_tick_values(
+    values: Sequence[bytes], max_bytes: int = MAX_TICK_BYTES, max_ts: int | None = None
+) -> DecodedTicks:
+    """Decode and validate a batch of JSON tick values; never raises on bad input.
+
+    ``max_ts`` (ms): ticks with a later event time are refused as ``invalid_tick``. A live
+    processor passes the wall clock plus a skew: one tick stamped in microseconds (or years
+    ahead) would otherwise become its partition's event time and its engine's watermark.
+    """
     n = len(values)
+    decoded: DecodedTicks | None = None
     if n and max(map(len, values)) <= max_bytes:
         columns = _fast_columns(b"[" + b",".join(values) + b"]", n)
         if columns is not None:
-            return DecodedTicks(TickBatch(*columns), np.arange(n, dtype=np.int64))
-    return _decode_one_by_one(values, max_bytes)
+            decoded = DecodedTicks(TickBatch(*columns), np.arange(n, dtype=np.int64))
+    if decoded is None:
+        decoded = _decode_one_by_one(values, max_bytes)
+    return decoded if max_ts is None else _refuse_future(decoded, max_ts)
+
+
+def _refuse_future(decoded: DecodedTicks, max_ts: int) -> DecodedTicks:
+    late = decoded.batch.ts > max_ts
+    if not late.any():
+        return decoded
+    keep = np.flatnonzero(~late)
+    batch = decoded.batch
+    bad = decoded.bad + [
+        BadRecord(int(decoded.rows[i]), RejectReason.INVALID_TICK, f"ts {int(batch.ts[i])} is after {max_ts}")
+        for i in np.flatnonzero(late).tolist()
+    ]
+    bad.sort(key=lambda b: b.index)
+    kept = TickBatch([batch.symbols[i] for i in keep.tolist()], batch.ts[keep], batch.price[keep])
+    return DecodedTicks(kept, decoded.rows[keep], bad)
 
 
 def decode_tick_lines(chunk: bytes, max_bytes: int = MAX_TICK_BYTES) -> tuple[DecodedTicks, list[bytes]]:

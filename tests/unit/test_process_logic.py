@@ -224,3 +224,11 @@ def test_processor_config_loads_and_refuses_nonsense() -> None:
         load_settings(ProcessorConfig, overrides=["commit_interval_ms=0"])
     with pytest.raises(ConfigError, match="unknown setting"):
         load_settings(ProcessorConfig, overrides=["comit_interval_ms=10"])
+
+
+def test_decode_fetch_dead_letters_a_tick_far_ahead_of_the_clock() -> None:
+    now = 1_800_000_000_000
+    fetched = {0: [Rec(5, tick("BTC", now - 1000)), Rec(6, tick("BTC", now * 1000))]}  # ms, then microseconds
+    seg = decode_fetch(fetched, max_ts=now + 3_600_000)[0]
+    assert seg.ts.tolist() == [now - 1000] and seg.offsets.tolist() == [5] and seg.end == 7
+    assert [(b.offset, b.reason) for b in seg.bad] == [(6, RejectReason.INVALID_TICK)]

@@ -249,9 +249,10 @@ def _merge_rows(heads: list[tuple[int, Segment]]) -> Cut:
     return Cut(batch, part[order], positions, bad, by_partition)
 
 
-def decode_fetch(fetched: dict[int, list[Any]]) -> dict[int, Segment]:
+def decode_fetch(fetched: dict[int, list[Any]], max_ts: int | None = None) -> dict[int, Segment]:
     """Decode one fetch (partition -> consumer records with ``offset`` and ``value``) into segments: one
-    batch decode for all partitions, then split by partition (a partition's good rows are contiguous)."""
+    batch decode for all partitions, then split by partition (a partition's good rows are contiguous).
+    Ticks with ``ts > max_ts`` are dead letters (see ``codec.decode_tick_values``)."""
     from tickerstream.codec import decode_tick_values
 
     parts = [p for p, recs in fetched.items() if recs]
@@ -265,7 +266,7 @@ def decode_fetch(fetched: dict[int, list[Any]]) -> dict[int, Segment]:
         bounds.append(len(values))
     if None in values:  # tombstones: empty values, rejected as not JSON
         values = [b"" if v is None else v for v in values]
-    decoded = decode_tick_values(values)
+    decoded = decode_tick_values(values, max_ts=max_ts)
     all_offsets = np.concatenate(offsets) if offsets else np.empty(0, np.int64)
     rows = decoded.rows
     cuts = np.searchsorted(rows, bounds)

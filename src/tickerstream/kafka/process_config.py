@@ -10,6 +10,10 @@ class ProcessorConfig:
     """How one processor consumes, commits and waits; loadable with ``load_settings``."""
 
     group: str = "tickerstream"
+    #: Ticks whose event time is more than this ahead of the wall clock are dead letters
+    #: (``invalid_tick``): a bogus far-future ts would otherwise hold up its partition and the
+    #: engine's watermark. 0 disables the check.
+    max_future_ms: int = 24 * 3600 * 1000
     exactly_once: bool = False
     #: How often sends are settled (at-least-once: all acks awaited) or transactions committed
     #: (exactly-once, each with a checkpoint of its partition and the offsets).
