@@ -165,7 +165,7 @@ def _split_by_ts(batch: TickBatch) -> Iterator[TickBatch]:
     cuts = np.flatnonzero(np.diff(batch.ts)) + 1
     bounds = [0, *cuts.tolist(), len(batch)]
     for lo, hi in itertools.pairwise(bounds):
-        yield TickBatch(symbols=batch.symbols[lo:hi], ts=batch.ts[lo:hi], price=batch.price[lo:hi])
+        yield batch.slice(lo, hi)
 
 
 class ReplayObserver(Protocol):

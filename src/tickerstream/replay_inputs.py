@@ -149,19 +149,6 @@ def _take(batch: TickBatch, idx: np.ndarray) -> TickBatch:
     return TickBatch(symbols=[symbols[i] for i in idx.tolist()], ts=batch.ts[idx], price=batch.price[idx])
 
 
-def _concat(batches: Sequence[TickBatch]) -> TickBatch:
-    if len(batches) == 1:
-        return batches[0]
-    symbols: list[str] = []
-    for b in batches:
-        symbols.extend(b.symbols)
-    return TickBatch(
-        symbols=symbols,
-        ts=np.concatenate([b.ts for b in batches]),
-        price=np.concatenate([b.price for b in batches]),
-    )
-
-
 def merge_by_time(streams: Sequence[Iterator[TickBatch]]) -> Iterator[TickBatch]:
     """K-way merge of streams that are each in event-time order, a batch at a time.
 
@@ -184,10 +171,9 @@ def merge_by_time(streams: Sequence[Iterator[TickBatch]]) -> Iterator[TickBatch]
             assert buf is not None
             cut = int(np.searchsorted(buf.ts, bound, side="right"))
             if cut:
-                ready.append(_take(buf, np.arange(cut)) if cut < len(buf) else buf)
-            rest = _take(buf, np.arange(cut, len(buf))) if cut < len(buf) else None
-            buffers[i] = rest if rest is not None else next(streams[i], None)
-        merged = _concat(ready)
+                ready.append(buf.slice(0, cut) if cut < len(buf) else buf)
+            buffers[i] = buf.slice(cut, len(buf)) if cut < len(buf) else next(streams[i], None)
+        merged = ready[0] if len(ready) == 1 else TickBatch.concat(ready)
         yield _take(merged, np.argsort(merged.ts, kind="stable")) if len(ready) > 1 else merged
 
 

@@ -23,7 +23,7 @@ from test_process_support import (
     wait_all_committed,
 )
 
-from tickerstream.kafka.admin import TopicSpec, ensure_topics, topic_specs_for
+from tickerstream.kafka.admin import REFPRICES_TOPIC_CONFIGS, TopicSpec, ensure_topics, topic_specs_for
 from tickerstream.kafka.process import Processor
 from tickerstream.kafka.refprices import encode_ref
 
@@ -31,13 +31,6 @@ if TYPE_CHECKING:
     from conftest import TopicFactory
 
 pytestmark = pytest.mark.timeout(60)
-
-SHARED_REFPRICES_CONFIGS = {
-    "cleanup.policy": "compact",
-    "segment.ms": str(3600 * 1000),
-    "min.cleanable.dirty.ratio": "0.1",
-    "delete.retention.ms": str(24 * 3600 * 1000),
-}
 
 
 async def _run_to_end(bootstrap: str, proc: Processor, group: str, ticks_topic: str) -> None:
@@ -65,7 +58,7 @@ async def test_groups_in_sequence_do_not_read_each_others_reference_prices(
     # point and progress per reference. A group reading it would take those first, then refuse its own
     # older points (and open its gate early): its WBTC/stETH pegs would differ from the replay.
     shared = kafka_topics.name("refprices")
-    await ensure_topics(kafka_bootstrap, [TopicSpec(shared, 1, configs=SHARED_REFPRICES_CONFIGS)])
+    await ensure_topics(kafka_bootstrap, [TopicSpec(shared, 1, configs=REFPRICES_TOPIC_CONFIGS)])
     last = {t.symbol: t for t in ticks if t.symbol in {"BTC", "ETH"}}
     await produce(
         kafka_bootstrap,
