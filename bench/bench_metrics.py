@@ -31,6 +31,7 @@ import urllib.request
 import uuid
 
 from bench_process import delete_topics, kafka_settings, log, run_throughput
+from tickerstream.cli.metrics_args import DEFAULT_SYMBOLS
 from tickerstream.metrics import (
     MarketGaugeConfig,
     MarketGauges,
@@ -39,7 +40,6 @@ from tickerstream.metrics import (
     create_metrics,
     start_metrics_server,
 )
-from tickerstream.metrics.server import DEFAULT_SYMBOLS
 
 
 def scrape_every(url: str, interval_s: float, stop: threading.Event) -> None:

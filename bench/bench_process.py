@@ -41,12 +41,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from tickerstream.kafka.admin import ensure_topics, topic_specs_for
-from tickerstream.kafka.process import Processor, ProcessorConfig
-from tickerstream.kafka.produce import ProducerConfig, TickProducer
 from tickerstream.kafka.settings import KafkaSettings, TopicNames
 from tickerstream.metrics import AnyMarketGauges, AnyMetrics
 from tickerstream.model import Tick
-from tickerstream.sample import SampleSpec, _asset_map, generate, snapshot_ticks
+from tickerstream.processor.processor import Processor, ProcessorConfig
+from tickerstream.producer.tick_producer import ProducerConfig, TickProducer
+from tickerstream.sources.sample import SampleSpec, _asset_map, generate, snapshot_ticks
 
 STABLES = ["USDT", "USDC", "DAI", "USDS", "FDUSD", "PYUSD", "TUSD", "FRAX", "CRVUSD", "RLUSD", "USD1", "USDP"]
 

@@ -43,8 +43,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from tickerstream.kafka.admin import TopicSpec, ensure_topics
-from tickerstream.kafka.produce import ProducerConfig, TickProducer
 from tickerstream.model import Tick
+from tickerstream.producer.tick_producer import ProducerConfig, TickProducer
 
 CHUNK = 10_000
 

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from baseline_engine import DequeEngine
 from tickerstream.engine import EngineConfig, TickBatch
 from tickerstream.model import tick_from_dict
-from tickerstream.replay import run_replay
-from tickerstream.replay_inputs import ReadStats, open_recorded
+from tickerstream.replay.inputs import ReadStats, open_recorded
+from tickerstream.replay.runner import run_replay
 
 OUT = Path(__file__).parent / "out"
 

@@ -17,13 +17,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tickerstream.errors import ConfigError
+
 T = TypeVar("T")
 
 ENV_PREFIX = "TICKER_"
-
-
-class ConfigError(ValueError):
-    """A setting could not be applied; the message names the key and what is expected."""
 
 
 def load_settings(

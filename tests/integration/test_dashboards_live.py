@@ -51,7 +51,14 @@ from test_process_support import cli_args, fast_config, settings, topic_names
 from tickerstream.dashboards import DASHBOARDS
 from tickerstream.dashboards.queries import resolved_queries, variable_queries
 from tickerstream.kafka.admin import ensure_topics, topic_specs_for
-from tickerstream.sample import SampleSpec, Snapshot, load_assets, page_file_name, render_page, write_pages
+from tickerstream.sources.sample import (
+    SampleSpec,
+    Snapshot,
+    load_assets,
+    page_file_name,
+    render_page,
+    write_pages,
+)
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -28,7 +28,7 @@ from test_process_support import (
     wait_all_committed,
 )
 
-from tickerstream.kafka.process import Processor
+from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
     from conftest import TopicFactory

@@ -24,7 +24,7 @@ from test_process_support import (
 )
 
 from tickerstream.kafka.outputs import AtLeastOnceOutput
-from tickerstream.kafka.process import Processor
+from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
     from conftest import TopicFactory

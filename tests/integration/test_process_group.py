@@ -35,7 +35,7 @@ from test_process_support import (
     wait_until,
 )
 
-from tickerstream.kafka.process import Processor
+from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
     from conftest import TopicFactory

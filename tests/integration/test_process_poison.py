@@ -21,7 +21,7 @@ from test_process_support import (
 )
 
 from tickerstream.kafka.partitioner import partition_for
-from tickerstream.kafka.process import Processor
+from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
     from conftest import TopicFactory

@@ -19,10 +19,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from tickerstream.engine import Engine, EngineConfig, TickBatch
 from tickerstream.kafka.admin import partition_count
-from tickerstream.kafka.process import ProcessorConfig, checkpoint_topic_for, refprices_topic_for
 from tickerstream.kafka.settings import KafkaSettings, TopicNames
 from tickerstream.model import Tick
-from tickerstream.sample import SampleSpec, _asset_map, generate, snapshot_ticks
+from tickerstream.processor.processor import ProcessorConfig, checkpoint_topic_for, refprices_topic_for
+from tickerstream.sources.sample import SampleSpec, _asset_map, generate, snapshot_ticks
 
 PARTITIONS = 4
 

@@ -24,8 +24,8 @@ from test_process_support import (
 )
 
 from tickerstream.kafka.admin import REFPRICES_TOPIC_CONFIGS, TopicSpec, ensure_topics, topic_specs_for
-from tickerstream.kafka.process import Processor
-from tickerstream.kafka.refprices import encode_ref
+from tickerstream.processor.processor import Processor
+from tickerstream.processor.refprices import encode_ref
 
 if TYPE_CHECKING:
     from conftest import TopicFactory

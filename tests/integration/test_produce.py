@@ -19,10 +19,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from tickerstream.kafka.partitioner import partition_for
-from tickerstream.kafka.produce import ProducerConfig, TickProducer
 from tickerstream.model import Reject, RejectReason, Tick
 from tickerstream.parse import parse_bytes
-from tickerstream.sources import iter_snapshots, parse_iso_ts
+from tickerstream.producer.tick_producer import ProducerConfig, TickProducer
+from tickerstream.sources.files import iter_snapshots, parse_iso_ts
 
 if TYPE_CHECKING:
     from conftest import TopicFactory

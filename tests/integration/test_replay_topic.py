@@ -18,9 +18,9 @@ from tickerstream.kafka.admin import ensure_topics, topic_specs_for
 from tickerstream.kafka.settings import KafkaSettings, TopicNames
 from tickerstream.kafka.topic_reader import read_time_range
 from tickerstream.model import Tick
-from tickerstream.replay import run_replay
-from tickerstream.replay_inputs import ReadStats, open_recorded
-from tickerstream.sample import SampleSpec, generate, load_assets, snapshot_ticks
+from tickerstream.replay.inputs import ReadStats, open_recorded
+from tickerstream.replay.runner import run_replay
+from tickerstream.sources.sample import SampleSpec, generate, load_assets, snapshot_ticks
 
 SPEC = SampleSpec(days=2.0, interval_s=1800.0, depeg_at=0.2)
 

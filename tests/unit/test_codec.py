@@ -7,7 +7,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tickerstream.codec import MAX_TICK_BYTES, decode_tick_lines, decode_tick_values
+from tickerstream.kafka.codec import MAX_TICK_BYTES, decode_tick_lines, decode_tick_values
 from tickerstream.model import RejectReason, Tick
 
 GOOD = [

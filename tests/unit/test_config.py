@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tickerstream.config import ConfigError, load_settings
+from tickerstream.config import load_settings
 from tickerstream.engine import EngineConfig
+from tickerstream.errors import ConfigError
 
 
 @dataclass(frozen=True)

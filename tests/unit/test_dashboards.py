@@ -180,7 +180,11 @@ def test_substitution() -> None:
 def test_provisioning_names_the_dashboards_datasource() -> None:
     ds = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text("utf-8"))
     (source,) = ds["datasources"]
-    assert (source["uid"], source["type"], source["url"]) == (DATASOURCE_UID, "prometheus", "http://prometheus:9090")
+    assert (source["uid"], source["type"], source["url"]) == (
+        DATASOURCE_UID,
+        "prometheus",
+        "http://prometheus:9090",
+    )
     prov = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "tickerstream.yml").read_text("utf-8"))
     (provider,) = prov["providers"]
     assert provider["type"] == "file" and provider["options"]["path"] == "/var/lib/grafana/dashboards"

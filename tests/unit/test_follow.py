@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tickerstream.follow import MAX_PENDING_BYTES, DirectoryWatcher, FollowedFile, LineChunker
 from tickerstream.parse import parse_bytes
+from tickerstream.sources.follow import MAX_PENDING_BYTES, DirectoryWatcher, FollowedFile, LineChunker
 
 SLUG = b"bitcoin\n"
 RECORD = b"Bitcoin (BTC) $ 104,442.98 0.48%\n"

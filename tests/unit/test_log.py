@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from tickerstream.config import ConfigError, load_settings
+from tickerstream.config import load_settings
+from tickerstream.errors import ConfigError
 from tickerstream.kafka.settings import KafkaSettings
 from tickerstream.log import REDACTED, configure_logging, get_logger, redact_secrets
 
@@ -59,9 +60,9 @@ def test_kafka_settings_hide_the_password_and_hand_it_to_clients() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["security_protocol=\"SASL_PLAINTEXT\""], "needs sasl_username"),
-        (["security_protocol=\"TLS\""], "security_protocol must be one of"),
-        (["sasl_mechanism=\"GSSAPI\""], "sasl_mechanism must be one of"),
+        (['security_protocol="SASL_PLAINTEXT"'], "needs sasl_username"),
+        (['security_protocol="TLS"'], "security_protocol must be one of"),
+        (['sasl_mechanism="GSSAPI"'], "sasl_mechanism must be one of"),
         ([f"sasl_password={12345}"], "sasl_password expects a string, got [redacted]"),
     ],
 )

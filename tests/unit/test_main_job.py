@@ -14,7 +14,7 @@ import pytest
 from tickerstream.cli.main import bundled_sample_dir
 from tickerstream.cli.main import main as tickerstream_main
 from tickerstream.cli.replay import main as replay_main
-from tickerstream.sample import SampleSpec, write_jsonl, write_pages
+from tickerstream.sources.sample import SampleSpec, write_jsonl, write_pages
 
 
 def test_bundled_sample_is_what_the_generator_makes(tmp_path: Path) -> None:

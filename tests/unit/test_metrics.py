@@ -11,20 +11,17 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_tools import promtool
 
-from tickerstream.cli.common import UsageError
+from tickerstream.cli.metrics_args import add_market_args, add_metrics_args, market_config_from_args
 from tickerstream.engine import Engine, EngineStats, TickBatch
+from tickerstream.errors import MetricsServerError, UsageError
 from tickerstream.events import Move, PegEvent
 from tickerstream.metrics import (
     MarketGaugeConfig,
     MarketGauges,
     Metrics,
-    MetricsServerError,
     NoMarketGauges,
     NoMetrics,
-    add_market_args,
-    add_metrics_args,
     create_metrics,
-    market_config_from_args,
     start_metrics_server,
 )
 

@@ -57,7 +57,7 @@ def test_marquee_repeat_is_one_tick() -> None:
 
 
 def test_changed_price_in_a_repeat_is_a_new_tick() -> None:
-    page = "bitcoin\nBitcoin (BTC) $ 1.00 1.00%\n" "bitcoin\nBitcoin (BTC) $ 2.00 1.00%\n" * 2
+    page = "bitcoin\nBitcoin (BTC) $ 1.00 1.00%\nbitcoin\nBitcoin (BTC) $ 2.00 1.00%\n" * 2
     assert [t.price for t in parse_text(page, ts=TS).ticks] == [1.0, 2.0]
 
 

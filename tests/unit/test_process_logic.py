@@ -10,14 +10,15 @@ import orjson
 import pytest
 
 from tickerstream.cli.process import split_overrides
-from tickerstream.config import ConfigError, load_settings
+from tickerstream.config import load_settings
 from tickerstream.engine import Engine, TickBatch
-from tickerstream.kafka.dlq import reject_for
-from tickerstream.kafka.ownership import Ownership, PartitionState
-from tickerstream.kafka.pending import BadTick, PendingTicks, Segment, decode_fetch
-from tickerstream.kafka.process_config import ProcessorConfig
-from tickerstream.kafka.refprices import UNKNOWN, decode_ref, encode_ref, gate_limit, reference_ticks
+from tickerstream.errors import ConfigError
 from tickerstream.model import RejectReason, Tick
+from tickerstream.processor.config import ProcessorConfig
+from tickerstream.processor.dlq import reject_for
+from tickerstream.processor.ownership import Ownership, PartitionState
+from tickerstream.processor.pending import BadTick, PendingTicks, Segment, decode_fetch
+from tickerstream.processor.refprices import UNKNOWN, decode_ref, encode_ref, gate_limit, reference_ticks
 
 
 class Rec(NamedTuple):

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tickerstream.cli.produce import build_parser, expand_files, main
-from tickerstream.kafka.produce_workers import file_groups as _groups
-from tickerstream.kafka.produce_workers import worker_count as _worker_count
-from tickerstream.sources import iter_snapshots
+from tickerstream.cli.produce import build_parser, main
+from tickerstream.producer.workers import expand_files
+from tickerstream.producer.workers import file_groups as _groups
+from tickerstream.producer.workers import worker_count as _worker_count
+from tickerstream.sources.files import iter_snapshots
 
 
 @pytest.mark.parametrize(

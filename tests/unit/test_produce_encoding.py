@@ -6,8 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tickerstream.kafka.produce import ProducerConfig, _tick_json_via_dataclass, default_codec, encode_tick
 from tickerstream.model import Tick
+from tickerstream.producer.tick_producer import (
+    ProducerConfig,
+    _tick_json_via_dataclass,
+    default_codec,
+    encode_tick,
+)
 
 ticks = st.builds(
     Tick,

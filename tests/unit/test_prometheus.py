@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 from prometheus_tools import REPO, promtool
 
-from tickerstream.metrics.server import DEFAULT_SYMBOLS, PROCESSOR_PORT, PRODUCER_PORT
+from tickerstream.cli.metrics_args import DEFAULT_SYMBOLS
+from tickerstream.metrics.server import PROCESSOR_PORT, PRODUCER_PORT
 
 PROM = REPO / "deploy" / "prometheus"
 RULES = sorted((PROM / "rules").glob("*.yml"))

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from tickerstream.cli.replay import main as replay_main
 from tickerstream.engine import TickBatch
-from tickerstream.replay import paced
-from tickerstream.replay_inputs import merge_by_time
-from tickerstream.sample import SampleSpec, write_jsonl
+from tickerstream.replay.inputs import merge_by_time
+from tickerstream.replay.runner import paced
+from tickerstream.sources.sample import SampleSpec, write_jsonl
 
 SPEC = SampleSpec()  # 4 days: the scripted depeg starts and ends inside it
 
@@ -194,7 +194,7 @@ def test_ctrl_c_stops_cleanly_with_what_was_done(sample_jsonl: Path, tmp_path: P
 
 
 def test_directories_are_walked_like_the_other_commands(sample_jsonl: Path, tmp_path: Path) -> None:
-    from tickerstream.replay_inputs import expand_inputs
+    from tickerstream.replay.inputs import expand_inputs
 
     hidden_parent = tmp_path / ".cache" / "recordings"
     (hidden_parent / "sub").mkdir(parents=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tickerstream.cli.replay import main as replay_main
-from tickerstream.sample import SampleSpec, write_jsonl
+from tickerstream.sources.sample import SampleSpec, write_jsonl
 
 CHROMIUM_FLAGS = [
     "--headless",

@@ -6,7 +6,7 @@ import numpy as np
 import orjson
 
 from tickerstream.cli.sample import main as sample_main
-from tickerstream.sample import SampleSpec, generate
+from tickerstream.sources.sample import SampleSpec, generate
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tickerstream.sources import Snapshot, SourceError, iter_snapshots, parse_iso_ts, ts_from_name
+from tickerstream.errors import SourceError, UsageError
+from tickerstream.sources.files import Snapshot, iter_snapshots, parse_iso_ts, ts_from_name
 
 T_2024_05_01_1230Z = 1_714_566_600_000
 
@@ -83,7 +84,7 @@ def test_missing_path_is_a_source_error_before_any_output(tmp_path: Path) -> Non
     ok.write_text("x")
     with pytest.raises(SourceError, match=r"no such file or directory: .*missing"):
         iter_snapshots([str(ok), str(tmp_path / "missing")])
-    assert issubclass(SourceError, ValueError)
+    assert issubclass(SourceError, UsageError)  # the commands report it as one line, exit 2
 
 
 def test_read_error_mid_run_is_a_source_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,7 +94,7 @@ def test_read_error_mid_run_is_a_source_error(tmp_path: Path, monkeypatch: pytes
     def failing_open(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    import tickerstream.sources as sources
+    import tickerstream.sources.files as sources
 
     monkeypatch.setattr(sources, "open", failing_open, raising=False)
     with pytest.raises(SourceError, match=r"cannot read .*page.txt: Permission denied"):

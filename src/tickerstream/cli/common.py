@@ -1,8 +1,10 @@
-"""What every tickerstream console script shares: exit codes and turning user mistakes into one line.
+"""What every tickerstream console script shares: the one mapping from errors to exit codes.
 
-A user mistake (bad flag value, missing file, broken config) is reported as a single
-``prog: error: ...`` line on stderr with exit code 2, never a traceback. Ctrl-C exits 130,
-and a closed stdout (``| head``) ends the program quietly.
+Library code raises the errors of :mod:`tickerstream.errors`; only here do they become output and an
+exit code. A user mistake (:class:`UsageError`: bad flag value, missing file, broken config or peg
+registry, a topic laid out otherwise) is one ``prog: error: ...`` line on stderr and exit 2, never a
+traceback. Kafka that cannot be used (:class:`KafkaUnavailable`; see ``cli.kafka_errors``) is one line
+and exit 1. Ctrl-C and SIGTERM exit 130, and a closed stdout (``| head``) ends the program quietly.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
+from tickerstream.errors import KafkaUnavailable, UsageError
+
 if TYPE_CHECKING:
     from tickerstream.engine import EngineConfig
 
@@ -22,14 +26,6 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-class UsageError(Exception):
-    """A mistake the user can fix; the message says what to fix."""
-
-
-class KafkaUnavailable(Exception):
-    """The command was right but Kafka could not be used (unreachable, refused): exit 1, one line."""
 
 
 class CliParser(argparse.ArgumentParser):
@@ -43,16 +39,14 @@ class CliParser(argparse.ArgumentParser):
 
 
 def run_cli(prog: str, body: Callable[[], int]) -> int:
-    """Run a command body, mapping user mistakes and interrupts to exit codes without tracebacks."""
-    from tickerstream.config import ConfigError
-
+    """Run a command body, mapping user mistakes, Kafka failures and interrupts to exit codes."""
     # SIGTERM (docker stop, systemd, kill) takes the same clean path as Ctrl-C. Commands that run an
     # asyncio loop install their own handlers on it, which take precedence while the loop runs.
     in_main_thread = threading.current_thread() is threading.main_thread()  # signal() works only there
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
         return body()
-    except (UsageError, ConfigError) as exc:
+    except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KafkaUnavailable as exc:
@@ -92,17 +86,18 @@ def load_engine_config(args: argparse.Namespace) -> EngineConfig:
     """Defaults < ``--config`` file < ``TICKER_ENGINE__*`` < ``--set`` (see ``tickerstream.config``)."""
     from tickerstream.config import load_settings
     from tickerstream.engine import EngineConfig
-    from tickerstream.engine.registry import RegistryError
 
-    try:
-        config = load_settings(EngineConfig, args.config, overrides=args.overrides, env_section="ENGINE")
-        if config.pegs.enabled:  # a broken peg registry is a user mistake: report it before any work
-            from tickerstream.engine.registry import load_registry
-
-            load_registry(config.pegs)
-    except RegistryError as exc:
-        raise UsageError(str(exc)) from None
+    config = load_settings(EngineConfig, args.config, overrides=args.overrides, env_section="ENGINE")
+    check_registry(config)
     return config
+
+
+def check_registry(config: EngineConfig) -> None:
+    """Load the peg registry now: a broken one is a usage error before any work (``RegistryError``)."""
+    if config.pegs.enabled:
+        from tickerstream.engine.registry import load_registry
+
+        load_registry(config.pegs)
 
 
 def add_logging_args(parser: argparse.ArgumentParser) -> None:

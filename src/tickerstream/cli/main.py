@@ -9,21 +9,27 @@ runs the same sources and engine through Kafka topics.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import sys
+from collections.abc import Coroutine
 from importlib import resources
+from typing import Any, TypeVar
 
 from tickerstream.cli.common import (
     CliParser,
-    UsageError,
     add_engine_args,
     add_logging_args,
     configure_from_args,
     load_engine_config,
     run_cli,
 )
-from tickerstream.replay import ReplaySummary, run_replay
-from tickerstream.replay_inputs import InputError, ReadStats, open_recorded
+from tickerstream.engine import EngineConfig
+from tickerstream.errors import UsageError
+from tickerstream.replay import ReadStats, ReplaySummary, open_recorded, run_replay
+
+T = TypeVar("T")
 
 
 def bundled_sample_dir() -> str:
@@ -85,16 +91,14 @@ def _run(args: argparse.Namespace) -> int:
     configure_from_args(args)
     config = load_engine_config(args)
     paths = args.paths or [bundled_sample_dir()]
+    for path in paths:
+        if not os.path.exists(path):
+            raise UsageError(f"input not found: {path}")
     if args.bootstrap_servers:
-        from tickerstream.kafka.pipeline import run_on_kafka  # imported lazily: embedded mode needs no Kafka
-
-        return run_on_kafka(args.bootstrap_servers, paths, config, group=args.group)
+        return _run_on_kafka(args.bootstrap_servers, paths, config, args.group)
     stats = ReadStats()
     summary = ReplaySummary()
-    try:
-        run_replay(open_recorded(paths, stats), config, sys.stdout.buffer, summary)
-    except InputError as exc:
-        raise UsageError(str(exc)) from None
+    run_replay(open_recorded(paths, stats), config, sys.stdout.buffer, summary)
     sys.stdout.buffer.flush()
     if not args.quiet:
         print(summary.render(), file=sys.stderr)
@@ -104,6 +108,44 @@ def _run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _run_on_kafka(bootstrap: str, paths: list[str], config: EngineConfig, group: str) -> int:
+    # Imported here: the embedded run needs no Kafka client (and starts faster without it).
+    from tickerstream.cli.kafka_errors import kafka_failures
+    from tickerstream.config import load_settings
+    from tickerstream.kafka.settings import KafkaSettings
+    from tickerstream.processor.main_job import run_main_job
+
+    # Topic names, sizes and connection security from TICKER_KAFKA__*, like ticker-produce/-process.
+    settings = load_settings(
+        KafkaSettings, overrides=[f'bootstrap_servers="{bootstrap}"'], env_section="KAFKA"
+    )
+    with kafka_failures(bootstrap):
+        result = asyncio.run(
+            _cancel_on_signal(run_main_job(settings, paths, config, group, sys.stdout.buffer))
+        )
+    by_type = ", ".join(f"{k}={v}" for k, v in sorted(result.events_by_type.items())) or "none"
+    print(
+        f"tickerstream: kafka run: {result.produced:,} ticks produced to {settings.topics.ticks}, events "
+        f"{by_type} (group {group}, {result.elapsed_s:.1f} s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _cancel_on_signal(job: Coroutine[Any, Any, T]) -> T:
+    """Run ``job``; SIGTERM and Ctrl-C cancel it, so its ``finally`` blocks stop the processor (commit,
+    leave the group) and the clients. An exception raised from a signal handler instead could land
+    anywhere inside the Kafka clients and leave them hanging."""
+    task = asyncio.ensure_future(job)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None  # run_cli reports it: exit 130
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """``ticker-parse``: scraped pages in, one JSON tick per line out.
 
-Thin shell around ``tickerstream.parse`` (pure) and ``tickerstream.sources`` (the I/O). Output is
+Thin shell around ``tickerstream.parse`` (pure) and ``tickerstream.sources.files`` (the I/O). Output is
 written once per snapshot with orjson-encoded lines, so the parser, not the writing, sets the pace.
 """
 
@@ -12,11 +12,12 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from tickerstream.cli.common import CliParser, UsageError, add_logging_args, configure_from_args, run_cli
+from tickerstream.cli.common import CliParser, add_logging_args, configure_from_args, run_cli
+from tickerstream.errors import SourceError, UsageError
 from tickerstream.log import get_logger
 from tickerstream.model import Reject, Tick
 from tickerstream.parse import parse_bytes
-from tickerstream.sources import Snapshot, SourceError, iter_snapshots, parse_iso_ts
+from tickerstream.sources.files import Snapshot, iter_snapshots, parse_iso_ts
 
 PROG = "ticker-parse"
 

@@ -6,24 +6,19 @@ import argparse
 import asyncio
 import os
 import signal
-import sys
-
-from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from tickerstream.cli.common import (
-    EXIT_FAILURE,
     EXIT_OK,
     CliParser,
-    UsageError,
     add_logging_args,
+    check_registry,
     configure_from_args,
     run_cli,
 )
+from tickerstream.cli.kafka_errors import kafka_failures
+from tickerstream.cli.metrics_args import add_market_args, add_metrics_args, market_config_from_args
 from tickerstream.config import load_settings
 from tickerstream.engine import EngineConfig
-from tickerstream.engine.registry import RegistryError, load_registry
-from tickerstream.kafka.admin import TopicError
-from tickerstream.kafka.process import Processor, ProcessorConfig
 from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, KafkaSettings
 from tickerstream.log import get_logger
 from tickerstream.metrics import (
@@ -34,12 +29,10 @@ from tickerstream.metrics import (
     MetricsServer,
     NoMarketGauges,
     NoMetrics,
-    add_market_args,
-    add_metrics_args,
     default_metrics,
-    market_config_from_args,
     start_metrics_server,
 )
+from tickerstream.processor import Processor, ProcessorConfig
 
 log = get_logger("ticker-process")
 
@@ -107,11 +100,7 @@ def split_overrides(overrides: list[str]) -> dict[str, list[str]]:
 def load_all(args: argparse.Namespace) -> tuple[KafkaSettings, EngineConfig, ProcessorConfig]:
     sets = split_overrides(args.overrides)
     engine = load_settings(EngineConfig, args.config, overrides=sets["engine"], env_section="ENGINE")
-    if engine.pegs.enabled:  # a broken peg registry is a user mistake: one line before connecting
-        try:
-            load_registry(engine.pegs)
-        except RegistryError as exc:
-            raise UsageError(str(exc)) from None
+    check_registry(engine)  # a broken peg registry is a user mistake: one line before connecting
     kafka_sets = [f"bootstrap_servers={_toml_string(args.bootstrap_servers)}", *sets["kafka"]]
     kafka = load_settings(KafkaSettings, overrides=kafka_sets, env_section="KAFKA")
     process_sets = list(sets["process"])
@@ -144,20 +133,8 @@ def _run(args: argparse.Namespace) -> int:
         server = start_metrics_server(args.metrics_host, args.metrics_port, metrics.registry)
         log.info("process.metrics_serving", address=f"{server.host}:{server.port}")
     try:
-        asyncio.run(_serve(kafka, engine, process, metrics, markets))
-    except TopicError as exc:
-        raise UsageError(str(exc)) from None
-    except (KafkaConnectionError, TimeoutError) as exc:
-        # Not a usage error: the command was right, the broker is gone (exit 1, as ticker-produce).
-        print(
-            f"ticker-process: error: cannot reach Kafka at {kafka.bootstrap_servers}: "
-            f"{exc or type(exc).__name__}",
-            file=sys.stderr,
-        )
-        return EXIT_FAILURE
-    except KafkaError as exc:
-        print(f"ticker-process: error: Kafka: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        with kafka_failures(kafka.bootstrap_servers):
+            asyncio.run(_serve(kafka, engine, process, metrics, markets))
     finally:
         if server is not None:
             server.close()

@@ -1,10 +1,7 @@
 """``ticker-produce``: scraped pages in, ticks (keyed by symbol) and rejects out to Kafka.
 
-The command only: options, topics, signals, the run's lifecycle and its summary. The work is done in
-``tickerstream.kafka``: ``produce_once`` (every input once; ``produce_inputs`` reads and parses in a
-thread one group ahead of the sending, ``produce_workers`` parses big inputs in processes),
-``produce_follow`` (``--follow``), ``produce_progress`` (progress lines, Prometheus totals), and
-:class:`~tickerstream.kafka.produce.TickProducer`, which batches and delivers.
+The command only: options, signals and the run's summary. The work is done by
+:class:`~tickerstream.producer.runner.Producer` (``tickerstream.producer``).
 """
 
 from __future__ import annotations
@@ -12,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import os
 import signal
 import sys
@@ -21,22 +17,18 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from tickerstream.cli.common import (
-    EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_OK,
     CliParser,
-    UsageError,
     add_logging_args,
     configure_from_args,
     run_cli,
 )
+from tickerstream.cli.kafka_errors import kafka_failures
+from tickerstream.cli.metrics_args import add_metrics_args
 from tickerstream.config import load_settings
-from tickerstream.kafka.admin import TopicError, ensure_topics, topic_specs_for
-from tickerstream.kafka.produce import CODECS, ProduceError, ProducerConfig, ProduceStats, TickProducer
-from tickerstream.kafka.produce_follow import follow_all
-from tickerstream.kafka.produce_once import produce_once
-from tickerstream.kafka.produce_progress import batch_observer, log_progress, sync_metrics, sync_totals
-from tickerstream.kafka.produce_workers import expand_files as expand_files  # re-exported: tests import it
+from tickerstream.errors import ProduceError, UsageError
+from tickerstream.kafka.admin import ensure_topics, topic_specs_for
 from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, KafkaSettings
 from tickerstream.log import get_logger
 from tickerstream.metrics import (
@@ -44,11 +36,12 @@ from tickerstream.metrics import (
     AnyMetrics,
     MetricsServer,
     NoMetrics,
-    add_metrics_args,
     default_metrics,
     start_metrics_server,
 )
-from tickerstream.sources import SourceError, parse_iso_ts
+from tickerstream.producer.runner import ProduceInputs, Producer, producer_config
+from tickerstream.producer.tick_producer import CODECS, ProducerConfig, ProduceStats
+from tickerstream.sources.files import parse_iso_ts
 
 PROG = "ticker-produce"
 log = get_logger(PROG)
@@ -146,22 +139,24 @@ class _Options:
     args: argparse.Namespace
     settings: KafkaSettings
     config: ProducerConfig
-    ts_override: int | None
-    metrics: AnyMetrics = dataclasses.field(default_factory=NoMetrics)
-    metrics_address: str | None = None
+    inputs: ProduceInputs
 
 
 def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     configure_from_args(args)
     opts = _options(args)
+    if args.init_topics:  # one-shot: nothing to scrape, nothing to read
+        with kafka_failures(opts.settings.bootstrap_servers):
+            return asyncio.run(_init_topics(opts))
+    metrics: AnyMetrics = NoMetrics()
     server: MetricsServer | None = None
-    if not args.no_metrics and not args.init_topics:  # --init-topics is one-shot: nothing to scrape
-        opts.metrics = metrics = default_metrics()
+    if not args.no_metrics:
+        metrics = default_metrics()
         server = start_metrics_server(args.metrics_host, args.metrics_port, metrics.registry)
-        opts.metrics_address = f"{server.host}:{server.port}"
     try:
-        return asyncio.run(_main(opts))
+        with kafka_failures(opts.settings.bootstrap_servers):
+            return asyncio.run(_produce(opts, metrics, server))
     except asyncio.CancelledError:  # a second signal: stop without flushing
         print(f"{PROG}: interrupted, unsent ticks dropped", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -194,15 +189,12 @@ def _options(args: argparse.Namespace) -> _Options:
     if args.poll_interval <= 0 or args.progress_interval < 0:
         raise UsageError("--poll-interval must be > 0 and --progress-interval >= 0")
     try:
-        config = ProducerConfig(
-            bootstrap_servers=settings.bootstrap_servers,
-            ticks_topic=settings.topics.ticks,
-            rejects_topic=settings.topics.rejects,
+        config = producer_config(
+            settings,
             compression=None if args.compression == "auto" else args.compression,
             batch_bytes=args.batch_bytes,
             linger_ms=args.linger_ms,
             max_in_flight=args.max_in_flight,
-            client_options=settings.client_kwargs(),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -213,91 +205,73 @@ def _options(args: argparse.Namespace) -> _Options:
                 raise UsageError(f"no such file or directory: {path}")
         if paths.count("-") > 1:
             raise UsageError("stdin ('-') can be read only once")
-    args.paths = paths
-    return _Options(args, settings, config, ts_override)
+    inputs = ProduceInputs(
+        paths=paths,
+        follow=args.follow,
+        ts_override=ts_override,
+        from_end=args.from_end,
+        poll_interval_s=args.poll_interval,
+        parse_workers=args.parse_workers,
+    )
+    return _Options(args, settings, config, inputs)
 
 
-async def _main(opts: _Options) -> int:
-    args, settings = opts.args, opts.settings
-    specs = topic_specs_for(settings)
-    if not args.init_topics:
-        specs = [s for s in specs if s.name in (settings.topics.ticks, settings.topics.rejects)]
-    try:
-        await ensure_topics(
-            settings.bootstrap_servers,
-            specs,
-            create=not args.no_create_topics,
-            client_kwargs=settings.client_kwargs(),
-        )
-    except TopicError as exc:
-        raise UsageError(str(exc)) from None
-    except Exception as exc:  # the broker did not answer: one line, not a traceback
-        print(f"{PROG}: error: Kafka at {settings.bootstrap_servers}: {_describe(exc)}", file=sys.stderr)
-        return EXIT_FAILURE
-    if args.init_topics:
-        print(f"{PROG}: topics ready: {', '.join(s.name for s in specs)}", file=sys.stderr)
-        return EXIT_OK
-    if opts.metrics_address is not None:  # logged once the topics are fine: a usage error stays one line
-        log.info("produce.metrics_serving", address=opts.metrics_address)
+async def _init_topics(opts: _Options) -> int:
+    specs = topic_specs_for(opts.settings)
+    await ensure_topics(
+        opts.settings.bootstrap_servers,
+        specs,
+        create=not opts.args.no_create_topics,
+        client_kwargs=opts.settings.client_kwargs(),
+    )
+    print(f"{PROG}: topics ready: {', '.join(s.name for s in specs)}", file=sys.stderr)
+    return EXIT_OK
 
-    stop = asyncio.Event()
-    _install_signal_handlers(stop, asyncio.current_task())
-    stats = ProduceStats()
-    started = time.monotonic()
+
+async def _produce(opts: _Options, metrics: AnyMetrics, server: MetricsServer | None) -> int:
+    args = opts.args
     archive: BinaryIO | None = None
     if args.archive:
         try:
             archive = open(args.archive, "ab")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise UsageError(f"--archive: cannot write {args.archive}: {exc.strerror}") from None
-    metrics = opts.metrics
-    producer = TickProducer(opts.config, stats=stats, archive=archive, on_acked=batch_observer(metrics))
-    progress = None
-    syncing = None
-    failed: BaseException | None = None
+    producer = Producer(
+        opts.settings,
+        opts.config,
+        create_topics=not args.no_create_topics,
+        archive=archive,
+        metrics=metrics,
+        progress_interval_s=args.progress_interval,
+    )
+    started = time.monotonic()
+    failed: ProduceError | None = None
     try:
-        await producer.start()
-        if args.progress_interval > 0:
-            progress = asyncio.create_task(log_progress(stats, args.progress_interval))
-        if not isinstance(metrics, NoMetrics):
-            syncing = asyncio.create_task(sync_metrics(stats, metrics))
+        await producer.start()  # topics checked: a usage error stays one line, before any log
+        if server is not None:
+            log.info("produce.metrics_serving", address=f"{server.host}:{server.port}")
+        _install_signal_handlers(producer, asyncio.current_task())
         try:
-            if args.follow:
-                await follow_all(producer, args.paths, args.poll_interval, args.from_end, stop)
-            else:
-                try:
-                    await produce_once(producer, args.paths, opts.ts_override, stop, args.parse_workers)
-                except SourceError as exc:  # the user's to fix, like a bad flag: one line, exit 2
-                    raise UsageError(str(exc)) from None
+            await producer.run(opts.inputs)
         finally:
             await producer.stop()  # flushes everything accepted, waits for the acks
-    except (ProduceError, OSError) as exc:
+    except ProduceError as exc:
         failed = exc
-    except Exception as exc:
-        if type(exc).__module__.startswith("aiokafka"):
-            failed = exc
-        else:
-            raise
     finally:
-        for task in (progress, syncing):
-            if task is not None:
-                task.cancel()
-        sync_totals(stats, metrics)  # the last acks, for a scrape before the endpoint closes
         if archive is not None:
             archive.close()
-    _summary(stats, time.monotonic() - started, stop.is_set(), opts.config.ticks_topic)
+    _summary(producer.stats, time.monotonic() - started, producer.stop_requested, opts.config.ticks_topic)
     if failed is not None:
-        print(f"{PROG}: error: Kafka delivery failed: {_describe(failed)}", file=sys.stderr)
-        return EXIT_FAILURE
+        raise failed  # after the summary: what was acknowledged is reported either way
     return EXIT_OK
 
 
-def _install_signal_handlers(stop: asyncio.Event, main_task: asyncio.Task[int] | None) -> None:
+def _install_signal_handlers(producer: Producer, main_task: asyncio.Task[int] | None) -> None:
     loop = asyncio.get_running_loop()
 
     def on_signal(signum: int) -> None:
-        if not stop.is_set():
-            stop.set()
+        if not producer.stop_requested:
+            producer.request_stop()
             log.info("produce.stopping", signal=signal.Signals(signum).name, detail="flushing accepted ticks")
         elif main_task is not None:
             main_task.cancel()
@@ -333,11 +307,6 @@ def _stats_fields(stats: ProduceStats) -> dict[str, int]:
         "delivery_errors": stats.delivery_errors,
         "future_ts_clamped": stats.future_ts_clamped,
     }
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 if __name__ == "__main__":

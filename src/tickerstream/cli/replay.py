@@ -14,8 +14,6 @@ from typing import BinaryIO
 
 from tickerstream.cli.common import (
     CliParser,
-    KafkaUnavailable,
-    UsageError,
     add_engine_args,
     add_logging_args,
     configure_from_args,
@@ -24,11 +22,11 @@ from tickerstream.cli.common import (
 )
 from tickerstream.cli.progress import ProgressLine
 from tickerstream.engine import TickBatch
+from tickerstream.errors import UsageError
 from tickerstream.model import Reject
-from tickerstream.replay import ReplaySummary, paced, run_replay
-from tickerstream.replay_inputs import InputError, ReadStats, open_recorded
-from tickerstream.report import ReportCollector, write_report
-from tickerstream.sources import parse_iso_ts
+from tickerstream.replay import ReadStats, ReplaySummary, open_recorded, paced, run_replay
+from tickerstream.replay.report import ReportCollector, write_report
+from tickerstream.sources.files import parse_iso_ts
 
 #: Show a progress line only for inputs big enough to take a noticeable time.
 PROGRESS_MIN_BYTES = 20_000_000
@@ -125,8 +123,6 @@ def _run(args: argparse.Namespace) -> int:
             )
         except KeyboardInterrupt:
             interrupted = True
-        except InputError as exc:
-            raise UsageError(str(exc)) from None
         finally:
             out.flush()
             if progress is not None:
@@ -160,19 +156,15 @@ def _open_inputs(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickBat
         raise UsageError("--start and --end go with --from-topic")
     if not args.inputs:
         raise UsageError("nothing to replay: give INPUT files or directories, or --from-topic")
-    try:
-        return open_recorded(args.inputs, stats)
-    except InputError as exc:
-        raise UsageError(str(exc)) from None
+    return open_recorded(args.inputs, stats)
 
 
 def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickBatch]:
     # Imported here: replaying files needs no Kafka client (and starts faster without it).
-    from aiokafka.errors import KafkaError
-
+    from tickerstream.cli.kafka_errors import kafka_failures
     from tickerstream.config import load_settings
     from tickerstream.kafka.settings import KafkaSettings
-    from tickerstream.kafka.topic_reader import TopicReadError, read_time_range
+    from tickerstream.kafka.topic_reader import read_time_range
 
     if not args.start:
         raise UsageError("--from-topic needs --start (ISO 8601)")
@@ -180,22 +172,16 @@ def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickB
     end = _iso_ms(args.end, "--end") if args.end else int(time.time() * 1000)
     if end <= start:
         raise UsageError("--end must be after --start")
-    try:
-        # Connection security (SASL/TLS) from TICKER_KAFKA__*, as for the other Kafka commands.
-        kafka = load_settings(
-            KafkaSettings, overrides=[f'bootstrap_servers="{args.bootstrap_servers}"'], env_section="KAFKA"
-        )
+    # Connection security (SASL/TLS) from TICKER_KAFKA__*, as for the other Kafka commands.
+    kafka = load_settings(
+        KafkaSettings, overrides=[f'bootstrap_servers="{args.bootstrap_servers}"'], env_section="KAFKA"
+    )
+    with kafka_failures(kafka.bootstrap_servers):
         found = asyncio.run(
             read_time_range(
                 kafka.bootstrap_servers, args.from_topic, start, end, client_kwargs=kafka.client_kwargs()
             )
         )
-    except TopicReadError as exc:
-        raise UsageError(str(exc)) from None
-    except (KafkaError, OSError, TimeoutError) as exc:
-        raise KafkaUnavailable(
-            f"cannot read {args.from_topic} from {args.bootstrap_servers}: {exc}"
-        ) from None
     stats.records = found.records
     for reject in found.rejects:
         stats.reject(reject)

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from tickerstream.cli.common import CliParser, UsageError, run_cli
-from tickerstream.sample import SampleSpec, write_jsonl, write_pages
+from tickerstream.cli.common import CliParser, run_cli
+from tickerstream.errors import UsageError
+from tickerstream.sources.sample import SampleSpec, write_jsonl, write_pages
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """Regenerate (or ``--check``) the committed Grafana dashboards.
 
-    python -m tickerstream.dashboards                 # write deploy/grafana/dashboards/*.json
-    python -m tickerstream.dashboards --check         # exit 1 if a committed file is out of date
+python -m tickerstream.dashboards                 # write deploy/grafana/dashboards/*.json
+python -m tickerstream.dashboards --check         # exit 1 if a committed file is out of date
 """
 
 from __future__ import annotations

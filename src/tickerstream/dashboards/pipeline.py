@@ -208,9 +208,7 @@ def build() -> Json:
         timeseries(
             "Records replayed for restores",
             "Records read to rebuild state, per processor.",
-            [
-                Q(rate("ticker_state_restore_records_total", "instance", "increase"), "{{instance}}")
-            ],
+            [Q(rate("ticker_state_restore_records_total", "instance", "increase"), "{{instance}}")],
             "short",
             min_value=0,
         ),

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tickerstream.engine import snapshot as snap
+from tickerstream.engine import checkpoint
 from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.moves import MoveDetector, ewma_alpha
@@ -127,20 +127,22 @@ class Engine:
 
     # --- state -----------------------------------------------------------------------------------
 
-    def snapshot(self, symbols: Iterable[str] | None = None) -> bytes:
+    def checkpoint(self, symbols: Iterable[str] | None = None) -> bytes:
         """Versioned bytes (npz + JSON) of all state for ``symbols`` (None = all): windows, move
         detectors, peg episodes, held ticks, plus every reference history and the watermark."""
         symbols = None if symbols is None else list(symbols)
         names = sorted(self._ids) if symbols is None else sorted({s for s in symbols if s in self._ids})
         rows = np.array([self._ids[s] for s in names], dtype=np.int64)
         wanted = None if symbols is None else set(names) | set(symbols)
-        return snap.dump(self, names, rows, self.pegs.export(wanted), self._watermark)
+        return checkpoint.dump(
+            self.windows, self.moves, names, rows, self.pegs.export(wanted), self._watermark
+        )
 
     def restore(self, data: bytes) -> None:
-        """Merge a snapshot: the state of the symbols in ``data`` replaces ours, others are untouched."""
-        names, arrays, pegs, watermark = snap.load(data, self.config)
+        """Merge a checkpoint: the state of the symbols in ``data`` replaces ours, others are untouched."""
+        names, arrays, pegs, watermark = checkpoint.load(data, self.config)
         rows = self._rows_for(names)
-        snap.restore_rows(self, rows, arrays)
+        checkpoint.restore_rows(self.windows, self.moves, rows, arrays)
         self.pegs.merge(pegs)
         self._watermark = max(self._watermark, watermark)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tickerstream.engine.config import PegConfig
+from tickerstream.errors import RegistryError
 
 #: ``peg`` value of a dollar-pegged asset (target = ratio US dollars, no reference needed).
 USD = "USD"
@@ -21,10 +22,6 @@ USD = "USD"
 NONE = "none"
 
 _KEYS = {"peg", "ratio", "warn_bps", "critical_bps", "warn_exit_bps", "critical_exit_bps", "note"}
-
-
-class RegistryError(ValueError):
-    """The registry file is not valid; the message names the file and the entry."""
 
 
 @dataclass(frozen=True, slots=True)

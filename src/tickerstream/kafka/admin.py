@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from tickerstream.errors import TopicError
 from tickerstream.kafka.settings import KafkaSettings, TopicNames
 from tickerstream.log import get_logger
 
@@ -27,10 +28,6 @@ log = get_logger(__name__)
 # Configs whose value changes what a topic means, not just how long it keeps data: a mismatch is an error.
 # (A reference-price topic that is not compacted grows without bound and is read in full at start-up.)
 SEMANTIC_CONFIGS = frozenset({"cleanup.policy"})
-
-
-class TopicError(RuntimeError):
-    """A topic cannot be used as tickerstream needs it; the message says what to do."""
 
 
 class TopicMismatch(TopicError):

@@ -20,14 +20,11 @@ from typing import Any
 import numpy as np
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from tickerstream.codec import decode_tick_values
 from tickerstream.engine import TickBatch
+from tickerstream.errors import TopicReadError
 from tickerstream.kafka.admin import partition_count
+from tickerstream.kafka.codec import decode_tick_values
 from tickerstream.model import Reject
-
-
-class TopicReadError(RuntimeError):
-    """The topic cannot be read as asked; the message says why."""
 
 
 @dataclass(slots=True)

@@ -23,16 +23,7 @@ from tickerstream.metrics.core import (
 )
 from tickerstream.metrics.markets import EngineView, MarketGaugeConfig, MarketGauges
 from tickerstream.metrics.noop import NoMarketGauges, NoMetrics
-from tickerstream.metrics.server import (
-    PROCESSOR_PORT,
-    PRODUCER_PORT,
-    MetricsServer,
-    MetricsServerError,
-    add_market_args,
-    add_metrics_args,
-    market_config_from_args,
-    start_metrics_server,
-)
+from tickerstream.metrics.server import PROCESSOR_PORT, PRODUCER_PORT, MetricsServer, start_metrics_server
 
 #: What producers and processors hold: real metrics or the no-op twin.
 AnyMetrics = Metrics | NoMetrics
@@ -54,13 +45,9 @@ __all__ = [
     "MarketGauges",
     "Metrics",
     "MetricsServer",
-    "MetricsServerError",
     "NoMarketGauges",
     "NoMetrics",
-    "add_market_args",
-    "add_metrics_args",
     "create_metrics",
     "default_metrics",
-    "market_config_from_args",
     "start_metrics_server",
 ]

@@ -43,13 +43,41 @@ disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
 #: One poll/produce batch of 1 .. 100k ticks: ~0.5 ms for a small batch, seconds for a huge one
 #: on a loaded machine; past 10 s something is wrong and +Inf says so.
 BATCH_DURATION_BUCKETS = (
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 #: Records per batch: a quiet topic gives single records, catching up gives full 100k polls.
 BATCH_SIZE_BUCKETS = (1, 10, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000)
 #: Tick event time to event published: milliseconds when live, minutes when catching up.
 LATENCY_BUCKETS = (
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
 )
 #: An offset commit is one broker round trip: ~1 ms locally, seconds when the broker struggles.
 COMMIT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -78,9 +106,7 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = r = registry
         # -- producer ------------------------------------------------------------------------------
-        self.lines_read = Counter(
-            "ticker_lines_read", "Input text lines read by the producer.", registry=r
-        )
+        self.lines_read = Counter("ticker_lines_read", "Input text lines read by the producer.", registry=r)
         self.ticks_produced = Counter(
             "ticker_ticks_produced", "Ticks written to the ticks topic (acknowledged).", registry=r
         )
@@ -92,9 +118,7 @@ class Metrics:
             "Produce requests that failed for good (after retries).",
             registry=r,
         )
-        self.produce_retries = Counter(
-            "ticker_produce_retries", "Produce requests retried.", registry=r
-        )
+        self.produce_retries = Counter("ticker_produce_retries", "Produce requests retried.", registry=r)
         self.produce_duration = Histogram(
             "ticker_produce_batch_duration_seconds",
             "Time from handing one record batch to the Kafka client until the broker acknowledged it.",
@@ -138,9 +162,7 @@ class Metrics:
             ["reason"],
             registry=r,
         )
-        self.engine_symbols = Gauge(
-            "ticker_engine_symbols", "Symbols with state in this engine.", registry=r
-        )
+        self.engine_symbols = Gauge("ticker_engine_symbols", "Symbols with state in this engine.", registry=r)
         self.engine_held = Gauge(
             "ticker_engine_held_ticks",
             "Pegged ticks waiting for their reference price.",

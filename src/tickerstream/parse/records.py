@@ -15,7 +15,7 @@ from tickerstream.model import RejectReason
 from tickerstream.parse import patterns as P
 from tickerstream.parse.anchors import PctSpan, anchor_at, ident_before, pct_after
 from tickerstream.parse.numbers import SUFFIX_MULTIPLIER, Ambiguous, read_number
-from tickerstream.parse.shapes import layouts, remember, shape_of
+from tickerstream.parse.shapes import Layout, Rec, layouts, remember, shape_of
 from tickerstream.parse.vocab import (
     FIAT_CODES,
     MIN_PRICE,
@@ -156,15 +156,6 @@ def _filler_end(line: str, pos: int, endpos: int) -> int:
     return pos if m is None else m.end()
 
 
-#: One record of a line as positions and flags, no values: (symbol, symbol token start, end, in
-#: parentheses, glued to a currency sign, name, name start, end, currency, minus sign, price digits
-#: start, end (-1 if a placeholder such as ``NaN`` stands there), magnitude suffix, percent digits
-#: start, end (-1 if none), percent sign multiplier, percent sign known). A symbol or name without
-#: ASCII digits is the same text on every line of the same shape, so it is stored (start -1);
-#: one with digits is stored as "" and read off each line.
-Rec = tuple[str, int, int, bool, bool, str, int, int, str, bool, int, int, str, int, int, int, bool]
-#: All records of a line; empty if the line is not a ticker line (prose, unexplained text).
-Layout = tuple[Rec, ...]
 _NO_PCT = (-1, -1, 1, False)
 _ASCII_DIGIT = re.compile(r"[0-9]")
 

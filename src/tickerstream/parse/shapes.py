@@ -39,10 +39,16 @@ names), under 4 KB in any case, so the cache stays under ~32 MB.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # records imports this module; at run time a layout is just a tuple here
-    from tickerstream.parse.records import Layout
+#: One record of a line as positions and flags, no values: (symbol, symbol token start, end, in
+#: parentheses, glued to a currency sign, name, name start, end, currency, minus sign, price digits
+#: start, end (-1 if a placeholder such as ``NaN`` stands there), magnitude suffix, percent digits
+#: start, end (-1 if none), percent sign multiplier, percent sign known). A symbol or name without
+#: ASCII digits is the same text on every line of the same shape, so it is stored (start -1);
+#: one with digits is stored as "" and read off each line.
+Rec = tuple[str, int, int, bool, bool, str, int, int, str, bool, int, int, str, int, int, int, bool]
+#: All records of a line; empty if the line is not a ticker line (prose, unexplained text).
+Layout = tuple[Rec, ...]
 
 MAX_SHAPE_CHARS = 256
 MAX_LAYOUT_RECORDS = 4

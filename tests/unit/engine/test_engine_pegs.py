@@ -10,7 +10,8 @@ from engine_factories import HOUR, MIN, T0, batch
 
 from tickerstream.engine import Engine
 from tickerstream.engine.config import PegConfig
-from tickerstream.engine.registry import RegistryError, load_registry
+from tickerstream.engine.registry import load_registry
+from tickerstream.errors import RegistryError
 from tickerstream.events import PegEvent
 
 Tick = tuple[str, int, float]

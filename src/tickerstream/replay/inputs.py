@@ -19,24 +19,20 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
-from tickerstream.codec import decode_tick_lines
 from tickerstream.engine import TickBatch
+from tickerstream.errors import InputError
+from tickerstream.kafka.codec import decode_tick_lines
 from tickerstream.model import Reject, RejectReason
 from tickerstream.parse import parse_bytes
-from tickerstream.sources import SourceError, iter_snapshots, walk_files
+from tickerstream.sources.files import iter_snapshots
+from tickerstream.sources.recordings import expand_inputs, open_binary
 
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 #: Bytes decoded per chunk (~40k ticks): big enough to amortise per-call costs, small enough to stay
 #: cache-friendly and to keep memory flat whatever the file size.
 CHUNK_BYTES = 8 * 1024 * 1024
-
-
-class InputError(ValueError):
-    """An input path that cannot be used; the message says which and why."""
 
 
 @dataclass(slots=True)
@@ -59,34 +55,6 @@ class ReadStats:
         self.reject_counts[reject.reason.value] = self.reject_counts.get(reject.reason.value, 0) + 1
         if self.reject_sink is not None:
             self.reject_sink(reject)
-
-
-def is_jsonl(path: Path) -> bool:
-    return path.name.endswith(JSONL_SUFFIXES)
-
-
-def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[Path]]:
-    """Split inputs into (JSON Lines files, page files); directories are walked in sorted order."""
-    jsonl: list[Path] = []
-    pages: list[Path] = []
-    for raw in inputs:
-        path = Path(raw)
-        if not path.exists():
-            raise InputError(f"input not found: {raw}")
-        try:
-            # The same walk as ticker-parse and ticker-produce: sorted, hidden entries below the
-            # input skipped (the input itself may be anything, '..' and '~/.cache/x' included).
-            files = [path] if path.is_file() else [Path(f) for f in walk_files(raw)]
-        except SourceError as exc:
-            raise InputError(str(exc)) from None
-        for f in files:
-            (jsonl if is_jsonl(f) else pages).append(f)
-    return jsonl, pages
-
-
-def open_binary(path: Path) -> BinaryIO:
-    """A recording for reading: gzip-decompressed when the name ends in .gz."""
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")  # type: ignore[return-value]
 
 
 def jsonl_batches(path: Path, stats: ReadStats) -> Iterator[TickBatch]:

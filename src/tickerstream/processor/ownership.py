@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tickerstream.engine import Engine
-from tickerstream.kafka.refprices import UNKNOWN
+from tickerstream.processor.refprices import UNKNOWN
 
 
 @dataclass(slots=True)

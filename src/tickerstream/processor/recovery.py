@@ -18,14 +18,14 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from tickerstream.engine import Engine
-from tickerstream.kafka.checkpoint import (
+from tickerstream.log import get_logger
+from tickerstream.processor.checkpoints import (
     CheckpointError,
     checkpoint_bounds,
     read_checkpoint,
     write_checkpoint,
 )
-from tickerstream.kafka.ownership import PartitionState
-from tickerstream.log import get_logger
+from tickerstream.processor.ownership import PartitionState
 
 log = get_logger(__name__)
 
@@ -63,7 +63,7 @@ class Recovery:
         """Write the state of ``partition``'s symbols at ``state.position``; returns its size in bytes."""
         assert state.position is not None
         slot = "a" if state.slot == "b" else "b"
-        data = engine.snapshot(state.symbols)
+        data = engine.checkpoint(state.symbols)
         size = await write_checkpoint(producer, self.topic, partition, state.position, slot, data)
         state.slot, state.checkpointed, state.dirty = slot, state.position, False
         return size

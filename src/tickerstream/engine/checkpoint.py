@@ -1,7 +1,7 @@
-"""Engine state as bytes: an uncompressed ``.npz`` of per-symbol arrays plus one JSON member.
+"""Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-symbol arrays plus one JSON member.
 
 Format ``tickerstream-engine`` version 1. Ring contents are stored unrotated and without the unused
-slots (oldest point first, ``npoints`` per symbol), so a snapshot's size follows the data, not the
+slots (oldest point first, ``npoints`` per symbol), so a checkpoint's size follows the data, not the
 capacity, and it restores into an engine with a different ring capacity (keeping the newest points).
 Move horizons must match: detector state is per horizon.
 """
@@ -9,16 +9,15 @@ Move horizons must match: detector state is per horizon.
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
 from tickerstream.engine.config import EngineConfig
-
-if TYPE_CHECKING:
-    from tickerstream.engine.engine import Engine
+from tickerstream.engine.moves import MoveDetector
+from tickerstream.engine.windows import Windows
 
 FORMAT = "tickerstream-engine"
 VERSION = 1
@@ -26,12 +25,13 @@ VERSION = 1
 I64 = npt.NDArray[np.int64]
 
 
-class SnapshotError(ValueError):
-    """The bytes are not an engine snapshot this version can restore."""
+class CheckpointFormatError(ValueError):
+    """The bytes are not an engine checkpoint this version can restore."""
 
 
-def dump(engine: Engine, names: list[str], rows: I64, pegs: dict[str, Any], watermark: int) -> bytes:
-    win, det = engine.windows, engine.moves
+def dump(
+    win: Windows, det: MoveDetector, names: list[str], rows: I64, pegs: dict[str, Any], watermark: int
+) -> bytes:
     ts, px, held = win.ordered(rows)
     meta = {
         "format": FORMAT,
@@ -63,20 +63,19 @@ def load(data: bytes, config: EngineConfig) -> tuple[list[str], dict[str, Any], 
             arrays = {k: z[k] for k in z.files}
         meta = orjson.loads(arrays.pop("meta").tobytes())
     except Exception as exc:  # zipfile, numpy and orjson each raise their own errors
-        raise SnapshotError(f"not an engine snapshot: {exc}") from None
+        raise CheckpointFormatError(f"not an engine checkpoint: {exc}") from None
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-        raise SnapshotError(f"unsupported snapshot {meta.get('format')!r} v{meta.get('version')!r}")
+        raise CheckpointFormatError(f"unsupported checkpoint {meta.get('format')!r} v{meta.get('version')!r}")
     if tuple(meta["horizons_s"]) != config.moves.horizons_s:
-        raise SnapshotError(
-            f"snapshot move horizons {meta['horizons_s']} differ from the configured "
+        raise CheckpointFormatError(
+            f"checkpoint move horizons {meta['horizons_s']} differ from the configured "
             f"{list(config.moves.horizons_s)}"
         )
     return meta["symbols"], arrays, meta["pegs"], int(meta["watermark"])
 
 
-def restore_rows(engine: Engine, rows: I64, a: dict[str, Any]) -> None:
-    """Replace the state of ``rows`` by the snapshot's arrays (same order as its symbols)."""
-    win, det = engine.windows, engine.moves
+def restore_rows(win: Windows, det: MoveDetector, rows: I64, a: dict[str, Any]) -> None:
+    """Replace the state of ``rows`` by the checkpoint's arrays (same order as its symbols)."""
     win.reset(rows)
     det.reset(rows)
     if rows.size == 0:

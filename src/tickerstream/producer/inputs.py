@@ -4,7 +4,7 @@ Files are read and parsed in a worker thread, one group of snapshots ahead of wh
 is sending, so parsing, compression and the network overlap; back-pressure from the producer
 (``send_ticks`` waiting for acks) pauses the reading. stdin is one snapshot, like ``ticker-parse``.
 
-Unreadable inputs raise :class:`~tickerstream.sources.SourceError`; the command decides what that
+Unreadable inputs raise :class:`~tickerstream.sources.files.SourceError`; the command decides what that
 means for the user (a usage error for a one-pass run, a skipped file for a watched directory).
 """
 
@@ -14,10 +14,10 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tickerstream.kafka.produce import TickProducer
 from tickerstream.parse import ParseResult, parse_bytes
-from tickerstream.sources import Snapshot, iter_snapshots, now_ms
-from tickerstream.stdin_reader import stdin_chunks
+from tickerstream.producer.tick_producer import TickProducer
+from tickerstream.sources.files import Snapshot, iter_snapshots, now_ms
+from tickerstream.sources.stdin import stdin_chunks
 
 #: A worker-thread pull parses snapshots until it holds this many bytes of input (or the input ends).
 PULL_BYTES = 4 * 1024 * 1024

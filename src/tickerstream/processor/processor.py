@@ -29,20 +29,20 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from tickerstream.engine import Engine, EngineConfig
 from tickerstream.events import Event
 from tickerstream.kafka.admin import TopicSpec, ensure_topics, refprices_topic_spec, topic_specs_for
-from tickerstream.kafka.checkpoint import CHECKPOINT_TOPIC_CONFIGS
-from tickerstream.kafka.commit import Committer
-from tickerstream.kafka.dlq import reject_for
 from tickerstream.kafka.outputs import AtLeastOnceOutput, TransactionalOutput
-from tickerstream.kafka.ownership import Ownership
 from tickerstream.kafka.partitioner import KeyRouter
-from tickerstream.kafka.pending import Cut, PendingTicks, decode_fetch
-from tickerstream.kafka.process_config import ProcessorConfig, ProcessorStats
-from tickerstream.kafka.process_metrics import ProcessorMetrics
-from tickerstream.kafka.recovery import Recovery
-from tickerstream.kafka.refprices import UNKNOWN, RefFollower, encode_ref, gate_limit, reference_ticks
 from tickerstream.kafka.settings import KafkaSettings
 from tickerstream.log import get_logger
 from tickerstream.metrics import AnyMarketGauges, AnyMetrics
+from tickerstream.processor.checkpoints import CHECKPOINT_TOPIC_CONFIGS
+from tickerstream.processor.commit import Committer
+from tickerstream.processor.config import ProcessorConfig, ProcessorStats
+from tickerstream.processor.dlq import reject_for
+from tickerstream.processor.metrics import ProcessorMetrics
+from tickerstream.processor.ownership import Ownership
+from tickerstream.processor.pending import Cut, PendingTicks, decode_fetch
+from tickerstream.processor.recovery import Recovery
+from tickerstream.processor.refprices import UNKNOWN, RefFollower, encode_ref, gate_limit, reference_ticks
 
 log = get_logger(__name__)
 

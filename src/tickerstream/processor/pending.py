@@ -10,7 +10,7 @@ Why a buffer at all, instead of handing each ``getmany`` result to the engine as
   partition's own order (the merge key is the running maximum of ts within the partition, which never
   decreases, so a stable sort on it interleaves partitions without reordering any of them).
 * **The reference gate.** Ticks may only advance the watermark as far as the reference prices are
-  known (see :mod:`tickerstream.kafka.refprices`): :meth:`PendingTicks.cut` takes a limit and leaves
+  known (see :mod:`tickerstream.processor.refprices`): :meth:`PendingTicks.cut` takes a limit and leaves
   ticks above it for later.
 
 Bad records travel with their partition's ticks and leave in the same cut as the good records around
@@ -253,7 +253,7 @@ def decode_fetch(fetched: dict[int, list[Any]], max_ts: int | None = None) -> di
     """Decode one fetch (partition -> consumer records with ``offset`` and ``value``) into segments: one
     batch decode for all partitions, then split by partition (a partition's good rows are contiguous).
     Ticks with ``ts > max_ts`` are dead letters (see ``codec.decode_tick_values``)."""
-    from tickerstream.codec import decode_tick_values
+    from tickerstream.kafka.codec import decode_tick_values
 
     parts = [p for p, recs in fetched.items() if recs]
     values: list[bytes] = []

@@ -2,7 +2,7 @@
 
 Threads would share one GIL, and parsing is the reader's CPU cost, so big inputs are parsed and
 encoded to JSON in processes (``--parse-workers``). The file list is planned here with the same
-directory walk as :func:`tickerstream.sources.iter_snapshots`, cut into groups by size; groups are
+directory walk as :func:`tickerstream.sources.files.iter_snapshots`, cut into groups by size; groups are
 submitted in order and their results taken in the same order, so the topic sees what a single
 reader would have sent.
 """
@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from tickerstream.kafka.produce import TickProducer, encode_tick
-from tickerstream.kafka.produce_inputs import PULL_BYTES, pull
 from tickerstream.model import Reject
-from tickerstream.sources import iter_snapshots, walk_files
+from tickerstream.producer.inputs import PULL_BYTES, pull
+from tickerstream.producer.tick_producer import TickProducer, encode_tick
+from tickerstream.sources.files import iter_snapshots, walk_files
 
 #: Inputs at least this big are parsed in worker processes (``--parse-workers auto``).
 WORKER_MIN_BYTES = 16 * 1024 * 1024

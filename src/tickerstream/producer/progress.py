@@ -1,6 +1,6 @@
 """What a long ``ticker-produce`` run reports while it runs: progress log lines and Prometheus totals.
 
-Both are timers that read :class:`~tickerstream.kafka.produce.ProduceStats`, which the producer and
+Both are timers that read :class:`~tickerstream.producer.tick_producer.ProduceStats`, which the producer and
 the readers keep per batch anyway: the hot path never logs and never touches a metric per tick.
 """
 
@@ -10,9 +10,9 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from tickerstream.kafka.produce import ProduceStats
 from tickerstream.log import get_logger
 from tickerstream.metrics import AnyMetrics, NoMetrics
+from tickerstream.producer.tick_producer import ProduceStats
 
 log = get_logger(__name__)
 

@@ -8,8 +8,8 @@ key is the source, so retries of the same dead letter are recognisable.
 
 from __future__ import annotations
 
-from tickerstream.kafka.pending import BadTick
 from tickerstream.model import REJECT_RAW_MAX_CHARS, Reject
+from tickerstream.processor.pending import BadTick
 
 #: Bytes of a bad value decoded for the dead letter: enough for 512 characters of any UTF-8.
 _RAW_BYTES = REJECT_RAW_MAX_CHARS * 4

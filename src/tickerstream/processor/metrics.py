@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     from tickerstream.engine import Engine
     from tickerstream.events import Event
-    from tickerstream.kafka.ownership import Ownership
-    from tickerstream.kafka.pending import Cut
+    from tickerstream.processor.ownership import Ownership
+    from tickerstream.processor.pending import Cut
 
 
 class ProcessorMetrics:

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import BinaryIO
 
-
-class SourceError(ValueError):
-    """A path that cannot be read (missing, unreadable); the message is one line naming it."""
+from tickerstream.errors import SourceError
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from typing import Any, BinaryIO, Self
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from tickerstream.errors import ProduceError
 from tickerstream.kafka.partitioner import KeyRouter
 from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, TopicNames
 from tickerstream.log import get_logger
@@ -82,10 +83,6 @@ def _pick_tick_encoder() -> Callable[[Tick], bytes]:
 
 #: Encodes one tick to its topic JSON (bytes identical to ``Tick.to_json``).
 encode_tick = _pick_tick_encoder()
-
-
-class ProduceError(RuntimeError):
-    """A batch could not be delivered (after aiokafka's own retries); the message says why."""
 
 
 def default_codec() -> str:

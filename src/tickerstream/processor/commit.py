@@ -20,10 +20,10 @@ from aiokafka.errors import KafkaError
 
 from tickerstream.engine import Engine
 from tickerstream.kafka.outputs import AtLeastOnceOutput, TransactionalOutput
-from tickerstream.kafka.ownership import Ownership
-from tickerstream.kafka.process_config import ProcessorConfig, ProcessorStats
-from tickerstream.kafka.recovery import Recovery
 from tickerstream.log import get_logger
+from tickerstream.processor.config import ProcessorConfig, ProcessorStats
+from tickerstream.processor.ownership import Ownership
+from tickerstream.processor.recovery import Recovery
 
 log = get_logger(__name__)
 

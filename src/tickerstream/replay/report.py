@@ -18,7 +18,7 @@ import numpy.typing as npt
 from tickerstream.engine import EngineConfig, TickBatch
 from tickerstream.engine.registry import PegSpec, load_registry
 from tickerstream.events import Event
-from tickerstream.replay import ReplaySummary
+from tickerstream.replay.summary import ReplaySummary
 
 #: Points drawn per series at most; longer series are decimated keeping each bucket's min and max.
 MAX_POINTS = 1500

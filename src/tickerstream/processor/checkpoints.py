@@ -1,6 +1,6 @@
 """Engine checkpoints per ticks partition on a compacted Kafka topic: write, and find the latest.
 
-A checkpoint of ticks partition ``p`` is ``Engine.snapshot(symbols of p)`` taken when the processor's
+A checkpoint of ticks partition ``p`` is ``Engine.checkpoint(symbols of p)`` taken when the processor's
 position on ``p`` was ``offset``: restoring it and consuming ``p`` from ``offset`` rebuilds exactly the
 state a processor without the fault would have (the engine is deterministic).
 
@@ -14,7 +14,7 @@ more than a Kafka message should be, so it is cut into chunks:
 
 Slots alternate ``a``/``b``: a checkpoint never overwrites the chunks the current manifest points to,
 so a crash halfway through writing leaves the previous checkpoint intact; compaction keeps the latest
-record per key, so the topic holds about two snapshots per partition. Finding the latest manifest
+record per key, so the topic holds about two checkpoints per partition. Finding the latest manifest
 reads the partition's tail (a manifest is the last thing written in a checkpoint), widening the
 window only if the tail holds none (e.g. orphan chunks of a crashed write).
 

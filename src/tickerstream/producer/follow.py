@@ -1,6 +1,6 @@
 """``ticker-produce --follow``: keep producing what followed files, directories and stdin deliver.
 
-:mod:`tickerstream.follow` does the reading (tail -F, directory watching, line chunking) and knows
+:mod:`tickerstream.sources.follow` does the reading (tail -F, directory watching, line chunking) and knows
 nothing of Kafka or clocks; these loops poll it, time each chunk of complete lines as the moment it
 was read (followed text has no timestamps of its own) and hand the parsed chunk to the producer.
 Every loop ends when ``stop`` is set, between two sends, so everything accepted is still flushed.
@@ -13,13 +13,14 @@ import contextlib
 import os
 from pathlib import Path
 
-from tickerstream.follow import DirectoryWatcher, FollowedFile, LineChunker
-from tickerstream.kafka.produce import TickProducer
-from tickerstream.kafka.produce_inputs import Parsed, pull, send_group
+from tickerstream.errors import SourceError
 from tickerstream.log import get_logger
 from tickerstream.parse import parse_bytes
-from tickerstream.sources import SourceError, iter_snapshots, now_ms
-from tickerstream.stdin_reader import stdin_chunks
+from tickerstream.producer.inputs import Parsed, pull, send_group
+from tickerstream.producer.tick_producer import TickProducer
+from tickerstream.sources.files import iter_snapshots, now_ms
+from tickerstream.sources.follow import DirectoryWatcher, FollowedFile, LineChunker
+from tickerstream.sources.stdin import stdin_chunks
 
 log = get_logger(__name__)
 

@@ -1,0 +1,46 @@
+"""Where recorded ticks and pages come from: which inputs are JSON Lines of ticks, which are page
+text, and how to open them. Shared by the backtest (``tickerstream.replay``) and the main job on Kafka.
+
+JSON Lines of ticks are the ticks topic's own JSON (``*.jsonl``, ``*.ndjson``, optionally ``.gz``);
+anything else is page text, read as ``ticker-parse`` reads it.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from tickerstream.errors import InputError, SourceError
+from tickerstream.sources.files import walk_files
+
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+
+
+def is_jsonl(path: Path) -> bool:
+    return path.name.endswith(JSONL_SUFFIXES)
+
+
+def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """Split inputs into (JSON Lines files, page files); directories are walked in sorted order."""
+    jsonl: list[Path] = []
+    pages: list[Path] = []
+    for raw in inputs:
+        path = Path(raw)
+        if not path.exists():
+            raise InputError(f"input not found: {raw}")
+        try:
+            # The same walk as ticker-parse and ticker-produce: sorted, hidden entries below the
+            # input skipped (the input itself may be anything, '..' and '~/.cache/x' included).
+            files = [path] if path.is_file() else [Path(f) for f in walk_files(raw)]
+        except SourceError as exc:
+            raise InputError(str(exc)) from None
+        for f in files:
+            (jsonl if is_jsonl(f) else pages).append(f)
+    return jsonl, pages
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """A recording for reading: gzip-decompressed when the name ends in .gz."""
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")  # type: ignore[return-value]
