@@ -49,8 +49,7 @@ def populated() -> Metrics:
     """A registry with every metric family holding at least one sample, as a live process would."""
     m = create_metrics(process=True)
     m.observe_produce_batch(lines=200, ticks=50, duration_s=0.004, rejects={"invalid_price": 2})
-    m.count_produce_errors()
-    m.count_produce_retries(3)
+    m.sync_totals(produce_errors=1)
     m.observe_batch(1000, 0.02)
     m.count_dead_letters({"not_json": 1})
     m.count_events([move(T0), peg(T0)], now_s=T0 / 1000 + 0.5)

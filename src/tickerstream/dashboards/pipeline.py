@@ -131,7 +131,8 @@ def build() -> Json:
     lay.add(
         timeseries(
             "End-to-end latency (tick → event)",
-            "From a tick's event time to the publication of the event it caused, by event type.",
+            "From a tick reaching Kafka (its record's append time) to the publication of the event it "
+            "caused, by event type.",
             quantiles("ticker_event_latency_seconds", by="type", qs=(0.5, 0.99)),
             "s",
             min_value=0,
@@ -240,12 +241,10 @@ def build() -> Json:
     )
     lay.add(
         timeseries(
-            "Produce errors and retries",
-            "Produce requests retried, and those that failed for good.",
-            [
-                Q(rate("ticker_produce_retries_total"), "retries"),
-                Q(rate("ticker_produce_errors_total"), "errors"),
-            ],
+            "Produce errors",
+            "Record batches that failed for good (after the Kafka client's own retries); a failure ends "
+            "the run, so a non-zero rate means a producer is restarting.",
+            [Q(rate("ticker_produce_errors_total"), "errors")],
             "cps",
             min_value=0,
         ),

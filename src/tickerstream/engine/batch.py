@@ -50,16 +50,6 @@ class TickBatch:
         )
 
     @classmethod
-    def from_dicts(cls, objs: Sequence[dict[str, Any]]) -> TickBatch:
-        """From tick objects already validated (``model.tick_from_dict`` or the schema)."""
-        n = len(objs)
-        return cls(
-            [o["symbol"] for o in objs],
-            np.fromiter((o["ts"] for o in objs), dtype=np.int64, count=n),
-            np.fromiter((o["price"] for o in objs), dtype=np.float64, count=n),
-        )
-
-    @classmethod
     def empty(cls) -> TickBatch:
         return cls([], np.empty(0, np.int64), np.empty(0, np.float64))
 

@@ -118,7 +118,6 @@ class Metrics:
             "Produce requests that failed for good (after retries).",
             registry=r,
         )
-        self.produce_retries = Counter("ticker_produce_retries", "Produce requests retried.", registry=r)
         self.produce_duration = Histogram(
             "ticker_produce_batch_duration_seconds",
             "Time from handing one record batch to the Kafka client until the broker acknowledged it.",
@@ -269,14 +268,6 @@ class Metrics:
     def count_rejects(self, by_reason: Mapping[str, int]) -> None:
         _count_by_reason(self.rejects, by_reason)
 
-    def count_produce_errors(self, n: int = 1) -> None:
-        if n:
-            self.produce_errors.inc(n)
-
-    def count_produce_retries(self, n: int = 1) -> None:
-        if n:
-            self.produce_retries.inc(n)
-
     # --- processor: once per poll batch ---------------------------------------------------------
 
     def observe_batch(self, records: int, duration_s: float) -> None:
@@ -328,7 +319,6 @@ class Metrics:
         lines_read: int | None = None,
         ticks_produced: int | None = None,
         produce_errors: int | None = None,
-        produce_retries: int | None = None,
         records_consumed: int | None = None,
         rebalances: int | None = None,
         restore_records: int | None = None,
@@ -344,7 +334,6 @@ class Metrics:
             (self.lines_read, lines_read),
             (self.ticks_produced, ticks_produced),
             (self.produce_errors, produce_errors),
-            (self.produce_retries, produce_retries),
             (self.records_consumed, records_consumed),
             (self.rebalances, rebalances),
             (self.restore_records, restore_records),

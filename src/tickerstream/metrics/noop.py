@@ -28,12 +28,6 @@ class NoMetrics:
     def count_rejects(self, by_reason: Mapping[str, int]) -> None:
         pass
 
-    def count_produce_errors(self, n: int = 1) -> None:
-        pass
-
-    def count_produce_retries(self, n: int = 1) -> None:
-        pass
-
     def observe_batch(self, records: int, duration_s: float) -> None:
         pass
 
@@ -54,7 +48,6 @@ class NoMetrics:
         lines_read: int | None = None,
         ticks_produced: int | None = None,
         produce_errors: int | None = None,
-        produce_retries: int | None = None,
         records_consumed: int | None = None,
         rebalances: int | None = None,
         restore_records: int | None = None,

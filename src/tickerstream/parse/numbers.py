@@ -8,7 +8,6 @@ writes ``1,2 %``; when the context says decimal comma and the digits allow both 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 
@@ -108,7 +107,3 @@ def _read_subscript_zeros(s: str) -> float:
     if not digits.isdigit() or count > 30:
         raise ValueError(f"bad subscript price {s!r}")
     return float("0." + "0" * count + digits)
-
-
-def is_finite_positive(x: float) -> bool:
-    return math.isfinite(x) and x > 0

@@ -21,7 +21,6 @@ from tickerstream.parse.vocab import (
     MIN_PRICE,
     NOT_NAME_WORDS,
     NOT_SYMBOLS,
-    SIGN_TO_ISO,
     max_price,
 )
 
@@ -50,11 +49,6 @@ class Bad:
 
     reason: RejectReason
     detail: str
-
-
-def currency_iso(mark: str) -> str:
-    mark = mark.strip()
-    return SIGN_TO_ISO.get(mark) or mark.upper()
 
 
 _symbol_cache: dict[tuple[str, bool, bool], str | None] = {}

@@ -38,15 +38,23 @@ from tickerstream.processor.checkpoints import CHECKPOINT_TOPIC_CONFIGS
 from tickerstream.processor.commit import Committer
 from tickerstream.processor.config import ProcessorConfig, ProcessorStats
 from tickerstream.processor.dlq import reject_for
+from tickerstream.processor.gate import RefGate
 from tickerstream.processor.metrics import ProcessorMetrics
 from tickerstream.processor.ownership import Ownership
 from tickerstream.processor.pending import Cut, PendingTicks, decode_fetch
 from tickerstream.processor.recovery import Recovery
-from tickerstream.processor.refprices import UNKNOWN, RefFollower, encode_ref, gate_limit, reference_ticks
+from tickerstream.processor.refprices import RefFollower
 
 log = get_logger(__name__)
 
 __all__ = ["Processor", "ProcessorConfig", "ProcessorStats"]
+
+#: Poll time-out while fetched ticks wait (for the gate or for room): come back soon to feed them.
+PENDING_POLL_MS = 10
+#: Sends handed to the client but not yet acknowledged before a step waits for them (bounds memory).
+MAX_UNSETTLED_SENDS = 50_000
+#: How long a restore waits for the reference points published before the restored checkpoints.
+REF_CATCH_UP_S = 30.0
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -97,10 +105,10 @@ class Processor:
         # new group) reading a shared topic would find newer points and progress than its own, refuse
         # its older points and open its gate early, so its cross-partition pegs would differ from a replay.
         self.refprices_topic = cfg.refprices_topic or refprices_topic_for(t.refprices, cfg.group)
-        self._router = KeyRouter(kafka.ticks_partitions)
+        router = KeyRouter(kafka.ticks_partitions)
         by_ref = self.engine.pegs.by_ref
-        self._ref_partition = {r: self._router.route(r)[1] for r in by_ref}
-        self._dependents = {r: {self._router.route(s)[1] for s in syms} for r, syms in by_ref.items()}
+        ref_partition = {r: router.route(r)[1] for r in by_ref}
+        dependents = {r: {router.route(s)[1] for s in syms} for r, syms in by_ref.items()}
         bootstrap = kafka.bootstrap_servers
         security = kafka.client_kwargs()
         if cfg.exactly_once:
@@ -135,9 +143,16 @@ class Processor:
         self._revoke_clean = True
         self._pending = PendingTicks()
         self._paused: set[int] = set()
-        self._published_until: dict[str, int] = {}
-        self._stale: dict[str, int] = {}
-        self._blocked_since: float | None = None
+        self._gate = RefGate(
+            self.engine,
+            ref_partition,
+            dependents,
+            self._follower,
+            self.owned,
+            self._pending,
+            self.stats,
+            timeout_ms=cfg.ref_gate_timeout_ms,
+        )
         self._started = False
         #: Set when a step, a send or a settle raised: what was processed since the last commit may
         #: not all be out, so nothing may be committed on the way out (a successor repeats it).
@@ -230,7 +245,7 @@ class Processor:
             if self._to_restore:
                 async with self._lock:
                     await self._restore_assigned()
-            timeout = 10 if self._pending else cfg.poll_timeout_ms
+            timeout = PENDING_POLL_MS if self._pending else cfg.poll_timeout_ms
             fetched = await self._consumer.getmany(timeout_ms=timeout, max_records=cfg.max_records)
             async with self._lock:
                 try:
@@ -273,16 +288,16 @@ class Processor:
         refs = self._follower.drain()
         if len(refs):
             events.extend(self._observe(refs.symbols, refs.ts, refs.price))
-        cut = self._cut()
+        cut = self._gate.cut()
         if cut is not None:
             events.extend(await self._process(cut))
         if events:
             await self._emit(events)
-        await self._publish_progress()
+        await self._send_refs(self._gate.progress_records())
         for p in [p for p in self._paused if self._pending.rows(p) <= self.config.max_pending_rows // 2]:
             self._consumer.resume(TopicPartition(self.ticks_topic, p))
             self._paused.discard(p)
-        if self.output.inflight > 50_000:
+        if self.output.inflight > MAX_UNSETTLED_SENDS:
             await self.output.settle()
         if cut is not None or events:
             took = time.perf_counter() - t0
@@ -307,53 +322,6 @@ class Processor:
             [symbols[i] for i in keep], [ts[i] for i in keep], [price[i] for i in keep]
         )
 
-    # --- the reference gate (see refprices.py) ---------------------------------------------------
-
-    def _progress(self, ref: str) -> int:
-        """What we may promise about ``ref``'s partition (published): every tick of it with a smaller ts
-        is processed. Ours if we own it (the first unprocessed ts, else the last processed), else the
-        owner's published progress."""
-        remote = self._follower.until.get(ref, UNKNOWN)
-        p = self._ref_partition[ref]
-        if p not in self.owned:
-            return remote
-        first = self._pending.first_ts(p)
-        return max(remote, first if first is not None else self.owned[p].last_ts)
-
-    def _horizon(self, ref: str) -> int:
-        """How far ``ref``'s points are known for the gate. For a partition we own, every fetched tick
-        counts: a cut is merged by event time, so its reference ticks precede the later ticks in it."""
-        p = self._ref_partition[ref]
-        last = self._pending.last_key(p) if p in self.owned else None
-        return self._progress(ref) if last is None else max(last, self._progress(ref))
-
-    def _cut(self) -> Cut | None:
-        if not self._pending:
-            return None
-        owned = self.owned.parts.keys()
-        gating = [r for r, deps in self._dependents.items() if deps & owned]
-        until = {r: self._horizon(r) for r in gating}
-        for r in [r for r, u in self._stale.items() if until.get(r, UNKNOWN) > u]:
-            del self._stale[r]  # it moves again: it gates again
-        wait_ms = self.engine.config.pegs.ref_max_wait_s * 1000
-        cut = self._pending.cut(gate_limit(gating, until, wait_ms, set(self._stale)))
-        if cut is not None:
-            if len(cut):
-                self._blocked_since = None
-            return cut
-        self.stats.gate_blocked_steps += 1
-        now = time.monotonic()
-        if self._blocked_since is None:
-            self._blocked_since = now
-        elif (now - self._blocked_since) * 1000 >= self.config.ref_gate_timeout_ms:
-            for r in gating:
-                self._stale.setdefault(r, until.get(r, UNKNOWN))
-            self.stats.gate_timeouts += 1
-            log.warning("process.ref_gate_timeout", refs=sorted(gating), until=until)
-            self._blocked_since = None
-            return self._pending.cut(None)
-        return None
-
     # --- processing and output -------------------------------------------------------------------
 
     async def _process(self, cut: Cut) -> list[Event]:
@@ -363,17 +331,7 @@ class Processor:
             self.owned.register(cut.symbols_by_partition)
         for p, pos in cut.positions.items():
             self.owned[p].position = pos
-        b = cut.batch
-        for p in {p for p in self._ref_partition.values() if p in cut.positions}:
-            rows = cut.partition_of_row == p
-            if rows.any():
-                self.owned[p].last_ts = max(self.owned[p].last_ts, int(b.ts[rows].max()))
-        topic = self.refprices_topic
-        for i in reference_ticks(b.symbols, cut.partition_of_row, self._ref_partition, set(cut.positions)):
-            s, t = b.symbols[i], int(b.ts[i])
-            value = encode_ref(s, t, float(b.price[i]), t)
-            await self.output.send(int(cut.partition_of_row[i]), topic, value, s.encode())
-            self.stats.ref_records_out += 1
+        await self._send_refs(self._gate.points_of(cut))
         for bad in cut.bad:
             key, value = reject_for(self.ticks_topic, bad)
             await self.output.send(bad.partition, self.kafka.topics.rejects, value, key)
@@ -381,20 +339,11 @@ class Processor:
         self.stats.rejects += len(cut.bad)
         return events
 
-    async def _publish_progress(self) -> None:
-        """For each reference on an owned partition: a progress record when its progress advanced."""
-        refs = self.engine.pegs.refs
-        for ref, p in self._ref_partition.items():
-            if p not in self.owned:
-                continue
-            u = self._progress(ref)
-            if u <= self._published_until.get(ref, UNKNOWN):
-                continue
-            self._published_until[ref] = u
-            hist = refs[ref]
-            ts, px = (hist.ts[-1], hist.price[-1]) if hist.ts else (None, None)
-            await self.output.send(p, self.refprices_topic, encode_ref(ref, ts, px, u), ref.encode())
-            self.stats.ref_records_out += 1
+    async def _send_refs(self, records: list[tuple[int, bytes, bytes]]) -> None:
+        """Reference points and progress for the other instances (the gate says which)."""
+        for partition, value, key in records:
+            await self.output.send(partition, self.refprices_topic, value, key)
+        self.stats.ref_records_out += len(records)
 
     async def _emit(self, events: list[Event]) -> None:
         topics = self.kafka.topics
@@ -448,7 +397,7 @@ class Processor:
             # Positions restart at the committed offsets after the rebalance: fetched records go.
             self._pending.clear()
             self._paused.clear()
-            self._blocked_since = None
+            self._gate.reset()
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         async with self._lock:
@@ -502,7 +451,7 @@ class Processor:
                 symbols=len(restored.state.symbols),
             )
         # Reference points published before those checkpoints were taken must be in before we go on.
-        await self._follower.catch_up(timeout_s=30.0)
+        await self._follower.catch_up(timeout_s=REF_CATCH_UP_S)
         if resume:
             self._consumer.resume(*resume)
         if todo:
