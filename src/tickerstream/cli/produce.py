@@ -52,8 +52,9 @@ partition = murmur2(symbol) like every Kafka client; the topics keep broker appe
 (input that could not become a tick, with its reason) to the dead-letter topic.
 
 Inputs: files, directories (recursive, sorted, hidden files skipped) or '-' for stdin (the default).
-Each file or stdin is one snapshot, timed exactly like ticker-parse: --ts, else an ISO timestamp in the
-file name, else the file's mtime, else now (stdin).
+Each page file or stdin is one snapshot, timed exactly like ticker-parse: --ts, else an ISO timestamp in
+the file name, else the file's mtime, else now (stdin). JSON Lines of ticks (*.jsonl, *.ndjson, .gz)
+are validated and sent as they are; an invalid line becomes a reject.
 
 --follow keeps reading: a file is followed as it grows (like tail -F, from its start unless --from-end;
 truncation and rotation are handled), a directory is watched for new files (each one snapshot, taken

@@ -75,3 +75,13 @@ class ProcessorStats:
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
+
+
+def checkpoint_topic_for(ticks_topic: str, group: str) -> str:
+    """The default checkpoint topic of ``group`` reading ``ticks_topic``: ``<ticks>.<group>.checkpoints``."""
+    return f"{ticks_topic}.{group}.checkpoints"
+
+
+def refprices_topic_for(refprices_topic: str, group: str) -> str:
+    """The default reference-price topic of ``group``: ``<refprices>.<group>``."""
+    return f"{refprices_topic}.{group}"

@@ -36,7 +36,12 @@ from tickerstream.log import get_logger
 from tickerstream.metrics import AnyMarketGauges, AnyMetrics
 from tickerstream.processor.checkpoints import CHECKPOINT_TOPIC_CONFIGS
 from tickerstream.processor.commit import Committer
-from tickerstream.processor.config import ProcessorConfig, ProcessorStats
+from tickerstream.processor.config import (
+    ProcessorConfig,
+    ProcessorStats,
+    checkpoint_topic_for,
+    refprices_topic_for,
+)
 from tickerstream.processor.dlq import reject_for
 from tickerstream.processor.gate import RefGate
 from tickerstream.processor.metrics import ProcessorMetrics
@@ -47,7 +52,7 @@ from tickerstream.processor.refprices import RefFollower
 
 log = get_logger(__name__)
 
-__all__ = ["Processor", "ProcessorConfig", "ProcessorStats"]
+__all__ = ["Processor", "ProcessorConfig", "ProcessorStats", "checkpoint_topic_for", "refprices_topic_for"]
 
 #: Poll time-out while fetched ticks wait (for the gate or for room): come back soon to feed them.
 PENDING_POLL_MS = 10
@@ -66,16 +71,6 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self.proc._on_assigned(assigned)
-
-
-def checkpoint_topic_for(ticks_topic: str, group: str) -> str:
-    """The default checkpoint topic of ``group`` reading ``ticks_topic``: ``<ticks>.<group>.checkpoints``."""
-    return f"{ticks_topic}.{group}.checkpoints"
-
-
-def refprices_topic_for(refprices_topic: str, group: str) -> str:
-    """The default reference-price topic of ``group``: ``<refprices>.<group>``."""
-    return f"{refprices_topic}.{group}"
 
 
 class Processor:
