@@ -1,7 +1,7 @@
 """The "Markets" dashboard: prices, moves, peg deviation with warn/critical bands, peg state timeline.
 
 Market series are per symbol and may briefly come from two processors during a rebalance, so
-every query aggregates ``by (symbol)``. Peg bands are the engine's default thresholds
+every per-symbol query aggregates ``by (symbol)``. Peg bands are the engine's default thresholds
 (``PegConfig``); assets with their own thresholds in pegs.toml still change state by theirs,
 which the state timeline shows.
 """
@@ -51,8 +51,9 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Last price",
-            "Last accepted price per exported symbol (quote currency, mostly USD). Log scale: BTC and "
-            "stablecoins share the axis.",
+            "Last accepted price per exported symbol, in its quote currency: shown in $ because almost "
+            "every quote is USD; a symbol quoted in another currency is in that currency. Log scale: BTC "
+            "and stablecoins share the axis.",
             [Q(f"max by (symbol) (ticker_last_price{{{SYM}}})", "{{symbol}}")],
             "currencyUSD",
             log_scale=True,
@@ -63,7 +64,9 @@ def build() -> Json:
     lay.add(
         table(
             "Latest prices",
-            "Last price and the age of the newest tick (now - its event time) per exported symbol.",
+            "Last accepted price (quote currency, shown in $) and the age of the last accepted tick per "
+            "exported symbol: now - its event time (the page's snapshot time, so it includes how old the "
+            "page was).",
             [
                 Q(f"max by (symbol) (ticker_last_price{{{SYM}}})", instant=True),
                 Q(f"time() - max by (symbol) (ticker_last_update_timestamp_seconds{{{SYM}}})", instant=True),
@@ -77,7 +80,8 @@ def build() -> Json:
     lay.add(
         bargauge(
             "Change over the time range",
-            "Price change in percent between the start of the dashboard's time range and now.",
+            "Change of the last price in percent from the start of the dashboard's time range to its end "
+            "(symbols without a price series at the start show nothing).",
             [
                 Q(
                     f"100 * (max by (symbol) (ticker_last_price{{{SYM}}}) "
@@ -95,7 +99,8 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Events",
-            "Move events (large price changes) and peg state changes emitted by the processors.",
+            "Move events (large price changes) and peg state changes the processors emitted, by type, "
+            "stacked: count per rate interval (increase, at least 4 scrapes = 1 min), not per second.",
             [Q(f"sum by (type) (increase(ticker_events_total{{{INST}}}[$__rate_interval]))", "{{type}}")],
             "short",
             stack=True,
@@ -109,9 +114,12 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Peg deviation",
-            f"Deviation from the peg at the last judged tick, in basis points. Bands: warn at "
-            f"±{PegConfig().warn_bps:g} bps, critical at ±{PegConfig().critical_bps:g} bps (engine "
-            "defaults; some assets have their own thresholds in pegs.toml).",
+            f"Signed deviation from the peg at the last judged tick, in basis points, of the price as "
+            f"shown. Bands: warn at ±{PegConfig().warn_bps:g} bps, critical at "
+            f"±{PegConfig().critical_bps:g} bps (engine defaults; some assets have their own thresholds "
+            "in pegs.toml). The engine judges the smallest deviation consistent with a price rounded to "
+            "cents (prices ≥ 1) and leaves a state only below its exit level, so the Peg state panel can "
+            "be lower than the band.",
             [Q(deviation_bps, "{{symbol}}")],
             "suffix: bps",
             steps=bands,
@@ -123,7 +131,9 @@ def build() -> Json:
     lay.add(
         stat(
             "Deviation now",
-            "Current deviation per pegged symbol, in basis points, coloured by the default bands.",
+            "Deviation at the last judged tick per pegged symbol, in basis points, coloured by the "
+            "default bands (the engine's state may differ: per-asset thresholds, rounding, exit "
+            "hysteresis).",
             [Q(deviation_bps, "{{symbol}}", instant=True)],
             "suffix: bps",
             steps=bands,
@@ -148,8 +158,9 @@ def build() -> Json:
     lay.add(
         stat(
             "Symbols",
-            "Symbols the processors track, those with per-symbol series, and those left out by the "
-            "cardinality bound (--metrics-symbols, --metrics-top-n).",
+            "Symbols with state in the selected processors' engines, those with per-symbol price series, "
+            "and those with ticks left out by the cardinality bound (--metrics-symbols, --metrics-top-n, "
+            "--metrics-stale-after); summed over processors.",
             [
                 Q('sum(ticker_engine_symbols{instance=~"$instance"})', "tracked"),
                 Q('sum(ticker_symbols_exported{instance=~"$instance"})', "exported"),

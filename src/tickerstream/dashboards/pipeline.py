@@ -31,7 +31,7 @@ def rate(metric: str, by: str = "", fn: str = "rate") -> str:
 
 
 def quantiles(metric: str, by: str = "", qs: tuple[float, ...] = (0.5, 0.9, 0.99)) -> list[Q]:
-    """``histogram_quantile`` over all instances, per ``by`` label if given."""
+    """``histogram_quantile`` over the selected instances, per ``by`` label if given."""
     keys = f"le, {by}" if by else "le"
     suffix = f" {{{{{by}}}}}" if by else ""
     return [
@@ -64,7 +64,8 @@ def build() -> Json:
     lay.add(
         stat(
             "Reject ratio",
-            "Rejected ticker lines / all ticker lines (ticks + rejects) over the rate interval. Alert: 5 %.",
+            "Rejected ticker lines / (rejects + ticks acknowledged by the broker), from rates over the rate "
+            "interval. Alert: over 5 % on 10 min rates for 15 min.",
             [
                 Q(
                     f"{rate('ticker_rejects_total')} / ({rate('ticker_rejects_total')} "
@@ -81,7 +82,8 @@ def build() -> Json:
     lay.add(
         stat(
             "Assigned partitions",
-            "Partitions of the ticks topic owned by each processor.",
+            "Partitions of the ticks topic assigned to each processor at its last rebalance (including "
+            "those still being restored).",
             [Q(f"ticker_assigned_partitions{{{INST}}}", "{{instance}}", instant=True)],
             "short",
         ),
@@ -93,8 +95,9 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Throughput",
-            "Lines read and ticks produced by ticker-produce; records consumed and events emitted by "
-            "the processors; per second.",
+            "Per second: lines read and ticks acknowledged by the broker (ticker-produce); records of the "
+            "ticks topic processed (ticks and dead letters) and events handed to the Kafka producer (the "
+            "processors).",
             [
                 Q(rate("ticker_lines_read_total"), "lines read"),
                 Q(rate("ticker_ticks_produced_total"), "ticks produced"),
@@ -109,7 +112,9 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Batch size",
-            "Records per consumed poll batch (percentiles).",
+            "Records (ticks and dead letters) per processing step: what the reference gate released of the "
+            "fetched records, merged over partitions; not a poll. p50 and p99 within coarse buckets "
+            "(1, 10, 100, 500, 1k, ...).",
             quantiles("ticker_batch_records", qs=(0.5, 0.99)),
             "short",
             min_value=0,
@@ -121,7 +126,9 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Batch processing duration",
-            "Time to decode, run through the engine and publish one poll batch.",
+            "Wall time of one processing step that took records: the gate's cut, the engine, and handing "
+            "reference points, dead letters and events to the Kafka producer (acks are awaited only when "
+            "too many are outstanding). Decoding happens at fetch time and is not included.",
             quantiles("ticker_batch_duration_seconds"),
             "s",
             min_value=0,
@@ -131,8 +138,9 @@ def build() -> Json:
     lay.add(
         timeseries(
             "End-to-end latency (tick → event)",
-            "From a tick reaching Kafka (its record's append time) to the publication of the event it "
-            "caused, by event type.",
+            "From the Kafka append time of the newest tick record in the step that caused an event to the "
+            "end of that step, after the event was handed to the Kafka producer; by event type. All events "
+            "of a step share that start. Events released by reference prices alone are not observed.",
             quantiles("ticker_event_latency_seconds", by="type", qs=(0.5, 0.99)),
             "s",
             min_value=0,
@@ -142,7 +150,8 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Produce batch duration",
-            "Time for ticker-produce to parse a batch and have the broker acknowledge it.",
+            "Time from ticker-produce handing one record batch (ticks or rejects topic) to the Kafka "
+            "client until the broker acknowledged it. Parsing and linger are not included.",
             quantiles("ticker_produce_batch_duration_seconds"),
             "s",
             min_value=0,
@@ -152,7 +161,9 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Commit duration",
-            "Offset commit round trips of the processors.",
+            "Duration of processor commits that committed offsets: waiting for the acks of everything "
+            "sent, writing the changed partitions' checkpoints, then the offset commit (exactly-once: the "
+            "partition transactions). Commits with nothing to commit are not observed.",
             quantiles("ticker_commit_duration_seconds", qs=(0.5, 0.99)),
             "s",
             min_value=0,
@@ -164,8 +175,10 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Consumer lag per partition",
-            "Records behind the end of each partition (max over processors: after a rebalance the "
-            "old owner's series disappears). Alert: growing for 10 min and over 1000.",
+            "Per partition: its high watermark as last fetched minus the next offset to process (fetched, "
+            "unprocessed records count), checked at most once a second; max over processors, so a "
+            "partition keeps one line when it moves. Alert (ticker.ticks): growing over 10 min and over "
+            "1000, for 10 min.",
             [
                 Q(
                     f"max by (topic, partition) (ticker_consumer_lag_records{{{INST}}})",
@@ -180,7 +193,8 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Rebalances",
-            "Consumer group rebalances seen by each processor.",
+            "Partition assignments (rebalances, the first join included) received by each processor: "
+            "count per rate interval (increase, at least 4 scrapes = 1 min), not per second.",
             [Q(rate("ticker_rebalances_total", "instance", "increase"), "{{instance}}")],
             "short",
             min_value=0,
@@ -192,7 +206,10 @@ def build() -> Json:
             "State restore time",
             # Cumulative sum/count, not rates: a processor restores a few times in its life, often
             # before its first scrape, and a rate over such a counter is 0/0 (an empty panel).
-            "Mean time to rebuild engine state after an assignment, per processor, since it started.",
+            "Mean duration of a restore, per processor, since it started: reading and loading the "
+            "checkpoints of the newly assigned partitions (exactly-once: fencing first), seeking, catching "
+            "up on reference prices; one observation per restore of one or more partitions. Records "
+            "re-read from the checkpoint on are processed afterwards and not included.",
             [
                 Q(
                     f"sum by (instance) (ticker_state_restore_duration_seconds_sum{{{INST}}})"
@@ -208,7 +225,9 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Records replayed for restores",
-            "Records read to rebuild state, per processor.",
+            "Records between a restored checkpoint and the group's committed offset, which the processor "
+            "re-reads after the restore (normally 0: offsets are committed only at checkpoints); count per "
+            "rate interval (increase), per processor.",
             [Q(rate("ticker_state_restore_records_total", "instance", "increase"), "{{instance}}")],
             "short",
             min_value=0,
@@ -220,7 +239,8 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Rejects by reason",
-            "Ticker lines the parser refused, per second, by reason (ticker.rejects holds them).",
+            "Ticker lines the parser refused, per second, by reason, counted when ticker-produce queues "
+            "them for the rejects topic (ticker.rejects by default), not when acknowledged.",
             [Q(rate("ticker_rejects_total", "reason"), "{{reason}}")],
             "cps",
             stack=True,
@@ -231,7 +251,8 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Dead letters by reason",
-            "Messages of the ticks topic the processors could not use, per second, by reason.",
+            "Records of the ticks topic the processors could not use, sent as dead letters to the rejects "
+            "topic, per second, by reason.",
             [Q(rate("ticker_dead_letters_total", "reason"), "{{reason}}")],
             "cps",
             stack=True,
@@ -242,8 +263,9 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Produce errors",
-            "Record batches that failed for good (after the Kafka client's own retries); a failure ends "
-            "the run, so a non-zero rate means a producer is restarting.",
+            "Record batches that failed for good (after the Kafka client's own retries), per second. A "
+            "failure ends ticker-produce and its /metrics endpoint, so this shows only if a scrape lands "
+            "before the exit; look at Processes up too.",
             [Q(rate("ticker_produce_errors_total"), "errors")],
             "cps",
             min_value=0,
@@ -253,7 +275,8 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Ticks dropped by the engine",
-            "Late (older than the symbol's newest) and duplicate ticks, per second.",
+            "Ticks the engine dropped, per second: late (older than the symbol's newest accepted tick) and "
+            "duplicate (same symbol and event time as an accepted tick).",
             [Q(rate("ticker_engine_dropped_ticks_total", "reason"), "{{reason}}")],
             "cps",
             stack=True,
@@ -266,7 +289,8 @@ def build() -> Json:
     lay.add(
         bargauge(
             "CPU",
-            "CPU time per second used by each process (1 = one core).",
+            "CPU time per second used by each process, over the rate interval (100 % = one core). "
+            "ticker-produce's parse workers are separate processes and not included.",
             [
                 Q(
                     f'rate(process_cpu_seconds_total{{job=~"ticker-.*", {INST}}}[$__rate_interval])',
@@ -283,7 +307,7 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Resident memory",
-            "Resident set size per process.",
+            "Resident set size per process (ticker-produce's parse workers not included).",
             [Q(f'process_resident_memory_bytes{{job=~"ticker-.*", {INST}}}', "{{instance}}")],
             "bytes",
             min_value=0,

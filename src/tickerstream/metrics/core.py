@@ -60,7 +60,7 @@ BATCH_DURATION_BUCKETS = (
 )
 #: Records per batch: a quiet topic gives single records, catching up gives full 100k polls.
 BATCH_SIZE_BUCKETS = (1, 10, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000)
-#: Tick event time to event published: milliseconds when live, minutes when catching up.
+#: Tick record appended to Kafka to event published: milliseconds when live, minutes when catching up.
 LATENCY_BUCKETS = (
     0.005,
     0.01,
@@ -79,7 +79,7 @@ LATENCY_BUCKETS = (
     300.0,
     600.0,
 )
-#: An offset commit is one broker round trip: ~1 ms locally, seconds when the broker struggles.
+#: A commit (acks, checkpoints, then offsets or the transaction): ms locally, seconds under strain.
 COMMIT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 #: Rebuilding a partition's state replays up to a window horizon of ticks: sub-second to minutes.
 RESTORE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -126,17 +126,19 @@ class Metrics:
         )
         # -- processor -----------------------------------------------------------------------------
         self.records_consumed = Counter(
-            "ticker_records_consumed", "Records read from the ticks topic.", registry=r
+            "ticker_records_consumed",
+            "Records of the ticks topic processed (ticks and dead letters).",
+            registry=r,
         )
         self.batch_size = Histogram(
             "ticker_batch_records",
-            "Records per consumed poll batch.",
+            "Records per processing step (what the reference gate released, all partitions).",
             buckets=BATCH_SIZE_BUCKETS,
             registry=r,
         )
         self.batch_duration = Histogram(
             "ticker_batch_duration_seconds",
-            "Time to decode, run through the engine and publish one poll batch.",
+            "Time of one processing step: the cut, the engine, and handing its output to the producer.",
             buckets=BATCH_DURATION_BUCKETS,
             registry=r,
         )
@@ -170,7 +172,7 @@ class Metrics:
         # -- consumer group ------------------------------------------------------------------------
         self.consumer_lag = Gauge(
             "ticker_consumer_lag_records",
-            "Records between the committed/consumed position and the end of each assigned partition.",
+            "Records between the next offset to process and the high watermark of each assigned partition.",
             ["topic", "partition"],
             registry=r,
         )
@@ -184,7 +186,7 @@ class Metrics:
         )
         self.commit_duration = Histogram(
             "ticker_commit_duration_seconds",
-            "Offset commit round trips.",
+            "One commit: waiting for acks, writing checkpoints, then the offsets or the transaction.",
             buckets=COMMIT_BUCKETS,
             registry=r,
         )
@@ -195,7 +197,9 @@ class Metrics:
             registry=r,
         )
         self.restore_records = Counter(
-            "ticker_state_restore_records", "Records replayed to rebuild engine state.", registry=r
+            "ticker_state_restore_records",
+            "Records between a checkpoint and the committed offset, re-read after a restore.",
+            registry=r,
         )
         # -- markets (per-symbol series: only through MarketGauges, which bounds them) -------------
         self.last_price = Gauge(
