@@ -1,34 +1,25 @@
-"""Fixtures shared by unit and integration tests."""
+"""Fixtures shared by unit and integration tests, registered here once as plugins (pytest allows
+``pytest_plugins`` only in this, the top-level conftest). Helpers without fixtures are imported where
+they are used: ``from tests.support.<module> import ...``.
+
+- ``tests.support.schemas``: ``validate_record`` (the one JSON Schema validator of the suite)
+- ``tests.support.engine``: ``make_engine``
+- ``tests.support.samples``: ``sample_jsonl`` (the seeded sample as JSON Lines, once per module)
+- ``tests.support.kafka``: ``kafka_bootstrap``, ``topic_prefix``, ``kafka_topics`` (a real broker)
+- ``tests.support.processor``: ``processor_kafka`` (a test's ticker-process topics, cleaned up)
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from functools import cache
-from importlib import resources
-from typing import Any
-
-import jsonschema
 import pytest
 
-RECORD_KINDS = ("tick", "reject", "move", "peg")
+# Plain asserts in the helpers report like asserts in tests (with values), not as a bare AssertionError.
+pytest.register_assert_rewrite("tests.support")
 
-
-@cache
-def schema_validator(kind: str) -> jsonschema.Draft202012Validator:
-    """The validator for one record kind, from the schema file shipped in the package."""
-    text = resources.files("tickerstream.schemas").joinpath(f"{kind}.schema.json").read_text("utf-8")
-    schema = json.loads(text)
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-
-
-def assert_valid(kind: str, obj: Any) -> None:
-    """Fail with the schema's own message if ``obj`` is not a valid ``kind`` record."""
-    errors = sorted(schema_validator(kind).iter_errors(obj), key=str)
-    assert not errors, f"{kind} record invalid: {errors[0].message} in {obj!r}"
-
-
-@pytest.fixture
-def validate_record() -> Callable[[str, Any], None]:
-    return assert_valid
+pytest_plugins = [
+    "tests.support.schemas",
+    "tests.support.engine",
+    "tests.support.samples",
+    "tests.support.kafka",
+    "tests.support.processor",
+]

@@ -22,7 +22,7 @@ from tickerstream.kafka.admin import (
 from tickerstream.kafka.settings import KafkaSettings, TopicNames
 
 if TYPE_CHECKING:
-    from conftest import TopicFactory
+    from tests.support.kafka import TopicFactory
 
 pytestmark = pytest.mark.timeout(60)
 

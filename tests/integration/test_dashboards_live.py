@@ -45,9 +45,10 @@ from typing import IO, Any
 import numpy as np
 import pytest
 import yaml
-from aiokafka.admin import AIOKafkaAdminClient
-from test_process_support import cli_args, fast_config, settings, topic_names
 
+from tests.support.kafka import delete_topics
+from tests.support.paths import REPO
+from tests.support.processor import cli_args, fast_config, settings, topic_names
 from tickerstream.dashboards import DASHBOARDS
 from tickerstream.dashboards.queries import resolved_queries, variable_queries
 from tickerstream.kafka.admin import ensure_topics, topic_specs_for
@@ -60,9 +61,8 @@ from tickerstream.sources.sample import (
     write_pages,
 )
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.promtool]  # runs Debian's prometheus
 
-REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "prometheus" / "rules"
 BIN = Path(sys.executable).parent
 SCRAPES_BEFORE_QUERYING = 8
@@ -82,17 +82,6 @@ def free_port() -> int:
 def get_json(url: str, timeout: float = 5.0) -> Any:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return json.loads(resp.read())
-
-
-async def delete_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        await admin.start()
-        present = set(await admin.list_topics()) & set(names)
-        if present:
-            await admin.delete_topics(sorted(present))
-    finally:
-        await admin.close()
 
 
 # --- input: sample history, then a live page every second ------------------------------------------

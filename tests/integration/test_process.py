@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 import pytest
-from test_process_support import (
+
+from tests.support.processor import (
     by_id,
     cli_args,
     expected_events,
@@ -22,27 +23,27 @@ from test_process_support import (
     produce,
     read_all,
     scripted_ticks,
-    settings,
     tick_records,
-    topic_names,
     wait_all_committed,
 )
-
 from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
-    from conftest import TopicFactory
+    from tests.support.kafka import TopicFactory
+    from tickerstream.kafka.settings import KafkaSettings
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.mark.parametrize("exactly_once", [False, True], ids=["at-least-once", "exactly-once"])
 async def test_events_equal_the_replay_of_the_same_ticks(
-    kafka_bootstrap: str, kafka_topics: TopicFactory, exactly_once: bool, validate_record: object
+    kafka_bootstrap: str,
+    kafka_topics: TopicFactory,
+    processor_kafka: KafkaSettings,
+    exactly_once: bool,
+    validate_record: object,
 ) -> None:
-    kafka = settings(kafka_bootstrap, kafka_topics.prefix)
-    for name in topic_names(kafka):
-        kafka_topics.name(name.removeprefix(kafka_topics.prefix))
+    kafka = processor_kafka
     ticks = scripted_ticks()
     expected = expected_events(ticks)
     kinds = {orjson.loads(e)["type"] for e in expected}
@@ -72,9 +73,9 @@ async def test_events_equal_the_replay_of_the_same_ticks(
 
 
 async def test_cli_refuses_a_ticks_topic_with_another_partition_count(
-    kafka_bootstrap: str, kafka_topics: TopicFactory
+    kafka_topics: TopicFactory, processor_kafka: KafkaSettings
 ) -> None:
-    kafka = settings(kafka_bootstrap, kafka_topics.prefix)
+    kafka = processor_kafka  # every topic it uses is cleaned up, also those it creates before refusing
     await kafka_topics.create("ticks", partitions=3)  # configured: 4
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -88,8 +89,6 @@ async def test_cli_refuses_a_ticks_topic_with_another_partition_count(
     lines = [line for line in err.decode().splitlines() if line.startswith("ticker-process:")]
     assert proc.returncode == 2, err.decode()[-2000:]
     assert len(lines) == 1 and "has 3 partitions" in lines[0] and "Traceback" not in err.decode()
-    for name in topic_names(kafka)[1:]:
-        kafka_topics.name(name.removeprefix(kafka_topics.prefix))  # clean up what it created first
 
 
 async def test_cli_refuses_an_unknown_setting() -> None:

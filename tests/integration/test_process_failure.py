@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiokafka.errors import KafkaTimeoutError
-from test_process_support import (
+
+from tests.support.processor import (
     by_id,
     committed_offsets,
     end_offsets,
@@ -17,27 +18,23 @@ from test_process_support import (
     produce,
     read_all,
     scripted_ticks,
-    settings,
     tick_records,
-    topic_names,
     wait_all_committed,
 )
-
 from tickerstream.kafka.outputs import AtLeastOnceOutput
 from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
-    from conftest import TopicFactory
+    from tests.support.kafka import TopicFactory
+    from tickerstream.kafka.settings import KafkaSettings
 
 pytestmark = pytest.mark.timeout(60)
 
 
 async def test_failed_deliveries_are_not_committed_and_a_successor_re_emits_them(
-    kafka_bootstrap: str, kafka_topics: TopicFactory
+    kafka_bootstrap: str, kafka_topics: TopicFactory, processor_kafka: KafkaSettings
 ) -> None:
-    kafka = settings(kafka_bootstrap, kafka_topics.prefix)
-    for name in topic_names(kafka):
-        kafka_topics.name(name.removeprefix(kafka_topics.prefix))
+    kafka = processor_kafka
     ticks = scripted_ticks(days=1.0)
     expected = by_id(expected_events(ticks))
     config = fast_config(kafka_topics.prefix)

@@ -8,28 +8,27 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiokafka.errors import KafkaConnectionError
-from test_process_support import (
+
+from tests.support.processor import (
     fast_config,
     produce,
     scripted_ticks,
-    settings,
     tick_records,
-    topic_names,
     wait_until,
 )
-
 from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
-    from conftest import TopicFactory
+    from tests.support.kafka import TopicFactory
+    from tickerstream.kafka.settings import KafkaSettings
 
 pytestmark = pytest.mark.timeout(60)
 
 
-async def test_a_dead_follower_stops_the_processor(kafka_bootstrap: str, kafka_topics: TopicFactory) -> None:
-    kafka = settings(kafka_bootstrap, kafka_topics.prefix)
-    for name in topic_names(kafka):
-        kafka_topics.name(name.removeprefix(kafka_topics.prefix))
+async def test_a_dead_follower_stops_the_processor(
+    kafka_bootstrap: str, kafka_topics: TopicFactory, processor_kafka: KafkaSettings
+) -> None:
+    kafka = processor_kafka
     config = fast_config(kafka_topics.prefix)
     proc = Processor(kafka, config=config)
 

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import orjson
 import pytest
 from aiokafka import TopicPartition
-from test_process_support import (
+
+from tests.support.processor import (
     by_id,
     cli_args,
     committed_offsets,
@@ -28,17 +29,15 @@ from test_process_support import (
     produce,
     read_all,
     scripted_ticks,
-    settings,
     tick_records,
-    topic_names,
     wait_all_committed,
     wait_until,
 )
-
 from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
-    from conftest import TopicFactory
+    from tests.support.kafka import TopicFactory
+    from tickerstream.kafka.settings import KafkaSettings
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -61,11 +60,14 @@ async def _start_cli(args: list[str], log: Path) -> asyncio.subprocess.Process:
 @pytest.mark.parametrize("how", ["sigterm", "sigkill"])
 @pytest.mark.parametrize("exactly_once", [False, True], ids=["at-least-once", "exactly-once"])
 async def test_two_processors_one_stops_mid_stream(
-    kafka_bootstrap: str, kafka_topics: TopicFactory, exactly_once: bool, how: str, tmp_path: Path
+    kafka_bootstrap: str,
+    kafka_topics: TopicFactory,
+    processor_kafka: KafkaSettings,
+    exactly_once: bool,
+    how: str,
+    tmp_path: Path,
 ) -> None:
-    kafka = settings(kafka_bootstrap, kafka_topics.prefix)
-    for name in topic_names(kafka):
-        kafka_topics.name(name.removeprefix(kafka_topics.prefix))
+    kafka = processor_kafka
     ticks = scripted_ticks()
     expected = expected_events(ticks)
     records = tick_records(ticks)

@@ -7,24 +7,23 @@ from typing import TYPE_CHECKING
 
 import orjson
 import pytest
-from test_process_support import (
+
+from tests.support.processor import (
     by_id,
     expected_events,
     fast_config,
     produce,
     read_all,
     scripted_ticks,
-    settings,
     tick_records,
-    topic_names,
     wait_all_committed,
 )
-
 from tickerstream.kafka.partitioner import partition_for
 from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
-    from conftest import TopicFactory
+    from tests.support.kafka import TopicFactory
+    from tickerstream.kafka.settings import KafkaSettings
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -43,11 +42,9 @@ POISON: list[tuple[str, bytes, str]] = [
 
 
 async def test_poison_messages_go_to_the_dead_letter_topic(
-    kafka_bootstrap: str, kafka_topics: TopicFactory, validate_record: object
+    kafka_bootstrap: str, kafka_topics: TopicFactory, processor_kafka: KafkaSettings, validate_record: object
 ) -> None:
-    kafka = settings(kafka_bootstrap, kafka_topics.prefix)
-    for name in topic_names(kafka):
-        kafka_topics.name(name.removeprefix(kafka_topics.prefix))
+    kafka = processor_kafka
     ticks = scripted_ticks(days=1.0)
     records = tick_records(ticks)
     # Poison goes between good ticks of the same partitions, spread over the stream.

@@ -10,25 +10,24 @@ from typing import TYPE_CHECKING
 
 import orjson
 import pytest
-from test_process_support import (
+
+from tests.support.processor import (
     by_id,
     expected_events,
     fast_config,
     produce,
     read_all,
     scripted_ticks,
-    settings,
     tick_records,
-    topic_names,
     wait_all_committed,
 )
-
 from tickerstream.kafka.admin import REFPRICES_TOPIC_CONFIGS, TopicSpec, ensure_topics, topic_specs_for
 from tickerstream.processor.processor import Processor
 from tickerstream.processor.refprices import encode_ref
 
 if TYPE_CHECKING:
-    from conftest import TopicFactory
+    from tests.support.kafka import TopicFactory
+    from tickerstream.kafka.settings import KafkaSettings
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,12 +41,10 @@ async def _run_to_end(bootstrap: str, proc: Processor, group: str, ticks_topic: 
 
 
 async def test_groups_in_sequence_do_not_read_each_others_reference_prices(
-    kafka_bootstrap: str, kafka_topics: TopicFactory
+    kafka_bootstrap: str, kafka_topics: TopicFactory, processor_kafka: KafkaSettings
 ) -> None:
     prefix = kafka_topics.prefix
-    kafka = settings(kafka_bootstrap, prefix)
-    for name in topic_names(kafka):
-        kafka_topics.name(name.removeprefix(prefix))
+    kafka = processor_kafka
     ticks = scripted_ticks(days=1.0)
     expected = by_id(expected_events(ticks))
     assert any(orjson.loads(v)["symbol"] in {"WBTC", "STETH"} for v in expected.values())

@@ -18,6 +18,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from tests.support.paths import DATA
 from tickerstream.kafka.partitioner import partition_for
 from tickerstream.model import Reject, RejectReason, Tick
 from tickerstream.parse import parse_bytes
@@ -25,11 +26,10 @@ from tickerstream.producer.tick_producer import ProducerConfig, TickProducer
 from tickerstream.sources.files import iter_snapshots, parse_iso_ts
 
 if TYPE_CHECKING:
-    from conftest import TopicFactory
+    from tests.support.kafka import TopicFactory
 
 pytestmark = pytest.mark.timeout(120)
 
-DATA = Path(__file__).parents[1] / "data"
 SEED = DATA / "seed_page.txt"
 SEED_TS = "2025-01-20T12:00:00Z"
 BIN = Path(sys.executable).parent

@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from conftest import TopicFactory
+from tests.support.paths import DATA
 
-DATA = Path(__file__).parents[1] / "data"
+if TYPE_CHECKING:
+    from tests.support.kafka import TopicFactory
+
 BIN = Path(sys.executable).parent
 SECRET = "S3cr3t-pw-42-do-not-log"
 

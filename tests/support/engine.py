@@ -1,0 +1,92 @@
+"""Engine test helpers: engines from ``key=value`` overrides (the ``make_engine`` fixture), batches
+from tuples, and a seeded stream of page snapshots that exercises every kind of event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pytest
+
+from tickerstream.config import load_settings
+from tickerstream.engine import Engine, EngineConfig, TickBatch
+
+T0 = 1_700_000_000_000  # ms; an arbitrary fixed epoch so tests never read the clock
+MIN = 60_000
+HOUR = 3_600_000
+
+SYMBOLS = ["BTC", "WBTC", "ETH", "STETH", "WETH", "USDT", "DAI", "WSTETH", "AAA", "BBB", "CCC"]
+BASE = {
+    "BTC": 100_000.0,
+    "WBTC": 100_000.0,
+    "ETH": 3000.0,
+    "STETH": 2990.0,
+    "WETH": 3000.0,
+    "USDT": 1.0,
+    "DAI": 1.0,
+    "WSTETH": 3600.0,
+    "AAA": 5.0,
+    "BBB": 0.2,
+    "CCC": 40.0,
+}
+CFG = (
+    "moves.horizons_s=[600, 3600]",
+    "moves.threshold_pct=[2.0, 4.0]",
+    "moves.cooldown_s=[900, 900]",
+    "moves.zscore_min_returns=5",
+    "pegs.min_exit_duration_s=60",
+    "pegs.ref_max_wait_s=120",
+    "windows.capacity=32",
+)
+
+
+def batch(ticks: Iterable[tuple[str, int, float]]) -> TickBatch:
+    items = list(ticks)
+    return TickBatch.from_arrays([s for s, _, _ in items], [t for _, t, _ in items], [p for _, _, p in items])
+
+
+def config(*overrides: str) -> EngineConfig:
+    return load_settings(EngineConfig, None, {}, overrides)
+
+
+@pytest.fixture
+def make_engine() -> Callable[..., Engine]:
+    def make(*overrides: str) -> Engine:
+        return Engine(config(*overrides))
+
+    return make
+
+
+def stream(seed: int, n_snapshots: int = 150) -> TickBatch:
+    """Page snapshots (shared ts, any order), volatile prices, depegs, late ticks and duplicates."""
+    rng = np.random.default_rng(seed)
+    syms: list[str] = []
+    ts: list[int] = []
+    px: list[float] = []
+    level = {s: 1.0 for s in SYMBOLS}
+    t = T0
+    for _ in range(n_snapshots):
+        t += int(rng.integers(1, 30)) * MIN
+        common = float(np.exp(rng.normal(0, 0.02)))
+        for s in rng.permutation(SYMBOLS).tolist():
+            if rng.random() < 0.15:
+                continue  # not on every page
+            if s in ("USDT", "DAI", "STETH", "WBTC", "WETH"):
+                level[s] = float(np.clip(level[s] + rng.normal(0, 0.004), 0.95, 1.03))
+            else:
+                level[s] *= common * float(np.exp(rng.normal(0, 0.02)))
+            ref = {"WBTC": "BTC", "STETH": "ETH", "WETH": "ETH"}.get(s)
+            price = BASE[s] * level[s] * (level[ref] if ref else 1.0)
+            price = round(price, 2) if price >= 1 else round(price, 6)
+            syms.append(s)
+            ts.append(t)
+            px.append(price)
+            if rng.random() < 0.03:  # a re-scraped page: duplicate
+                syms.append(s)
+                ts.append(t)
+                px.append(price)
+            if rng.random() < 0.02:  # an old snapshot replayed: late
+                syms.append(s)
+                ts.append(t - 45 * MIN)
+                px.append(price)
+    return TickBatch.from_arrays(syms, ts, px)

@@ -1,0 +1,75 @@
+"""Snapshot/restore (crash, rebalance) and drop (partitions revoked)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.engine import CFG, MIN, T0, batch, config, stream
+from tickerstream.engine import Engine
+from tickerstream.engine.checkpoint import CheckpointFormatError
+
+
+def test_restore_then_continue_equals_one_uninterrupted_engine() -> None:
+    b = stream(5)
+    cut = len(b) // 2
+    whole = Engine(config(*CFG))
+    expected = whole.process(b) + whole.flush()
+    first = Engine(config(*CFG))
+    got = first.process(b.slice(0, cut))
+    data = first.checkpoint()
+    second = Engine(config(*CFG))
+    second.restore(data)
+    got += second.process(b.slice(cut, len(b))) + second.flush()
+    # Each call sorts its own events; a cut inside a page snapshot moves events across calls.
+    assert sorted(e.to_json() for e in got) == sorted(e.to_json() for e in expected)
+    assert second.checkpoint() == whole.checkpoint()
+
+
+def test_snapshot_by_symbols_restores_only_those(make_engine) -> None:  # type: ignore[no-untyped-def]
+    a = make_engine()
+    a.process(batch([("AAA", T0, 1.0), ("BBB", T0, 2.0), ("USDT", T0, 0.97), ("BTC", T0, 100.0)]))
+    part = a.checkpoint(["AAA", "USDT", "NOPE"])
+    b = make_engine()
+    b.process(batch([("AAA", T0 + MIN, 9.0), ("CCC", T0 + MIN, 3.0)]))
+    b.restore(part)
+    assert b.last_price("AAA") == 1.0 and b.last_ts("AAA") == T0  # replaced, not merged
+    assert b.last_price("CCC") == 3.0  # untouched
+    assert b.last_price("BBB") is None and b.last_price("BTC") is None
+    assert b.peg_status("USDT") == ("critical", pytest.approx(-300.0))
+
+
+def test_held_ticks_and_references_travel_with_the_snapshot(make_engine) -> None:  # type: ignore[no-untyped-def]
+    a = make_engine()
+    a.process(batch([("BTC", T0 - MIN, 100_000.0), ("WBTC", T0, 96_000.0)]))
+    assert a.stats.held == 1
+    b = make_engine()
+    b.restore(a.checkpoint(["WBTC"]))
+    assert b.stats.held == 1
+    evs = b.observe_reference(["BTC"], [T0], [100_000.0])
+    assert [e.state for e in evs] == ["critical"]  # type: ignore[union-attr]
+
+
+def test_drop_forgets_symbols_and_reuses_rows(make_engine) -> None:  # type: ignore[no-untyped-def]
+    e = make_engine()
+    e.process(batch([("AAA", T0, 1.0), ("BBB", T0, 2.0), ("USDT", T0, 0.97)]))
+    e.drop(["AAA", "USDT", "ZZZ"])
+    assert e.symbols() == ["BBB"] and e.stats.symbols == 1
+    assert e.last_price("AAA") is None and e.peg_status("USDT") is None
+    e.process(batch([("AAA", T0 - MIN, 5.0)]))  # older than before the drop: a fresh start, not late
+    assert e.last_price("AAA") == 5.0 and e.stats.late == 0
+
+
+def test_restore_rejects_garbage_and_other_horizons(make_engine) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CheckpointFormatError):
+        make_engine().restore(b"not a snapshot")
+    data = make_engine().checkpoint()
+    with pytest.raises(CheckpointFormatError):
+        make_engine("moves.horizons_s=[60]", "moves.threshold_pct=[1.0]").restore(data)
+
+
+def test_restore_into_smaller_capacity_keeps_newest_points(make_engine) -> None:  # type: ignore[no-untyped-def]
+    a = make_engine("windows.capacity=16")
+    a.process(batch([("AAA", T0 + k * MIN, float(k + 1)) for k in range(16)]))
+    b = make_engine("windows.capacity=4")
+    b.restore(a.checkpoint())
+    assert b.windows.points(b._ids["AAA"])[1].tolist() == [13.0, 14.0, 15.0, 16.0]

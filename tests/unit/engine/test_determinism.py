@@ -1,0 +1,68 @@
+"""Events: schemas, byte-for-byte determinism, and invariance to how the stream is cut into batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support.engine import CFG, config, stream
+from tickerstream.engine import Engine, TickBatch
+from tickerstream.events import Event, Move, PegEvent, event_from_dict
+
+
+def run(b: TickBatch, cuts: list[int]) -> list[Event]:
+    e = Engine(config(*CFG))
+    events: list[Event] = []
+    bounds = [0, *sorted(set(cuts)), len(b)]
+    for lo, hi in pairwise(bounds):
+        events += e.process(b.slice(lo, hi))
+    return events + e.flush()
+
+
+FULL = stream(3)
+FULL_EVENTS = run(FULL, [])
+
+
+def test_the_test_stream_exercises_every_kind_of_event() -> None:
+    kinds = {(ev.type, getattr(ev, "state", None)) for ev in FULL_EVENTS}
+    assert ("move", None) in kinds
+    assert {("peg", "warn"), ("peg", "critical"), ("peg", "ok")} <= kinds
+    assert any(isinstance(ev, PegEvent) and ev.peg == "BTC" for ev in FULL_EVENTS)
+
+
+def test_events_match_their_schemas_and_round_trip(validate_record: Callable[[str, Any], None]) -> None:
+    for ev in FULL_EVENTS:
+        obj = orjson.loads(ev.to_json())
+        validate_record(ev.type, obj)
+        assert event_from_dict(obj) == ev
+        assert list(obj)[:5] == ["v", "type", "id", "symbol", "ts"]
+
+
+def test_same_input_gives_byte_identical_output() -> None:
+    again = run(stream(3), [])
+    assert [ev.to_json() for ev in again] == [ev.to_json() for ev in FULL_EVENTS]
+    assert len({ev.id for ev in FULL_EVENTS}) == len(FULL_EVENTS)
+
+
+def test_events_within_a_call_are_ordered() -> None:
+    keys = [(ev.ts, ev.symbol, ev.type, ev.horizon_s if isinstance(ev, Move) else 0) for ev in FULL_EVENTS]
+    assert keys == sorted(keys)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(FULL) - 1), max_size=40))
+def test_batching_does_not_change_the_events(cuts: list[int]) -> None:
+    got = run(FULL, cuts)
+    assert sorted(ev.to_json() for ev in got) == sorted(ev.to_json() for ev in FULL_EVENTS)
+
+
+def test_tick_by_tick_equals_one_batch() -> None:
+    b = stream(11, 60)
+    assert sorted(ev.to_json() for ev in run(b, list(range(1, len(b))))) == sorted(
+        ev.to_json() for ev in run(b, [])
+    )
