@@ -26,7 +26,7 @@ digit values outside kept runs, and no decision ``layout_of`` takes depends on t
 A symbol or name without digits is stored in the layout (it is the same text on every line of the
 shape); one with digits is read off each line and re-checked, and ``materialise`` refuses a layout
 that does not fit (never seen; it would be a bug in the argument above). The property test
-tests/unit/test_parse_shapes.py checks cached == uncached on generated lines of every family with
+tests/unit/parse/test_shapes.py checks cached == uncached on generated lines of every family with
 random digit substitutions.
 
 **Bounds.** Only lines of at most ``MAX_SHAPE_CHARS`` characters are cached, with at most
