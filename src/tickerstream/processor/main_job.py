@@ -24,12 +24,9 @@ from tickerstream.engine import EngineConfig
 from tickerstream.errors import KafkaUnavailable
 from tickerstream.kafka.event_follower import EventFollower, topic_partitions
 from tickerstream.kafka.settings import KafkaSettings
-from tickerstream.log import get_logger
 from tickerstream.processor.config import ProcessorConfig
 from tickerstream.processor.processor import Processor
 from tickerstream.producer.runner import ProduceInputs, Producer
-
-log = get_logger(__name__)
 
 #: How long to wait for the group to commit the last tick before giving up (a stuck broker).
 DRAIN_TIMEOUT_S = 120.0
