@@ -100,6 +100,18 @@ FILLER = re.compile(rf"(?:{_FILL_TOKEN})*", re.X)
 
 #: Marks of sentences rather than names: terminal punctuation, quotes, money, links.
 PROSE_MARK = re.compile(r"[!?;\"“”…$€£¥%@]|[.,:](?:\s|$)|https?:|www\.")
+#: The same, less a full stop or comma before a blank: for names a seed-widget row vouches for, which
+#: may abbreviate (``Sonic (prev. FTM)``, ``Coritiba F.C. Fan Token``).
+PROSE_MARK_IN_ROW = re.compile(r"[!?;\"“”…$€£¥%@]|:(?:\s|$)|https?:|www\.")
+
+#: The seed widget's row exactly as it prints it (``Name (SYM) $ price pct%``): one space around
+#: ``(SYM)`` and ``$``, unsigned percent, nothing after. The name may hold parentheses
+#: (``POL (ex-MATIC)``) but not a ``(..) $`` of its own. Groups: name, symbol, price, percent.
+ROW_NAME = r"[A-Za-z][^\n(]*(?:\([^\n()]*\)(?! \$)[^\n(]*)*"
+ROW_PRICE = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,12})?|\d{1,12}(?:\.\d{1,12})?"
+ROW_PCT = r"\d{1,4}(?:\.\d{1,4})?"
+ROW = rf"({ROW_NAME}) \(([A-Za-z0-9]{{1,15}})\) \$ ({ROW_PRICE}) ({ROW_PCT})%"
+SEED_ROW = re.compile(ROW)
 
 #: A coin-id slug line as CoinGecko widgets print it above the ticker (``usd-coin``, ``avalanche-2``).
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

@@ -92,35 +92,48 @@ def _symbol_of(token: str, paren: bool, attached: bool) -> str | None:
     return sym
 
 
-_name_cache: dict[tuple[str, bool], bool] = {}
+_name_cache: dict[tuple[str, bool, bool], bool] = {}
 
 
-def name_ok(name: str, strict: bool) -> bool:
+def name_ok(name: str, strict: bool, *, seed_row: bool = False) -> bool:
     """Could ``name`` be a coin's display name (rather than the end of a sentence)?
 
     ``strict`` (bare-symbol records) allows no all-lower-case word; ``Name (SYM)`` records allow one
-    (``dogwifhat``, ``Book of Meme``).
+    (``dogwifhat``, ``Book of Meme``). ``seed_row``: the whole line is exactly one seed-widget row
+    (``patterns.SEED_ROW``), a layout that sentences do not take, so the name may be any coin
+    database name: lower-case words (``cat in a dogs world``), abbreviations (``Sonic (prev. FTM)``).
+    Money, links, quotes and the words of market statistics are refused even there.
     """
-    key = (name, strict)
+    key = (name, strict, seed_row)
     hit = _name_cache.get(key)
     if hit is None:
-        hit = _name_ok(name, strict)
+        hit = _name_ok(name, strict, seed_row)
         if len(_name_cache) > 50_000:
             _name_cache.clear()
         _name_cache[key] = hit
     return hit
 
 
-def _name_ok(name: str, strict: bool) -> bool:
+def _name_ok(name: str, strict: bool, seed_row: bool) -> bool:
     if not name:
         return True
-    if len(name) > 64 or P.PROSE_MARK.search(name):
+    if len(name) > 64 or (P.PROSE_MARK_IN_ROW if seed_row else P.PROSE_MARK).search(name):
         return False
     words = name.split()
-    if len(words) > 6 or any(w.lower() in NOT_NAME_WORDS for w in words):
+    if len(words) > (10 if seed_row else 6) or any(w.lower() in NOT_NAME_WORDS for w in words):
         return False
     lower = sum(1 for w in words if w.isalpha() and w.islower())
-    return lower <= (0 if strict else 1)
+    return seed_row or lower <= (0 if strict else 1)
+
+
+def _name_ok_here(line: str, name: str, paren: bool) -> bool:
+    """``name_ok`` for a record of ``line``; a ``Name (SYM)`` record on a line that is exactly one
+    seed-widget row gets the row's latitude (checked only when the plain rule refuses: rare)."""
+    return name_ok(name, not paren) or (
+        paren
+        and name_ok(name, False, seed_row=True)
+        and P.SEED_ROW.fullmatch(line.rstrip("\r\n")) is not None
+    )
 
 
 def decimal_comma_context(line: str) -> bool:
@@ -189,7 +202,7 @@ def layout_of(line: str, pct_ordinal: int = 0) -> Layout:
         # A label (``Prices: BTC $62,000``) is not the coin's name. Otherwise the last character is
         # none of the stripped ones, so stripping the name both ways only strips its start.
         name = "" if raw.endswith(":") else raw.lstrip(" \t|:-–—")
-        if not name_ok(name, not paren):
+        if not _name_ok_here(line, name, paren):
             return ()
         end = a.end
         if pct is None:
@@ -232,7 +245,7 @@ def materialise(line: str, layout: Layout) -> list[Found | Bad] | None:
             symbol = checked
         if ns >= 0:
             name = line[ns:ne]
-            if not name_ok(name, not paren):
+            if not _name_ok_here(line, name, paren):
                 return None
         price = _price(line, neg, line[ds:de] if ds >= 0 else None, suffix, currency)
         if isinstance(price, Bad):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from tickerstream.model import Reject, RejectReason, Tick, truncate_raw
 from tickerstream.parse import patterns as P
 from tickerstream.parse.records import Bad, Found, parse_line_cached, table_pct_ordinal
-from tickerstream.parse.slugs import as_slug, slug_belongs
+from tickerstream.parse.slugs import as_slug, slug_belongs, spelled_by_slug
 from tickerstream.parse.ticks import make_tick
 from tickerstream.parse.widget import ROW, ROWS, emit_rows, ident_of, scan_rows
 
@@ -217,16 +217,18 @@ class SnapshotParser:
                 self._reject(line, item.reason, item.detail)
                 first = False
                 continue
-            symbol, currency, price = item.symbol, item.currency, item.price
+            symbol, currency, price, name = item.symbol, item.currency, item.price, item.name
             coin_id = None
-            if first and slug is not None and slug_belongs(slug, symbol, item.name, adjacent=adjacent):
+            if first and slug is not None and slug_belongs(slug, symbol, name, adjacent=adjacent):
                 coin_id = slug
+                if adjacent and name:
+                    name = spelled_by_slug(line, name, slug)
             first = False
             key = (symbol, currency, price)
             if key in seen:
                 continue
             seen.add(key)
-            append(make_tick(symbol, item.name, coin_id, price, currency, item.change_pct, item.sign_known,
+            append(make_tick(symbol, name, coin_id, price, currency, item.change_pct, item.sign_known,
                              self.ts, self.source))  # fmt: skip
 
     def _slug_before(self, text: str, ls: int) -> tuple[str | None, bool]:

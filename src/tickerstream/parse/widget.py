@@ -19,19 +19,15 @@ import re
 from collections.abc import Callable, Sequence
 
 from tickerstream.model import Tick
+from tickerstream.parse import patterns as P
 from tickerstream.parse.records import MAX_CHANGE_PCT, name_ok, symbol_of
 from tickerstream.parse.slugs import as_slug, slug_belongs
 from tickerstream.parse.ticks import UNFROZEN, make_tick
 from tickerstream.parse.vocab import MAX_PRICE_USD, MIN_PRICE
 
-#: The name may hold parentheses (``POL (ex-MATIC)``) but not a ``(..) $`` of its own.
-_NAME = r"[A-Za-z][^\n(]*(?:\([^\n()]*\)(?! \$)[^\n(]*)*"
-_PRICE = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,12})?|\d{1,12}(?:\.\d{1,12})?"
-_PCT = r"\d{1,4}(?:\.\d{1,4})?"
-
-#: The seed widget's row exactly as it prints it: one space around ``(SYM)`` and ``$``, unsigned
-#: percent, nothing after. Groups: name, symbol, price, percent.
-ROW = rf"({_NAME}) \(([A-Za-z0-9]{{1,15}})\) \$ ({_PRICE}) ({_PCT})%"
+_NAME, _PRICE, _PCT = P.ROW_NAME, P.ROW_PRICE, P.ROW_PCT
+#: The seed widget's row (``patterns.ROW``): groups name, symbol, price, percent.
+ROW = P.ROW
 
 #: One line at a time from a line start: a row (with the slug line above it, if any) as
 #: (identity, price, percent), identity = the text from the slug up to ``$`` (``"bitcoin\nBitcoin
@@ -85,7 +81,7 @@ def judge(ident: str) -> Ident | bool:
         slug, name, sym = m.groups()
         symbol = symbol_of(sym, paren=True)
         clean = name.rstrip()
-        if symbol is not None and name_ok(clean, False):
+        if symbol is not None and name_ok(clean, False, seed_row=True):
             if not slug:
                 row = (symbol, clean, None)
             elif as_slug(slug) == slug:
