@@ -58,6 +58,7 @@ class SnapshotParser:
         self.ts = ts
         self.source = source
         self._buf = ""
+        self._at_start = True  # a byte-order mark may open the stream (as parse_text strips it)
         self._overlong = False
         self._prev_line: str | None = None  # last non-blank line of earlier chunks
         self._prev_blanks = 0  # blank lines after it
@@ -70,6 +71,10 @@ class SnapshotParser:
     def feed(self, chunk: str) -> ParseResult:
         """Parse the complete lines in ``chunk`` (plus what was buffered); return their records."""
         buf = self._buf + chunk if self._buf else chunk
+        if self._at_start and buf:
+            self._at_start = False
+            if buf.startswith("\ufeff"):
+                buf = buf[1:]
         cut = buf.rfind("\n")
         if cut < 0:
             self._buf = buf

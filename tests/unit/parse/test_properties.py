@@ -75,3 +75,13 @@ def test_chunked_feed_equals_whole(text: str, cuts: list[int]) -> None:
     end = parser.close()
     assert ticks + out.ticks + end.ticks == whole.ticks
     assert rejects + out.rejects + end.rejects == whole.rejects
+
+
+def test_a_byte_order_mark_is_stripped_however_the_stream_is_cut() -> None:
+    """Found by the property above: the BOM hid the slug line from the chunked parser."""
+    text = "\ufeffusd-coin\nUSDC (USDC) $ 1.00 0.01%\n"
+    assert [t.coin_id for t in parse_text(text, ts=3, source="c").ticks] == ["usd-coin"]
+    for cut in range(len(text) + 1):
+        parser = SnapshotParser(ts=3, source="c")
+        ticks = parser.feed(text[:cut]).ticks + parser.feed(text[cut:]).ticks + parser.close().ticks
+        assert [t.coin_id for t in ticks] == ["usd-coin"], cut
