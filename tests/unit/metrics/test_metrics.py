@@ -40,7 +40,7 @@ def move(ts: int) -> Move:
 
 
 def peg(ts: int) -> PegEvent:
-    return PegEvent("USDC", ts, "USD", 1.0, 0.97, None, -300.0, "critical", "ok")
+    return PegEvent("USDC", ts, "change", "USD", 1.0, 0.97, None, None, -300.0, -300.0, "critical", "ok")
 
 
 def populated() -> Metrics:
@@ -289,7 +289,10 @@ def test_refresh_is_rate_limited() -> None:
 def test_market_gauges_read_a_real_engine() -> None:
     engine = Engine()
     symbols = ["BTC", "USDC", "USDC", "USDC"]
-    engine.process(TickBatch.from_arrays(symbols, [T0, T0, T0 + 1, T0 + 2], [1e5, 0.95, 0.95, 0.95]))
+    # two minutes at -500 bps: past the default confirmation of USD stables
+    engine.process(
+        TickBatch.from_arrays(symbols, [T0, T0, T0 + 60_000, T0 + 120_000], [1e5, 0.95, 0.95, 0.95])
+    )
     m = create_metrics()
     MarketGauges(m).refresh(engine)
     m.update_engine(engine.stats)
