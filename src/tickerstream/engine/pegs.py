@@ -195,8 +195,11 @@ class PegMonitor:
             lo, hi = band.lo * spec.ratio, band.hi * spec.ratio
             ref_price, ref_age = band.price, band.age_s
         target = (ref_price if ref_price is not None else 1.0) * spec.ratio
-        shown = (price / target - 1.0) * 1e4
-        return Observation(ts, price, ref_price, ref_age, target, shown, self._judged_bps(price, lo, hi))
+        # Rounded to 1e-6 bps so that float noise cannot decide a threshold: 0.98 is exactly
+        # -200 bps (critical), not -199.99999999999983.
+        shown = round((price / target - 1.0) * 1e4, 6)
+        judged = round(self._judged_bps(price, lo, hi), 6)
+        return Observation(ts, price, ref_price, ref_age, target, shown, judged)
 
     @staticmethod
     def _last_before(hist: RefHistory, ts: int) -> tuple[float | None, float | None]:

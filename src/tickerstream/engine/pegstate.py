@@ -15,12 +15,14 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
 - ``unknown``: no sound judgement for ``unknown_after_s``. It ends a running episode (its duration
   then reaches the last soundly judged tick: how long the depeg was *seen*); the first judged tick
   afterwards leaves ``unknown`` at once for whatever state it shows.
-- Updates within a state: ``deepened`` each further ``update_step_bps`` of |judged deviation| beyond
-  the deepest reported so far, ``reminder`` after ``reminder_interval_s`` without an event.
+- Updates within a state: ``deepened`` when |judged deviation| crosses the next multiple of
+  ``update_step_bps`` beyond the deepest reported so far, ``reminder`` after
+  ``reminder_interval_s`` without an event.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -213,7 +215,9 @@ class PegStateMachine:
 
     def _update(self, spec: PegSpec, t: PegTrack, obs: Observation, dev: float) -> PegEvent | None:
         step = self.cfg.update_step_bps
-        if step and dev >= t.reported_bps + step:
+        # Levels are multiples of the step (400, 500, ... bps), so updates read as round numbers
+        # and do not drift with where the episode happened to start.
+        if step and math.floor(dev / step) > math.floor(t.reported_bps / step):
             t.reported_bps = dev
             return self._event(spec, t, obs, "deepened", t.state, t.state, episode=True)
         return self._reminder(spec, t, obs)

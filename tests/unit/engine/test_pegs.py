@@ -91,6 +91,12 @@ def test_cent_rounding_above_one_dollar(make_engine: Callable[..., Engine]) -> N
     assert [ev.state for ev in evs] == ["critical"]
 
 
+def test_a_price_exactly_at_a_threshold_reaches_it(make_engine: Callable[..., Engine]) -> None:
+    e = make_engine(*PLAIN)
+    evs = feed(e, [("DAI", T0, 0.995), ("DAI", T0 + MIN, 0.98)])  # float: 0.98 - 1 = -0.0199999...
+    assert [(ev.state, ev.judged_bps) for ev in evs] == [("warn", -50.0), ("critical", -200.0)]
+
+
 def test_noise_around_a_threshold_does_not_flap(make_engine: Callable[..., Engine]) -> None:
     e = make_engine(*PLAIN)
     prices = [0.9948, 0.9952, 0.9949, 0.9953, 0.9947, 0.9955, 0.9951] * 5
