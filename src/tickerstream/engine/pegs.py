@@ -48,9 +48,11 @@ class PegStatus:
     """What the metrics show of one pegged symbol (``Engine.peg_report``)."""
 
     state: str
+    peg: str  # "USD" or the reference symbol
     deviation_bps: float | None  # at the last judged tick, as shown
     worst_bps: float  # of the running episode; 0 outside one
     ref_age_s: float | None  # at the last tick; None for USD pegs or without any reference
+    last_ts: int  # event time of the last tick (ms), -1 before any
 
 
 class PegMonitor:
@@ -228,7 +230,8 @@ class PegMonitor:
         t = self.tracks.get(sym)
         if t is None:
             return None
-        return PegStatus(t.state, t.deviation_bps, t.worst_seen_bps, t.ref_age_s)
+        peg = self.specs[sym].peg
+        return PegStatus(t.state, peg, t.deviation_bps, t.worst_seen_bps, t.ref_age_s, t.last_ts)
 
     def export(self, symbols: set[str] | None) -> dict[str, Any]:
         """JSON-able state of the given pegged symbols, plus every reference history (the pegs of
