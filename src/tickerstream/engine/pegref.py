@@ -51,6 +51,9 @@ class RefModel:
     """The settings :meth:`RefHistory.band` needs (from ``PegConfig``)."""
 
     max_age_ms: int
+    #: A point after ts is used only within this (``ref_max_wait_s``): what a pegged tick waits
+    #: for is also all it may see, so replay and Kafka judge with the same points.
+    max_after_ms: int
     z: float
     vol_points: int
     vol_floor: float  # per sqrt(second)
@@ -101,7 +104,9 @@ class RefHistory:
         if before is not None and self.ts[before] == ts:
             p = self.price[before]
             return RefBand(p, p, p, 0.0, 0.0)
-        after = j if j < len(self.ts) and self.ts[j] - ts <= model.max_age_ms else None
+        after = (
+            j if j < len(self.ts) and self.ts[j] - ts <= min(model.max_age_ms, model.max_after_ms) else None
+        )
         if before is None and after is None:
             return None
         if before is not None and after is not None:

@@ -70,6 +70,7 @@ class PegMonitor:
         self.wait_ms = config.ref_max_wait_s * 1000
         self.model = RefModel(
             max_age_ms=config.ref_max_age_s * 1000,
+            max_after_ms=self.wait_ms,
             z=config.ref_z,
             vol_points=config.ref_vol_points,
             vol_floor=RefModel.daily_pct_to_per_sqrt_s(config.ref_vol_floor_daily_pct),

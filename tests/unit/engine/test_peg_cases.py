@@ -60,15 +60,15 @@ def test_reference_missing_for_six_hours_is_unknown_not_silence(make_engine: Cal
     assert gone.ts == T0 + 90 * MIN and gone.deviation_bps is None and gone.target is None
     assert gone.unknown_reason == "no_reference" and gone.ref_price == 100_000.0 and gone.ref_age_s == 2100.0
     assert gone.episode_id == seen.episode_id and gone.duration_s == 900.0  # as long as it was seen
-    # back: the held WBTC tick 20 min before BTC's return is judged against it, then every page
-    assert back.ts == T0 + 400 * MIN and back.duration_s == (400 - 90) * 60.0
+    # back: held WBTC ticks up to ref_max_wait_s (15 min) before BTC's return are judged against it
+    assert back.ts == T0 + 405 * MIN and back.duration_s == (405 - 90) * 60.0
     assert back.episode_start == back.ts and back.episode_id != seen.episode_id
     # while unknown, an hourly reminder says so
     reminders = [ev for ev in evs if ev.kind == "reminder" and ev.state == "unknown"]
     assert [r.ts - T0 for r in reminders] == [90 * MIN + k * HOUR for k in range(1, 6)]
-    # every unjudged tick is counted, none silently: 72 WBTC ticks in the gap, 8 of them judged
+    # every unjudged tick is counted, none silently: 72 WBTC ticks in the gap, 7 of them judged (4 on BTC before, 3 on BTC after)
     st = e.stats
-    assert st.released_without_ref + st.ref_stale == 64
+    assert st.released_without_ref + st.ref_stale == 65
     assert e.peg_report("WBTC").state == "critical"  # type: ignore[union-attr]
 
 
@@ -85,7 +85,7 @@ def test_reference_lost_during_warn_ends_the_episode_at_the_last_sound_judgement
     assert summary(changes) == [
         ("change", "ok", "warn"),
         ("change", "warn", "unknown"),
-        ("change", "unknown", "warn"),  # the held tick 20 min before BTC returned, still at -100
+        ("change", "unknown", "warn"),  # the held tick 15 min before BTC returned, still at -100
         ("change", "warn", "ok"),
     ]
     warn, lost, back, ok = changes
@@ -93,8 +93,8 @@ def test_reference_lost_during_warn_ends_the_episode_at_the_last_sound_judgement
     # the next 20 minutes; 4 h 20 min, not the 8 h until the reference came back
     assert lost.episode_id == warn.episode_id and lost.duration_s == 15_600.0
     assert lost.ts == T0 + 275 * MIN and lost.worst_bps == -100.0
-    assert back.duration_s == (580 - 275) * 60.0 and back.episode_id != warn.episode_id
-    assert ok.duration_s == 20 * 60.0 and ok.episode_id == back.episode_id
+    assert back.duration_s == (585 - 275) * 60.0 and back.episode_id != warn.episode_id
+    assert ok.duration_s == 15 * 60.0 and ok.episode_id == back.episode_id
 
 
 def test_crash_of_a_sparse_reference_raises_no_false_alarm(make_engine: Callable[..., Engine]) -> None:
