@@ -66,7 +66,8 @@ def test_reference_missing_for_six_hours_is_unknown_not_silence(make_engine: Cal
     # while unknown, an hourly reminder says so
     reminders = [ev for ev in evs if ev.kind == "reminder" and ev.state == "unknown"]
     assert [r.ts - T0 for r in reminders] == [90 * MIN + k * HOUR for k in range(1, 6)]
-    # every unjudged tick is counted, none silently: 72 WBTC ticks in the gap, 7 of them judged (4 on BTC before, 3 on BTC after)
+    # every unjudged tick is counted, none silently: 72 WBTC ticks in the gap, 7 of them judged
+    # (4 against BTC before the gap, 3 against BTC after it)
     st = e.stats
     assert st.released_without_ref + st.ref_stale == 65
     assert e.peg_report("WBTC").state == "critical"  # type: ignore[union-attr]
