@@ -141,9 +141,9 @@ class Engine:
     def restore(self, data: bytes) -> None:
         """Merge a checkpoint: the state of the symbols in ``data`` replaces ours, others are untouched."""
         names, arrays, pegs, watermark = checkpoint.load(data, self.config)
+        self.pegs.merge(pegs)  # first: it refuses unreadable peg state before anything changes
         rows = self._rows_for(names)
         checkpoint.restore_rows(self.windows, self.moves, rows, arrays)
-        self.pegs.merge(pegs)
         self._watermark = max(self._watermark, watermark)
 
     def drop(self, symbols: Iterable[str]) -> None:

@@ -244,8 +244,10 @@ def test_v1_peg_state_restores_and_unknown_versions_are_refused(make_engine: Cal
     arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
+    fresh = make_engine()
     with pytest.raises(CheckpointFormatError, match="v99 is newer"):
-        make_engine().restore(buf.getvalue())
+        fresh.restore(buf.getvalue())
+    assert fresh.symbols() == [] and fresh.peg_status("USDT") is None  # nothing half-restored
 
 
 def test_unknown_requires_no_judgement_for_unknown_after_s(make_engine: Callable[..., Engine]) -> None:
