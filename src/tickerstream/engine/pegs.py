@@ -314,6 +314,8 @@ def _tracks_from_v1(tracks: dict[str, Any]) -> dict[str, PegTrack]:
                 streak_ticks=int(t["streak_ticks"]),
                 streak_start=int(t["streak_start"]),
                 streak_level=int(t["streak_level"]),
+                # a streak back inside the warn exit level began at its start
+                inside_since=int(t["streak_start"]) if t["streak_ticks"] and not t["streak_level"] else -1,
                 first_ts=last_ts,
                 last_ts=last_ts,
                 judged_ts=last_ts,

@@ -208,7 +208,8 @@ class PegStateMachine:
         t.state = _LEVELS[t.streak_level]
         if t.streak_level:
             return self._event(spec, t, obs, "change", prev, t.state, episode=True)
-        duration = (t.inside_since - t.episode_start) / 1000
+        back = t.inside_since if t.inside_since >= 0 else t.streak_start
+        duration = (back - t.episode_start) / 1000
         ev = self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
         self._reset_episode(t)
         return ev

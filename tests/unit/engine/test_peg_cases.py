@@ -224,14 +224,15 @@ def _v1_checkpoint(e: Engine) -> bytes:
 
 def test_v1_peg_state_restores_and_unknown_versions_are_refused(make_engine: Callable[..., Engine]) -> None:
     a = make_engine("pegs.usd_confirm_s=0")
-    a.process(batch([("USDT", T0, 0.97), ("USDT", T0 + MIN, 0.96)]))
+    # a v1 checkpoint taken in the middle of the exit streak (one page back at par)
+    a.process(batch([("USDT", T0, 0.97), ("USDT", T0 + MIN, 0.96), ("USDT", T0 + 2 * MIN, 1.0)]))
     old = _v1_checkpoint(a)
     b = make_engine("pegs.usd_confirm_s=0")
     b.restore(old)
-    assert b.peg_status("USDT") == ("critical", pytest.approx(-400.0))
-    evs = run(b, [("USDT", T0 + k * MIN, 1.0) for k in (2, 8)])
+    assert b.peg_status("USDT") == ("critical", pytest.approx(0.0))
+    evs = run(b, [("USDT", T0 + 8 * MIN, 1.0)])
     assert summary(evs) == [("change", "critical", "ok")] and evs[0].episode_start == T0
-    assert evs[0].worst_bps == -400.0
+    assert evs[0].worst_bps == -400.0 and evs[0].duration_s == 120.0  # back at T0 + 2 min
 
     import io
 
