@@ -28,3 +28,12 @@ def test_historical_depegs_alert_within_one_page_of_crossing_warn() -> None:
     for s in SCENARIOS[:4]:
         latency = first_alert_latency_s(s, run(s))
         assert latency is not None and 0 <= latency <= 600, (s.name, latency)
+
+
+def test_the_docs_table_is_what_the_engine_reports() -> None:
+    from tests.support.paths import REPO
+    from tests.unit.engine.peg_scenarios import table
+
+    assert table() in (REPO / "docs" / "pegs.md").read_text("utf-8"), (
+        "docs/pegs.md is stale: PYTHONPATH=src python -m tests.unit.engine.peg_scenarios"
+    )
