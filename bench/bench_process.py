@@ -11,7 +11,8 @@ Latency: ``ticker-process`` runs as a subprocess (its own core), this process of
 rate with ``ts`` = the wall clock at hand-off to the producer, and a plain consumer of the pegs topic
 (``read_committed`` for exactly-once) takes ``arrival - ts`` of every event. So that enough ticks make
 events, 20 USD stablecoins alternate 1.00 / 0.97 every snapshot with peg hysteresis off
-(``pegs.min_exit_ticks=1``, ``pegs.min_exit_duration_s=0``): each of their ticks is a state change.
+(``pegs.min_exit_ticks=1``, ``pegs.min_exit_duration_s=0``, ``pegs.usd_confirm_s=0``): each of their
+ticks is a state change.
 What is measured is therefore producer linger + broker + fetch + decode + engine + event produce + event
 fetch. At saturation the producer offers as fast as it can (latency then includes the backlog).
 
@@ -205,6 +206,7 @@ def cli_args(kafka: KafkaSettings, group: str, exactly_once: bool, extra: list[s
         "process.transactional_id_prefix": group,
         "pegs.min_exit_ticks": 1,
         "pegs.min_exit_duration_s": 0,
+        "pegs.usd_confirm_s": 0,
     }
     for key, value in sets.items():
         args += ["--set", f"{key}={orjson.dumps(value).decode()}"]

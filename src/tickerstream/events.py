@@ -21,10 +21,15 @@ import orjson
 
 from tickerstream.model import SCHEMA_VERSION
 
-PegState = Literal["ok", "warn", "critical"]
+PegState = Literal["ok", "warn", "critical", "unknown"]
+PegKind = Literal["change", "deepened", "reminder"]
+#: Why a peg could not be judged: no reference price within ``ref_max_age_s``, or one too old
+#: for the reference's recent volatility (``stale_reference``).
+UnknownReason = Literal["no_reference", "stale_reference"]
 Direction = Literal["up", "down"]
 
 #: Rank of each peg state; escalation goes up this order, recovery down.
+#: ``unknown`` is outside that order: it is not a level of deviation.
 PEG_STATE_RANK: dict[str, int] = {"ok": 0, "warn": 1, "critical": 2}
 
 
@@ -81,56 +86,90 @@ class Move:
         return orjson.dumps(self.to_dict())
 
 
+#: Version (``v``) of peg event records. 2 added ``kind``, ``judged_bps``, ``ref_age_s``, the
+#: episode fields on every event, the ``unknown`` state and ``update`` events (docs/pegs.md has the
+#: migration from v1). Move records stay at ``SCHEMA_VERSION``.
+PEG_EVENT_VERSION = 2
+
+
 @dataclass(frozen=True, slots=True)
 class PegEvent:
-    """``symbol`` changed peg state at ``ts`` (one event per state change).
+    """One peg event of ``symbol`` at ``ts``: a state change (``kind="change"``) or, while an episode
+    lasts, an update (``kind="deepened"`` every further ``pegs.update_step_bps``, ``"reminder"`` every
+    ``pegs.reminder_interval_s`` of event time without another event).
 
     ``peg`` is ``"USD"`` or the reference symbol (``"BTC"`` for WBTC); ``target`` the price the
-    asset should have (1.0, or the reference price times the registry's ratio); ``ref_price`` the
-    reference price used (``None`` for USD pegs). The event that returns to ``ok`` ends the episode
-    and carries ``duration_s`` (since it left ``ok``) and ``worst_bps`` (the largest deviation seen).
+    asset should have (1.0, or the reference price times the registry's ratio) and ``ref_price`` the
+    reference price used, with ``ref_age_s`` the distance in event time to the nearest reference
+    point used (``None`` for USD pegs). In state ``unknown`` no sound judgement was possible
+    (``unknown_reason``): ``target``, ``deviation_bps`` and ``judged_bps`` are ``None``.
+
+    ``deviation_bps`` is the deviation of the price as shown; ``judged_bps`` the one the decision
+    used: the smallest deviation consistent with the price's display rounding and the reference's
+    uncertainty (never larger in magnitude than ``deviation_bps``).
+
+    A depeg episode runs from leaving ``ok`` to returning to it (or to ``unknown``). Events within
+    or ending an episode carry ``episode_id``, ``episode_start`` and ``worst_bps`` (so far);
+    ``duration_s`` is on the event that ends an episode (to the first tick back inside the exit
+    level, or to the last soundly judged tick when it ends in ``unknown``) and on the event that
+    leaves ``unknown`` (how long the asset was unknown).
     """
 
     type: ClassVar[str] = "peg"
 
     symbol: str
     ts: int
+    kind: PegKind
     peg: str
-    target: float
+    target: float | None
     price: float
     ref_price: float | None
-    deviation_bps: float
+    ref_age_s: float | None
+    deviation_bps: float | None
+    judged_bps: float | None
     state: PegState
     prev_state: PegState
-    duration_s: float | None = None
+    episode_id: str | None = None
+    episode_start: int | None = None
     worst_bps: float | None = None
+    duration_s: float | None = None
+    unknown_reason: UnknownReason | None = None
 
     @property
     def id(self) -> str:
-        return event_id("peg", self.symbol, self.ts, self.prev_state, self.state)
+        return event_id("peg", self.symbol, self.ts, self.prev_state, self.state, self.kind)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "v": SCHEMA_VERSION,
+        return {
+            "v": PEG_EVENT_VERSION,
             "type": self.type,
             "id": self.id,
             "symbol": self.symbol,
             "ts": self.ts,
+            "kind": self.kind,
+            "state": self.state,
+            "prev_state": self.prev_state,
             "peg": self.peg,
             "target": self.target,
             "price": self.price,
             "ref_price": self.ref_price,
+            "ref_age_s": self.ref_age_s,
             "deviation_bps": self.deviation_bps,
-            "state": self.state,
-            "prev_state": self.prev_state,
+            "judged_bps": self.judged_bps,
+            "episode_id": self.episode_id,
+            "episode_start": self.episode_start,
+            "worst_bps": self.worst_bps,
+            "duration_s": self.duration_s,
+            "unknown_reason": self.unknown_reason,
         }
-        if self.duration_s is not None:
-            out["duration_s"] = self.duration_s
-            out["worst_bps"] = self.worst_bps
-        return out
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.to_dict())
+
+
+def episode_id(symbol: str, start: int) -> str:
+    """Id of the depeg episode of ``symbol`` that started at ``start`` (the same on all its events)."""
+    return event_id("peg-episode", symbol, start)
 
 
 Event = Move | PegEvent
@@ -157,17 +196,25 @@ def event_from_dict(obj: dict[str, Any]) -> Event:
             direction=obj["direction"],
         )
     if kind == "peg":
+        if obj.get("v") != PEG_EVENT_VERSION:
+            raise ValueError(f"peg event v{obj.get('v')!r}: this version reads v{PEG_EVENT_VERSION}")
         return PegEvent(
             symbol=obj["symbol"],
             ts=obj["ts"],
+            kind=obj["kind"],
             peg=obj["peg"],
             target=obj["target"],
             price=obj["price"],
             ref_price=obj["ref_price"],
+            ref_age_s=obj["ref_age_s"],
             deviation_bps=obj["deviation_bps"],
+            judged_bps=obj["judged_bps"],
             state=obj["state"],
             prev_state=obj["prev_state"],
-            duration_s=obj.get("duration_s"),
-            worst_bps=obj.get("worst_bps"),
+            episode_id=obj["episode_id"],
+            episode_start=obj["episode_start"],
+            worst_bps=obj["worst_bps"],
+            duration_s=obj["duration_s"],
+            unknown_reason=obj["unknown_reason"],
         )
     raise ValueError(f"unknown event type {kind!r}")

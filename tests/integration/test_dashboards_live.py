@@ -8,8 +8,8 @@ that will run in production:
   from checkpoints), each serving ``/metrics`` on a free port, on topics unique to this test;
 * the input: two days of the seeded sample (a crash: moves; a USDC depeg) dropped into the inbox as
   page files, then a live page every second (event time = now) with USDC at 0.97 (critical, held)
-  and USDT flipping between 1.00 and 0.97 (peg hysteresis off: a peg event per page), so rates,
-  batch and latency histograms have fresh observations throughout;
+  and USDT flipping between 1.00 and 0.97 (peg hysteresis and confirmation off: a peg event per
+  page), so rates, batch and latency histograms have fresh observations throughout;
 * Debian's ``prometheus`` on 127.0.0.1 with a temporary config, scraping all three every second;
 * every panel query of both dashboards, with ``$__rate_interval``/``$__range`` and the template
   variables substituted (``tickerstream.dashboards.queries``), sent as Grafana sends it: instant
@@ -272,6 +272,7 @@ def live(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         feeder.start()
         base = cli_args(kafka, fast_config(prefix))
         no_hysteresis = ["--set", "pegs.min_exit_ticks=1", "--set", "pegs.min_exit_duration_s=0"]
+        no_hysteresis += ["--set", "pegs.usd_confirm_s=0"]  # every flip of USDT is an event
         for name in ("processor-a", "processor-b"):
             if name == "processor-b":
                 time.sleep(SECOND_PROCESSOR_AFTER_S)

@@ -30,7 +30,7 @@ UID = "tickerstream-markets"
 SYM = 'symbol=~"$symbol"'
 PEG = 'symbol=~"$peg_symbol"'
 INST = 'instance=~"$instance"'
-PEG_COLOURS = {"ok": "green", "warn": "orange", "critical": "red"}
+PEG_COLOURS = {"ok": "green", "warn": "orange", "critical": "red", "unknown": "purple"}
 
 
 def peg_bands(cfg: PegConfig | None = None) -> Steps:
@@ -43,7 +43,7 @@ def peg_bands(cfg: PegConfig | None = None) -> Steps:
 def build() -> Json:
     bands = peg_bands()
     state_map = value_mappings({v: (s, PEG_COLOURS[s]) for s, v in PEG_STATE_VALUES.items()})
-    state_steps: Steps = ((None, "green"), (1, "orange"), (2, "red"))
+    state_steps: Steps = ((None, "green"), (1, "orange"), (2, "red"), (3, "purple"))
     deviation_bps = f"10000 * avg by (symbol) (ticker_peg_deviation_ratio{{{PEG}}})"
     lay = Layout()
 
@@ -145,13 +145,87 @@ def build() -> Json:
     lay.add(
         state_timeline(
             "Peg state",
-            "The engine's peg state per pegged symbol: ok, warn, critical (with exit hysteresis).",
+            "The engine's peg state per pegged symbol: ok, warn, critical (with confirmation and exit "
+            "hysteresis), and unknown: no sound judgement for pegs.unknown_after_s because the "
+            "reference price was missing or too old for its volatility (docs/pegs.md).",
             [Q(f"max by (symbol) (ticker_peg_state{{{PEG}}})", "{{symbol}}")],
             state_map,
             state_steps,
         ),
         w=24,
         h=10,
+    )
+
+    lay.add(
+        stat(
+            "Worst deviation in the episode",
+            "Deviation with the largest magnitude since the running depeg episode began (0 when the "
+            "asset is ok), in basis points of the price as shown, coloured by the default bands.",
+            [
+                Q(
+                    f"10000 * avg by (symbol) (ticker_peg_worst_deviation_ratio{{{PEG}}})",
+                    "{{symbol}}",
+                    instant=True,
+                )
+            ],
+            "suffix: bps",
+            steps=bands,
+            color_mode="background",
+        ),
+        w=12,
+        h=8,
+    )
+    lay.add(
+        timeseries(
+            "Reference age",
+            "Referenced pegs (WBTC -> BTC, stETH -> ETH): event time between the pegged asset's last "
+            "tick and the nearest reference price the judgement used (or the newest one, when none was "
+            "usable). How old a reference may be scales with its volatility; past that the peg goes "
+            "unknown. 0 = the reference was on the same page.",
+            [Q(f"max by (symbol) (ticker_peg_reference_age_seconds{{{PEG}}})", "{{symbol}}")],
+            "s",
+            min_value=0,
+        ),
+        w=12,
+        h=8,
+    )
+    lay.add(
+        table(
+            "Pegged ticks",
+            "Age of each pegged asset's last tick, with its peg (USD or the reference symbol): now - "
+            "its event time, which includes how old the page was. A stablecoin whose ticks stopped "
+            "shows here first; the TickerStablecoinTicksStopped alert watches the same series.",
+            [
+                Q(
+                    f"time() - max by (symbol, peg) (ticker_peg_last_tick_timestamp_seconds{{{PEG}}})",
+                    instant=True,
+                ),
+            ],
+            "s",
+            column_units={"A": "s"},
+        ),
+        w=12,
+        h=8,
+    )
+    lay.add(
+        timeseries(
+            "Unjudged pegged ticks",
+            "Pegged ticks the engine could not judge, by reason, per rate interval: no_reference (no "
+            "reference price within pegs.ref_max_age_s) or stale_reference (one too old for its "
+            "volatility). A steady rate means a reference symbol is missing from the pages.",
+            [
+                Q(
+                    "sum by (reason) (increase(ticker_engine_peg_unjudged_ticks_total"
+                    f"{{{INST}}}[$__rate_interval]))",
+                    "{{reason}}",
+                )
+            ],
+            "short",
+            stack=True,
+            min_value=0,
+        ),
+        w=12,
+        h=8,
     )
 
     lay.add(row("Coverage"))

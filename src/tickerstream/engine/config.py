@@ -78,15 +78,26 @@ class MoveConfig:
 @dataclass(frozen=True, slots=True)
 class PegConfig:
     """Peg monitoring against the registry (``registry_file``; None = the shipped ``data/pegs.toml``).
+    docs/pegs.md explains every field and why the defaults are what they are.
 
-    Deviation thresholds in basis points apply to assets whose registry entry does not override
-    them. A state is entered as soon as |deviation| reaches it and left only below the lower exit
-    level, after at least ``min_exit_ticks`` consecutive ticks spanning ``min_exit_duration_s``.
-    ``display_quantum`` is the rounding of prices >= 1 by the scraped widget (cents): decisions use
-    the smallest deviation consistent with the shown price, so $1.01 counts as >= 50 bps, not 100.
-    Referenced pegs (WBTC -> BTC) use the reference's as-of price at the tick's ts, at most
-    ``ref_max_age_s`` old; a tick waits for its reference until the event-time watermark passes
-    ``ts + ref_max_wait_s``. ``ref_history`` reference points are kept per reference symbol.
+    **Levels.** Deviation thresholds in basis points apply to assets whose registry entry does not
+    override them. A state is entered when |deviation| reaches it (after ``confirm_s`` /
+    ``usd_confirm_s`` in that state, unless |deviation| >= ``confirm_bypass_bps``) and left only
+    below the lower exit level, after ``min_exit_ticks`` consecutive ticks spanning
+    ``min_exit_duration_s``. ``display_quantum`` is the rounding of prices >= 1 by the scraped
+    widget (cents): decisions use the smallest deviation consistent with the shown price, so $1.01
+    counts as >= 50 bps, not 100.
+
+    **References.** Referenced pegs (WBTC -> BTC) are judged against where the reference stood at
+    the tick's ts (``engine/pegref.py``): its points within ``ref_max_age_s`` either side, widened
+    by ``ref_z`` sigmas of its recent volatility. A tick waits for the reference to pass its ts until
+    the event-time watermark passes ``ts + ref_max_wait_s``. A band wider than
+    ``ref_uncertainty_ratio`` x the asset's warn level is not a sound basis: the tick is not judged,
+    and after ``unknown_after_s`` without a sound judgement the asset goes ``unknown``.
+
+    **Updates.** While an episode lasts: an update each further ``update_step_bps`` of judged
+    deviation, and a reminder after ``reminder_interval_s`` of event time without an event of that
+    asset (0 turns either off).
     """
 
     enabled: bool = True
@@ -98,9 +109,20 @@ class PegConfig:
     min_exit_ticks: int = 2
     min_exit_duration_s: int = 300
     display_quantum: float = 0.01
-    ref_max_age_s: int = 600
-    ref_max_wait_s: int = 300
+    confirm_s: int = 0
+    usd_confirm_s: int = 120
+    confirm_bypass_bps: float = 2_000.0
+    update_step_bps: float = 100.0
+    reminder_interval_s: int = 3_600
+    unknown_after_s: int = 900
+    ref_max_age_s: int = 1_800
+    ref_max_wait_s: int = 900
     ref_history: int = 4_096
+    ref_z: float = 2.0
+    ref_uncertainty_ratio: float = 0.5
+    ref_vol_points: int = 32
+    ref_vol_floor_daily_pct: float = 1.0
+    ref_vol_prior_daily_pct: float = 5.0
 
     def __post_init__(self) -> None:
         if not 0 < self.warn_bps < self.critical_bps:
@@ -109,8 +131,18 @@ class PegConfig:
             raise ValueError("need 0 <= warn_exit_bps <= warn_bps")
         if not self.warn_exit_bps <= self.critical_exit_bps <= self.critical_bps:
             raise ValueError("need warn_exit_bps <= critical_exit_bps <= critical_bps")
-        if self.min_exit_ticks < 1 or self.ref_history < 1:
-            raise ValueError("min_exit_ticks and ref_history must be >= 1")
+        if self.min_exit_ticks < 1 or self.ref_history < 1 or self.ref_vol_points < 1:
+            raise ValueError("min_exit_ticks, ref_history and ref_vol_points must be >= 1")
+        if min(self.confirm_s, self.usd_confirm_s, self.reminder_interval_s, self.unknown_after_s) < 0:
+            raise ValueError("confirm_s, usd_confirm_s, reminder_interval_s, unknown_after_s must be >= 0")
+        if self.update_step_bps < 0 or self.confirm_bypass_bps <= 0:
+            raise ValueError("update_step_bps must be >= 0 and confirm_bypass_bps > 0")
+        if self.ref_max_age_s < 0 or self.ref_max_wait_s < 0:
+            raise ValueError("ref_max_age_s and ref_max_wait_s must be >= 0")
+        if self.ref_z <= 0 or self.ref_uncertainty_ratio <= 0:
+            raise ValueError("ref_z and ref_uncertainty_ratio must be > 0")
+        if not 0 < self.ref_vol_floor_daily_pct <= self.ref_vol_prior_daily_pct:
+            raise ValueError("need 0 < ref_vol_floor_daily_pct <= ref_vol_prior_daily_pct")
 
 
 @dataclass(frozen=True, slots=True)

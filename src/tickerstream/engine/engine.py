@@ -28,7 +28,7 @@ from tickerstream.engine import checkpoint
 from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.moves import MoveDetector, ewma_alpha
-from tickerstream.engine.pegs import PegMonitor
+from tickerstream.engine.pegs import PegMonitor, PegStatus
 from tickerstream.engine.registry import load_registry
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
@@ -141,9 +141,9 @@ class Engine:
     def restore(self, data: bytes) -> None:
         """Merge a checkpoint: the state of the symbols in ``data`` replaces ours, others are untouched."""
         names, arrays, pegs, watermark = checkpoint.load(data, self.config)
+        self.pegs.merge(pegs)  # first: it refuses unreadable peg state before anything changes
         rows = self._rows_for(names)
         checkpoint.restore_rows(self.windows, self.moves, rows, arrays)
-        self.pegs.merge(pegs)
         self._watermark = max(self._watermark, watermark)
 
     def drop(self, symbols: Iterable[str]) -> None:
@@ -222,6 +222,10 @@ class Engine:
     def peg_status(self, symbol: str) -> tuple[str, float] | None:
         """(state, deviation_bps of the last judged tick) of a pegged symbol, or None."""
         return self.pegs.status(symbol)
+
+    def peg_report(self, symbol: str) -> PegStatus | None:
+        """State, deviation, episode worst and reference age of a pegged symbol, or None."""
+        return self.pegs.report(symbol)
 
     def window_stats(self, symbols: Iterable[str] | None = None) -> WindowStats:
         """Window statistics (last, min, max, mean, stdev of log returns, EWMA vol, price at ts - h)

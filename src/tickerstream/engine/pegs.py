@@ -1,22 +1,21 @@
-"""Peg monitoring: deviation of pegged assets from their target, as states with hysteresis.
+"""Peg monitoring: deviation of pegged assets from their target, as states with episodes.
 
 Pegged symbols are a few dozen among thousands, so this part runs per pegged tick in plain Python,
-in stream order; the engine hands it only the ticks of pegged and reference symbols.
+in stream order; the engine hands it only the ticks of pegged and reference symbols. docs/pegs.md
+describes the semantics for users; the pieces:
 
-**As-of reference join.** A referenced peg (WBTC -> BTC) is judged against the reference's latest
-price with ts' <= the tick's ts, at most ``ref_max_age_s`` older. Ticks of one page snapshot share a
-ts and may arrive in any order or in different batches, so a pegged tick is *held* until the
-reference has been seen at ts' >= its ts, or until the event-time watermark (the largest ts the
-engine has processed, advanced tick by tick in stream order) passes ``ts + ref_max_wait_s``; it is
-then judged with whatever fresh as-of price exists, or counted in ``released_without_ref``.
-Release points are positions in the stream, not batch ends, so results do not depend on batching.
-
-**States.** ``ok`` / ``warn`` / ``critical`` by |deviation|. A higher state is entered at once; a
-lower one only after ``min_exit_ticks`` consecutive ticks spanning ``min_exit_duration_s`` below its
-exit level (lower than the entry level), to the highest state any of those ticks allowed. Every
-change is an event; returning to ``ok`` ends the episode and reports its duration and worst deviation.
-Decisions use the rounding-aware deviation (see ``PegConfig.display_quantum``); events report the
-deviation of the price as shown.
+- **Reference join** (here). A referenced peg (WBTC -> BTC) is judged against where the reference
+  stood at the tick's ts. Ticks of one page snapshot share a ts and may arrive in any order or in
+  different batches, so a pegged tick is *held* until the reference has been seen at ts' >= its ts,
+  or until the event-time watermark (the largest ts the engine has processed, advanced tick by tick
+  in stream order) passes ``ts + ref_max_wait_s``. Release points are positions in the stream, not
+  batch ends, so results do not depend on batching.
+- **Reference quality** (``pegref.py``): the reference at ts as an interval from its nearest points
+  and its recent volatility; too wide an interval, or no point within ``ref_max_age_s``, and the
+  tick is not judged (counted in ``ref_stale`` / ``released_without_ref``).
+- **Judgement** (here): the smallest deviation consistent with the price's display rounding
+  (``display_quantum``) and the reference interval; events also report the deviation as shown.
+- **States, episodes, updates** (``pegstate.py``).
 """
 
 from __future__ import annotations
@@ -27,50 +26,33 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tickerstream.engine.checkpoint import CheckpointFormatError
 from tickerstream.engine.config import PegConfig
+from tickerstream.engine.pegref import RefHistory, RefModel
+from tickerstream.engine.pegstate import Observation, PegStateMachine, PegTrack
 from tickerstream.engine.registry import PegSpec
 from tickerstream.engine.stats import EngineStats
-from tickerstream.events import PEG_STATE_RANK, PegEvent, PegState
+from tickerstream.events import PegEvent
 
-_STATES: tuple[PegState, ...] = ("ok", "warn", "critical")
-
-
-@dataclass(slots=True)
-class PegTrack:
-    """Detector state of one pegged symbol."""
-
-    state: PegState = "ok"
-    episode_start: int = 0
-    worst_bps: float = 0.0
-    streak_ticks: int = 0  # consecutive ticks allowing a lower state
-    streak_start: int = 0
-    streak_level: int = 0  # highest state those ticks allowed
-    deviation_bps: float = 0.0
-    last_ts: int = -1
+#: Version of the JSON ``export`` gives (inside the engine checkpoint). 1 had no version field and
+#: the v1 track layout; ``merge`` converts it (see ``_tracks_from_v1``).
+STATE_VERSION = 2
 
 
-@dataclass(slots=True)
-class RefHistory:
-    """Recent (ts, price) of one reference symbol, ts strictly increasing."""
+class PegStateError(CheckpointFormatError):
+    """Peg state in a checkpoint that this version cannot read."""
 
-    ts: list[int]
-    price: list[float]
 
-    def add(self, ts: int, price: float, keep: int) -> bool:
-        if self.ts and ts <= self.ts[-1]:
-            return False
-        self.ts.append(ts)
-        self.price.append(price)
-        if len(self.ts) > 2 * keep:  # trim in steps so appends stay O(1) amortised
-            del self.ts[:-keep]
-            del self.price[:-keep]
-        return True
+@dataclass(frozen=True, slots=True)
+class PegStatus:
+    """What the metrics show of one pegged symbol (``Engine.peg_report``)."""
 
-    def asof(self, ts: int, max_age_ms: int) -> float | None:
-        i = bisect.bisect_right(self.ts, ts) - 1
-        if i < 0 or ts - self.ts[i] > max_age_ms:
-            return None
-        return self.price[i]
+    state: str
+    peg: str  # "USD" or the reference symbol
+    deviation_bps: float | None  # at the last judged tick, as shown
+    worst_bps: float  # of the running episode; 0 outside one
+    ref_age_s: float | None  # at the last tick; None for USD pegs or without any reference
+    last_ts: int  # event time of the last tick (ms), -1 before any
 
 
 class PegMonitor:
@@ -86,7 +68,15 @@ class PegMonitor:
         self.held: dict[str, deque[tuple[int, float]]] = {}
         self.refs: dict[str, RefHistory] = {ref: RefHistory([], []) for ref in self.by_ref}
         self.wait_ms = config.ref_max_wait_s * 1000
-        self.max_age_ms = config.ref_max_age_s * 1000
+        self.model = RefModel(
+            max_age_ms=config.ref_max_age_s * 1000,
+            max_after_ms=self.wait_ms,
+            z=config.ref_z,
+            vol_points=config.ref_vol_points,
+            vol_floor=RefModel.daily_pct_to_per_sqrt_s(config.ref_vol_floor_daily_pct),
+            vol_prior=RefModel.daily_pct_to_per_sqrt_s(config.ref_vol_prior_daily_pct),
+        )
+        self.machine = PegStateMachine(config)
         self._next_deadline: int | None = None  # smallest ts + wait among held ticks
 
     @property
@@ -165,8 +155,7 @@ class PegMonitor:
             self._release(sym, q, out)
 
     def _ref_seen(self, ref: str) -> int:
-        h = self.refs[ref].ts
-        return h[-1] if h else -1
+        return self.refs[ref].last_ts
 
     def _release(self, sym: str, q: deque[tuple[int, float]], out: list[PegEvent]) -> None:
         ts, price = q.popleft()
@@ -179,112 +168,71 @@ class PegMonitor:
         heads = [q[0][0] for q in self.held.values() if q]
         self._next_deadline = min(heads) + self.wait_ms if heads else None
 
-    # --- the state machine -----------------------------------------------------------------------
+    # --- judgement ------------------------------------------------------------------------------
 
     def _evaluate(self, sym: str, ts: int, price: float, out: list[PegEvent]) -> None:
         spec = self.specs[sym]
-        ref_price: float | None = None
-        if spec.reference is not None:
-            ref_price = self.refs[spec.reference].asof(ts, self.max_age_ms)
-            if ref_price is None:
-                self.stats.released_without_ref += 1
-                return
-            target = ref_price * spec.ratio
-        else:
-            target = spec.ratio
-        shown = (price / target - 1.0) * 1e4
-        dev = abs(self._judged_bps(price, target))
-        level = 2 if dev >= spec.critical_bps else 1 if dev >= spec.warn_bps else 0
         track = self.tracks.get(sym)
         if track is None:
             track = self.tracks[sym] = PegTrack()
-        track.deviation_bps = shown
-        track.last_ts = ts
-        cur = PEG_STATE_RANK[track.state]
-        if cur and abs(shown) > abs(track.worst_bps):
-            track.worst_bps = shown
-        if level > cur:
-            if cur == 0:
-                track.episode_start = ts
-                track.worst_bps = shown
-            track.streak_ticks = 0
-            self._change(sym, spec, track, level, ts, price, target, ref_price, shown, out)
-            return
-        if cur == 0:
-            return
-        # Which lower state does this tick allow? Exit levels are below entry levels (hysteresis).
-        allowed = cur
-        if dev < spec.warn_exit_bps:
-            allowed = 0
-        elif cur == 2 and dev < spec.critical_exit_bps:
-            allowed = 1
-        if allowed >= cur:
-            track.streak_ticks = 0
-            return
-        if track.streak_ticks == 0:
-            track.streak_start = ts
-            track.streak_level = allowed
+        obs = self._observe(spec, ts, price)
+        event = self.machine.step(spec, track, obs)
+        if event is not None:
+            out.append(event)
+            self.stats.pegs += 1
+
+    def _observe(self, spec: PegSpec, ts: int, price: float) -> Observation:
+        if spec.reference is None:
+            lo = hi = spec.ratio
+            ref_price = ref_age = None
         else:
-            track.streak_level = max(track.streak_level, allowed)
-        track.streak_ticks += 1
-        if (
-            track.streak_ticks >= self.config.min_exit_ticks
-            and ts - track.streak_start >= self.config.min_exit_duration_s * 1000
-        ):
-            track.streak_ticks = 0
-            self._change(sym, spec, track, track.streak_level, ts, price, target, ref_price, shown, out)
+            hist = self.refs[spec.reference]
+            band = hist.band(ts, self.model)
+            if band is None:
+                self.stats.released_without_ref += 1
+                last = self._last_before(hist, ts)
+                return Observation(ts, price, *last, reason="no_reference")
+            if band.uncertainty_bps > self.config.ref_uncertainty_ratio * spec.warn_bps:
+                self.stats.ref_stale += 1
+                return Observation(ts, price, band.price, band.age_s, reason="stale_reference")
+            lo, hi = band.lo * spec.ratio, band.hi * spec.ratio
+            ref_price, ref_age = band.price, band.age_s
+        target = (ref_price if ref_price is not None else 1.0) * spec.ratio
+        # Rounded to 1e-6 bps so that float noise cannot decide a threshold: 0.98 is exactly
+        # -200 bps (critical), not -199.99999999999983.
+        shown = round((price / target - 1.0) * 1e4, 6)
+        judged = round(self._judged_bps(price, lo, hi), 6)
+        return Observation(ts, price, ref_price, ref_age, target, shown, judged)
 
-    def _judged_bps(self, price: float, target: float) -> float:
-        """Smallest deviation consistent with a displayed price rounded to ``display_quantum``."""
+    @staticmethod
+    def _last_before(hist: RefHistory, ts: int) -> tuple[float | None, float | None]:
+        """The newest reference point at or before ``ts``, however old (for the unknown event)."""
+        i = bisect.bisect_right(hist.ts, ts) - 1
+        return (None, None) if i < 0 else (hist.price[i], (ts - hist.ts[i]) / 1000.0)
+
+    def _judged_bps(self, price: float, lo: float, hi: float) -> float:
+        """Smallest deviation consistent with the shown price (rounded to ``display_quantum`` when
+        >= 1) and a target anywhere in ``[lo, hi]``: 0 when the two intervals overlap."""
         q = self.config.display_quantum
-        if q <= 0 or price < 1.0:
-            return (price / target - 1.0) * 1e4
-        lo, hi = price - q / 2, price + q / 2
-        if lo > target:
-            return (lo / target - 1.0) * 1e4
-        if hi < target:
-            return (hi / target - 1.0) * 1e4
+        p_lo, p_hi = (price - q / 2, price + q / 2) if q > 0 and price >= 1.0 else (price, price)
+        if p_lo > hi:
+            return (p_lo / hi - 1.0) * 1e4
+        if p_hi < lo:
+            return (p_hi / lo - 1.0) * 1e4
         return 0.0
-
-    def _change(
-        self,
-        sym: str,
-        spec: PegSpec,
-        track: PegTrack,
-        level: int,
-        ts: int,
-        price: float,
-        target: float,
-        ref_price: float | None,
-        shown: float,
-        out: list[PegEvent],
-    ) -> None:
-        prev = track.state
-        state = _STATES[level]
-        track.state = state
-        ended = level == 0
-        out.append(
-            PegEvent(
-                symbol=sym,
-                ts=ts,
-                peg=spec.peg,
-                target=round(target, 10),
-                price=price,
-                ref_price=ref_price,
-                deviation_bps=round(shown, 2),
-                state=state,
-                prev_state=prev,
-                duration_s=(ts - track.episode_start) / 1000 if ended else None,
-                worst_bps=round(track.worst_bps, 2) if ended else None,
-            )
-        )
-        self.stats.pegs += 1
 
     # --- state transfer --------------------------------------------------------------------------
 
     def status(self, sym: str) -> tuple[str, float] | None:
         t = self.tracks.get(sym)
-        return None if t is None else (t.state, t.deviation_bps)
+        return None if t is None else (t.state, t.deviation_bps or 0.0)
+
+    def report(self, sym: str) -> PegStatus | None:
+        t = self.tracks.get(sym)
+        if t is None:
+            return None
+        peg = self.specs[sym].peg
+        return PegStatus(t.state, peg, t.deviation_bps, t.worst_seen_bps, t.ref_age_s, t.last_ts)
 
     def export(self, symbols: set[str] | None) -> dict[str, Any]:
         """JSON-able state of the given pegged symbols, plus every reference history (the pegs of
@@ -294,15 +242,29 @@ class PegMonitor:
             return symbols is None or s in symbols
 
         return {
+            "version": STATE_VERSION,
             "tracks": {s: asdict(t) for s, t in sorted(self.tracks.items()) if wanted(s)},
             "held": {s: [list(x) for x in q] for s, q in sorted(self.held.items()) if wanted(s)},
             "refs": {r: [h.ts, h.price] for r, h in sorted(self.refs.items())},
         }
 
     def merge(self, state: dict[str, Any]) -> None:
-        for s, t in state["tracks"].items():
+        version = state.get("version", 1)
+        if version == 1:
+            tracks = _tracks_from_v1(state["tracks"])
+        elif version == STATE_VERSION:
+            try:
+                tracks = {s: PegTrack.from_json(t) for s, t in state["tracks"].items()}
+            except (TypeError, ValueError) as exc:
+                raise PegStateError(f"checkpoint peg state v{version} is malformed: {exc}") from None
+        else:
+            raise PegStateError(
+                f"checkpoint peg state v{version!r} is newer than this version reads (v{STATE_VERSION}); "
+                "upgrade tickerstream or start from an earlier checkpoint"
+            )
+        for s, t in tracks.items():
             if s in self.specs:
-                self.tracks[s] = PegTrack(**t)
+                self.tracks[s] = t
         for s, items in state["held"].items():
             if s in self.specs:
                 old = self.held.pop(s, None)
@@ -326,3 +288,42 @@ class PegMonitor:
             if q:
                 self.stats.held -= len(q)
         self._update_deadline()
+
+
+def _tracks_from_v1(tracks: dict[str, Any]) -> dict[str, PegTrack]:
+    """v1 tracks (state, episode_start, worst_bps, exit streak, deviation_bps, last_ts) as v2.
+
+    What v1 did not keep starts fresh: no confirmation in progress, the deepest reported level is
+    the worst seen (so no burst of ``deepened`` events after an upgrade), the first tick back
+    inside is unknown until the next one, and the last judged tick is the last tick (v1 judged
+    every tick it kept state for).
+    """
+    out: dict[str, PegTrack] = {}
+    for sym, t in tracks.items():
+        try:
+            state, last_ts = t["state"], int(t["last_ts"])
+            in_episode = state in ("warn", "critical")
+            worst = float(t["worst_bps"]) if in_episode else 0.0
+            out[sym] = PegTrack(
+                state=state,
+                episode_start=int(t["episode_start"]) if in_episode else -1,
+                worst_bps=worst,
+                worst_seen_bps=worst,
+                reported_bps=abs(worst),
+                last_event_ts=last_ts,
+                streak_ticks=int(t["streak_ticks"]),
+                streak_start=int(t["streak_start"]),
+                streak_level=int(t["streak_level"]),
+                # a streak back inside the warn exit level began at its start
+                inside_since=int(t["streak_start"]) if t["streak_ticks"] and not t["streak_level"] else -1,
+                first_ts=last_ts,
+                last_ts=last_ts,
+                judged_ts=last_ts,
+                deviation_bps=float(t["deviation_bps"]),
+                judged_bps=float(t["deviation_bps"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PegStateError(f"checkpoint peg state v1 for {sym} is malformed: {exc}") from None
+        if state not in ("ok", "warn", "critical"):
+            raise PegStateError(f"checkpoint peg state v1 for {sym} has unknown state {state!r}")
+    return out

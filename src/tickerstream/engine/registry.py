@@ -21,7 +21,16 @@ USD = "USD"
 #: ``peg`` value of a listed asset that is not 1:1 with anything: never monitored.
 NONE = "none"
 
-_KEYS = {"peg", "ratio", "warn_bps", "critical_bps", "warn_exit_bps", "critical_exit_bps", "note"}
+_KEYS = {
+    "peg",
+    "ratio",
+    "warn_bps",
+    "critical_bps",
+    "warn_exit_bps",
+    "critical_exit_bps",
+    "confirm_s",
+    "note",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,8 @@ class PegSpec:
     critical_bps: float
     warn_exit_bps: float
     critical_exit_bps: float
+    #: Seconds of event time a deviation must hold before warn/critical fires (0 = at once).
+    confirm_s: int = 0
 
     @property
     def reference(self) -> str | None:
@@ -104,4 +115,8 @@ def _spec(symbol: str, entry: dict[str, Any], cfg: PegConfig) -> PegSpec | None:
         )
     if peg == symbol:
         raise RegistryError(f"assets.{symbol}: an asset cannot be pegged to itself")
-    return PegSpec(symbol, peg, ratio, warn, critical, warn_exit, critical_exit)
+    default_confirm = cfg.usd_confirm_s if peg == USD else cfg.confirm_s
+    confirm = entry.get("confirm_s", default_confirm)
+    if not isinstance(confirm, int) or isinstance(confirm, bool) or confirm < 0:
+        raise RegistryError(f"assets.{symbol}: confirm_s must be an integer number of seconds >= 0")
+    return PegSpec(symbol, peg, ratio, warn, critical, warn_exit, critical_exit, confirm)

@@ -25,12 +25,15 @@ class EngineStats:
     held: int = 0
     #: Pegged ticks that ever had to wait for their reference.
     held_total: int = 0
-    #: Pegged ticks evaluated without a fresh reference price: counted, no state change.
+    #: Pegged ticks with no reference price within ``ref_max_age_s``: not judged (see ``unknown``).
     released_without_ref: int = 0
+    #: Pegged ticks whose reference was too uncertain for its volatility and age: not judged.
+    ref_stale: int = 0
     #: Reference prices (from ``process`` or ``observe_reference``) dropped as late or duplicate.
     ref_late: int = 0
     #: Symbols with state in the engine (gauge).
     symbols: int = 0
+    #: Events emitted, by type (peg events include updates and reminders).
     moves: int = 0
     pegs: int = 0
 

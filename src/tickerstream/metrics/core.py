@@ -91,7 +91,11 @@ OTHER_REASON = "other"
 #: Event types, also a closed set (``Move.type``, ``PegEvent.type``).
 EVENT_TYPES = ("move", "peg")
 #: ``ticker_peg_state`` values; the dashboards' value mappings and the alert rules use them.
-PEG_STATE_VALUES: dict[str, int] = {"ok": 0, "warn": 1, "critical": 2}
+#: ``unknown`` (no sound judgement: reference missing or too stale) is 3, above critical, so that
+#: ``max by (symbol)`` across two processors never hides it behind an ``ok``.
+PEG_STATE_VALUES: dict[str, int] = {"ok": 0, "warn": 1, "critical": 2, "unknown": 3}
+#: Reasons a pegged tick was not judged (``ticker_engine_peg_unjudged_ticks_total``).
+UNJUDGED_REASONS = ("no_reference", "stale_reference")
 #: The topic whose lag ``set_lag`` reports when the caller names none.
 DEFAULT_LAG_TOPIC = "ticker.ticks"
 
@@ -164,6 +168,35 @@ class Metrics:
             registry=r,
         )
         self.engine_symbols = Gauge("ticker_engine_symbols", "Symbols with state in this engine.", registry=r)
+        self.engine_ticks = Counter("ticker_engine_ticks", "Ticks given to the engine.", registry=r)
+        self.engine_accepted = Counter(
+            "ticker_engine_accepted_ticks",
+            "Ticks the engine appended to a window (neither late nor duplicate).",
+            registry=r,
+        )
+        self.engine_evicted = Counter(
+            "ticker_engine_evicted_points",
+            "Window points pushed out of a full per-symbol ring (capacity, not horizon): history lost "
+            "before windows.horizon_s.",
+            registry=r,
+        )
+        self.engine_peg_waits = Counter(
+            "ticker_engine_peg_waits",
+            "Pegged ticks that had to wait for their reference price (see ticker_engine_held_ticks).",
+            registry=r,
+        )
+        self.engine_peg_unjudged = Counter(
+            "ticker_engine_peg_unjudged_ticks",
+            "Pegged ticks not judged: no reference price within pegs.ref_max_age_s (no_reference) or "
+            "one too uncertain for its age and volatility (stale_reference).",
+            ["reason"],
+            registry=r,
+        )
+        self.engine_ref_late = Counter(
+            "ticker_engine_reference_late",
+            "Reference prices dropped as older than or equal to the reference's newest.",
+            registry=r,
+        )
         self.engine_held = Gauge(
             "ticker_engine_held_ticks",
             "Pegged ticks waiting for their reference price.",
@@ -222,8 +255,27 @@ class Metrics:
         )
         self.peg_state = Gauge(
             "ticker_peg_state",
-            "Peg state per pegged symbol: 0 ok, 1 warn, 2 critical.",
+            "Peg state per pegged symbol: 0 ok, 1 warn, 2 critical, 3 unknown (no sound judgement).",
             ["symbol"],
+            registry=r,
+        )
+        self.peg_worst = Gauge(
+            "ticker_peg_worst_deviation_ratio",
+            "Signed deviation with the largest magnitude in the running depeg episode (0 outside one).",
+            ["symbol"],
+            registry=r,
+        )
+        self.peg_ref_age = Gauge(
+            "ticker_peg_reference_age_seconds",
+            "Event time between a referenced peg's last tick and the nearest reference price (the "
+            "newest one when none was usable), referenced pegs with a reference seen.",
+            ["symbol"],
+            registry=r,
+        )
+        self.peg_last_tick = Gauge(
+            "ticker_peg_last_tick_timestamp_seconds",
+            "Event time of the last tick of each pegged symbol, Unix seconds; peg = USD or the reference.",
+            ["symbol", "peg"],
             registry=r,
         )
         self.window_fill = Gauge(
@@ -251,6 +303,8 @@ class Metrics:
             self.event_latency.labels(kind)
         for why in ("late", "duplicate"):
             self.engine_dropped.labels(why)
+        for why in UNJUDGED_REASONS:
+            self.engine_peg_unjudged.labels(why)
         self._totals_seen: dict[tuple[Counter, str], int] = {}
         self._lag_series: set[tuple[str, str]] = set()
 
@@ -314,6 +368,13 @@ class Metrics:
         call. A counter that went down means a new engine; its whole value is then new."""
         self._mirror(self.engine_dropped, "late", stats.late)
         self._mirror(self.engine_dropped, "duplicate", stats.duplicates)
+        self._mirror(self.engine_ticks, "", stats.ticks)
+        self._mirror(self.engine_accepted, "", stats.accepted)
+        self._mirror(self.engine_evicted, "", stats.evicted)
+        self._mirror(self.engine_peg_waits, "", stats.held_total)
+        self._mirror(self.engine_peg_unjudged, "no_reference", stats.released_without_ref)
+        self._mirror(self.engine_peg_unjudged, "stale_reference", stats.ref_stale)
+        self._mirror(self.engine_ref_late, "", stats.ref_late)
         self.engine_symbols.set(stats.symbols)
         self.engine_held.set(stats.held)
 

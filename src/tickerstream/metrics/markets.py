@@ -10,8 +10,9 @@ Per-symbol series are the one place where a stream of scraped pages could blow u
   exported set does not churn when activity is even.
 - A non-allowlisted symbol without a new tick for ``stale_after_s`` (wall clock) loses its series.
   Allowlisted symbols keep theirs, so "no ticks for BTC" shows as an old timestamp that alerts.
-- Peg series exist for every pegged symbol the engine judges: the peg registry bounds them (a few
-  dozen), and a stale depeg must not vanish and resolve its alert silently.
+- Peg series exist for every pegged symbol the engine has seen: the peg registry bounds them (a few
+  dozen), and a stale depeg must not vanish and resolve its alert silently. An ``unknown`` peg keeps
+  its last judged deviation; its state (3) says the value is no longer current.
 - A symbol the engine forgets (partition revoked) loses every series at the next refresh, so two
   processes of a group do not both report it for long.
 
@@ -24,9 +25,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tickerstream.metrics.core import PEG_STATE_VALUES, Metrics
+
+if TYPE_CHECKING:
+    from tickerstream.engine.pegs import PegStatus
 
 
 class EngineView(Protocol):
@@ -35,7 +39,7 @@ class EngineView(Protocol):
     def symbols(self) -> list[str]: ...
     def last_price(self, symbol: str) -> float | None: ...
     def last_ts(self, symbol: str) -> int | None: ...
-    def peg_status(self, symbol: str) -> tuple[str, float] | None: ...
+    def peg_report(self, symbol: str) -> PegStatus | None: ...
     def window_fill(self) -> float: ...
 
 
@@ -73,6 +77,9 @@ class MarketGauges:
     _seen: dict[str, _Seen] = field(default_factory=dict)
     _exported: set[str] = field(default_factory=set)
     _pegged: set[str] = field(default_factory=set)
+    _peg_labels: dict[str, str] = field(default_factory=dict)  # symbol -> peg label of last_tick
+    _ref_aged: set[str] = field(default_factory=set)
+    _deviated: set[str] = field(default_factory=set)
     _last_refresh: float | None = None
 
     @property
@@ -146,15 +153,35 @@ class MarketGauges:
     def _export_pegs(self, engine: EngineView, symbols: Iterable[str]) -> None:
         m = self.metrics
         pegged: set[str] = set()
+        aged: set[str] = set()
+        deviated: set[str] = set()
         for sym in symbols:
-            status = engine.peg_status(sym)
+            status = engine.peg_report(sym)
             if status is None:
                 continue
-            state, bps = status
-            m.peg_state.labels(sym).set(PEG_STATE_VALUES.get(state, 0))
-            m.peg_deviation.labels(sym).set(bps / 10_000.0)
+            m.peg_state.labels(sym).set(PEG_STATE_VALUES.get(status.state, 0))
+            if status.deviation_bps is not None:  # unknown keeps the last judged deviation
+                m.peg_deviation.labels(sym).set(status.deviation_bps / 10_000.0)
+                deviated.add(sym)
+            m.peg_worst.labels(sym).set(status.worst_bps / 10_000.0)
+            if status.last_ts >= 0:
+                old = self._peg_labels.get(sym)
+                if old is not None and old != status.peg:
+                    m.peg_last_tick.remove(sym, old)
+                m.peg_last_tick.labels(sym, status.peg).set(status.last_ts / 1000.0)
+                self._peg_labels[sym] = status.peg
+            if status.ref_age_s is not None:
+                m.peg_ref_age.labels(sym).set(status.ref_age_s)
+                aged.add(sym)
             pegged.add(sym)
         for sym in self._pegged - pegged:
             m.peg_state.remove(sym)
+            m.peg_worst.remove(sym)
+            label = self._peg_labels.pop(sym, None)
+            if label is not None:
+                m.peg_last_tick.remove(sym, label)
+        for sym in self._deviated - deviated:
             m.peg_deviation.remove(sym)
-        self._pegged = pegged
+        for sym in self._ref_aged - aged:
+            m.peg_ref_age.remove(sym)
+        self._pegged, self._deviated, self._ref_aged = pegged, deviated, aged

@@ -88,8 +88,10 @@ class RefGate:
         until = {r: self.horizon(r) for r in gating}
         for r in [r for r, u in self._stale.items() if until.get(r, UNKNOWN) > u]:
             del self._stale[r]  # it moves again: it gates again
-        wait_ms = self.engine.config.pegs.ref_max_wait_s * 1000
-        cut = self.pending.cut(gate_limit(gating, until, wait_ms, set(self._stale)))
+        # Up to the horizon itself, not horizon + ref_max_wait_s: a tick the watermark releases is
+        # judged with the reference's first point after it too (within the wait; engine/pegref.py),
+        # so all of the reference's points up to ts + wait must be known by then, as in a replay.
+        cut = self.pending.cut(gate_limit(gating, until, 0, set(self._stale)))
         if cut is not None:
             if len(cut):
                 self._blocked_since = None

@@ -18,12 +18,14 @@ to ``Engine.observe_reference``.
 
 **The gate** (:func:`gate_limit`). The engine holds a pegged tick at ts T until it has seen the reference
 at ts >= T, or until its watermark passes T + ``pegs.ref_max_wait_s``; then it judges T with the
-reference's as-of price. That verdict equals the replay's exactly when every reference point <= T is
-known at that moment. So a processor only feeds the engine ticks with ts <= until(R) + wait for each
-reference R of the pegged symbols it owns: a held T is then released by the watermark only when
-T < until(R), i.e. after all of R's points <= T arrived. The instance whose earliest pending tick is
-the smallest in the group can always proceed, so the group never deadlocks; a reference that makes no
-progress for ``ref_gate_timeout_ms`` of wall time stops gating (counted) until it moves again.
+reference's points around T (the newest <= T and the first after T within the wait). That verdict
+equals the replay's exactly when every reference point <= T + wait is known at that moment. So a
+processor only feeds the engine ticks with ts <= until(R) for each reference R of the pegged symbols
+it owns (``gate_limit(..., wait_ms=0)``): a held T is then released by the watermark only when
+T + wait < until(R), i.e. after all of R's points <= T + wait arrived. The instance whose earliest
+pending tick is the smallest in the group can always proceed, so the group never deadlocks; a
+reference that makes no progress for ``ref_gate_timeout_ms`` of wall time stops gating (counted)
+until it moves again.
 """
 
 from __future__ import annotations

@@ -62,7 +62,9 @@ class ReplaySummary:
     def _track_episode(self, d: dict[str, Any]) -> None:
         symbol = d["symbol"]
         episode = self._open.get(symbol)
-        if episode is None and d["state"] != "ok":
+        # A depeg episode is warn/critical; it ends in ok or unknown (peg events v2, docs/pegs.md).
+        ended = d["state"] in ("ok", "unknown")
+        if episode is None and not ended:
             episode = PegEpisode(symbol, d["peg"], d["ts"])
             self._open[symbol] = episode
             self.episodes.append(episode)
@@ -71,9 +73,10 @@ class ReplaySummary:
         for seen in (d["deviation_bps"], d.get("worst_bps")):
             if seen is not None and abs(seen) > abs(episode.worst_bps):
                 episode.worst_bps = float(seen)  # signed: below the peg is negative
-        if d["state"] == "ok":
+        if ended:
             episode.end_ts = d["ts"]
-            episode.duration_s = d.get("duration_s", (d["ts"] - episode.start_ts) / 1000)
+            duration = d.get("duration_s")
+            episode.duration_s = duration if duration is not None else (d["ts"] - episode.start_ts) / 1000
             del self._open[symbol]
 
     def render(self, top_moves: int = 10) -> str:

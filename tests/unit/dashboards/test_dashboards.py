@@ -166,7 +166,12 @@ def test_peg_deviation_bands_are_the_engine_defaults() -> None:
 def test_peg_state_timeline_maps_every_state() -> None:
     (timeline,) = [p for p in panels(ALL["markets"]) if p["type"] == "state-timeline"]
     options = timeline["fieldConfig"]["defaults"]["mappings"][0]["options"]
-    assert {k: v["text"] for k, v in options.items()} == {"0": "ok", "1": "warn", "2": "critical"}
+    assert {k: v["text"] for k, v in options.items()} == {
+        "0": "ok",
+        "1": "warn",
+        "2": "critical",
+        "3": "unknown",
+    }
 
 
 def test_substitution() -> None:

@@ -60,6 +60,9 @@ def test_every_alert_is_tested_firing_and_not_firing() -> None:
     assert names == {
         "TickerPegWarn",
         "TickerPegCritical",
+        "TickerPegSustained",
+        "TickerPegReferenceStale",
+        "TickerStablecoinTicksStopped",
         "TickerSymbolStale",
         "TickerSymbolMissing",
         "TickerProcessDown",

@@ -26,7 +26,7 @@ def test_restore_then_continue_equals_one_uninterrupted_engine() -> None:
 
 
 def test_snapshot_by_symbols_restores_only_those(make_engine) -> None:  # type: ignore[no-untyped-def]
-    a = make_engine()
+    a = make_engine("pegs.usd_confirm_s=0")
     a.process(batch([("AAA", T0, 1.0), ("BBB", T0, 2.0), ("USDT", T0, 0.97), ("BTC", T0, 100.0)]))
     part = a.checkpoint(["AAA", "USDT", "NOPE"])
     b = make_engine()

@@ -25,6 +25,14 @@ def feed(e: Engine, ticks: list[Tick]) -> list[PegEvent]:
     return pegs([ev for t in ticks for ev in e.process(batch([t]))])
 
 
+def changes(events: list[PegEvent]) -> list[PegEvent]:
+    return [ev for ev in events if ev.kind == "change"]
+
+
+#: The state machine without confirmation and updates, to test one mechanism at a time.
+PLAIN = ("pegs.usd_confirm_s=0", "pegs.update_step_bps=0", "pegs.reminder_interval_s=0")
+
+
 def test_registry_is_keyed_by_upper_case_symbol_and_skips_non_pegs() -> None:
     reg = load_registry(PegConfig())
     for sym in (
@@ -52,7 +60,7 @@ def test_registry_is_keyed_by_upper_case_symbol_and_skips_non_pegs() -> None:
 
 
 def test_usd_stable_warn_critical_and_episode_end(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine()
+    e = make_engine(*PLAIN)
     prices = [1.0, 0.994, 0.97, 0.985, 0.99, 0.999, 0.9995, 1.0]
     evs = feed(e, [("USDC", T0 + k * 10 * MIN, p) for k, p in enumerate(prices)])
     assert [(ev.prev_state, ev.state) for ev in evs] == [
@@ -64,34 +72,45 @@ def test_usd_stable_warn_critical_and_episode_end(make_engine: Callable[..., Eng
     # critical -> warn needs 2 ticks below 150 bps spanning >= 5 min: 0.985 (150, not below), 0.99, 0.999
     assert evs[2].ts == T0 + 50 * MIN
     end = evs[-1]
-    assert end.ts == T0 + 70 * MIN and end.duration_s == 3600.0  # from the warn at T0 + 10 min
+    # from the warn at T0 + 10 min to the first tick back inside 25 bps (0.999 at T0 + 50 min),
+    # not to the tick that confirmed the exit (T0 + 70 min)
+    assert end.ts == T0 + 70 * MIN and end.duration_s == 2400.0
     assert end.worst_bps == -300.0
+    assert len({ev.episode_id for ev in evs}) == 1 and all(ev.episode_start == T0 + 10 * MIN for ev in evs)
+    assert [ev.worst_bps for ev in evs] == [-60.0, -300.0, -300.0, -300.0]  # worst so far, on every event
     assert end.peg == "USD" and end.ref_price is None and end.target == 1.0
     assert e.peg_status("USDC") == ("ok", 0.0)
 
 
 def test_cent_rounding_above_one_dollar(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine()
-    # $1.01 as shown is at least $1.005 really: 50 bps -> warn, not 100 bps
+    e = make_engine(*PLAIN)
+    # $1.01 as shown is at least $1.005 really: 50 bps -> warn, not 100 bps; the event says both
     evs = feed(e, [("USDT", T0, 1.0), ("USDT", T0 + MIN, 1.01), ("USDT", T0 + 2 * MIN, 1.02)])
-    assert [(ev.state, ev.deviation_bps) for ev in evs] == [("warn", 100.0)]
+    assert [(ev.state, ev.deviation_bps, ev.judged_bps) for ev in evs] == [("warn", 100.0, 50.0)]
     evs = feed(e, [("USDT", T0 + 3 * MIN, 1.03)])  # >= 250 bps judged
     assert [ev.state for ev in evs] == ["critical"]
 
 
+def test_a_price_exactly_at_a_threshold_reaches_it(make_engine: Callable[..., Engine]) -> None:
+    e = make_engine(*PLAIN)
+    evs = feed(e, [("DAI", T0, 0.995), ("DAI", T0 + MIN, 0.98)])  # float: 0.98 - 1 = -0.0199999...
+    assert [(ev.state, ev.judged_bps) for ev in evs] == [("warn", -50.0), ("critical", -200.0)]
+
+
 def test_noise_around_a_threshold_does_not_flap(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine()
+    e = make_engine(*PLAIN)
     prices = [0.9948, 0.9952, 0.9949, 0.9953, 0.9947, 0.9955, 0.9951] * 5
     evs = feed(e, [("DAI", T0 + k * MIN, p) for k, p in enumerate(prices)])
     assert [ev.state for ev in evs] == ["warn"]
 
 
 def test_exit_needs_ticks_and_duration(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine("pegs.min_exit_ticks=3", "pegs.min_exit_duration_s=600")
+    e = make_engine(*PLAIN, "pegs.min_exit_ticks=3", "pegs.min_exit_duration_s=600")
     ticks = [("DAI", T0, 0.99)] + [("DAI", T0 + k * MIN, 1.0) for k in range(1, 12)]
     evs = feed(e, ticks)
     assert [ev.state for ev in evs] == ["warn", "ok"]
     assert evs[1].ts == T0 + 11 * MIN  # streak from T0+1min needs 10 min
+    assert evs[1].duration_s == 60.0  # the blip lasted until T0+1min
 
 
 def test_wbtc_against_btc_same_snapshot_any_order(make_engine: Callable[..., Engine]) -> None:
@@ -128,17 +147,31 @@ def test_reference_as_of_the_ticks_ts_not_the_latest(make_engine: Callable[..., 
     assert evs == [] and e.peg_status("WBTC") == ("ok", 0.0)
 
 
-def test_held_tick_released_on_watermark_with_stale_or_fresh_ref(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine("pegs.ref_max_wait_s=300", "pegs.ref_max_age_s=600")
-    e.process(batch([("BTC", T0 - 5 * MIN, 100_000.0)]))
+def test_held_tick_released_on_watermark_judged_only_with_a_sound_reference(
+    make_engine: Callable[..., Engine],
+) -> None:
+    e = make_engine("pegs.ref_max_wait_s=300")
+    # a calm BTC that ticked every minute until 5 min before the WBTC tick
+    calm = [("BTC", T0 - k * MIN, 100_000.0 * (1 + 1e-5 * ((k + 1) % 2))) for k in range(30, 4, -1)]
+    e.process(batch(calm))
     e.process(batch([("WBTC", T0, 96_000.0)]))
     assert e.stats.held == 1
     # watermark T0 + 5 min is not yet past T0 + wait
     assert pegs(e.process(batch([("X", T0 + 5 * MIN, 1.0)]))) == []
     evs = pegs(e.process(batch([("X", T0 + 5 * MIN + 1, 1.0)])))
-    assert [(ev.ref_price, ev.state) for ev in evs] == [(100_000.0, "critical")]  # 5-min-old ref is fresh
+    # 5 minutes of a calm BTC (volatility at its 1 %/day floor) is 2 sigma = ~12 bps of uncertainty:
+    # judged, critical, with the age reported and the deviation shrunk by that uncertainty
+    assert [(ev.ref_price, ev.ref_age_s, ev.state) for ev in evs] == [(100_000.0, 300.0, "critical")]
+    assert evs[0].deviation_bps == -400.0 and -390 < evs[0].judged_bps < -387  # type: ignore[operator]
     e.process(batch([("WBTC", T0 + HOUR, 96_000.0), ("X", T0 + 2 * HOUR, 1.0)]))
     assert e.stats.released_without_ref == 1  # the only BTC price is an hour too old
+
+
+def test_a_lone_old_reference_price_is_not_a_sound_basis(make_engine: Callable[..., Engine]) -> None:
+    e = make_engine("pegs.ref_max_wait_s=300")
+    # one BTC price, no history: its volatility is the prior (5 %/day), 5 minutes -> ~59 bps band
+    e.process(batch([("BTC", T0 - 5 * MIN, 100_000.0), ("WBTC", T0, 96_000.0), ("X", T0 + 6 * MIN, 1.0)]))
+    assert e.stats.ref_stale == 1 and e.peg_status("WBTC") == ("ok", 0.0)
 
 
 def test_flush_releases_held_ticks(make_engine: Callable[..., Engine]) -> None:
@@ -190,11 +223,11 @@ def test_user_registry_overrides_and_replaces(tmp_path: Path, make_engine: Calla
     f.write_text(
         '[assets.usdt]\npeg = "USD"\nwarn_bps = 500\ncritical_bps = 900\n[assets.XAUT]\npeg = "none"\n'
     )
-    e = make_engine(f'pegs.registry_file="{f}"')
+    e = make_engine(*PLAIN, f'pegs.registry_file="{f}"')
     assert pegs(e.process(batch([("USDT", T0, 0.98)]))) == []
     assert pegs(e.process(batch([("USDC", T0, 0.98)])))  # shipped entries still there
     f.write_text('replace = true\n[assets.ABC]\npeg = "XYZ"\nratio = 2.0\n')
-    e = make_engine(f'pegs.registry_file="{f}"')
+    e = make_engine(*PLAIN, f'pegs.registry_file="{f}"')
     assert pegs(e.process(batch([("USDC", T0, 0.9)]))) == []
     evs = pegs(e.process(batch([("XYZ", T0 + MIN, 10.0), ("ABC", T0 + MIN, 21.0)])))
     assert [(ev.target, ev.state) for ev in evs] == [(20.0, "critical")]

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from tests.support.tools import promtool
 from tickerstream.engine import Engine, EngineStats, TickBatch
+from tickerstream.engine.pegs import PegStatus
 from tickerstream.errors import MetricsServerError
 from tickerstream.events import Move, PegEvent
 from tickerstream.metrics import (
@@ -40,7 +41,7 @@ def move(ts: int) -> Move:
 
 
 def peg(ts: int) -> PegEvent:
-    return PegEvent("USDC", ts, "USD", 1.0, 0.97, None, -300.0, "critical", "ok")
+    return PegEvent("USDC", ts, "change", "USD", 1.0, 0.97, None, None, -300.0, -300.0, "critical", "ok")
 
 
 def populated() -> Metrics:
@@ -79,8 +80,12 @@ class FakeEngine:
     def last_ts(self, symbol: str) -> int | None:
         return self.last[symbol][0] if symbol in self.last else None
 
-    def peg_status(self, symbol: str) -> tuple[str, float] | None:
-        return self.pegs.get(symbol)
+    def peg_report(self, symbol: str) -> PegStatus | None:
+        if symbol not in self.pegs:
+            return None
+        state, bps = self.pegs[symbol]
+        ts = self.last[symbol][0] if symbol in self.last else -1
+        return PegStatus(state, "USD", bps, bps if state != "ok" else 0.0, None, ts)
 
     def window_fill(self) -> float:
         return 0.25
@@ -289,7 +294,10 @@ def test_refresh_is_rate_limited() -> None:
 def test_market_gauges_read_a_real_engine() -> None:
     engine = Engine()
     symbols = ["BTC", "USDC", "USDC", "USDC"]
-    engine.process(TickBatch.from_arrays(symbols, [T0, T0, T0 + 1, T0 + 2], [1e5, 0.95, 0.95, 0.95]))
+    # two minutes at -500 bps: past the default confirmation of USD stables
+    engine.process(
+        TickBatch.from_arrays(symbols, [T0, T0, T0 + 60_000, T0 + 120_000], [1e5, 0.95, 0.95, 0.95])
+    )
     m = create_metrics()
     MarketGauges(m).refresh(engine)
     m.update_engine(engine.stats)
@@ -367,3 +375,55 @@ def test_sync_totals_mirrors_cumulative_stats() -> None:
     assert sample(m, "ticker_lines_read_total") == 160
     assert sample(m, "ticker_records_consumed_total") == 7
     assert sample(m, "ticker_ticks_produced_total") == 60  # not given: untouched
+
+
+def test_every_engine_counter_is_exported() -> None:
+    """Nothing the engine counts stays inside it: each EngineStats field feeds a metric."""
+    stats = EngineStats(**{f: i + 1 for i, f in enumerate(EngineStats.__dataclass_fields__)})
+    m = create_metrics()
+    m.update_engine(stats)
+    exported = {
+        "ticks": sample(m, "ticker_engine_ticks_total"),
+        "accepted": sample(m, "ticker_engine_accepted_ticks_total"),
+        "late": sample(m, "ticker_engine_dropped_ticks_total", reason="late"),
+        "duplicates": sample(m, "ticker_engine_dropped_ticks_total", reason="duplicate"),
+        "evicted": sample(m, "ticker_engine_evicted_points_total"),
+        "held": sample(m, "ticker_engine_held_ticks"),
+        "held_total": sample(m, "ticker_engine_peg_waits_total"),
+        "released_without_ref": sample(m, "ticker_engine_peg_unjudged_ticks_total", reason="no_reference"),
+        "ref_stale": sample(m, "ticker_engine_peg_unjudged_ticks_total", reason="stale_reference"),
+        "ref_late": sample(m, "ticker_engine_reference_late_total"),
+        "symbols": sample(m, "ticker_engine_symbols"),
+    }
+    # moves and pegs are the events, counted as published by ticker_events_total{type}
+    assert set(exported) | {"moves", "pegs"} == set(EngineStats.__dataclass_fields__)
+    assert exported == {k: float(getattr(stats, k)) for k in exported}
+
+
+def test_peg_gauges_show_unknown_worst_reference_age_and_last_tick() -> None:
+    engine = Engine()
+    t = T0
+    ticks = [("BTC", t, 1e5), ("WBTC", t, 1e5), ("USDC", t, 0.95), ("USDC", t + 180_000, 0.95)]
+    engine.process(TickBatch.from_arrays(*zip(*[(s, ts, p) for s, ts, p in ticks], strict=True)))
+    # WBTC for an hour without BTC: unknown
+    later = [("WBTC", t + k * 300_000, 1e5) for k in range(1, 13)] + [("X", t + 2 * 3_600_000, 1.0)]
+    engine.process(TickBatch.from_arrays(*zip(*later, strict=True)))
+    m = create_metrics()
+    MarketGauges(m).refresh(engine)
+    assert sample(m, "ticker_peg_state", symbol="WBTC") == 3
+    assert sample(m, "ticker_peg_deviation_ratio", symbol="WBTC") == 0.0  # the last judged one
+    assert sample(m, "ticker_peg_reference_age_seconds", symbol="WBTC") == 3600.0
+    assert sample(m, "ticker_peg_state", symbol="USDC") == 2
+    assert sample(m, "ticker_peg_worst_deviation_ratio", symbol="USDC") == pytest.approx(-0.05)
+    assert (
+        sample(m, "ticker_peg_last_tick_timestamp_seconds", symbol="USDC", peg="USD") == (t + 180_000) / 1000
+    )
+    assert (
+        sample(m, "ticker_peg_last_tick_timestamp_seconds", symbol="WBTC", peg="BTC")
+        == (t + 3_600_000) / 1000
+    )
+    m.update_engine(engine.stats)
+    unjudged = sample(m, "ticker_engine_peg_unjudged_ticks_total", reason="no_reference") + sample(
+        m, "ticker_engine_peg_unjudged_ticks_total", reason="stale_reference"
+    )
+    assert unjudged == engine.stats.released_without_ref + engine.stats.ref_stale > 0

@@ -1,0 +1,282 @@
+"""The peg state machine of one pegged symbol: states, confirmation, hysteresis, episodes, updates.
+
+Fed one tick at a time in stream order by ``PegMonitor`` (``engine/pegs.py``), either *judged*
+(a sound target exists: the judged deviation decides) or *unjudged* (no reference, or one too
+uncertain). Everything here is a function of the ticks' event times and prices, never of the
+wall clock or of batch boundaries, so replay and Kafka give the same events.
+
+- ``ok`` / ``warn`` / ``critical`` by |judged deviation|. A higher state is entered once the level
+  has held for the asset's ``confirm_s`` (consecutive judged ticks spanning it; the state entered
+  is the lowest level those ticks all reached), or at once with ``confirm_s = 0`` or beyond
+  ``confirm_bypass_bps``. A lower state only after ``min_exit_ticks`` consecutive ticks spanning
+  ``min_exit_duration_s`` below its exit level (hysteresis), to the highest state they allowed.
+- A depeg *episode* runs from leaving ``ok`` to returning to it; it starts at the first tick of
+  the confirmed run and ends at the first tick of the final run back inside the warn exit level.
+- ``unknown``: no sound judgement for ``unknown_after_s``. It ends a running episode (its duration
+  then reaches the last soundly judged tick: how long the depeg was *seen*); the first judged tick
+  afterwards leaves ``unknown`` at once for whatever state it shows.
+- Updates within a state: ``deepened`` when |judged deviation| crosses the next multiple of
+  ``update_step_bps`` beyond the deepest reported so far, ``reminder`` after
+  ``reminder_interval_s`` without an event.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from tickerstream.engine.config import PegConfig
+from tickerstream.engine.registry import PegSpec
+from tickerstream.events import PEG_STATE_RANK, PegEvent, PegKind, PegState, UnknownReason, episode_id
+
+_LEVELS: tuple[PegState, ...] = ("ok", "warn", "critical")
+UNKNOWN: PegState = "unknown"
+
+
+@dataclass(slots=True)
+class PegTrack:
+    """Detector state of one pegged symbol (JSON-able: it goes into checkpoints as is)."""
+
+    state: str = "ok"
+    episode_start: int = -1
+    worst_bps: float = 0.0  # shown deviation of largest magnitude in the episode
+    reported_bps: float = 0.0  # deepest |judged| reported by an event of the episode
+    last_event_ts: int = -1
+    streak_ticks: int = 0  # consecutive ticks allowing a lower state
+    streak_start: int = 0
+    streak_level: int = 0  # highest state those ticks allowed
+    inside_since: int = -1  # first tick of the current run inside the warn exit level
+    confirm_ticks: int = 0  # consecutive judged ticks above the current state
+    confirm_start: int = -1
+    confirm_level: int = 0  # lowest level those ticks reached
+    confirm_worst: float = 0.0
+    first_ts: int = -1
+    last_ts: int = -1
+    judged_ts: int = -1  # last soundly judged tick
+    unknown_since: int = -1
+    deviation_bps: float | None = None  # at the last judged tick, as shown
+    judged_bps: float | None = None
+    worst_seen_bps: float = 0.0  # = worst_bps while in an episode, 0 otherwise (for metrics)
+    ref_age_s: float | None = None  # at the last tick
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> PegTrack:
+        names = {f.name for f in fields(cls)}
+        unknown = set(obj) - names
+        if unknown:
+            raise ValueError(f"peg track has unknown fields {sorted(unknown)}")
+        return cls(**obj)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One pegged tick as the monitor saw it. ``target``/``shown``/``judged`` are None when the tick
+    could not be judged (then ``reason`` says why)."""
+
+    ts: int
+    price: float
+    ref_price: float | None
+    ref_age_s: float | None
+    target: float | None = None
+    shown: float | None = None
+    judged: float | None = None
+    reason: UnknownReason | None = None
+
+
+class PegStateMachine:
+    """Turns observations of one symbol into events; holds no per-symbol state itself."""
+
+    def __init__(self, config: PegConfig) -> None:
+        self.cfg = config
+        self.exit_ms = config.min_exit_duration_s * 1000
+        self.unknown_ms = config.unknown_after_s * 1000
+        self.reminder_ms = config.reminder_interval_s * 1000
+
+    def step(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
+        if t.first_ts < 0:
+            t.first_ts = obs.ts
+        t.last_ts = obs.ts
+        t.ref_age_s = obs.ref_age_s
+        if obs.judged is None:
+            return self._unjudged(spec, t, obs)
+        return self._judged(spec, t, obs)
+
+    # --- no sound judgement ----------------------------------------------------------------------
+
+    def _unjudged(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
+        t.confirm_ticks = 0
+        if t.state == UNKNOWN:
+            return self._reminder(spec, t, obs)
+        since = t.judged_ts if t.judged_ts >= 0 else t.first_ts
+        if obs.ts - since < self.unknown_ms:
+            return None
+        prev = t.state
+        in_episode = PEG_STATE_RANK.get(prev, 0) > 0
+        duration = (t.judged_ts - t.episode_start) / 1000 if in_episode else None
+        ev = self._event(spec, t, obs, "change", prev, UNKNOWN, episode=in_episode, duration=duration)
+        t.state = UNKNOWN
+        t.unknown_since = obs.ts
+        self._reset_episode(t)
+        return ev
+
+    # --- judged ticks ----------------------------------------------------------------------------
+
+    def _judged(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
+        assert obs.judged is not None and obs.shown is not None
+        t.judged_ts = obs.ts
+        t.deviation_bps = obs.shown
+        t.judged_bps = obs.judged
+        dev = abs(obs.judged)
+        level = 2 if dev >= spec.critical_bps else 1 if dev >= spec.warn_bps else 0
+        if t.state == UNKNOWN:
+            duration = (obs.ts - t.unknown_since) / 1000
+            t.unknown_since = -1
+            if level:
+                self._open_episode(t, obs.ts, obs.shown, dev)
+            prev: PegState = UNKNOWN
+            t.state = _LEVELS[level]
+            return self._event(spec, t, obs, "change", prev, t.state, episode=level > 0, duration=duration)
+        cur = PEG_STATE_RANK[t.state]
+        if cur:
+            if abs(obs.shown) > abs(t.worst_bps):
+                t.worst_bps = t.worst_seen_bps = obs.shown
+            if dev >= spec.warn_exit_bps:
+                t.inside_since = -1
+            elif t.inside_since < 0:
+                t.inside_since = obs.ts
+        if level > cur:
+            t.streak_ticks = 0
+            ev = self._enter(spec, t, obs, cur, level, dev)
+            if ev is not None or not cur:
+                return ev
+            return self._update(spec, t, obs, dev)
+        t.confirm_ticks = 0
+        if not cur:
+            return None
+        ev = self._exit(spec, t, obs, cur, dev)
+        return ev if ev is not None else self._update(spec, t, obs, dev)
+
+    def _enter(
+        self, spec: PegSpec, t: PegTrack, obs: Observation, cur: int, level: int, dev: float
+    ) -> PegEvent | None:
+        assert obs.shown is not None
+        start = obs.ts
+        if spec.confirm_s and dev < self.cfg.confirm_bypass_bps:
+            if t.confirm_ticks == 0:
+                t.confirm_start, t.confirm_level, t.confirm_worst = obs.ts, level, obs.shown
+            else:
+                t.confirm_level = min(t.confirm_level, level)
+                if abs(obs.shown) > abs(t.confirm_worst):
+                    t.confirm_worst = obs.shown
+            t.confirm_ticks += 1
+            if obs.ts - t.confirm_start < spec.confirm_s * 1000:
+                return None
+            level, start = t.confirm_level, t.confirm_start
+            worst = t.confirm_worst
+        else:
+            worst = obs.shown
+        t.confirm_ticks = 0
+        t.streak_ticks = 0
+        prev = t.state
+        if not cur:
+            self._open_episode(t, start, worst, dev)
+        t.reported_bps = max(t.reported_bps, dev)
+        t.state = _LEVELS[level]
+        return self._event(spec, t, obs, "change", prev, t.state, episode=True)
+
+    def _exit(self, spec: PegSpec, t: PegTrack, obs: Observation, cur: int, dev: float) -> PegEvent | None:
+        # Which lower state does this tick allow? Exit levels are below entry levels (hysteresis).
+        allowed = cur
+        if dev < spec.warn_exit_bps:
+            allowed = 0
+        elif cur == 2 and dev < spec.critical_exit_bps:
+            allowed = 1
+        if allowed >= cur:
+            t.streak_ticks = 0
+            return None
+        if t.streak_ticks == 0:
+            t.streak_start = obs.ts
+            t.streak_level = allowed
+        else:
+            t.streak_level = max(t.streak_level, allowed)
+        t.streak_ticks += 1
+        if t.streak_ticks < self.cfg.min_exit_ticks or obs.ts - t.streak_start < self.exit_ms:
+            return None
+        t.streak_ticks = 0
+        prev = t.state
+        t.state = _LEVELS[t.streak_level]
+        if t.streak_level:
+            return self._event(spec, t, obs, "change", prev, t.state, episode=True)
+        back = t.inside_since if t.inside_since >= 0 else t.streak_start
+        duration = (back - t.episode_start) / 1000
+        ev = self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
+        self._reset_episode(t)
+        return ev
+
+    def _update(self, spec: PegSpec, t: PegTrack, obs: Observation, dev: float) -> PegEvent | None:
+        step = self.cfg.update_step_bps
+        # Levels are multiples of the step (400, 500, ... bps), so updates read as round numbers
+        # and do not drift with where the episode happened to start.
+        if step and math.floor(dev / step) > math.floor(t.reported_bps / step):
+            t.reported_bps = dev
+            return self._event(spec, t, obs, "deepened", t.state, t.state, episode=True)
+        return self._reminder(spec, t, obs)
+
+    def _reminder(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
+        if not self.reminder_ms or obs.ts - t.last_event_ts < self.reminder_ms:
+            return None
+        state: PegState = t.state  # type: ignore[assignment]
+        return self._event(spec, t, obs, "reminder", state, state, episode=state != UNKNOWN)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _open_episode(t: PegTrack, start: int, worst: float, dev: float) -> None:
+        t.episode_start = start
+        t.worst_bps = t.worst_seen_bps = worst
+        t.reported_bps = dev
+        t.inside_since = -1
+        t.streak_ticks = 0
+
+    @staticmethod
+    def _reset_episode(t: PegTrack) -> None:
+        t.episode_start = -1
+        t.worst_bps = t.worst_seen_bps = 0.0
+        t.reported_bps = 0.0
+        t.inside_since = -1
+        t.streak_ticks = 0
+        t.confirm_ticks = 0
+
+    def _event(
+        self,
+        spec: PegSpec,
+        t: PegTrack,
+        obs: Observation,
+        kind: PegKind,
+        prev: str,
+        state: str,
+        *,
+        episode: bool,
+        duration: float | None = None,
+    ) -> PegEvent:
+        t.last_event_ts = obs.ts
+        return PegEvent(
+            symbol=spec.symbol,
+            ts=obs.ts,
+            kind=kind,
+            peg=spec.peg,
+            target=None if obs.target is None else round(obs.target, 10),
+            price=obs.price,
+            ref_price=obs.ref_price,
+            ref_age_s=None if obs.ref_age_s is None else round(obs.ref_age_s, 3),
+            deviation_bps=None if obs.shown is None else round(obs.shown, 2),
+            judged_bps=None if obs.judged is None else round(obs.judged, 2),
+            state=state,  # type: ignore[arg-type]
+            prev_state=prev,  # type: ignore[arg-type]
+            episode_id=episode_id(spec.symbol, t.episode_start) if episode else None,
+            episode_start=t.episode_start if episode else None,
+            worst_bps=round(t.worst_bps, 2) if episode else None,
+            duration_s=duration,
+            unknown_reason=obs.reason if state == UNKNOWN else None,
+        )
