@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.support.processes import ChildProcesses
 from tickerstream.cli.replay import main as replay_main
 
 
@@ -115,25 +116,29 @@ def test_cli_subprocess_has_no_traceback_on_usage_errors() -> None:
     assert proc.stderr.startswith("ticker-replay: error: input not found")
 
 
-def test_ctrl_c_stops_cleanly_with_what_was_done(sample_jsonl: Path, tmp_path: Path) -> None:
+def test_ctrl_c_stops_cleanly_with_what_was_done(
+    sample_jsonl: Path, tmp_path: Path, child_processes: ChildProcesses
+) -> None:
     import signal
     import time
 
     out = tmp_path / "partial.jsonl"
     # Paced at 3600x event time, the 4-day sample takes ~96 s: long enough to interrupt mid-way.
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tickerstream.cli.replay",
-            str(sample_jsonl),
-            "--speed",
-            "3600",
-            "--out",
-            str(out),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = child_processes.add(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tickerstream.cli.replay",
+                str(sample_jsonl),
+                "--speed",
+                "3600",
+                "--out",
+                str(out),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     )
     time.sleep(3.0)
     proc.send_signal(signal.SIGINT)
