@@ -8,6 +8,7 @@ they are used: ``from tests.support.<module> import ...``.
 - ``tests.support.kafka``: ``kafka_bootstrap``, ``topic_prefix``, ``kafka_topics`` (a real broker)
 - ``tests.support.processor``: ``processor_kafka`` (a test's ticker-process topics, cleaned up)
 - ``tests.support.processes``: ``child_processes`` (every subprocess a test starts, stopped at its end)
+- ``tests.support.own_broker``: ``own_broker`` (a broker on other ports that fault tests stop and start)
 """
 
 from __future__ import annotations
@@ -24,4 +25,5 @@ pytest_plugins = [
     "tests.support.kafka",
     "tests.support.processor",
     "tests.support.processes",
+    "tests.support.own_broker",
 ]
