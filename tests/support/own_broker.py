@@ -9,6 +9,7 @@ and data. The fixture stops it whatever happens.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -74,14 +75,14 @@ class OwnBroker:
         """SIGKILL: a crash, no clean shutdown (the next start recovers its logs)."""
         pid_file = self.run_dir / "broker.pid"
         if pid_file.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
         self.stop()  # waits for it to be gone and removes the pid file
 
 
-def own_broker_fixture(tmp_path_factory: pytest.TempPathFactory, env: Mapping[str, str] | None = None) -> Iterator[OwnBroker]:
+def own_broker_fixture(
+    tmp_path_factory: pytest.TempPathFactory, env: Mapping[str, str] | None = None
+) -> Iterator[OwnBroker]:
     broker = OwnBroker(tmp_path_factory.mktemp("broker"), free_port_pair(), env)
     try:
         broker.start()

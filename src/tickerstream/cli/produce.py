@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-in-flight", type=int, default=defaults.max_in_flight, help="unacked batches before waiting"
     )
     t.add_argument(
+        "--delivery-timeout",
+        type=float,
+        default=defaults.delivery_timeout_s,
+        metavar="S",
+        help="retry a batch that failed in an outage for up to S s before giving up (0: never retry)",
+    )
+    t.add_argument(
         "--parse-workers",
         choices=["auto", "0", "1", "2", "3", "4"],
         default="auto",
@@ -196,6 +203,7 @@ def _options(args: argparse.Namespace) -> _Options:
             batch_bytes=args.batch_bytes,
             linger_ms=args.linger_ms,
             max_in_flight=args.max_in_flight,
+            delivery_timeout_s=args.delivery_timeout,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
