@@ -27,8 +27,15 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from tickerstream.engine import Engine, EngineConfig
+from tickerstream.errors import TopicError
 from tickerstream.events import Event
-from tickerstream.kafka.admin import TopicSpec, ensure_topics, refprices_topic_spec, topic_specs_for
+from tickerstream.kafka.admin import (
+    TopicSpec,
+    ensure_topics,
+    missing_topics,
+    refprices_topic_spec,
+    topic_specs_for,
+)
 from tickerstream.kafka.outputs import AtLeastOnceOutput, TransactionalOutput
 from tickerstream.kafka.partitioner import KeyRouter
 from tickerstream.kafka.settings import KafkaSettings
@@ -256,9 +263,31 @@ class Processor:
                         except CommitFailedError as exc:  # the group moved on; the revoke handles it
                             log.warning("process.commit_failed", error=str(exc))
                             self._revoke_clean = False
+                except KafkaError as exc:
+                    self.failed = True
+                    await self._explain_failure(exc)
+                    raise
                 except BaseException:  # a send, a settle or the step itself (even cancelled half-way)
                     self.failed = True
                     raise
+
+    async def _explain_failure(self, exc: KafkaError) -> None:
+        """A delivery failed: if an output topic is gone (deleted while we run), say that instead of
+        the client's ``NotLeaderForPartitionError`` or time-out, which reads like a broker fault."""
+        t = self.kafka.topics
+        outputs = [t.moves, t.pegs, t.rejects, self.refprices_topic, self.checkpoint_topic]
+        try:
+            gone = await missing_topics(
+                self.kafka.bootstrap_servers, outputs, client_kwargs=self.kafka.client_kwargs()
+            )
+        except (KafkaError, OSError, TimeoutError):
+            return  # the broker itself is away: the original error says enough
+        if gone:
+            raise TopicError(
+                f"output topic(s) {', '.join(gone)} no longer exist (deleted while ticker-process ran): "
+                "nothing was committed past the last delivered step; re-create them (ticker-process "
+                "creates missing topics at start) and restart"
+            ) from exc
 
     def _add(self, fetched: dict[TopicPartition, list[Any]]) -> None:
         chosen: dict[int, list[Any]] = {}
