@@ -90,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--archive", metavar="FILE", help="also append the produced ticks to FILE as JSON Lines")
     g = p.add_argument_group("topics")
-    g.add_argument("--config", metavar="FILE", help="Kafka settings (TOML; env TICKER_KAFKA__*)")
+    g.add_argument(
+        "--config",
+        metavar="FILE",
+        help="Kafka settings (TOML: a [kafka] table or a flat file; env TICKER_KAFKA__*)",
+    )
     g.add_argument("--ticks-topic", metavar="NAME", help="ticks topic (default ticker.ticks)")
     g.add_argument("--rejects-topic", metavar="NAME", help="dead-letter topic (default ticker.rejects)")
     g.add_argument("--partitions", type=int, metavar="N", help="partitions of the ticks topic (default 6)")
@@ -183,7 +187,9 @@ def _options(args: argparse.Namespace) -> _Options:
         overrides.append(f'topics.rejects="{args.rejects_topic}"')
     if args.partitions is not None:
         overrides.append(f"ticks_partitions={args.partitions}")
-    settings = load_settings(KafkaSettings, args.config, overrides=overrides, env_section="KAFKA")
+    settings = load_settings(
+        KafkaSettings, args.config, overrides=overrides, env_section="KAFKA", file_section="kafka"
+    )
     ts_override = None
     if args.ts is not None:
         if args.follow:

@@ -6,7 +6,11 @@ Every field has a default, so an empty file gives the documented behaviour.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+#: Largest ``windows.capacity``: points are allocated up front for every symbol.
+MAX_CAPACITY = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,12 @@ class WindowConfig:
             raise ValueError("horizon_s must be > 0")
         if self.capacity < 2:
             raise ValueError("capacity must be >= 2")
+        if self.capacity > MAX_CAPACITY:
+            # Allocated up front for every symbol (and 64 rows at once): 5,000,000 took 4.9 GB.
+            raise ValueError(
+                f"capacity must be <= {MAX_CAPACITY} (16 bytes per point per symbol: "
+                f"{MAX_CAPACITY} points are {MAX_CAPACITY * 16 / 1e6:.1f} MB per symbol)"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,19 @@ class MoveConfig:
         return self.cooldown_s[index] if self.cooldown_s else self.horizons_s[index]
 
     def __post_init__(self) -> None:
+        floats = (
+            self.anchor_slack,
+            self.zscore_k,
+            self.sigma_floor,
+            self.ewma_halflife_ticks,
+            *self.threshold_pct,
+        )
+        if not all(math.isfinite(x) for x in floats):  # nan passes every comparison below
+            raise ValueError(
+                "threshold_pct, anchor_slack, zscore_k, sigma_floor, ewma_halflife_ticks must be finite"
+            )
+        if self.anchor_slack < 0 or self.zscore_min_returns < 1:
+            raise ValueError("anchor_slack must be >= 0 and zscore_min_returns >= 1")
         if len(self.horizons_s) != len(self.threshold_pct):
             raise ValueError("horizons_s and threshold_pct must have the same length")
         if any(h <= 0 for h in self.horizons_s) or len(set(self.horizons_s)) != len(self.horizons_s):
@@ -111,6 +134,10 @@ class PegConfig:
             raise ValueError("need warn_exit_bps <= critical_exit_bps <= critical_bps")
         if self.min_exit_ticks < 1 or self.ref_history < 1:
             raise ValueError("min_exit_ticks and ref_history must be >= 1")
+        if min(self.min_exit_duration_s, self.ref_max_age_s, self.ref_max_wait_s) < 0:
+            raise ValueError("min_exit_duration_s, ref_max_age_s and ref_max_wait_s must be >= 0")
+        if not (math.isfinite(self.display_quantum) and self.display_quantum >= 0):
+            raise ValueError("display_quantum must be a finite number >= 0")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,13 @@ Delivery:
 * per partition, batches are submitted in the order they were closed (one FIFO queue for all closes), so
   a symbol's ticks keep their order on the topic;
 * outages: a batch whose delivery failed with an error that may pass (a time-out, a lost connection,
-  a leader change) is sent again, in order, with exponential backoff, for up to ``delivery_timeout_s``
+  a leader change) is sent again, in the order of the failures and before any new batch, with
+  exponential backoff, for up to ``delivery_timeout_s``
   from its first failure (default 10 min; 0 = never retry). Only then, or on an error that cannot pass
   (authorisation, a record too large), does the producer fail. A retry may repeat a batch the broker
   had written without acknowledging it: repeats are identical ticks (at-least-once, like the
-  processor's), never gaps;
+  processor's), never gaps. A batch handed over while an earlier one's failure was not yet reported
+  may land before that one's retry (per-partition order is best effort across an outage);
 * back-pressure: at most ``max_in_flight`` submitted batches wait for their acks; past that,
   ``send_ticks`` awaits the oldest, so a slow broker slows the reader instead of growing memory.
   Memory is bounded by about ``(max_in_flight + 2 x partitions) x batch_bytes``.

@@ -147,3 +147,14 @@ def test_ctrl_c_stops_cleanly_with_what_was_done(
     assert "Traceback" not in err and "(interrupted)" in err
     events = [orjson.loads(line) for line in out.read_bytes().splitlines()]  # every line written whole
     assert all(e["type"] in ("move", "peg") for e in events)
+
+
+@pytest.mark.parametrize("content", [b"garbage", b"\x1f\x8b\x08\x00truncated"])
+def test_an_unreadable_input_is_one_line_not_a_traceback(
+    tmp_path: Path, content: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ticks.jsonl.gz"
+    path.write_bytes(content)
+    assert replay_main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "ticker-replay: error: cannot read an input" in err
