@@ -277,6 +277,12 @@ async def _produce(opts: _Options, metrics: AnyMetrics, server: MetricsServer | 
             archive.close()
     _summary(producer.stats, time.monotonic() - started, producer.stop_requested, opts.config.ticks_topic)
     if failed is not None:
+        unacked = producer.stats.ticks_sent - producer.stats.ticks_acked
+        if archive is not None and unacked:
+            # The archive is written when ticks are accepted: say how much of it Kafka never got.
+            raise ProduceError(
+                f"{failed}; {unacked} of the ticks in --archive {args.archive} were not acknowledged by Kafka"
+            ) from failed
         raise failed  # after the summary: what was acknowledged is reported either way
     return EXIT_OK
 
