@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv run test test-unit lint system-deps
+.PHONY: venv run test test-unit test-faults test-under-load lint system-deps
 
 # `make run`: the main job. With no broker configured it runs embedded (one process, no Kafka) on the
 # bundled sample pages and prints events; set KAFKA_BOOTSTRAP_SERVERS to run it through Kafka.
@@ -23,6 +23,18 @@ test: system-deps venv kafka-up
 test-unit: venv
 	$(BIN)/pytest tests/unit -m "not promtool and not chromium" $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-unit: pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+# `make test-faults`: the fault suite (tests/faults): a broker of its own on free ports (never the
+# shared one) stopped, restarted and killed under the producer and the processor; prints accounting.
+test-faults: venv
+	$(BIN)/pytest tests/faults -s $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-faults: pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+# `make test-under-load`: the group and fault tests again with two CPU-bound processes beside them,
+# as on a busy CI machine; the load is stopped whatever happens.
+test-under-load: venv kafka-up
+	bash scripts/under-load.sh $(BIN)/pytest tests/integration/test_process_group.py \
+		tests/integration/test_process_recreated_topic.py tests/faults $(PYTEST_ARGS)
 
 # Tools the suite needs besides Python (promtool, chromium, Java, Maven): installed from Debian's
 # packages when run as root or with sudo, otherwise the script names what to install.

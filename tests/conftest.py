@@ -7,6 +7,8 @@ they are used: ``from tests.support.<module> import ...``.
 - ``tests.support.samples``: ``sample_jsonl`` (the seeded sample as JSON Lines, once per module)
 - ``tests.support.kafka``: ``kafka_bootstrap``, ``topic_prefix``, ``kafka_topics`` (a real broker)
 - ``tests.support.processor``: ``processor_kafka`` (a test's ticker-process topics, cleaned up)
+- ``tests.support.processes``: ``child_processes`` (every subprocess a test starts, stopped at its end)
+- ``tests.support.own_broker``: ``own_broker`` (a broker on other ports that fault tests stop and start)
 """
 
 from __future__ import annotations
@@ -22,4 +24,6 @@ pytest_plugins = [
     "tests.support.samples",
     "tests.support.kafka",
     "tests.support.processor",
+    "tests.support.processes",
+    "tests.support.own_broker",
 ]

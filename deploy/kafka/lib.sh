@@ -13,6 +13,10 @@
 #   KAFKA_STOP_TIMEOUT     seconds down.sh waits after SIGTERM before SIGKILL (30)
 #   KAFKA_MAVEN_ARGS       extra flags for Maven in fetch.sh (e.g. -Dmaven.repo.local=DIR)
 #   JAVA                   java executable (JAVA_HOME/bin/java, else java on PATH); Java 17+
+#   KAFKA_SASL_SSL_PORT    if set: also a SASL_SSL listener on this port (SCRAM-SHA-512, TLS with a CA
+#                          and a broker certificate made for this run dir by openssl: tls/ca.pem)
+#   KAFKA_SCRAM_USERS      SCRAM-SHA-512 users "name:password,name2:password2" created when the
+#                          storage is formatted (a new run dir); needed with KAFKA_SASL_SSL_PORT
 
 set -euo pipefail
 
@@ -39,6 +43,9 @@ KAFKA_DATA_DIR="$KAFKA_RUN_DIR/data-$KAFKA_VERSION"
 KAFKA_LOG_DIR="$KAFKA_RUN_DIR/logs"
 KAFKA_PID_FILE="$KAFKA_RUN_DIR/broker.pid"
 KAFKA_CONFIG="$KAFKA_RUN_DIR/server.properties"
+KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-}"
+KAFKA_SCRAM_USERS="${KAFKA_SCRAM_USERS:-}"
+KAFKA_TLS_DIR="$KAFKA_RUN_DIR/tls"
 
 if [[ -n "${JAVA:-}" ]]; then
     :

@@ -39,6 +39,43 @@ port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT" \
 mkdir -p "$KAFKA_RUN_DIR" "$KAFKA_LOG_DIR"
 rm -f "$KAFKA_PID_FILE"
 
+# Optional SASL_SSL listener: a CA and a broker certificate (for 127.0.0.1 and localhost) made here
+# with openssl, once per run dir. Clients trust tls/ca.pem (ssl_cafile). The key store is PEM (key
+# and chain in one file, KIP-651), so no Java keytool or store password is involved.
+listeners="PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT"
+protocols="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+sasl_props=""
+if [[ -n "$KAFKA_SASL_SSL_PORT" ]]; then
+    command -v openssl >/dev/null || die "KAFKA_SASL_SSL_PORT needs openssl to make the certificates"
+    [[ -n "$KAFKA_SCRAM_USERS" ]] || die "KAFKA_SASL_SSL_PORT needs KAFKA_SCRAM_USERS (name:password,...)"
+    port_open "$KAFKA_HOST" "$KAFKA_SASL_SSL_PORT" && die "the SASL_SSL port $KAFKA_HOST:$KAFKA_SASL_SSL_PORT is taken"
+    if [[ ! -f "$KAFKA_TLS_DIR/broker.pem" ]]; then
+        mkdir -p "$KAFKA_TLS_DIR"
+        (
+            cd "$KAFKA_TLS_DIR"
+            openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=tickerstream test CA" \
+                -keyout ca.key -out ca.pem 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=$KAFKA_HOST" -keyout broker.key -out broker.csr 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
+            openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+                -extfile san.ext -out broker.crt 2>/dev/null
+            openssl pkcs8 -topk8 -nocrypt -in broker.key -out broker.pk8
+            cat broker.pk8 broker.crt ca.pem >broker.pem
+            rm -f broker.csr broker.key ca.srl san.ext
+        ) || die "making the TLS certificates failed"
+        log "TLS: CA $KAFKA_TLS_DIR/ca.pem (clients: ssl_cafile)"
+    fi
+    listeners="$listeners,SASL_SSL://$KAFKA_HOST:$KAFKA_SASL_SSL_PORT"
+    protocols="$protocols,SASL_SSL:SASL_SSL"
+    sasl_props="sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$KAFKA_TLS_DIR/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$KAFKA_TLS_DIR/ca.pem
+ssl.client.auth=none"
+fi
+
 # Single node: this JVM is both the only broker and the only controller voter. Replication factors and
 # min ISR are 1 because there is nobody to replicate to; topics are created by tickerstream's admin code
 # (src/tickerstream/kafka/admin.py), never implicitly by a client asking for an unknown topic.
@@ -47,11 +84,12 @@ cat >"$KAFKA_CONFIG" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+listeners=$listeners,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$protocols
+$sasl_props
 log.dirs=$KAFKA_DATA_DIR
 
 auto.create.topics.enable=false
@@ -87,8 +125,16 @@ if [[ ! -f "$KAFKA_DATA_DIR/meta.properties" ]]; then
     cluster_id="$("$JAVA" -cp "$cp_libs" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
     [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "could not generate a cluster id (got '$cluster_id')"
     log "formatting $KAFKA_DATA_DIR (cluster id $cluster_id)"
+    # SCRAM credentials live in the KRaft metadata log: written when the storage is formatted.
+    scram_args=()
+    if [[ -n "$KAFKA_SCRAM_USERS" ]]; then
+        IFS=',' read -ra users <<<"$KAFKA_SCRAM_USERS"
+        for user in "${users[@]}"; do
+            scram_args+=(--add-scram "SCRAM-SHA-512=[name=${user%%:*},password=${user#*:}]")
+        done
+    fi
     "$JAVA" -Dkafka.logs.dir="$KAFKA_LOG_DIR" "${jvm_log[@]}" -cp "$cp_libs" kafka.tools.StorageTool \
-        format --config "$KAFKA_CONFIG" --cluster-id "$cluster_id" --ignore-formatted \
+        format --config "$KAFKA_CONFIG" --cluster-id "$cluster_id" --ignore-formatted "${scram_args[@]}" \
         >"$KAFKA_LOG_DIR/format.log" 2>&1 \
         || { cat "$KAFKA_LOG_DIR/format.log" >&2; die "formatting the storage failed"; }
 fi

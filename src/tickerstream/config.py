@@ -23,6 +23,12 @@ T = TypeVar("T")
 
 ENV_PREFIX = "TICKER_"
 
+#: Tables of a config file that belong to one part of tickerstream each: ``[kafka]`` (connection,
+#: topics, security, the SASL password) and ``[process]`` (ticker-process). The engine's tables
+#: (``[windows]``, ``[moves]``, ``[pegs]``) sit at the top level. So one file serves every command:
+#: each takes its own table(s) and leaves the others alone.
+FILE_SECTIONS = ("kafka", "process")
+
 
 def load_settings(
     cls: type[T],
@@ -30,6 +36,7 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     overrides: Iterable[str] = (),
     env_section: str = "",
+    file_section: str | None = None,
 ) -> T:
     """Build ``cls`` from its defaults, a TOML file, ``TICKER_*`` variables and ``key=value`` strings.
 
@@ -37,17 +44,14 @@ def load_settings(
     use ``TICKER_`` + the path upper-cased with ``__`` for dots (``TICKER_MOVES__THRESHOLD_PCT``);
     ``env_section`` restricts them to one sub-tree (e.g. ``ENGINE``) so that unrelated
     ``TICKER_*`` variables of other commands do not count as typos.
+
+    ``file_section`` (one of :data:`FILE_SECTIONS`): take that table of the file. A file without any
+    of those tables is read whole (a flat Kafka file, as ``ticker-produce --config`` always took).
+    Without ``file_section`` (the engine), those tables are left to the commands that read them.
     """
     values: dict[str, Any] = {}
     if file is not None:
-        path = Path(file)
-        try:
-            with path.open("rb") as fh:
-                values = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        values = _file_values(Path(file), file_section)
     prefix = ENV_PREFIX + (env_section.upper() + "__" if env_section else "")
     for name, raw in sorted((env if env is not None else os.environ).items()):
         if name.startswith(prefix):
@@ -59,6 +63,26 @@ def load_settings(
             raise ConfigError(f"--set expects key=value, got {item!r}")
         _set_path(values, key.strip(), _parse_scalar(raw.strip()))
     return build_dataclass(cls, values, "")
+
+
+def _file_values(path: Path, section: str | None) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            values = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    if section is None:
+        return {k: v for k, v in values.items() if k not in FILE_SECTIONS}
+    if not any(s in values for s in FILE_SECTIONS):
+        return values  # a flat file of this section's keys
+    table = values.get(section, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"config file {path}: {section} must be a table ([{section}])")
+    return table
 
 
 def _parse_scalar(raw: str) -> Any:

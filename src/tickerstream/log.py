@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -66,10 +67,21 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     _route_stdlib_logging(level, renderer)
+
+
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written, not when logging was configured: loggers
+    are cached on first use, and a stream swapped since (a test's capture, a redirect) may be closed."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def _route_stdlib_logging(level: str, renderer: structlog.typing.Processor) -> None:
@@ -91,11 +103,42 @@ def _route_stdlib_logging(level: str, renderer: structlog.typing.Processor) -> N
         )
     )
     handler.set_name("tickerstream")
+    handler.addFilter(RepeatLimiter())
     root = logging.getLogger()
     # Replace only our own handler (configure_logging may run more than once, e.g. in tests).
     root.handlers[:] = [h for h in root.handlers if h.get_name() != "tickerstream"] + [handler]
     # Libraries are chatty below WARNING; our own loggers are structlog's and follow ``level``.
     root.setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+
+
+class RepeatLimiter(logging.Filter):
+    """Let one record per (logger, message template, level) through every ``interval_s``.
+
+    During an outage or with a deleted topic, aiokafka logs the same line for every retry, up to a
+    thousand a second (and rendering them costs more CPU than the retries). The first occurrence goes
+    through at once; repeats within the interval are dropped and counted, and the next one let
+    through says how many were left out (``repeated``), so nothing goes unnoticed.
+    """
+
+    def __init__(self, interval_s: float = 10.0, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self._clock = clock
+        self._seen: dict[tuple[str, object, int], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.msg, record.levelno)
+        now = self._clock()
+        last = self._seen.get(key)
+        if last is not None and now - last[0] < self.interval_s:
+            self._seen[key] = (last[0], last[1] + 1)
+            return False
+        if len(self._seen) > 10_000:  # templates are few; only a misuse could grow this
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        if last is not None and last[1]:
+            record.msg = f"{record.msg} (repeated {last[1]} times in the last {self.interval_s:.0f} s)"
+        return True
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

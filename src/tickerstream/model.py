@@ -48,6 +48,46 @@ class RejectReason(StrEnum):
     MESSAGE_TOO_LARGE = "message_too_large"
 
 
+#: Rough units of each currency per US dollar, only to scale the plausible price cap.
+_UNITS_PER_USD: dict[str, float] = {
+    "JPY": 200,
+    "KRW": 2000,
+    "INR": 100,
+    "RUB": 150,
+    "IDR": 20000,
+    "VND": 30000,
+    "NGN": 2000,
+    "HUF": 500,
+    "ARS": 2000,
+    "CLP": 1200,
+    "COP": 5000,
+    "PKR": 400,
+    "PHP": 70,
+    "THB": 40,
+    "TWD": 40,
+    "UAH": 50,
+    "CZK": 30,
+    "MXN": 25,
+    "ZAR": 25,
+    "TRY": 50,
+    "SEK": 15,
+    "NOK": 15,
+    "DKK": 10,
+    "CNY": 10,
+    "HKD": 10,
+}
+
+#: Largest plausible price of a crypto asset in US dollars (BTC is ~1e5); anything above is a misread.
+MAX_PRICE_USD = 1e7
+#: Smallest plausible price (a 0.0₁₂… meme coin is ~1e-13).
+MIN_PRICE = 1e-15
+
+
+def max_price(currency: str) -> float:
+    """Largest plausible price in ``currency`` (the parser and the tick decoder refuse anything above)."""
+    return MAX_PRICE_USD * _UNITS_PER_USD.get(currency, 5.0 if currency != "USD" else 1.0)
+
+
 @dataclass(frozen=True, slots=True)
 class Tick:
     """One observed price of one asset at one event time."""

@@ -30,6 +30,7 @@ from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
     from tests.support.kafka import TopicFactory
+    from tests.support.processes import ChildProcesses
     from tickerstream.kafka.settings import KafkaSettings
 
 pytestmark = pytest.mark.timeout(120)
@@ -73,7 +74,7 @@ async def test_events_equal_the_replay_of_the_same_ticks(
 
 
 async def test_cli_refuses_a_ticks_topic_with_another_partition_count(
-    kafka_topics: TopicFactory, processor_kafka: KafkaSettings
+    kafka_topics: TopicFactory, processor_kafka: KafkaSettings, child_processes: ChildProcesses
 ) -> None:
     kafka = processor_kafka  # every topic it uses is cleaned up, also those it creates before refusing
     await kafka_topics.create("ticks", partitions=3)  # configured: 4
@@ -85,13 +86,14 @@ async def test_cli_refuses_a_ticks_topic_with_another_partition_count(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+    child_processes.add(proc)
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     lines = [line for line in err.decode().splitlines() if line.startswith("ticker-process:")]
     assert proc.returncode == 2, err.decode()[-2000:]
     assert len(lines) == 1 and "has 3 partitions" in lines[0] and "Traceback" not in err.decode()
 
 
-async def test_cli_refuses_an_unknown_setting() -> None:
+async def test_cli_refuses_an_unknown_setting(child_processes: ChildProcesses) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -102,5 +104,6 @@ async def test_cli_refuses_an_unknown_setting() -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+    child_processes.add(proc)
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2 and "unknown setting comit_interval_ms" in err.decode()

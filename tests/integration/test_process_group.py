@@ -1,10 +1,12 @@
 """Two ticker-process instances in one group: one leaves (SIGTERM) or dies (SIGKILL) mid-stream.
 
-Instance A is a real ``ticker-process`` subprocess, B runs in this process. Both start while ticks
-are being produced; A is stopped part-way, production goes on, B takes A's partitions over (restoring
-them from A's checkpoints). Afterwards every tick is processed (the group's committed offsets reach the
-end of every partition), and every event of the replay is there: at-least-once may repeat events
-(same ids, same bytes), exactly-once shows a ``read_committed`` reader exactly the replay's events.
+Instance A is a real ``ticker-process`` subprocess, B runs in this process. B starts on the first
+third of the ticks; once A has joined, the second third trickles in while both run; A is stopped
+part-way, production goes on, B takes A's partitions over (restoring them from A's checkpoints).
+Afterwards every tick is processed (the group's committed offsets reach the end of every partition),
+and every event of the replay is there: at-least-once may repeat events (same ids, same bytes),
+exactly-once shows a ``read_committed`` reader exactly the replay's events. A is stopped by the
+``child_processes`` fixture whatever happens, so a failing case leaves nothing running.
 """
 
 from __future__ import annotations
@@ -37,9 +39,14 @@ from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
     from tests.support.kafka import TopicFactory
+    from tests.support.processes import ChildProcesses
     from tickerstream.kafka.settings import KafkaSettings
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = pytest.mark.timeout(300)
+
+#: How long A may take to join the group: a process start (imports, topic checks) and one rebalance.
+#: Generous because it is only an upper bound: the test goes on as soon as A is in.
+JOIN_S = 90.0
 
 
 async def _start_cli(args: list[str], log: Path) -> asyncio.subprocess.Process:
@@ -66,6 +73,7 @@ async def test_two_processors_one_stops_mid_stream(
     exactly_once: bool,
     how: str,
     tmp_path: Path,
+    child_processes: ChildProcesses,
 ) -> None:
     kafka = processor_kafka
     ticks = scripted_ticks()
@@ -82,16 +90,27 @@ async def test_two_processors_one_stops_mid_stream(
     try:
         await produce(kafka_bootstrap, kafka.topics.ticks, first)
         a_log = tmp_path / "a.log"
-        a = await _start_cli(cli_args(kafka, config), a_log)
-        # Mid-stream: the second third trickles in while both instances run.
+        a = child_processes.add(await _start_cli(cli_args(kafka, config), a_log))
+
+        def a_joined() -> bool:
+            assert a.returncode is None, f"A exited {a.returncode}:\n{a_log.read_text()[-2000:]}"
+            return 0 < len(b.assigned()) < kafka.ticks_partitions
+
+        await wait_until(a_joined, JOIN_S, "A to join")
+        a_parts = set(range(kafka.ticks_partitions)) - set(b.assigned())
+        before = await committed_offsets(kafka_bootstrap, config.group)
+        # The second third trickles in while both instances run. It must come after A joined: A's
+        # partitions hold pegged symbols whose references B owns, and A may process a tick only
+        # once B has published progress past it (or after ref_gate_timeout_ms), which takes ticks.
         for i in range(0, len(second), 150):
             await produce(kafka_bootstrap, kafka.topics.ticks, second[i : i + 150])
             await asyncio.sleep(0.15)
         # A must really have taken part: it owns partitions and committed progress of its own on them.
-        await wait_until(lambda: 0 < len(b.assigned()) < kafka.ticks_partitions, 20, "A to join")
-        a_parts = set(range(kafka.ticks_partitions)) - set(b.assigned())
-        before = await committed_offsets(kafka_bootstrap, config.group)
-        await _wait_committed_beyond(kafka_bootstrap, config.group, kafka.topics.ticks, a_parts, before)
+        # Bounded by A's gate: without B's progress a gated tick waits at most ref_gate_timeout_ms.
+        limit_s = config.ref_gate_timeout_ms / 1000 + JOIN_S
+        await _wait_committed_beyond(
+            kafka_bootstrap, config.group, kafka.topics.ticks, a_parts, before, limit_s, a, a_log
+        )
         if how == "sigterm":
             a.send_signal(signal.SIGTERM)
             await asyncio.wait_for(a.wait(), 30)
@@ -127,13 +146,21 @@ async def test_two_processors_one_stops_mid_stream(
 
 
 async def _wait_committed_beyond(
-    bootstrap: str, group: str, topic: str, partitions: set[int], before: dict[TopicPartition, int]
+    bootstrap: str,
+    group: str,
+    topic: str,
+    partitions: set[int],
+    before: dict[TopicPartition, int],
+    limit_s: float,
+    a: asyncio.subprocess.Process,
+    a_log: Path,
 ) -> None:
-    deadline = asyncio.get_running_loop().time() + 30
+    deadline = asyncio.get_running_loop().time() + limit_s
     tps = [TopicPartition(topic, p) for p in partitions]
     while True:
         got = await committed_offsets(bootstrap, group)
         if all(got.get(tp, 0) > before.get(tp, 0) for tp in tps):
             return
+        assert a.returncode is None, f"A exited {a.returncode}:\n{a_log.read_text()[-2000:]}"
         assert asyncio.get_running_loop().time() < deadline, f"A committed nothing on {partitions}: {got}"
         await asyncio.sleep(0.2)

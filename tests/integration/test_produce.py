@@ -27,6 +27,7 @@ from tickerstream.sources.files import iter_snapshots, parse_iso_ts
 
 if TYPE_CHECKING:
     from tests.support.kafka import TopicFactory
+    from tests.support.processes import ChildProcesses
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -175,7 +176,7 @@ def _write_pages(root: Path, pages: int, symbols: int) -> int:
 
 
 async def test_sigterm_flushes_everything_accepted(
-    kafka_bootstrap: str, kafka_topics: TopicFactory, tmp_path: Path
+    kafka_bootstrap: str, kafka_topics: TopicFactory, tmp_path: Path, child_processes: ChildProcesses
 ) -> None:
     ticks_topic, rejects_topic = kafka_topics.name("ticks"), kafka_topics.name("rejects")
     total = _write_pages(tmp_path / "pages", pages=400, symbols=2000)
@@ -184,7 +185,7 @@ async def test_sigterm_flushes_everything_accepted(
         kafka_bootstrap, ticks_topic, rejects_topic, "--archive", str(archive), "--progress-interval", "0.2",
         str(tmp_path / "pages"),
     )  # fmt: skip
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    proc = child_processes.add(subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True))
     assert proc.stderr is not None
     for line in proc.stderr:  # wait until ticks are flowing, then stop it mid-way
         if '"produce.progress"' in line and '"ticks_acked": 0,' not in line:
@@ -205,7 +206,7 @@ async def test_sigterm_flushes_everything_accepted(
 
 
 async def test_follow_reads_appended_lines_and_new_files(
-    kafka_bootstrap: str, kafka_topics: TopicFactory, tmp_path: Path
+    kafka_bootstrap: str, kafka_topics: TopicFactory, tmp_path: Path, child_processes: ChildProcesses
 ) -> None:
     # Created up front, so that reading the topic back never races the command's topic creation.
     ticks_topic = await kafka_topics.create("ticks", partitions=6)
@@ -224,7 +225,7 @@ async def test_follow_reads_appended_lines_and_new_files(
         str(growing),
         str(inbox),
     )
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    proc = child_processes.add(subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True))
     try:
         await _wait_for(kafka_bootstrap, ticks_topic, 1)
         t_before = int(time.time() * 1000)

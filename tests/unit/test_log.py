@@ -70,3 +70,25 @@ def test_bad_security_settings_are_config_errors(overrides: list[str], message: 
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")) as exc:
         load_settings(KafkaSettings, env={}, overrides=overrides)
     assert "12345" not in str(exc.value)
+
+
+def test_repeated_library_lines_are_rate_limited_and_counted() -> None:
+    """A deleted topic or an outage made aiokafka log the same line ~1,000 times a second."""
+    import logging
+
+    from tickerstream.log import RepeatLimiter
+
+    now = [0.0]
+    limiter = RepeatLimiter(interval_s=10.0, clock=lambda: now[0])
+
+    def rec(msg: str) -> logging.LogRecord:
+        return logging.LogRecord("aiokafka.cluster", logging.ERROR, "x", 1, msg, (), None)
+
+    passed = [
+        r for r in (rec("Topic %s not found in cluster metadata") for _ in range(1000)) if limiter.filter(r)
+    ]
+    assert len(passed) == 1
+    assert limiter.filter(rec("another message"))  # a different line is not held back
+    now[0] = 10.5
+    late = rec("Topic %s not found in cluster metadata")
+    assert limiter.filter(late) and "repeated 999 times" in late.msg

@@ -71,7 +71,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
     """``--config FILE`` and repeatable ``--set KEY=VALUE`` for the engine's settings."""
-    parser.add_argument("--config", metavar="FILE", help="engine settings (TOML); see README 'Configuration'")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings (TOML): engine tables and [kafka]; see README 'Configuration'",
+    )
     parser.add_argument(
         "--set",
         dest="overrides",

@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         if not os.path.exists(path):
             raise UsageError(f"input not found: {path}")
     if args.bootstrap_servers:
-        return _run_on_kafka(args.bootstrap_servers, paths, config, args.group)
+        return _run_on_kafka(args.bootstrap_servers, paths, config, args.group, args.config)
     stats = ReadStats()
     summary = ReplaySummary()
     run_replay(open_recorded(paths, stats), config, sys.stdout.buffer, summary)
@@ -110,7 +110,9 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_on_kafka(bootstrap: str, paths: list[str], config: EngineConfig, group: str) -> int:
+def _run_on_kafka(
+    bootstrap: str, paths: list[str], config: EngineConfig, group: str, config_file: str | None
+) -> int:
     # Imported here: the embedded run needs no Kafka client (and starts faster without it).
     from tickerstream.cli.kafka_errors import kafka_failures
     from tickerstream.config import load_settings
@@ -119,7 +121,11 @@ def _run_on_kafka(bootstrap: str, paths: list[str], config: EngineConfig, group:
 
     # Topic names, sizes and connection security from TICKER_KAFKA__*, like ticker-produce/-process.
     settings = load_settings(
-        KafkaSettings, overrides=[f'bootstrap_servers="{bootstrap}"'], env_section="KAFKA"
+        KafkaSettings,
+        config_file,
+        overrides=[f'bootstrap_servers="{bootstrap}"'],
+        env_section="KAFKA",
+        file_section="kafka",
     )
     with kafka_failures(bootstrap):
         result = asyncio.run(

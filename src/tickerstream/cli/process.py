@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--bootstrap-servers",
-        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP),
-        help=f"Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS; default {DEFAULT_BOOTSTRAP})",
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+        help="Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS; else [kafka] of --config; "
+        f"default {DEFAULT_BOOTSTRAP})",
     )
     parser.add_argument("--group", default=None, help="consumer group id (default tickerstream)")
     parser.add_argument(
@@ -66,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Kafka transactions: events, dead letters and offsets commit together (read_committed readers "
         "see each event once); default at-least-once with deterministic event ids",
     )
-    parser.add_argument("--config", metavar="FILE", help="engine settings (TOML); see README 'Configuration'")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings (TOML): engine tables, [kafka] and [process]; see README 'Configuration'",
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -101,14 +106,19 @@ def load_all(args: argparse.Namespace) -> tuple[KafkaSettings, EngineConfig, Pro
     sets = split_overrides(args.overrides)
     engine = load_settings(EngineConfig, args.config, overrides=sets["engine"], env_section="ENGINE")
     check_registry(engine)  # a broken peg registry is a user mistake: one line before connecting
-    kafka_sets = [f"bootstrap_servers={_toml_string(args.bootstrap_servers)}", *sets["kafka"]]
-    kafka = load_settings(KafkaSettings, overrides=kafka_sets, env_section="KAFKA")
+    given = [f"bootstrap_servers={_toml_string(args.bootstrap_servers)}"] if args.bootstrap_servers else []
+    kafka_sets = [*given, *sets["kafka"]]
+    kafka = load_settings(
+        KafkaSettings, args.config, overrides=kafka_sets, env_section="KAFKA", file_section="kafka"
+    )
     process_sets = list(sets["process"])
     if args.group is not None:
         process_sets.append(f"group={_toml_string(args.group)}")
     if args.exactly_once:
         process_sets.append("exactly_once=true")
-    process = load_settings(ProcessorConfig, overrides=process_sets, env_section="PROCESS")
+    process = load_settings(
+        ProcessorConfig, args.config, overrides=process_sets, env_section="PROCESS", file_section="process"
+    )
     return kafka, engine, process
 
 

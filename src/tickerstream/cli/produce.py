@@ -90,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--archive", metavar="FILE", help="also append the produced ticks to FILE as JSON Lines")
     g = p.add_argument_group("topics")
-    g.add_argument("--config", metavar="FILE", help="Kafka settings (TOML; env TICKER_KAFKA__*)")
+    g.add_argument(
+        "--config",
+        metavar="FILE",
+        help="Kafka settings (TOML: a [kafka] table or a flat file; env TICKER_KAFKA__*)",
+    )
     g.add_argument("--ticks-topic", metavar="NAME", help="ticks topic (default ticker.ticks)")
     g.add_argument("--rejects-topic", metavar="NAME", help="dead-letter topic (default ticker.rejects)")
     g.add_argument("--partitions", type=int, metavar="N", help="partitions of the ticks topic (default 6)")
@@ -116,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--max-in-flight", type=int, default=defaults.max_in_flight, help="unacked batches before waiting"
+    )
+    t.add_argument(
+        "--delivery-timeout",
+        type=float,
+        default=defaults.delivery_timeout_s,
+        metavar="S",
+        help="retry a batch that failed in an outage for up to S s before giving up (0: never retry)",
     )
     t.add_argument(
         "--parse-workers",
@@ -176,7 +187,9 @@ def _options(args: argparse.Namespace) -> _Options:
         overrides.append(f'topics.rejects="{args.rejects_topic}"')
     if args.partitions is not None:
         overrides.append(f"ticks_partitions={args.partitions}")
-    settings = load_settings(KafkaSettings, args.config, overrides=overrides, env_section="KAFKA")
+    settings = load_settings(
+        KafkaSettings, args.config, overrides=overrides, env_section="KAFKA", file_section="kafka"
+    )
     ts_override = None
     if args.ts is not None:
         if args.follow:
@@ -196,6 +209,7 @@ def _options(args: argparse.Namespace) -> _Options:
             batch_bytes=args.batch_bytes,
             linger_ms=args.linger_ms,
             max_in_flight=args.max_in_flight,
+            delivery_timeout_s=args.delivery_timeout,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -263,6 +277,12 @@ async def _produce(opts: _Options, metrics: AnyMetrics, server: MetricsServer | 
             archive.close()
     _summary(producer.stats, time.monotonic() - started, producer.stop_requested, opts.config.ticks_topic)
     if failed is not None:
+        unacked = producer.stats.ticks_sent - producer.stats.ticks_acked
+        if archive is not None and unacked:
+            # The archive is written when ticks are accepted: say how much of it Kafka never got.
+            raise ProduceError(
+                f"{failed}; {unacked} of the ticks in --archive {args.archive} were not acknowledged by Kafka"
+            ) from failed
         raise failed  # after the summary: what was acknowledged is reported either way
     return EXIT_OK
 

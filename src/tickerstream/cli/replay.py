@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -22,7 +23,7 @@ from tickerstream.cli.common import (
 )
 from tickerstream.cli.progress import ProgressLine
 from tickerstream.engine import TickBatch
-from tickerstream.errors import UsageError
+from tickerstream.errors import InputError, UsageError, describe
 from tickerstream.model import Reject
 from tickerstream.replay import ReadStats, ReplaySummary, open_recorded, paced, run_replay
 from tickerstream.replay.report import ReportCollector, write_report
@@ -54,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     kafka.add_argument("--end", metavar="ISO", help="... until this time (exclusive), ISO 8601; default now")
     kafka.add_argument(
         "--bootstrap-servers",
-        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        help="Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS; default 127.0.0.1:9092)",
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+        help="Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS; else [kafka] of --config; "
+        "default 127.0.0.1:9092)",
     )
     add_engine_args(parser)
     parser.add_argument("--out", metavar="FILE", help="write events here (default stdout)")
@@ -156,7 +158,18 @@ def _open_inputs(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickBat
         raise UsageError("--start and --end go with --from-topic")
     if not args.inputs:
         raise UsageError("nothing to replay: give INPUT files or directories, or --from-topic")
-    return open_recorded(args.inputs, stats)
+    return _readable(open_recorded(args.inputs, stats), stats)
+
+
+def _readable(batches: Iterator[TickBatch], stats: ReadStats) -> Iterator[TickBatch]:
+    """The batches, with an input that cannot be read (permissions, a broken gzip file, a truncated
+    one) turned into one line (``InputError``) instead of a traceback."""
+    try:
+        yield from batches
+    except (OSError, EOFError, zlib.error) as exc:
+        where = next(reversed(stats.positions), None) if stats.positions else None
+        about = f" ({where})" if where and where not in str(exc) else ""
+        raise InputError(f"cannot read an input{about}: {describe(exc)}") from None
 
 
 def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickBatch]:
@@ -174,7 +187,11 @@ def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickB
         raise UsageError("--end must be after --start")
     # Connection security (SASL/TLS) from TICKER_KAFKA__*, as for the other Kafka commands.
     kafka = load_settings(
-        KafkaSettings, overrides=[f'bootstrap_servers="{args.bootstrap_servers}"'], env_section="KAFKA"
+        KafkaSettings,
+        args.config,
+        overrides=[f'bootstrap_servers="{args.bootstrap_servers}"'] if args.bootstrap_servers else [],
+        env_section="KAFKA",
+        file_section="kafka",
     )
     with kafka_failures(kafka.bootstrap_servers):
         found = asyncio.run(

@@ -6,7 +6,11 @@ Every field has a default, so an empty file gives the documented behaviour.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+#: Largest ``windows.capacity``: points are allocated up front for every symbol.
+MAX_CAPACITY = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,12 @@ class WindowConfig:
             raise ValueError("horizon_s must be > 0")
         if self.capacity < 2:
             raise ValueError("capacity must be >= 2")
+        if self.capacity > MAX_CAPACITY:
+            # Allocated up front for every symbol (and 64 rows at once): 5,000,000 took 4.9 GB.
+            raise ValueError(
+                f"capacity must be <= {MAX_CAPACITY} (16 bytes per point per symbol: "
+                f"{MAX_CAPACITY} points are {MAX_CAPACITY * 16 / 1e6:.1f} MB per symbol)"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,19 @@ class MoveConfig:
         return self.cooldown_s[index] if self.cooldown_s else self.horizons_s[index]
 
     def __post_init__(self) -> None:
+        floats = (
+            self.anchor_slack,
+            self.zscore_k,
+            self.sigma_floor,
+            self.ewma_halflife_ticks,
+            *self.threshold_pct,
+        )
+        if not all(math.isfinite(x) for x in floats):  # nan passes every comparison below
+            raise ValueError(
+                "threshold_pct, anchor_slack, zscore_k, sigma_floor, ewma_halflife_ticks must be finite"
+            )
+        if self.anchor_slack < 0 or self.zscore_min_returns < 1:
+            raise ValueError("anchor_slack must be >= 0 and zscore_min_returns >= 1")
         if len(self.horizons_s) != len(self.threshold_pct):
             raise ValueError("horizons_s and threshold_pct must have the same length")
         if any(h <= 0 for h in self.horizons_s) or len(set(self.horizons_s)) != len(self.horizons_s):
@@ -125,6 +148,21 @@ class PegConfig:
     ref_vol_prior_daily_pct: float = 5.0
 
     def __post_init__(self) -> None:
+        floats = (
+            self.warn_bps,
+            self.critical_bps,
+            self.warn_exit_bps,
+            self.critical_exit_bps,
+            self.display_quantum,
+            self.confirm_bypass_bps,
+            self.update_step_bps,
+            self.ref_z,
+            self.ref_uncertainty_ratio,
+            self.ref_vol_floor_daily_pct,
+            self.ref_vol_prior_daily_pct,
+        )
+        if not all(math.isfinite(x) for x in floats):  # nan passes every comparison below
+            raise ValueError("peg levels and reference settings must be finite numbers")
         if not 0 < self.warn_bps < self.critical_bps:
             raise ValueError("need 0 < warn_bps < critical_bps")
         if not 0 <= self.warn_exit_bps <= self.warn_bps:
@@ -143,6 +181,10 @@ class PegConfig:
             raise ValueError("ref_z and ref_uncertainty_ratio must be > 0")
         if not 0 < self.ref_vol_floor_daily_pct <= self.ref_vol_prior_daily_pct:
             raise ValueError("need 0 < ref_vol_floor_daily_pct <= ref_vol_prior_daily_pct")
+        if self.min_exit_duration_s < 0:
+            raise ValueError("min_exit_duration_s must be >= 0")
+        if self.display_quantum < 0:
+            raise ValueError("display_quantum must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)

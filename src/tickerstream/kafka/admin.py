@@ -257,3 +257,23 @@ async def partition_count(
             return len(described[0]["partitions"])
     finally:
         await admin.close()
+
+
+async def missing_topics(
+    bootstrap: str,
+    topics: Sequence[str],
+    *,
+    timeout_s: float = 15.0,
+    client_kwargs: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Which of ``topics`` do not exist (one metadata request; never creates them)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000), **(client_kwargs or {})
+    )
+    try:
+        async with asyncio.timeout(timeout_s):
+            await admin.start()
+            existing = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    return [t for t in topics if t not in existing]

@@ -10,7 +10,7 @@ that each bad record gets its own reason and the good ones around it still go th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -20,7 +20,7 @@ import numpy.typing as npt
 import orjson
 
 from tickerstream.engine import TickBatch
-from tickerstream.model import InvalidTick, RejectReason, tick_from_dict
+from tickerstream.model import MAX_PRICE_USD, MIN_PRICE, InvalidTick, RejectReason, max_price, tick_from_dict
 
 #: Largest accepted tick record. A tick is ~250 bytes; anything near this is not a tick.
 MAX_TICK_BYTES = 16 * 1024
@@ -65,6 +65,9 @@ class _WireTick(msgspec.Struct, gc=False):
 
 
 _DECODE_BATCH = msgspec.json.Decoder(list[_WireTick])
+#: What a decode of untrusted bytes may raise: msgspec raises ``UnicodeDecodeError`` (not a
+#: ``DecodeError``) for a string that is not UTF-8, e.g. ``"name":"Bit\xffcoin"``.
+_UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError)
 _DECODE_LINES = msgspec.json.Decoder(_WireTick)
 
 Columns = tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.float64]]
@@ -87,19 +90,56 @@ def decode_tick_values(
             decoded = DecodedTicks(TickBatch(*columns), np.arange(n, dtype=np.int64))
     if decoded is None:
         decoded = _decode_one_by_one(values, max_bytes)
+    decoded = _refuse_implausible(decoded, lambda row: values[row])
     return decoded if max_ts is None else _refuse_future(decoded, max_ts)
 
 
 def _refuse_future(decoded: DecodedTicks, max_ts: int) -> DecodedTicks:
-    late = decoded.batch.ts > max_ts
-    if not late.any():
+    late = np.flatnonzero(decoded.batch.ts > max_ts)
+    if not len(late):
         return decoded
-    keep = np.flatnonzero(~late)
+    ts = decoded.batch.ts
+    reason = RejectReason.INVALID_TICK
+    return _drop(decoded, {int(i): (reason, f"ts {int(ts[i])} is after {max_ts}") for i in late})
+
+
+def _refuse_implausible(decoded: DecodedTicks, record: Callable[[int], bytes]) -> DecodedTicks:
+    """Refuse prices the parser would refuse (``price_out_of_range``), with the parser's bounds.
+
+    One vectorised test on the price column; only rows above the US-dollar cap (rare: none in a
+    healthy stream) are looked at one by one, re-reading their record for the currency, whose cap
+    may be higher (a price of 5e9 KRW is plausible, 5e9 USD is not). ``record(row)`` gives the raw
+    record of input position ``row``.
+    """
+    price = decoded.batch.price
+    suspects = np.flatnonzero((price < MIN_PRICE) | (price > MAX_PRICE_USD))
+    if not len(suspects):
+        return decoded
+    refused: dict[int, tuple[RejectReason, str]] = {}
+    for i in suspects.tolist():
+        value = float(price[i])
+        currency = _currency_of(record(int(decoded.rows[i])))
+        if value < MIN_PRICE or value > max_price(currency):
+            refused[i] = (RejectReason.PRICE_OUT_OF_RANGE, f"price {value!r} {currency} is implausible")
+    return _drop(decoded, refused) if refused else decoded
+
+
+def _currency_of(raw: bytes) -> str:
+    try:
+        currency = orjson.loads(raw).get("currency")
+    except (orjson.JSONDecodeError, AttributeError):  # it decoded once; be safe all the same
+        return "USD"
+    return currency if isinstance(currency, str) else "USD"
+
+
+def _drop(decoded: DecodedTicks, refused: dict[int, tuple[RejectReason, str]]) -> DecodedTicks:
+    """``decoded`` without the batch rows in ``refused`` (row -> reason, detail), which become bad records."""
     batch = decoded.batch
-    bad = decoded.bad + [
-        BadRecord(int(decoded.rows[i]), RejectReason.INVALID_TICK, f"ts {int(batch.ts[i])} is after {max_ts}")
-        for i in np.flatnonzero(late).tolist()
-    ]
+    mask = np.ones(len(batch), dtype=bool)
+    mask[list(refused)] = False
+    keep = np.flatnonzero(mask)
+    rows = decoded.rows
+    bad = decoded.bad + [BadRecord(int(rows[i]), reason, detail) for i, (reason, detail) in refused.items()]
     bad.sort(key=lambda b: b.index)
     kept = TickBatch([batch.symbols[i] for i in keep.tolist()], batch.ts[keep], batch.price[keep])
     return DecodedTicks(kept, decoded.rows[keep], bad)
@@ -117,19 +157,21 @@ def decode_tick_lines(chunk: bytes, max_bytes: int = MAX_TICK_BYTES) -> tuple[De
     if body:
         try:
             ticks = _DECODE_LINES.decode_lines(body)
-        except msgspec.DecodeError:
+        except _UNDECODABLE:
             ticks = None
         if ticks is not None and len(ticks) == body.count(b"\n") + 1:
-            return DecodedTicks(TickBatch(*_columns(ticks)), np.arange(len(ticks), dtype=np.int64)), []
+            decoded = DecodedTicks(TickBatch(*_columns(ticks)), np.arange(len(ticks), dtype=np.int64))
+            checked = _refuse_implausible(decoded, lambda row: body.split(b"\n")[row])
+            return checked, ([line.strip() for line in body.split(b"\n")] if checked.bad else [])
     lines = [line for line in (raw.strip() for raw in chunk.split(b"\n")) if line]
-    return _decode_one_by_one(lines, max_bytes), lines
+    return _refuse_implausible(_decode_one_by_one(lines, max_bytes), lines.__getitem__), lines
 
 
 def _fast_columns(joined: bytes, n: int) -> Columns | None:
     """Columns of a JSON array of ``n`` valid ticks, or None if anything at all is off."""
     try:
         ticks = _DECODE_BATCH.decode(joined)
-    except msgspec.DecodeError:  # malformed JSON or an invalid tick (ValidationError)
+    except _UNDECODABLE:  # malformed JSON, an invalid tick (ValidationError) or bytes that are not UTF-8
         return None
     # A value holding two objects ("{..},{..}") would shift the rest: require a 1:1 count.
     return _columns(ticks) if len(ticks) == n else None
@@ -146,6 +188,15 @@ def _columns(ticks: list[_WireTick]) -> Columns:
     )
 
 
+def _utf8_error(value: bytes) -> str | None:
+    """Why ``value`` is not UTF-8 (the parser's ``invalid_utf8`` reason), or None if it is."""
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"{exc.reason} at byte {exc.start}"
+    return None
+
+
 def _decode_one_by_one(values: Sequence[bytes], max_bytes: int) -> DecodedTicks:
     good: list[dict[str, Any]] = []
     rows: list[int] = []
@@ -153,6 +204,10 @@ def _decode_one_by_one(values: Sequence[bytes], max_bytes: int) -> DecodedTicks:
     for i, value in enumerate(values):
         if len(value) > max_bytes:
             bad.append(BadRecord(i, RejectReason.MESSAGE_TOO_LARGE, f"{len(value)} bytes > {max_bytes}"))
+            continue
+        utf8_error = _utf8_error(value)
+        if utf8_error is not None:
+            bad.append(BadRecord(i, RejectReason.INVALID_UTF8, utf8_error))
             continue
         try:
             obj = orjson.loads(value)

@@ -6,8 +6,12 @@ Plain dataclasses with defaults, so :func:`tickerstream.config.load_settings` ca
 
 from __future__ import annotations
 
+import os
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
+
+from tickerstream.errors import ConfigError
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -67,6 +71,8 @@ class KafkaSettings:
             raise ValueError(f"sasl_mechanism must be one of {', '.join(SASL_MECHANISMS)}")
         if self.security_protocol.startswith("SASL_") and not self.sasl_username:
             raise ValueError(f"security_protocol {self.security_protocol} needs sasl_username")
+        if self.ssl_cafile and not os.path.isfile(self.ssl_cafile):
+            raise ValueError(f"ssl_cafile {self.ssl_cafile} is not a file")
 
     def client_kwargs(self) -> dict[str, Any]:
         """Connection options for every aiokafka client (producer, consumer, admin); empty for
@@ -82,5 +88,8 @@ class KafkaSettings:
         if self.security_protocol in ("SSL", "SASL_SSL"):
             from aiokafka.helpers import create_ssl_context
 
-            kw["ssl_context"] = create_ssl_context(cafile=self.ssl_cafile or None)
+            try:
+                kw["ssl_context"] = create_ssl_context(cafile=self.ssl_cafile or None)
+            except (OSError, ssl.SSLError) as exc:  # unreadable, or not PEM certificates
+                raise ConfigError(f"ssl_cafile {self.ssl_cafile}: not a usable CA bundle ({exc})") from None
         return kw

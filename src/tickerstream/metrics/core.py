@@ -234,6 +234,12 @@ class Metrics:
             "Records between a checkpoint and the committed offset, re-read after a restore.",
             registry=r,
         )
+        self.offset_resets = Counter(
+            "ticker_offset_resets",
+            "Ticks partitions whose checkpoint or position lay beyond the partition's end (the topic "
+            "was deleted and re-created, or truncated): state dropped, read again from the beginning.",
+            registry=r,
+        )
         # -- markets (per-symbol series: only through MarketGauges, which bounds them) -------------
         self.last_price = Gauge(
             "ticker_last_price",
@@ -457,6 +463,10 @@ class Metrics:
         self.restore_duration.observe(duration_s)
         if records:
             self.restore_records.inc(records)
+
+    def count_offset_reset(self) -> None:
+        """One ticks partition started over from its beginning (see ``ticker_offset_resets``)."""
+        self.offset_resets.inc()
 
 
 def _count_by_reason(counter: Counter, by_reason: Mapping[str, int]) -> None:

@@ -69,6 +69,9 @@ class NoMetrics:
     def observe_restore(self, duration_s: float, records: int) -> None:
         pass
 
+    def count_offset_reset(self) -> None:
+        pass
+
 
 class NoMarketGauges:
     """``MarketGauges`` that exports nothing."""

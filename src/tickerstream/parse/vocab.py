@@ -5,6 +5,12 @@ Plain data, no logic, so a reviewer can see at a glance what the parser trusts.
 
 from __future__ import annotations
 
+# The plausible price range is part of what a tick is (the Kafka decoder refuses the same values the
+# parser does), so it lives with the records in ``model``; re-exported here for the parser.
+from tickerstream.model import MAX_PRICE_USD as MAX_PRICE_USD
+from tickerstream.model import MIN_PRICE as MIN_PRICE
+from tickerstream.model import max_price as max_price
+
 #: Currency signs as written on pages -> ISO 4217 code. ``¥`` is read as JPY (CNY pages mostly write CNY).
 SIGN_TO_ISO: dict[str, str] = {
     "$": "USD",
@@ -40,44 +46,6 @@ FIAT_CODES: frozenset[str] = _words(
     "USD EUR GBP JPY CHF CAD AUD NZD KRW INR RUB BRL CNY HKD SGD TRY UAH NGN PHP VND IDR MXN ZAR SEK NOK "
     "DKK PLN CZK HUF THB ARS CLP COP AED SAR ILS TWD MYR PKR"
 )
-
-#: Rough units of each currency per US dollar, only to scale the plausible price cap.
-_UNITS_PER_USD: dict[str, float] = {
-    "JPY": 200,
-    "KRW": 2000,
-    "INR": 100,
-    "RUB": 150,
-    "IDR": 20000,
-    "VND": 30000,
-    "NGN": 2000,
-    "HUF": 500,
-    "ARS": 2000,
-    "CLP": 1200,
-    "COP": 5000,
-    "PKR": 400,
-    "PHP": 70,
-    "THB": 40,
-    "TWD": 40,
-    "UAH": 50,
-    "CZK": 30,
-    "MXN": 25,
-    "ZAR": 25,
-    "TRY": 50,
-    "SEK": 15,
-    "NOK": 15,
-    "DKK": 10,
-    "CNY": 10,
-    "HKD": 10,
-}
-
-#: Largest plausible price of a crypto asset in US dollars (BTC is ~1e5); anything above is a misread.
-MAX_PRICE_USD = 1e7
-#: Smallest plausible price (a 0.0₁₂… meme coin is ~1e-13).
-MIN_PRICE = 1e-15
-
-
-def max_price(currency: str) -> float:
-    return MAX_PRICE_USD * _UNITS_PER_USD.get(currency, 5.0 if currency != "USD" else 1.0)
 
 
 #: Upper-case tokens that look like symbols but are metrics, labels, indices, fiat or metals. A line

@@ -41,11 +41,30 @@ class ProcessorConfig:
     #: larger record (a 1 MB poison message) is still returned whole by the broker (KIP-74).
     max_partition_fetch_bytes: int = 1024 * 1024
     transactional_id_prefix: str = "tickerstream"
+    #: How often the consumer refreshes topic metadata even when nothing failed. A ticks topic that was
+    #: deleted and re-created is noticed (and its partitions assigned again) within this time; the
+    #: client's default (5 min) would leave the group idle that long.
+    metadata_max_age_ms: int = 30_000
 
     def __post_init__(self) -> None:
-        for name in ("commit_interval_ms", "checkpoint_interval_ms", "max_records", "max_pending_rows"):
+        positive = (
+            "commit_interval_ms",
+            "checkpoint_interval_ms",
+            "max_records",
+            "max_pending_rows",
+            "poll_timeout_ms",
+            "session_timeout_ms",
+            "heartbeat_interval_ms",
+            "max_poll_interval_ms",
+            "max_partition_fetch_bytes",
+            "metadata_max_age_ms",
+        )
+        for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
+        for name in ("max_future_ms", "ref_gate_timeout_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
         if not self.group:
             raise ValueError("group must not be empty")
 
@@ -67,6 +86,8 @@ class ProcessorStats:
     checkpoint_bytes: int = 0
     restores: int = 0
     cold_starts: int = 0
+    #: Partitions started over from their beginning: checkpoint/commit beyond the end (topic re-created).
+    offset_resets: int = 0
     rebalances: int = 0
     gate_blocked_steps: int = 0
     gate_timeouts: int = 0

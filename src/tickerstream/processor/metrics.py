@@ -89,3 +89,6 @@ class ProcessorMetrics:
 
     def restored(self, duration_s: float, records: int) -> None:
         self.metrics.observe_restore(duration_s, records)
+
+    def offset_reset(self) -> None:
+        self.metrics.count_offset_reset()

@@ -27,8 +27,15 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from tickerstream.engine import Engine, EngineConfig
+from tickerstream.errors import TopicError
 from tickerstream.events import Event
-from tickerstream.kafka.admin import TopicSpec, ensure_topics, refprices_topic_spec, topic_specs_for
+from tickerstream.kafka.admin import (
+    TopicSpec,
+    ensure_topics,
+    missing_topics,
+    refprices_topic_spec,
+    topic_specs_for,
+)
 from tickerstream.kafka.outputs import AtLeastOnceOutput, TransactionalOutput
 from tickerstream.kafka.partitioner import KeyRouter
 from tickerstream.kafka.settings import KafkaSettings
@@ -45,9 +52,9 @@ from tickerstream.processor.config import (
 from tickerstream.processor.dlq import reject_for
 from tickerstream.processor.gate import RefGate
 from tickerstream.processor.metrics import ProcessorMetrics
-from tickerstream.processor.ownership import Ownership
+from tickerstream.processor.ownership import Ownership, PartitionState
 from tickerstream.processor.pending import Cut, PendingTicks, decode_fetch
-from tickerstream.processor.recovery import Recovery
+from tickerstream.processor.recovery import Recovery, Restored
 from tickerstream.processor.refprices import RefFollower
 
 log = get_logger(__name__)
@@ -127,6 +134,7 @@ class Processor:
             session_timeout_ms=cfg.session_timeout_ms,
             heartbeat_interval_ms=cfg.heartbeat_interval_ms,
             max_poll_interval_ms=cfg.max_poll_interval_ms,
+            metadata_max_age_ms=cfg.metadata_max_age_ms,
         )
         self.owned = Ownership()  # owned and restored partitions
         self._committer = Committer(
@@ -135,6 +143,8 @@ class Processor:
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self._to_restore: set[int] = set()
+        #: Partitions seen to start over under us (``_went_back``): restored cold from their beginning.
+        self._started_over: set[int] = set()
         self._revoke_clean = True
         self._pending = PendingTicks()
         self._paused: set[int] = set()
@@ -253,9 +263,31 @@ class Processor:
                         except CommitFailedError as exc:  # the group moved on; the revoke handles it
                             log.warning("process.commit_failed", error=str(exc))
                             self._revoke_clean = False
+                except KafkaError as exc:
+                    self.failed = True
+                    await self._explain_failure(exc)
+                    raise
                 except BaseException:  # a send, a settle or the step itself (even cancelled half-way)
                     self.failed = True
                     raise
+
+    async def _explain_failure(self, exc: KafkaError) -> None:
+        """A delivery failed: if an output topic is gone (deleted while we run), say that instead of
+        the client's ``NotLeaderForPartitionError`` or time-out, which reads like a broker fault."""
+        t = self.kafka.topics
+        outputs = [t.moves, t.pegs, t.rejects, self.refprices_topic, self.checkpoint_topic]
+        try:
+            gone = await missing_topics(
+                self.kafka.bootstrap_servers, outputs, client_kwargs=self.kafka.client_kwargs()
+            )
+        except (KafkaError, OSError, TimeoutError):
+            return  # the broker itself is away: the original error says enough
+        if gone:
+            raise TopicError(
+                f"output topic(s) {', '.join(gone)} no longer exist (deleted while ticker-process ran): "
+                "nothing was committed past the last delivered step; re-create them (ticker-process "
+                "creates missing topics at start) and restart"
+            ) from exc
 
     def _add(self, fetched: dict[TopicPartition, list[Any]]) -> None:
         chosen: dict[int, list[Any]] = {}
@@ -263,7 +295,9 @@ class Processor:
             if tp.partition not in self.owned or tp.topic != self.ticks_topic or not records:
                 continue  # revoked meanwhile, or not restored yet
             pos = self.owned[tp.partition].position
-            if pos is not None and records[0].offset < pos:  # already processed (never expected)
+            if pos is not None and records[0].offset < pos:
+                if self._went_back(tp, pos, records[0].offset):
+                    continue
                 records = [r for r in records if r.offset >= pos]
             chosen[tp.partition] = records
         if not any(chosen.values()):
@@ -374,6 +408,43 @@ class Processor:
         self._to_restore |= set(owned)
         self._consumer.pause(*(TopicPartition(self.ticks_topic, p) for p in owned))
 
+    # --- a ticks topic that was re-created under us ----------------------------------------------
+
+    def _went_back(self, tp: TopicPartition, pos: int, first: int) -> bool:
+        """Records before our position: did the partition start over? If so, restore it afresh.
+
+        The client resets a position beyond the partition's end to its beginning without a word
+        (``auto_offset_reset``); dropping those records as "already processed" would skip the whole
+        re-created topic. The high watermark (from the fetch, no request) below our position proves
+        the records we processed are gone. Otherwise (never seen) the repeats are dropped, loudly."""
+        high = self._consumer.highwater(tp)
+        if high is None or high >= pos:
+            log.warning("process.records_behind_position", partition=tp.partition, position=pos, first=first)
+            return False
+        log.error(
+            "process.offset_beyond_end",
+            partition=tp.partition,
+            position=pos,
+            end=high,
+            detail="the ticks topic was re-created or truncated: this partition's state is dropped "
+            "and it is read again from its beginning",
+        )
+        self.owned.forget([tp.partition], self.engine)
+        self._pending.discard([tp.partition])
+        self._paused.discard(tp.partition)
+        self._to_restore.add(tp.partition)
+        self._started_over.add(tp.partition)
+        self._consumer.pause(tp)
+        return True
+
+    async def _start_over(self, tp: TopicPartition, restored: Restored) -> None:
+        """Read a partition whose checkpoint or commit lies beyond its end from its beginning, cold."""
+        begin = (await self._consumer.beginning_offsets([tp]))[tp]
+        self._consumer.seek(tp, begin)
+        restored.state.position = begin
+        self.stats.offset_resets += 1
+        self.metrics.offset_reset()
+
     # --- rebalance -------------------------------------------------------------------------------
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -406,6 +477,7 @@ class Processor:
                     await self.output.close(p)
             new = mine - kept
             self._to_restore = (self._to_restore & mine) | new
+            self._started_over &= mine
             self._consumer.pause(*(TopicPartition(self.ticks_topic, p) for p in self._to_restore))
             log.info("process.assigned", partitions=sorted(mine), kept=sorted(kept), restore=sorted(new))
             self.metrics.rebalanced(sorted(mine))
@@ -422,12 +494,20 @@ class Processor:
             # Fence the previous owners (aborting their open transactions) before reading their commits.
             await asyncio.gather(*(self.output.open(p) for p in todo))
         bounds = await self._recovery.bounds(todo) if todo else {}
+        tps = [TopicPartition(self.ticks_topic, p) for p in todo]
+        ends = await self._consumer.end_offsets(tps) if todo else {}
         resume = []
-        for p in todo:
-            tp = TopicPartition(self.ticks_topic, p)
+        for tp in tps:
+            p = tp.partition
             committed = await self._consumer.committed(tp)
-            restored = await self._recovery.restore(self.engine, p, committed, bounds[p])
-            if restored.checkpoint is not None:
+            if p in self._started_over:
+                self._started_over.discard(p)
+                restored = Restored(PartitionState(), None, beyond_end=True)
+            else:
+                restored = await self._recovery.restore(self.engine, p, committed, bounds[p], end=ends[tp])
+            if restored.beyond_end:
+                await self._start_over(tp, restored)
+            elif restored.checkpoint is not None:
                 self._consumer.seek(tp, restored.checkpoint)
                 self.stats.restores += 1
                 if committed is not None and committed > restored.checkpoint:

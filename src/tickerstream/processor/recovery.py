@@ -35,6 +35,9 @@ class Restored:
     state: PartitionState
     #: The checkpoint's offset, None when there was none (the partition starts cold).
     checkpoint: int | None
+    #: The checkpoint or the committed offset lay beyond the partition's end: the topic was deleted
+    #: and re-created (or truncated) since. Nothing was restored; the caller starts the partition over.
+    beyond_end: bool = False
 
 
 class Recovery:
@@ -73,14 +76,35 @@ class Recovery:
         return await checkpoint_bounds(self._reader, self.topic, partitions)
 
     async def restore(
-        self, engine: Engine, partition: int, committed: int | None, bounds: tuple[int, int] | None = None
+        self,
+        engine: Engine,
+        partition: int,
+        committed: int | None,
+        bounds: tuple[int, int] | None = None,
+        end: int | None = None,
     ) -> Restored:
-        """Merge the partition's latest checkpoint into ``engine``; where to resume and what it owns."""
+        """Merge the partition's latest checkpoint into ``engine``; where to resume and what it owns.
+
+        ``end``: the ticks partition's end offset. A checkpoint or commit beyond it describes records
+        that are gone (the topic was re-created): seeking there would wait for offsets the new topic
+        reaches only much later and skip everything before them, so nothing is restored and the
+        result says ``beyond_end``."""
         try:
             cp = await read_checkpoint(self._reader, self.topic, partition, bounds)
         except CheckpointError as exc:
             log.error("process.checkpoint_unreadable", partition=partition, error=str(exc))
             cp = None
+        if end is not None and max(committed or 0, cp.offset if cp else 0) > end:
+            log.error(
+                "process.offset_beyond_end",
+                partition=partition,
+                checkpoint=cp.offset if cp else None,
+                committed=committed,
+                end=end,
+                detail="the ticks topic was re-created or truncated: this partition's state is dropped "
+                "and it is read again from its beginning",
+            )
+            return Restored(PartitionState(), None, beyond_end=True)
         state = PartitionState(committed=committed)
         if cp is None:
             state.position = committed

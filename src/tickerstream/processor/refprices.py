@@ -103,6 +103,7 @@ class RefFollower:
     def __init__(self, bootstrap: str, topic: str, symbols: Iterable[str], **consumer_kwargs: Any) -> None:
         self.topic = topic
         self._bootstrap = bootstrap
+        self._client_kwargs = consumer_kwargs  # connection security, for the admin look-up too
         self.symbols = frozenset(symbols)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -121,7 +122,7 @@ class RefFollower:
 
     async def start(self, catch_up_timeout_s: float = 30.0) -> None:
         """Assign all partitions, read everything there is now, then follow in the background."""
-        count = await partition_count(self._bootstrap, self.topic)
+        count = await partition_count(self._bootstrap, self.topic, client_kwargs=self._client_kwargs)
         if not count:
             raise RuntimeError(f"reference-price topic {self.topic} not found")
         await self._consumer.start()

@@ -14,6 +14,14 @@ Delivery:
   its first record (so a slow trickle of ticks is not held back);
 * per partition, batches are submitted in the order they were closed (one FIFO queue for all closes), so
   a symbol's ticks keep their order on the topic;
+* outages: a batch whose delivery failed with an error that may pass (a time-out, a lost connection,
+  a leader change) is sent again, in the order of the failures and before any new batch, with
+  exponential backoff, for up to ``delivery_timeout_s``
+  from its first failure (default 10 min; 0 = never retry). Only then, or on an error that cannot pass
+  (authorisation, a record too large), does the producer fail. A retry may repeat a batch the broker
+  had written without acknowledging it: repeats are identical ticks (at-least-once, like the
+  processor's), never gaps. A batch handed over while an earlier one's failure was not yet reported
+  may land before that one's retry (per-partition order is best effort across an outage);
 * back-pressure: at most ``max_in_flight`` submitted batches wait for their acks; past that,
   ``send_ticks`` awaits the oldest, so a slow broker slows the reader instead of growing memory.
   Memory is bounded by about ``(max_in_flight + 2 x partitions) x batch_bytes``.
@@ -47,6 +55,8 @@ from typing import Any, BinaryIO, Self
 
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.record.default_records import DefaultRecordBatch
 
 from tickerstream.errors import ProduceError
 from tickerstream.kafka.partitioner import KeyRouter
@@ -110,6 +120,11 @@ class ProducerConfig:
     #: Submitted batches awaiting their ack before ``send_ticks`` waits (back-pressure).
     max_in_flight: int = 16
     request_timeout_ms: int = 30_000
+    #: How long a batch whose delivery failed with a passing error (time-out, broker down) is retried,
+    #: counted from its first failure. An outage shorter than this loses nothing; 0 = fail at once.
+    delivery_timeout_s: float = 600.0
+    #: Longest pause between two retries (they start at 0.5 s and double).
+    retry_backoff_max_s: float = 10.0
     client_id: str = "ticker-produce"
     #: Connection security for aiokafka (``KafkaSettings.client_kwargs()``); holds the SASL password.
     client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -121,6 +136,8 @@ class ProducerConfig:
             raise ValueError(f"batch_bytes must be at least 1024, got {self.batch_bytes}")
         if self.linger_ms < 0 or self.max_in_flight < 1:
             raise ValueError("linger_ms must be >= 0 and max_in_flight >= 1")
+        if not self.delivery_timeout_s >= 0 or not self.retry_backoff_max_s > 0:
+            raise ValueError("delivery_timeout_s must be >= 0 and retry_backoff_max_s > 0")
 
 
 @dataclass
@@ -145,6 +162,8 @@ class ProduceStats:
     #: Bytes of acknowledged record batches as sent (after compression).
     bytes_sent: int = 0
     delivery_errors: int = 0
+    #: Batches sent again after a delivery failure that could pass (an outage).
+    batches_retried: int = 0
     #: Records whose event time was too far ahead of the clock to be the Kafka timestamp.
     future_ts_clamped: int = 0
 
@@ -188,6 +207,12 @@ class TickProducer:
         # Closed batches waiting to be handed to aiokafka, in close order: (topic, partition, batch,
         # record count, is-ticks). One queue for every close keeps each partition's batches in order.
         self._ready: deque[tuple[str, int, Any, int, bool]] = deque()
+        #: Batches whose delivery failed but may be retried: (topic, partition, batch, count, is-ticks,
+        #: monotonic time of the first failure), in failure order (per partition: submission order).
+        self._failed: deque[tuple[str, int, Any, int, bool, float]] = deque()
+        self._retry_round = 0
+        self._last_retry_log = 0.0
+        self._retry_task: asyncio.Task[None] | None = None
         self._in_flight: deque[asyncio.Future[Any]] = deque()
         self._pump_lock = asyncio.Lock()
         self._linger_handle: asyncio.TimerHandle | None = None
@@ -242,6 +267,8 @@ class TickProducer:
         finally:
             if self._linger_handle is not None:
                 self._linger_handle.cancel()
+            if self._retry_task is not None and not self._retry_task.done():
+                self._retry_task.cancel()
             producer, self._producer = self._producer, None
             await producer.stop()
 
@@ -339,8 +366,11 @@ class TickProducer:
             return
         self._close_all()
         await self._pump()
-        while self._in_flight:
-            await asyncio.wait([self._in_flight.popleft()])
+        while self._in_flight or self._failed:
+            while self._in_flight:
+                await asyncio.wait([self._in_flight.popleft()])
+            if self._failed:
+                await self._pump()  # sends the failed batches again (after a backoff)
         if self.archive is not None:
             self.archive.flush()
         self._raise_if_failed()
@@ -396,25 +426,64 @@ class TickProducer:
             self._error = self._error or exc
 
     async def _pump(self) -> None:
-        """Hand the ready batches to aiokafka in order; then wait while too many await their acks."""
+        """Hand the ready batches to aiokafka in order (failed ones first, after a backoff); then wait
+        while too many await their acks."""
         async with self._pump_lock:
+            if self._failed:
+                await self._requeue_failed()
             while self._ready:
                 topic, partition, batch, count, is_ticks = self._ready.popleft()
-                handed = time.perf_counter()
-                try:
-                    future = await self._producer.send_batch(batch, topic, partition=partition)
-                except Exception as exc:
-                    self.stats.delivery_errors += 1
-                    self._error = self._error or exc
-                    raise ProduceError(f"could not queue a batch for {topic}[{partition}]: {exc!r}") from exc
-                self.stats.batches_sent += 1
-                future.add_done_callback(self._acked_callback(batch, count, is_ticks, handed))
-                self._in_flight.append(future)
+                await self._submit(topic, partition, batch, count, is_ticks, None)
                 while len(self._in_flight) > self.config.max_in_flight:
                     await asyncio.wait([self._in_flight.popleft()])
         self._raise_if_failed()
 
-    def _acked_callback(self, batch: Any, count: int, is_ticks: bool, handed: float) -> Any:
+    async def _submit(
+        self, topic: str, partition: int, batch: Any, count: int, is_ticks: bool, failed_at: float | None
+    ) -> None:
+        handed = time.perf_counter()
+        try:
+            future = await self._producer.send_batch(batch, topic, partition=partition)
+        except Exception as exc:
+            self.stats.delivery_errors += 1
+            self._error = self._error or exc
+            raise ProduceError(f"could not queue a batch for {topic}[{partition}]: {exc!r}") from exc
+        self.stats.batches_sent += 1
+        future.add_done_callback(
+            self._acked_callback(topic, partition, batch, count, is_ticks, handed, failed_at)
+        )
+        self._in_flight.append(future)
+
+    async def _requeue_failed(self) -> None:
+        """Send the failed batches again, rebuilt from their bytes (a sent batch cannot be re-sent),
+        in the order they failed, after an exponential backoff (0.5 s doubling up to the maximum)."""
+        delay = min(0.5 * 2**self._retry_round, self.config.retry_backoff_max_s)
+        self._retry_round += 1
+        await asyncio.sleep(delay)
+        failed, self._failed = self._failed, deque()
+        for topic, partition, old, count, is_ticks, failed_at in failed:
+            batch = self._producer.create_batch()
+            for record in DefaultRecordBatch(bytes(old._build())):
+                batch.append(timestamp=record.timestamp, key=record.key, value=record.value)
+            batch.close()
+            self.stats.batches_retried += 1
+            await self._submit(topic, partition, batch, count, is_ticks, failed_at)
+
+    def _retriable(self, exc: BaseException, failed_at: float) -> bool:
+        """May this failure pass (broker down, leader moving), and is there time left to wait for it?"""
+        passing = isinstance(exc, KafkaTimeoutError) or (isinstance(exc, KafkaError) and exc.retriable)
+        return passing and time.monotonic() - failed_at < self.config.delivery_timeout_s
+
+    def _acked_callback(
+        self,
+        topic: str,
+        partition: int,
+        batch: Any,
+        count: int,
+        is_ticks: bool,
+        handed: float,
+        failed_at: float | None,
+    ) -> Any:
         def done(future: asyncio.Future[Any]) -> None:
             if future.cancelled():
                 exc: BaseException | None = asyncio.CancelledError()
@@ -422,9 +491,16 @@ class TickProducer:
                 exc = future.exception()
             if exc is not None:
                 self.stats.delivery_errors += 1
+                first = time.monotonic() if failed_at is None else failed_at
+                if self._error is None and self._retriable(exc, first):
+                    self._failed.append((topic, partition, batch, count, is_ticks, first))
+                    self._log_retry(exc)
+                    self._schedule_retry()
+                    return
                 self._error = self._error or exc
                 log.error("produce.batch_failed", records=count, error=repr(exc))
                 return
+            self._retry_round = 0
             self.stats.batches_acked += 1
             self.stats.bytes_sent += batch.size()  # built by now: the compressed size on the wire
             if is_ticks:
@@ -435,6 +511,25 @@ class TickProducer:
                 self._on_acked(count, time.perf_counter() - handed)
 
         return done
+
+    def _schedule_retry(self) -> None:
+        """Retry even when no send or flush comes (``--follow`` waiting for input): one pump task."""
+        if self._retry_task is None or self._retry_task.done():
+            self._retry_task = asyncio.get_running_loop().create_task(self._pump_quietly())
+
+    def _log_retry(self, exc: BaseException) -> None:
+        """One warning per 10 s at most: an outage fails every in-flight batch at once, and again
+        on every retry; one line says it all (the count is in ``stats.batches_retried``)."""
+        now = time.monotonic()
+        if now - self._last_retry_log >= 10.0:
+            self._last_retry_log = now
+            log.warning(
+                "produce.delivery_retrying",
+                error=repr(exc),
+                waiting_batches=len(self._failed),
+                retried_so_far=self.stats.batches_retried,
+                gives_up_after_s=self.config.delivery_timeout_s,
+            )
 
 
 async def _partition_count(producer: Any, topic: str) -> int:

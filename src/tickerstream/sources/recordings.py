@@ -1,8 +1,10 @@
 """Where recorded ticks and pages come from: which inputs are JSON Lines of ticks, which are page
 text, and how to open them. Shared by the backtest (``tickerstream.replay``) and the main job on Kafka.
 
-JSON Lines of ticks are the ticks topic's own JSON (``*.jsonl``, ``*.ndjson``, optionally ``.gz``);
-anything else is page text, read as ``ticker-parse`` reads it.
+JSON Lines of ticks are the ticks topic's own JSON (``*.jsonl``, ``*.ndjson``, optionally ``.gz``),
+or any other plain file whose first line is a tick record (a feed saved as ``ticks.txt``: read as
+a page it gave "0 ticks, 0 rejects", since JSON is not ticker text); anything else is page text,
+read as ``ticker-parse`` reads it.
 """
 
 from __future__ import annotations
@@ -12,14 +14,39 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+import orjson
+
 from tickerstream.errors import InputError, SourceError
 from tickerstream.sources.files import walk_files
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 
 
+#: How much of a file is looked at to tell a tick recording from page text.
+_SNIFF_BYTES = 4096
+
+
 def is_jsonl(path: Path) -> bool:
-    return path.name.endswith(JSONL_SUFFIXES)
+    return path.name.endswith(JSONL_SUFFIXES) or _starts_with_a_tick(path)
+
+
+def _starts_with_a_tick(path: Path) -> bool:
+    """Is the first non-blank line a tick record (a JSON object with ``"v"`` and ``"symbol"``)?"""
+    if path.name.endswith(".gz"):
+        return False
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except OSError:
+        return False  # the page reader reports it
+    line = head.lstrip().split(b"\n", 1)[0].strip()
+    if not line.startswith(b"{"):
+        return False
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(obj, dict) and "v" in obj and "symbol" in obj
 
 
 def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[Path]]:

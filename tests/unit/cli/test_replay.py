@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.support.processes import ChildProcesses
 from tickerstream.cli.replay import main as replay_main
 
 
@@ -115,25 +116,29 @@ def test_cli_subprocess_has_no_traceback_on_usage_errors() -> None:
     assert proc.stderr.startswith("ticker-replay: error: input not found")
 
 
-def test_ctrl_c_stops_cleanly_with_what_was_done(sample_jsonl: Path, tmp_path: Path) -> None:
+def test_ctrl_c_stops_cleanly_with_what_was_done(
+    sample_jsonl: Path, tmp_path: Path, child_processes: ChildProcesses
+) -> None:
     import signal
     import time
 
     out = tmp_path / "partial.jsonl"
     # Paced at 3600x event time, the 4-day sample takes ~96 s: long enough to interrupt mid-way.
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tickerstream.cli.replay",
-            str(sample_jsonl),
-            "--speed",
-            "3600",
-            "--out",
-            str(out),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = child_processes.add(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tickerstream.cli.replay",
+                str(sample_jsonl),
+                "--speed",
+                "3600",
+                "--out",
+                str(out),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     )
     time.sleep(3.0)
     proc.send_signal(signal.SIGINT)
@@ -142,3 +147,14 @@ def test_ctrl_c_stops_cleanly_with_what_was_done(sample_jsonl: Path, tmp_path: P
     assert "Traceback" not in err and "(interrupted)" in err
     events = [orjson.loads(line) for line in out.read_bytes().splitlines()]  # every line written whole
     assert all(e["type"] in ("move", "peg") for e in events)
+
+
+@pytest.mark.parametrize("content", [b"garbage", b"\x1f\x8b\x08\x00truncated"])
+def test_an_unreadable_input_is_one_line_not_a_traceback(
+    tmp_path: Path, content: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ticks.jsonl.gz"
+    path.write_bytes(content)
+    assert replay_main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "ticker-replay: error: cannot read an input" in err

@@ -146,3 +146,50 @@ def test_ticks_from_the_far_future_are_refused_when_asked() -> None:
     ]
     assert "is after" in decoded.bad[0].detail
     assert len(decode_tick_values(batch).batch) == 3  # no limit unless asked
+
+
+# ---- records that used to crash the decoder or slip through it (issue #9 items 1 and 4) ----
+
+NOT_UTF8 = GOOD[0].to_json().replace(b"Bitcoin", b"Bit\xffcoin")
+
+
+def test_invalid_utf8_is_a_bad_record_not_an_exception() -> None:
+    """msgspec raises UnicodeDecodeError (not DecodeError) here: it used to kill the processor."""
+    for batch in ([NOT_UTF8], [*values(GOOD), NOT_UTF8], [NOT_UTF8, *values(GOOD)]):
+        decoded = decode_tick_values(batch)
+        where = batch.index(NOT_UTF8)
+        assert [(b.index, b.reason) for b in decoded.bad] == [(where, RejectReason.INVALID_UTF8)]
+        assert len(decoded.batch) == len(batch) - 1
+
+
+def test_invalid_utf8_line_in_json_lines() -> None:
+    chunk = b"\n".join([*values(GOOD), NOT_UTF8]) + b"\n"
+    decoded, lines = decode_tick_lines(chunk)
+    assert [(b.index, b.reason) for b in decoded.bad] == [(3, RejectReason.INVALID_UTF8)]
+    assert lines[3] == NOT_UTF8
+    assert decoded.batch.symbols == ["BTC", "USDC", "ETH"]
+
+
+def _priced(price: str, currency: str = "USD") -> bytes:
+    return GOOD[0].to_json().replace(b"104442.98", price.encode()).replace(b'"USD"', f'"{currency}"'.encode())
+
+
+def test_implausible_prices_get_the_parsers_reason() -> None:
+    batch = [*values(GOOD), _priced("1e200"), _priced("1e-300"), _priced("2e7"), _priced("5e9", "KRW")]
+    decoded = decode_tick_values(batch)
+    assert [(b.index, b.reason) for b in decoded.bad] == [
+        (3, RejectReason.PRICE_OUT_OF_RANGE),
+        (4, RejectReason.PRICE_OUT_OF_RANGE),
+        (5, RejectReason.PRICE_OUT_OF_RANGE),
+    ]
+    # 5e9 KRW (~2.5e6 USD) is within the parser's KRW cap: kept.
+    assert decoded.rows.tolist() == [0, 1, 2, 6]
+    assert decoded.batch.price.tolist()[-1] == 5e9
+
+
+def test_implausible_prices_in_json_lines_name_their_lines() -> None:
+    chunk = b"\n".join([*values(GOOD), _priced("1e200")]) + b"\n"
+    decoded, lines = decode_tick_lines(chunk)
+    assert [(b.index, b.reason) for b in decoded.bad] == [(3, RejectReason.PRICE_OUT_OF_RANGE)]
+    assert lines[3] == _priced("1e200")
+    assert len(decoded.batch) == 3
