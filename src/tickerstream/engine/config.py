@@ -148,21 +148,22 @@ class PegConfig:
     ref_vol_prior_daily_pct: float = 5.0
 
     def __post_init__(self) -> None:
-        floats = (
-            self.warn_bps,
-            self.critical_bps,
-            self.warn_exit_bps,
-            self.critical_exit_bps,
-            self.display_quantum,
-            self.confirm_bypass_bps,
-            self.update_step_bps,
-            self.ref_z,
-            self.ref_uncertainty_ratio,
-            self.ref_vol_floor_daily_pct,
-            self.ref_vol_prior_daily_pct,
-        )
-        if not all(math.isfinite(x) for x in floats):  # nan passes every comparison below
-            raise ValueError("peg levels and reference settings must be finite numbers")
+        floats = {
+            "warn_bps": self.warn_bps,
+            "critical_bps": self.critical_bps,
+            "warn_exit_bps": self.warn_exit_bps,
+            "critical_exit_bps": self.critical_exit_bps,
+            "display_quantum": self.display_quantum,
+            "confirm_bypass_bps": self.confirm_bypass_bps,
+            "update_step_bps": self.update_step_bps,
+            "ref_z": self.ref_z,
+            "ref_uncertainty_ratio": self.ref_uncertainty_ratio,
+            "ref_vol_floor_daily_pct": self.ref_vol_floor_daily_pct,
+            "ref_vol_prior_daily_pct": self.ref_vol_prior_daily_pct,
+        }
+        bad = [k for k, v in floats.items() if not math.isfinite(v)]  # nan passes every comparison below
+        if bad:
+            raise ValueError(f"{', '.join(bad)} must be finite numbers")
         if not 0 < self.warn_bps < self.critical_bps:
             raise ValueError("need 0 < warn_bps < critical_bps")
         if not 0 <= self.warn_exit_bps <= self.warn_bps:
