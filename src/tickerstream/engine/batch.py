@@ -1,8 +1,8 @@
 """``TickBatch``: the engine's columnar input.
 
-The engine only needs symbol, event time and price; carrying them as one list and two numpy
-arrays lets the hot path group and scatter a whole poll batch with a few numpy calls instead of
-touching a ``Tick`` object per message.
+The engine needs the series, event time, price and the price's quantum; carrying them as lists and
+numpy arrays lets the hot path group and scatter a whole poll batch with a few numpy calls instead
+of touching a ``Tick`` object per message.
 """
 
 from __future__ import annotations
@@ -16,28 +16,41 @@ import numpy.typing as npt
 
 from tickerstream.model import Tick
 
+F64 = npt.NDArray[np.float64]
+
+
+def _nan(n: int) -> F64:
+    return np.full(n, np.nan)
+
 
 @dataclass(frozen=True, slots=True)
 class TickBatch:
-    """Ticks in stream order: ``symbols[i]`` had price ``price[i]`` at ``ts[i]`` (ms since epoch, UTC)."""
+    """Ticks in stream order: ``symbols[i]`` had price ``price[i]`` at ``ts[i]`` (ms since epoch, UTC).
+
+    ``quantum[i]`` is the price's display step as the source showed it (``1e-6`` for ``0.000019``);
+    NaN when unknown, and the engine then estimates it per series from the prices seen.
+    """
 
     symbols: list[str]
     ts: npt.NDArray[np.int64]
-    price: npt.NDArray[np.float64]
+    price: F64
+    quantum: F64
 
     def __post_init__(self) -> None:
-        if not (len(self.symbols) == self.ts.shape[0] == self.price.shape[0]):
-            raise ValueError("symbols, ts and price must have the same length")
-        if self.ts.dtype != np.int64 or self.price.dtype != np.float64:
-            raise TypeError("ts must be int64 and price float64 (use TickBatch.from_arrays)")
+        if not (len(self.symbols) == self.ts.shape[0] == self.price.shape[0] == self.quantum.shape[0]):
+            raise ValueError("symbols, ts, price and quantum must have the same length")
+        if self.ts.dtype != np.int64 or self.price.dtype != np.float64 or self.quantum.dtype != np.float64:
+            raise TypeError("ts must be int64, price and quantum float64 (use TickBatch.from_arrays)")
 
     @classmethod
-    def from_arrays(cls, symbols: Sequence[str], ts: Any, price: Any) -> TickBatch:
-        """Build from any sequences; converts ts to int64 and price to float64."""
+    def from_arrays(cls, symbols: Sequence[str], ts: Any, price: Any, quantum: Any = None) -> TickBatch:
+        """Build from any sequences; converts ts to int64 and price/quantum to float64 (None: unknown)."""
+        n = len(symbols)
         return cls(
             list(symbols),
             np.ascontiguousarray(ts, dtype=np.int64),
             np.ascontiguousarray(price, dtype=np.float64),
+            _nan(n) if quantum is None else np.ascontiguousarray(quantum, dtype=np.float64),
         )
 
     @classmethod
@@ -47,11 +60,16 @@ class TickBatch:
             [t.symbol for t in ticks],
             np.fromiter((t.ts for t in ticks), dtype=np.int64, count=n),
             np.fromiter((t.price for t in ticks), dtype=np.float64, count=n),
+            np.fromiter(
+                (np.nan if t.price_quantum is None else t.price_quantum for t in ticks),
+                dtype=np.float64,
+                count=n,
+            ),
         )
 
     @classmethod
     def empty(cls) -> TickBatch:
-        return cls([], np.empty(0, np.int64), np.empty(0, np.float64))
+        return cls([], np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
 
     @classmethod
     def concat(cls, batches: Sequence[TickBatch]) -> TickBatch:
@@ -61,11 +79,20 @@ class TickBatch:
             [s for b in batches for s in b.symbols],
             np.concatenate([b.ts for b in batches]),
             np.concatenate([b.price for b in batches]),
+            np.concatenate([b.quantum for b in batches]),
+        )
+
+    def take(self, idx: npt.NDArray[np.int64]) -> TickBatch:
+        """The ticks at positions ``idx``, in that order."""
+        return TickBatch(
+            [self.symbols[i] for i in idx.tolist()], self.ts[idx], self.price[idx], self.quantum[idx]
         )
 
     def slice(self, start: int, stop: int) -> TickBatch:
         """Ticks ``start:stop`` in stream order (used to cut a stream into batches)."""
-        return TickBatch(self.symbols[start:stop], self.ts[start:stop], self.price[start:stop])
+        return TickBatch(
+            self.symbols[start:stop], self.ts[start:stop], self.price[start:stop], self.quantum[start:stop]
+        )
 
     def __len__(self) -> int:
         return len(self.symbols)

@@ -18,6 +18,7 @@ Memory at the defaults (capacity 512, two move horizons): about 8.3 KB per symbo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -27,15 +28,17 @@ import numpy.typing as npt
 from tickerstream.engine import checkpoint
 from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
-from tickerstream.engine.moves import MoveDetector, ewma_alpha
+from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.pegs import PegMonitor
 from tickerstream.engine.registry import load_registry
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
-from tickerstream.engine.windows import NO_TS, Windows, group_and_accept
+from tickerstream.engine.windows import NO_TS, Grouped, Windows, group_and_accept
 from tickerstream.events import Event, PegEvent, event_sort_key
 
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -45,8 +48,11 @@ class Engine:
         self._ids: dict[str, int] = {}
         self._names: list[str] = []
         self._free: list[int] = []
+        horizons = (
+            [cfg.windows.horizon_s, *cfg.moves.horizons_s] if cfg.moves.enabled else [cfg.windows.horizon_s]
+        )
         self.windows = Windows(
-            cfg.windows.horizon_s, cfg.windows.capacity, ewma_alpha(cfg.moves.ewma_halflife_ticks)
+            horizons, cfg.windows.capacity, cfg.moves.anchor_slack, cfg.moves.ewma_halflife_s
         )
         self.moves = MoveDetector(cfg.moves, self.windows.rows)
         registry = load_registry(cfg.pegs) if cfg.pegs.enabled else {}
@@ -54,6 +60,7 @@ class Engine:
         self._relevant = np.zeros(self.windows.rows, dtype=bool)  # row is pegged or a reference
         self._watermark = NO_TS
         self._touched: I64 = np.empty(0, dtype=np.int64)
+        self._coarse: set[str] = set()  # series already reported as having a too coarse quantum
 
     # --- input -----------------------------------------------------------------------------------
 
@@ -67,25 +74,54 @@ class Engine:
             return []
         rows = self._rows_for(batch.symbols)
         win = self.windows
-        g = group_and_accept(rows, batch.ts, batch.price, win.last_ts)
+        g = group_and_accept(rows, batch.ts, batch.price, batch.quantum, win.last_ts)
         st.late += g.late
         st.duplicates += g.duplicates
         st.accepted += len(g)
         events: list[Event] = []
         if len(g):
-            ret, var_before, n_before = win.returns_and_vol(g)
+            q = win.quantum(g)
+            _, var_rate, n_before = win.returns_and_vol(g, q)
+            kept = [ring.kept(g, win.last_ts) for ring in win.rings]
             if self.config.moves.enabled and self.moves.horizons_ms:
-                z = self.moves.zscores(ret, var_before, n_before)
-                anchors = [win.asof(g, g.ts - h) for h in self.moves.horizons_ms]
-                moves = self.moves.detect(g, z, anchors, self._names)
+                anchors = []
+                for h_ms in self.moves.horizons_ms:
+                    k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
+                    anchors.append(win.asof(win.rings[k], g, kept[k], g.ts - h_ms))
+                moves = self.moves.detect(g, q, var_rate, n_before, anchors, self._names)
                 st.moves += len(moves)
                 events.extend(moves)
-            st.evicted += win.write(g)
+                self._note_coarse(g, q)
+            st.evicted += win.write(g, kept)
             self._touched = g.seg_rows
         events.extend(self._pegs_for(batch, rows, g.order))
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
+
+    def _note_coarse(self, g: Grouped, q: F64) -> None:
+        """Series whose price quantum is at least the smallest move threshold: the display cannot
+        show a move of that size, so no threshold alert can be trusted and none is sent on rounding.
+        Counted (``stats.coarse_quantum``) and logged once per series, never alerted."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            coarse = q / g.price * 100.0 >= min(self.config.moves.threshold_pct)
+        if not coarse.any():
+            return
+        for row in np.unique(g.rows[coarse]).tolist():
+            name = self._names[row]
+            if name not in self._coarse:
+                self._coarse.add(name)
+                i = int(np.flatnonzero(coarse & (g.rows == row))[0])
+                # stdlib logging (rendered like ours by log.configure_logging): a log call from
+                # the engine must never raise into the hot path, whatever the handler's stream.
+                log.warning(
+                    "engine.coarse_quantum symbol=%s price=%r quantum=%r: one price step >= the move "
+                    "threshold; its rounding is not reported as a move",
+                    name,
+                    float(g.price[i]),
+                    float(q[i]),
+                )
+        self._stats.coarse_quantum = len(self._coarse)
 
     def _pegs_for(self, batch: TickBatch, rows: I64, accepted_order: I64) -> list[PegEvent]:
         """Hand the accepted ticks of pegged/reference symbols to the peg monitor, in stream order."""
@@ -157,6 +193,8 @@ class Engine:
             self._names[r] = ""
             self._free.append(r)
         self._touched = np.setdiff1d(self._touched, rows)
+        self._coarse.difference_update(names)
+        self._stats.coarse_quantum = len(self._coarse)
         self.pegs.drop(names)
         self._stats.symbols = len(self._ids)
 
@@ -208,16 +246,17 @@ class Engine:
         if not self._ids:
             return 0.0
         rows = np.fromiter(self._ids.values(), dtype=np.int64, count=len(self._ids))
-        cap = self.windows.capacity
-        return float(np.minimum(self.windows.count[rows], cap).mean() / cap)
+        ring = self.windows.ring(self.config.windows.horizon_s)
+        cap = ring.capacity
+        return float(np.minimum(ring.count[rows], cap).mean() / cap)
 
     def last_price(self, symbol: str) -> float | None:
         r = self._ids.get(symbol)
-        return None if r is None or self.windows.count[r] == 0 else float(self.windows.last_price[r])
+        return None if r is None or self.windows.last_ts[r] == NO_TS else float(self.windows.last_price[r])
 
     def last_ts(self, symbol: str) -> int | None:
         r = self._ids.get(symbol)
-        return None if r is None or self.windows.count[r] == 0 else int(self.windows.last_ts[r])
+        return None if r is None or self.windows.last_ts[r] == NO_TS else int(self.windows.last_ts[r])
 
     def peg_status(self, symbol: str) -> tuple[str, float] | None:
         """(state, deviation_bps of the last judged tick) of a pegged symbol, or None."""
@@ -233,4 +272,10 @@ class Engine:
             rows = self._touched
         else:
             rows = np.array([self._ids[s] for s in symbols if s in self._ids], dtype=np.int64)
-        return window_stats(self.windows, self.moves, rows, [self._names[r] for r in rows.tolist()])
+        return window_stats(
+            self.windows,
+            self.windows.ring(self.config.windows.horizon_s),
+            self.moves,
+            rows,
+            [self._names[r] for r in rows.tolist()],
+        )

@@ -226,6 +226,12 @@ class Metrics:
             ["symbol"],
             registry=r,
         )
+        self.coarse_quantum = Gauge(
+            "ticker_coarse_quantum_series",
+            "Series whose price quantum (display step) is at least the smallest move threshold: "
+            "their rounding is never reported as a move (each is logged once as engine.coarse_quantum).",
+            registry=r,
+        )
         self.window_fill = Gauge(
             "ticker_window_fill_ratio",
             "Mean fraction of the per-symbol window capacity in use.",
@@ -316,6 +322,7 @@ class Metrics:
         self._mirror(self.engine_dropped, "duplicate", stats.duplicates)
         self.engine_symbols.set(stats.symbols)
         self.engine_held.set(stats.held)
+        self.coarse_quantum.set(stats.coarse_quantum)
 
     def sync_totals(
         self,
