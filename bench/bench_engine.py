@@ -83,7 +83,7 @@ def child(n_symbols: int, n_ticks: int, n_base: int, batch: int) -> None:
     events, dt, rate, engine = run_engine(stream, batch)
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     w = engine.windows
-    arrays = sum(a.nbytes for a in (w.ts, w.price, w.count, w.last_ts, w.last_price, w.var, w.n_ret))
+    arrays = sum(a.nbytes for a in w.arrays())
     arrays += sum(
         a.nbytes for a in (engine.moves.armed, engine.moves.last_fire_ts, engine.moves.anchor_price)
     )
@@ -96,6 +96,8 @@ def child(n_symbols: int, n_ticks: int, n_base: int, batch: int) -> None:
         f"engine memory: arrays {arrays / 1e6:.1f} MB for {w.rows} rows allocated "
         f"({arrays / w.rows:,.0f} B/row); max RSS {rss0 / 1024:.0f} MB before, {rss1 / 1024:.0f} MB after"
     )
+    if n_base <= 0:
+        return
     prefix = stream.slice(0, n_base)
     ref_events, _, _, _ = run_engine(prefix, batch)
     base = DequeEngine()

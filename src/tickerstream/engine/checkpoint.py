@@ -53,6 +53,7 @@ def dump(
         rings[f"npoints_{h}"] = held.sum(axis=1).astype(np.int64)
         rings[f"ts_{h}"] = ts[held]
         rings[f"price_{h}"] = px[held]
+        rings[f"var_{h}"] = r.var[rows[:, None], _slots(r, rows)][held]
     buf = io.BytesIO()
     np.savez(
         buf,
@@ -98,6 +99,15 @@ def load(data: bytes, config: EngineConfig) -> tuple[list[str], dict[str, Any], 
     return meta["symbols"], arrays, meta["pegs"], int(meta["watermark"])
 
 
+def _slots(ring: Any, rows: I64) -> I64:
+    """Ring slots of ``rows`` oldest first (as ``Windows.ordered`` lays them out)."""
+    cap = ring.capacity
+    n = ring.count[rows]
+    k = np.minimum(n, cap)
+    out: I64 = ((n - k)[:, None] + np.arange(cap)[None, :]) % cap
+    return out
+
+
 def config_ring_ms(config: EngineConfig) -> set[int]:
     """The ring horizons (ms) an engine with ``config`` keeps (as ``Engine`` builds its windows)."""
     hs = {config.windows.horizon_s, *(config.moves.horizons_s if config.moves.enabled else ())}
@@ -122,6 +132,7 @@ def restore_rows(win: Windows, det: MoveDetector, rows: I64, a: dict[str, Any]) 
         slot = pos[keep] - (n - k)[owner[keep]]
         r.ts[rows[owner[keep]], slot] = a[f"ts_{h}"][keep]
         r.price[rows[owner[keep]], slot] = a[f"price_{h}"][keep]
+        r.var[rows[owner[keep]], slot] = a[f"var_{h}"][keep]
         r.count[rows] = k
     win.last_ts[rows] = a["last_ts"]
     win.last_price[rows] = a["last_price"]

@@ -81,18 +81,22 @@ class Engine:
         events: list[Event] = []
         if len(g):
             q = win.quantum(g)
-            _, var_rate, n_before = win.returns_and_vol(g, q)
             kept = [ring.kept(g, win.last_ts) for ring in win.rings]
+            var_rate, n_before, weight = win.returns_and_vol(g, q, kept[-1])
+            # The variance a later move may be judged by (at its anchor): only once it rests on at
+            # least one half-life of history, else that move uses the current estimate.
+            mature = (n_before >= self.config.moves.zscore_min_returns) & (weight >= 0.5)
+            v_anchor = np.where(mature, var_rate, np.nan)
             if self.config.moves.enabled and self.moves.horizons_ms:
                 anchors = []
                 for h_ms in self.moves.horizons_ms:
                     k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
-                    anchors.append(win.asof(win.rings[k], g, kept[k], g.ts - h_ms))
+                    anchors.append(win.asof(win.rings[k], g, kept[k], g.ts - h_ms, v_anchor))
                 moves = self.moves.detect(g, q, var_rate, n_before, anchors, self._names)
                 st.moves += len(moves)
                 events.extend(moves)
                 self._note_coarse(g, q)
-            st.evicted += win.write(g, kept)
+            st.evicted += win.write(g, kept, v_anchor)
             self._touched = g.seg_rows
         events.extend(self._pegs_for(batch, rows, g.order))
         self._watermark = max(self._watermark, int(batch.ts.max()))

@@ -69,13 +69,15 @@ class MoveDetector:
         q: F64,
         var_rate: F64,
         n_before: I64,
-        anchors: list[tuple[I64, F64]],
+        anchors: list[tuple[I64, F64, F64]],
         names: list[str],
     ) -> list[Move]:
         """Evaluate every accepted tick of ``g`` for every horizon; update state; return the moves.
 
         ``q`` is each tick's price quantum, ``var_rate`` the variance per second before it,
-        ``anchors[h]`` the as-of (ts, price) at ``ts - horizon`` per tick, ``names[row]`` the symbols.
+        ``anchors[h]`` the as-of (ts, price, variance rate) at ``ts - horizon`` per tick,
+        ``names[row]`` the symbols. z uses the variance rate at the anchor (the volatility known
+        before the move began, so a slide does not dilute its own z), else the current one.
         """
         cfg = self.config
         out: list[Move] = []
@@ -87,10 +89,11 @@ class MoveDetector:
         warm = n_before >= cfg.zscore_min_returns
         floor_rate = (cfg.sigma_floor_daily * cfg.sigma_floor_daily) / 86_400.0
         with np.errstate(invalid="ignore", divide="ignore"):
-            rate = np.maximum(var_rate, floor_rate)
             q_rel = q / g.price
         for h, (h_ms, thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
-            a_ts, a_px = anchors[h]
+            a_ts, a_px, a_var = anchors[h]
+            with np.errstate(invalid="ignore"):
+                rate = np.maximum(np.where(np.isnan(a_var), var_rate, a_var), floor_rate)
             usable = (a_ts != NO_TS) & (a_ts >= g.ts - int(h_ms * (1.0 + cfg.anchor_slack)))
             with np.errstate(invalid="ignore", divide="ignore"):
                 shown = np.where(usable, (g.price / a_px - 1.0) * 100.0, np.nan)

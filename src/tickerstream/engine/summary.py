@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tickerstream.engine.moves import MoveDetector
-from tickerstream.engine.windows import Ring, Windows
+from tickerstream.engine.windows import Ring, Windows, ring_ts_all
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -53,9 +53,9 @@ def window_stats(win: Windows, ring: Ring, det: MoveDetector, rows: I64, names: 
         ss = np.where(pair, (lr - m[:, None]) ** 2, 0.0).sum(axis=1)
         std = np.where(k >= 2, np.sqrt(ss / (k - 1)), np.nan)
         n = win.n_ret[rows]
-        span = (last_ts - win.first_ts[rows]).astype(np.float64)
+        span = (ring_ts_all(win.rings[-1], rows) - win.first_ts[rows]).astype(np.float64)
         weight = 1.0 - 0.5 ** (span / win.halflife_ms)
-        vol = np.where(n > 0, np.sqrt(win.var[rows] / weight * 86_400.0), np.nan)
+        vol = np.where(n > 0, np.sqrt(np.maximum(win.var[rows], 0.0) / weight * 86_400.0), np.nan)
     empty = points == 0
     lo[empty] = np.nan
     hi[empty] = np.nan

@@ -210,6 +210,9 @@ class Ring:
     ts: I64
     price: F64
     count: I64
+    #: Per point: the series' variance rate (per second) just before it; NaN during warm-up. A move's
+    #: z uses the one at its anchor: the volatility known before the move began.
+    var: F64
 
     @property
     def capacity(self) -> int:
@@ -242,6 +245,7 @@ class Windows:
                 np.zeros((0, capacity), dtype=np.int64),
                 np.zeros((0, capacity), dtype=np.float64),
                 np.zeros(0, dtype=np.int64),
+                np.zeros((0, capacity), dtype=np.float64),
             )
             for h in sorted(set(horizons_s))
         ]
@@ -272,6 +276,7 @@ class Windows:
         for r in self.rings:
             r.ts = ext(r.ts, 0)
             r.price = ext(r.price, 0.0)
+            r.var = ext(r.var, np.nan)
             r.count = ext(r.count, 0)
         self.last_ts = ext(self.last_ts, NO_TS)
         self.last_price = ext(self.last_price, np.nan)
@@ -296,7 +301,7 @@ class Windows:
         out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.n_ret]
         out.append(self.decimals)
         for r in self.rings:
-            out += [r.ts, r.price, r.count]
+            out += [r.ts, r.price, r.var, r.count]
         return out
 
     def nbytes_per_row(self) -> int:
@@ -320,60 +325,94 @@ class Windows:
         est = np.where(running >= UNROUNDED, 0.0, 10.0 ** (-running.astype(np.float64)))
         return np.where(unknown, est, given)
 
-    def returns_and_vol(self, g: Grouped, q: F64) -> tuple[F64, F64, I64]:
-        """Per accepted tick: its log return, the variance rate (per second) and return count *before* it.
+    def returns_and_vol(self, g: Grouped, q: F64, kept: B) -> tuple[F64, I64, F64]:
+        """Per accepted tick: the variance rate (per second), the return count and the EWMA's total
+        weight (``1 - 0.5 ** (history / halflife)``: 0.5 after one half-life) *before* it.
 
-        Volatility per unit of time: each return enters as ``r^2 / dt`` (dt in seconds since the
-        previous tick) with the weight ``1 - 0.5 ** (dt / halflife)``, so a 6-hour gap weighs what
-        6 hours of ticks would, and the estimate is a variance per second whatever the cadence.
-        Display rounding must not pass for volatility: each return is first shrunk to the smallest
-        one both shown prices allow (each within q/2 of the truth), zero when they could be equal.
+        Volatility per unit of time from the points of the longest ring (``kept``: the first tick
+        of each of its time buckets, every tick at slow cadence): each return between two such
+        points enters as ``r^2 / dt`` (dt in seconds) with the weight ``1 - 0.5 ** (dt / halflife)``,
+        so a 6-hour gap weighs what 6 hours of ticks would, and the estimate is a variance per second
+        whatever the cadence. Sampling at the bucket (minutes at the defaults) rather than tick by
+        tick keeps display rounding from passing for volatility at fast cadence, where consecutive
+        ticks differ by a quantum back and forth; and each squared return is corrected for the
+        rounding noise it carries on average (``(q / price)^2 / 6``: two errors uniform in +-q/2).
         The variance excludes the tick's own return so a shock is measured against the calm before
         it; it is debiased for its start at zero by the total weight
-        ``1 - 0.5 ** ((ts - first_ts) / halflife)``.
+        ``1 - 0.5 ** ((ts_last_point - first_ts) / halflife)``.
         """
-        prev = np.empty(len(g), dtype=np.float64)
-        prev[1:] = g.price[:-1]
-        prev[g.starts] = self.last_price[g.seg_rows]
-        prev_ts = np.empty(len(g), dtype=np.int64)
-        prev_ts[1:] = g.ts[:-1]
-        prev_ts[g.starts] = self.last_ts[g.seg_rows]
-        ret = np.log(g.price / prev)  # NaN for a series' first tick ever
-        valid = ~np.isnan(ret)
-        dt_ms = (g.ts - prev_ts).astype(np.float64)
-        # The smallest log return both shown prices allow (each within q/2 of the truth).
-        half = q * 0.5
+        ring = self.rings[-1]
+        cap = ring.capacity
+        n = len(g)
+        k_idx = np.flatnonzero(kept)
+        seg_k = g.seg_of[k_idx]
+        m = k_idx.size
+        # Previous point of each kept tick: the previous kept tick of its segment, else the ring's last.
+        first_k = np.empty(m, dtype=bool)
+        first_k[:1] = True
+        np.not_equal(seg_k[1:], seg_k[:-1], out=first_k[1:])
+        rows_k = g.rows[k_idx]
+        has_pt = ring.count[rows_k] > 0
+        last_slot = rows_k * cap + (ring.count[rows_k] - 1) % cap
+        prev = np.empty(m, dtype=np.float64)
+        prev_ts = np.empty(m, dtype=np.int64)
+        prev[1:] = g.price[k_idx[:-1]]
+        prev_ts[1:] = g.ts[k_idx[:-1]]
+        ring_px = np.where(has_pt, ring.price.reshape(-1).take(np.where(has_pt, last_slot, 0)), np.nan)
+        ring_ts = np.where(has_pt, ring.ts.reshape(-1).take(np.where(has_pt, last_slot, 0)), NO_TS)
+        prev[first_k] = ring_px[first_k]
+        prev_ts[first_k] = ring_ts[first_k]
+        price_k = g.price[k_idx]
+        valid = ~np.isnan(prev)
+        dt_ms = (g.ts[k_idx] - prev_ts).astype(np.float64)
+        # Rounding noise: each shown price is the true one plus an error uniform in +-q/2 (variance
+        # q^2/12), so a shown return's square carries 2 q^2/12 of it on average: taken off.
+        q_rel = q[k_idx] / price_k
         with np.errstate(invalid="ignore", divide="ignore"):
-            least = np.log((np.maximum(g.price, prev) - half) / (np.minimum(g.price, prev) + half))
-        shrunk = np.where(valid, np.maximum(least, 0.0), 0.0)
+            r = np.log(price_k / prev)
+            sq = r * r - q_rel * q_rel / 6.0
         decay = np.where(valid, 0.5 ** (dt_ms / self.halflife_ms), 1.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            b = np.where(valid, (1.0 - decay) * (shrunk * shrunk) / (dt_ms / 1000.0), 0.0)
-        b[g.starts] += decay[g.starts] * self.var[g.seg_rows]
-        v_after = segmented_recurrence(decay, b, g.starts, g.ends - g.starts)
+            b = np.where(valid, (1.0 - decay) * sq / (dt_ms / 1000.0), 0.0)
+        starts_k = np.flatnonzero(first_k)
+        ends_k = np.append(starts_k[1:], m)
+        rows_seg_k = rows_k[starts_k]
+        b[starts_k] += decay[starts_k] * self.var[rows_seg_k]
+        v_after = segmented_recurrence(decay, b, starts_k, ends_k - starts_k)
         n_after = np.cumsum(valid)
-        base = np.where(g.starts > 0, n_after[g.starts - 1], 0)
-        n_after = n_after - base[g.seg_of] + self.n_ret[g.seg_rows][g.seg_of]
-        v_before = np.empty_like(v_after)
-        v_before[1:] = v_after[:-1]
-        v_before[g.starts] = self.var[g.seg_rows]
-        n_before = n_after - valid
+        base = np.where(starts_k > 0, n_after[np.maximum(starts_k - 1, 0)], 0)
+        seg_of_k = np.cumsum(first_k) - 1
+        n_after = n_after - base[seg_of_k] + self.n_ret[rows_seg_k][seg_of_k]
+        # Per tick: the state after the last kept tick strictly before it (else the pre-batch state).
+        ck = np.cumsum(kept)
+        before_seg = np.where(g.starts > 0, ck[np.maximum(g.starts - 1, 0)], 0)
+        j = ck - kept - before_seg[g.seg_of]  # kept ticks of the segment strictly before tick i
+        pos = before_seg[g.seg_of] + j - 1  # index into k_idx of that kept tick
+        inside = j > 0
+        pos_ok = np.where(inside, pos, 0)
+        v_before = np.where(inside, v_after[pos_ok] if m else 0.0, self.var[g.rows])
+        n_before = np.where(inside, n_after[pos_ok] if m else 0, self.n_ret[g.rows])
+        t_last = np.where(inside, g.ts[k_idx[pos_ok]] if m else NO_TS, ring_ts_all(ring, g.rows))
         first = self.first_ts[g.seg_rows]
         first = np.where(first == NO_TS, g.ts[g.starts], first)
         self.first_ts[g.seg_rows] = first
-        last = g.ends - 1
-        self.var[g.seg_rows] = v_after[last]
-        self.n_ret[g.seg_rows] = n_after[last]
+        if m:
+            self.var[rows_seg_k] = v_after[ends_k - 1]
+            self.n_ret[rows_seg_k] = n_after[ends_k - 1]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            # (for a series' first tick prev_ts is NO_TS: a meaningless weight, masked below)
-            weight = 1.0 - 0.5 ** ((prev_ts - first[g.seg_of]).astype(np.float64) / self.halflife_ms)
-            v_before = np.where(n_before > 0, v_before / weight, np.nan)
-        return ret, v_before, n_before
+            # (with no point yet t_last is NO_TS: a meaningless weight, masked below)
+            weight = 1.0 - 0.5 ** ((t_last - first[g.seg_of]).astype(np.float64) / self.halflife_ms)
+            # The noise correction can take a quiet series below zero: no volatility seen, the floors apply.
+            v_rate = np.where(n_before > 0, np.maximum(v_before / weight, 0.0), np.nan)
+            weight = np.where(n_before > 0, weight, 0.0)
+        del n
+        return v_rate, n_before, weight
 
-    def asof(self, ring: Ring, g: Grouped, kept: B, target: I64) -> tuple[I64, F64]:
+    def asof(self, ring: Ring, g: Grouped, kept: B, target: I64, v_rate: F64) -> tuple[I64, F64, F64]:
         """Per accepted tick i: the latest point of ``ring`` with ts <= target[i] among the points the
-        ring held just before tick i (its last ``capacity`` kept points). Returns its ts and price,
-        or (NO_TS, NaN). ``kept``: which ticks of ``g`` the ring keeps. Must run before ``write``."""
+        ring held just before tick i (its last ``capacity`` kept points). Returns its ts, price and
+        variance rate, or (NO_TS, NaN, NaN). ``kept``: which ticks of ``g`` the ring keeps; ``v_rate``
+        the batch's variance rates (``returns_and_vol``). Must run before ``write``."""
         n = len(g)
         cap = ring.capacity
         w = np.flatnonzero(kept)
@@ -382,6 +421,7 @@ class Windows:
         wrank: I64 = ck - ck[g.starts][g.seg_of]
         a_ts = np.full(n, NO_TS, dtype=np.int64)
         a_px = np.full(n, np.nan)
+        a_var = np.full(n, np.nan)
         in_batch = np.zeros(n, dtype=bool)
         if w.size:
             j = _search_kept(g, w, target)  # index into w, or -1
@@ -389,6 +429,7 @@ class Windows:
             in_batch = (j >= 0) & (g.seg_of[jj] == g.seg_of) & (wrank[jj] >= wrank - cap)
             a_ts[in_batch] = g.ts[jj[in_batch]]
             a_px[in_batch] = g.price[jj[in_batch]]
+            a_var[in_batch] = v_rate[jj[in_batch]]
         # Not in the batch: search the ring as it was before the batch.
         rest = np.flatnonzero(~in_batch & (wrank < cap))
         if rest.size:
@@ -398,14 +439,15 @@ class Windows:
             flat = g.rows[hit] * cap + seq[ok] % cap
             a_ts[hit] = ring.ts.reshape(-1).take(flat)
             a_px[hit] = ring.price.reshape(-1).take(flat)
-        return a_ts, a_px
+            a_var[hit] = ring.var.reshape(-1).take(flat)
+        return a_ts, a_px, a_var
 
-    def write(self, g: Grouped, kept: list[B]) -> int:
+    def write(self, g: Grouped, kept: list[B], v_rate: F64) -> int:
         """Append the kept ticks to each ring and update the last point; returns how many old points
         the longest ring overwrote (its capacity, not the horizon, pushed them out)."""
         evicted = 0
         for ring, k in zip(self.rings, kept, strict=True):
-            evicted = _append(ring, g, k)
+            evicted = _append(ring, g, k, v_rate)
         last = g.ends - 1
         self.last_ts[g.seg_rows] = g.ts[last]
         self.last_price[g.seg_rows] = g.price[last]
@@ -431,7 +473,16 @@ class Windows:
         return ring.ts[rows[:, None], slots], ring.price[rows[:, None], slots], held
 
 
-def _append(ring: Ring, g: Grouped, kept: B) -> int:
+def ring_ts_all(ring: Ring, rows: I64) -> I64:
+    """Per row, the ts of the ring's newest point (NO_TS when empty)."""
+    cap = ring.capacity
+    cnt = ring.count[rows]
+    slot = rows * cap + np.maximum(cnt - 1, 0) % cap
+    out: I64 = np.where(cnt > 0, ring.ts.reshape(-1).take(slot), NO_TS)
+    return out
+
+
+def _append(ring: Ring, g: Grouped, kept: B, v_rate: F64) -> int:
     cap = ring.capacity
     ck: I64 = np.cumsum(kept)
     before: I64 = np.where(g.starts > 0, ck[g.starts - 1], 0)
@@ -442,6 +493,7 @@ def _append(ring: Ring, g: Grouped, kept: B) -> int:
     slot = (n0[g.seg_of[keep]] + wrank[keep]) % cap
     ring.ts[g.rows[keep], slot] = g.ts[keep]
     ring.price[g.rows[keep], slot] = g.price[keep]
+    ring.var[g.rows[keep], slot] = v_rate[keep]
     ring.count[g.seg_rows] = n0 + lens
     return int(np.maximum(0, np.minimum(lens, n0 + lens - cap)).sum())
 

@@ -79,7 +79,8 @@ def test_stats_match_naive_numpy_over_the_horizon(make_engine: Callable[..., Eng
     assert st.mean[0] == pytest.approx(w.mean())
     assert st.logret_std[0] == pytest.approx(np.diff(np.log(w)).std(ddof=1))
     # Variance per second: EWMA of r^2 / dt, weights halving every 2 h of event time, debiased,
-    # against the plain recurrence; returns shrunk by the estimated quantum (prices unrounded: 0).
+    # against the plain recurrence (the prices are unrounded floats: estimated quantum 0, no
+    # rounding-noise correction).
     v = w = 0.0
     for r, dt in zip(np.diff(np.log(px)), np.diff(ts) / 1000.0, strict=True):
         decay = 0.5 ** (dt / 7200.0)
@@ -168,5 +169,5 @@ def test_price_decimals_reads_the_shown_step() -> None:
 
 def test_bytes_per_symbol_as_documented() -> None:
     e = Engine()
-    # two rings (1 h, 24 h) of 256 x (8 B ts + 8 B price) + 8 B count each, 41 B of row scalars
-    assert e.windows.nbytes_per_row() == 2 * (256 * 16 + 8) + 41
+    # two rings (1 h, 24 h) of 256 x (8 B ts, 8 B price, 8 B variance) + 8 B count, 41 B of scalars
+    assert e.windows.nbytes_per_row() == 2 * (256 * 24 + 8) + 41
