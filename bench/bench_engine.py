@@ -63,7 +63,9 @@ def make_stream(n_symbols: int, n_ticks: int, seed: int = 0) -> TickBatch:
     px = np.where(px >= 1, np.round(px, 2), np.round(px, 6))
     px = np.maximum(px, 1e-6)
     ts = 1_700_000_000_000 + snap.astype(np.int64) * 180_000
-    return TickBatch([names[i] for i in sym.tolist()], ts, px)
+    # the step the widget shows, carried as the parser does (NaN would make the engine estimate it)
+    q = np.where(px >= 1, 0.01, 1e-6)
+    return TickBatch([names[i] for i in sym.tolist()], ts, px, q)
 
 
 def run_engine(stream: TickBatch, batch: int) -> tuple[list[bytes], float, float, Engine]:
@@ -96,8 +98,6 @@ def child(n_symbols: int, n_ticks: int, n_base: int, batch: int) -> None:
         f"engine memory: arrays {arrays / 1e6:.1f} MB for {w.rows} rows allocated "
         f"({arrays / w.rows:,.0f} B/row); max RSS {rss0 / 1024:.0f} MB before, {rss1 / 1024:.0f} MB after"
     )
-    if n_base <= 0:
-        return
     prefix = stream.slice(0, n_base)
     ref_events, _, _, _ = run_engine(prefix, batch)
     base = DequeEngine()
