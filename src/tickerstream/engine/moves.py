@@ -99,10 +99,11 @@ class MoveDetector:
                 shown = np.where(usable, (g.price / a_px - 1.0) * 100.0, np.nan)
                 # The smallest change consistent with both shown prices (each within q/2 of the
                 # truth): a change that could be pure rounding is no change at all.
-                up = np.maximum((g.price - half) / (a_px + half) - 1.0, 0.0)
-                down = np.minimum((g.price + half) / np.maximum(a_px - half, 0.0) - 1.0, 0.0)
-                least = np.where(g.price >= a_px, up, down) * 100.0
-                least = np.where(usable, least, np.nan)
+                rising = g.price >= a_px
+                signed_half = np.where(rising, half, -half)
+                ratio = (g.price - signed_half) / np.maximum(a_px + signed_half, 0.0) - 1.0
+                least = np.where(rising, np.maximum(ratio, 0.0), np.minimum(ratio, 0.0)) * 100.0
+                least[~usable] = np.nan
                 # z over the horizon: log change over sigma * sqrt(elapsed), sigma per sqrt(second)
                 # (floored), and never below the quantum's relative size.
                 elapsed_s = (g.ts - a_ts) / 1000.0

@@ -383,28 +383,34 @@ class Windows:
         base = np.where(starts_k > 0, n_after[np.maximum(starts_k - 1, 0)], 0)
         seg_of_k = np.cumsum(first_k) - 1
         n_after = n_after - base[seg_of_k] + self.n_ret[rows_seg_k][seg_of_k]
+        first = self.first_ts[g.seg_rows]
+        first = np.where(first == NO_TS, g.ts[g.starts], first)
+        self.first_ts[g.seg_rows] = first
+        hl = self.halflife_ms
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # Debiased rates, computed once per state (per kept tick, and per row before the batch)
+            # rather than per tick. With no point yet the weight is meaningless: masked by n == 0.
+            # The noise correction can take a quiet series below zero: no volatility seen, floors apply.
+            n0 = self.n_ret[g.seg_rows]
+            w0 = 1.0 - 0.5 ** ((ring_ts_all(ring, g.seg_rows) - first).astype(np.float64) / hl)
+            r0 = np.where(n0 > 0, np.maximum(self.var[g.seg_rows] / w0, 0.0), np.nan)
+            wk = 1.0 - 0.5 ** ((g.ts[k_idx] - first[g.seg_of[k_idx]]).astype(np.float64) / hl)
+            rk = np.where(n_after > 0, np.maximum(v_after / wk, 0.0), np.nan)
         # Per tick: the state after the last kept tick strictly before it (else the pre-batch state).
         ck = np.cumsum(kept)
         before_seg = np.where(g.starts > 0, ck[np.maximum(g.starts - 1, 0)], 0)
         j = ck - kept - before_seg[g.seg_of]  # kept ticks of the segment strictly before tick i
-        pos = before_seg[g.seg_of] + j - 1  # index into k_idx of that kept tick
         inside = j > 0
-        pos_ok = np.where(inside, pos, 0)
-        v_before = np.where(inside, v_after[pos_ok] if m else 0.0, self.var[g.rows])
-        n_before = np.where(inside, n_after[pos_ok] if m else 0, self.n_ret[g.rows])
-        t_last = np.where(inside, g.ts[k_idx[pos_ok]] if m else NO_TS, ring_ts_all(ring, g.rows))
-        first = self.first_ts[g.seg_rows]
-        first = np.where(first == NO_TS, g.ts[g.starts], first)
-        self.first_ts[g.seg_rows] = first
         if m:
+            pos_ok = np.where(inside, before_seg[g.seg_of] + j - 1, 0)  # index into k_idx
+            v_rate = np.where(inside, rk[pos_ok], r0[g.seg_of])
+            n_before = np.where(inside, n_after[pos_ok], n0[g.seg_of])
+            weight = np.where(inside, wk[pos_ok], w0[g.seg_of])
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            # (with no point yet t_last is NO_TS: a meaningless weight, masked below)
-            weight = 1.0 - 0.5 ** ((t_last - first[g.seg_of]).astype(np.float64) / self.halflife_ms)
-            # The noise correction can take a quiet series below zero: no volatility seen, the floors apply.
-            v_rate = np.where(n_before > 0, np.maximum(v_before / weight, 0.0), np.nan)
-            weight = np.where(n_before > 0, weight, 0.0)
+        else:
+            v_rate, n_before, weight = r0[g.seg_of], n0[g.seg_of], w0[g.seg_of]
+        weight = np.where(n_before > 0, weight, 0.0)
         del n
         return v_rate, n_before, weight
 
@@ -490,10 +496,10 @@ def _append(ring: Ring, g: Grouped, kept: B, v_rate: F64) -> int:
     wrank: I64 = ck - kept - before[g.seg_of]
     n0 = ring.count[g.seg_rows]
     keep = np.flatnonzero(kept & (wrank >= (lens - cap)[g.seg_of]))
-    slot = (n0[g.seg_of[keep]] + wrank[keep]) % cap
-    ring.ts[g.rows[keep], slot] = g.ts[keep]
-    ring.price[g.rows[keep], slot] = g.price[keep]
-    ring.var[g.rows[keep], slot] = v_rate[keep]
+    flat = g.rows[keep] * cap + (n0[g.seg_of[keep]] + wrank[keep]) % cap
+    ring.ts.reshape(-1)[flat] = g.ts[keep]
+    ring.price.reshape(-1)[flat] = g.price[keep]
+    ring.var.reshape(-1)[flat] = v_rate[keep]
     ring.count[g.seg_rows] = n0 + lens
     return int(np.maximum(0, np.minimum(lens, n0 + lens - cap)).sum())
 
