@@ -421,10 +421,14 @@ class Windows:
         the batch's variance rates (``returns_and_vol``). Must run before ``write``."""
         n = len(g)
         cap = ring.capacity
-        w = np.flatnonzero(kept)
+        all_kept = bool(kept.all())  # the common case at slow cadence: nothing thinned
+        w = np.arange(n) if all_kept else np.flatnonzero(kept)
         # Per tick, how many kept ticks precede it in its segment (its rank among the ring's new points).
-        ck: I64 = np.cumsum(kept) - kept
-        wrank: I64 = ck - ck[g.starts][g.seg_of]
+        if all_kept:
+            wrank = g.rank
+        else:
+            ck: I64 = np.cumsum(kept) - kept
+            wrank = ck - ck[g.starts][g.seg_of]
         a_ts = np.full(n, NO_TS, dtype=np.int64)
         a_px = np.full(n, np.nan)
         a_var = np.full(n, np.nan)
@@ -512,7 +516,8 @@ def _search_kept(g: Grouped, w: I64, target: I64) -> I64:
     nseg = int(g.starts.shape[0])
     if nseg * span < 2**62:
         # One searchsorted over (segment, ts) packed into a single sorted int64 key.
-        key = g.seg_of[w] * span + (g.ts[w] - base)
+        every = w.size == len(g)  # every tick kept: no gather
+        key = g.seg_of * span + (g.ts - base) if every else g.seg_of[w] * span + (g.ts[w] - base)
         q = g.seg_of * span + (target - base)
         return np.searchsorted(key, q, side="right").astype(np.int64) - 1
     # ts spread over centuries: per tick binary search among the kept ticks of its segment.
