@@ -5,15 +5,16 @@ is evaluated in its place in the stream (moves per symbol in ts order, pegs in s
 tick-by-tick watermark), and each call returns its events sorted by (ts, symbol, type, horizon).
 
 Hot path for a batch of n ticks: one dict lookup per tick (symbol -> row), then numpy over the whole
-batch: a stable argsort by row, late/duplicate filtering, an exact segmented recurrence for the EWMA
-volatility, per move horizon two vectorised binary searches per row plus one packed searchsorted
-for the price at ``ts - h``, and a scatter into the rings. Python touches only the ticks that
-could fire a move and the ticks of pegged/reference symbols.
+batch: a stable argsort by row, late/duplicate filtering, the price quantum (given, or estimated
+per series), an exact segmented recurrence for the time-based EWMA volatility, per move horizon two
+vectorised binary searches per row plus one packed searchsorted for the as-of anchor at ``ts - h``
+in that horizon's time-bucketed ring, and a scatter into the rings. Python touches only the ticks
+that could fire a move and the ticks of pegged/reference symbols. Semantics: docs/moves.md.
 
-Memory at the defaults (capacity 512, two move horizons): about 8.3 KB per symbol (8,192 B of ring,
-74 B of per-symbol state, ~100 B for the symbol's name and dict entry), so 10,000 symbols take about
-83 MB; rows grow by half, so up to 1.5x the rows in use may be allocated (bench/bench_engine.py:
-10,000 symbols -> 12,442 rows allocated, 103 MB of arrays).
+Memory at the defaults (capacity 256, rings for 1 h and 24 h): about 12.4 KB per symbol (2 x 256 x
+24 B of rings, ~100 B of per-symbol state, ~100 B for the symbol's name and dict entry), so 10,000
+symbols take about 124 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
+(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 154 MB of arrays).
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min
 0.6 % of the horizon). At slow cadence every tick is its own bucket and nothing is thinned. Which
 ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
 
-Memory at the defaults (two rings of 256 points): 2 x 256 x 16 B = 8,192 B of rings per symbol,
-plus 49 B of per-row scalars here and 17 B per move horizon in the detector.
+Memory at the defaults (two rings of 256 points of ts, price and variance rate): 2 x (256 x 24 B +
+8 B) = 12,304 B of rings per symbol, plus 41 B of per-row scalars here and 17 B per move horizon in
+the detector (12,379 B per row).
 
 Policy for ticks that do not extend a symbol's series (counted, never merged):
 - **duplicate**: same series and ts as the latest accepted tick: dropped, the first one wins;
