@@ -93,21 +93,19 @@ def shown_quantum(raw: str, value: float) -> float | None:
     -> 0.01, ``1,234`` -> 1), given ``value = read_number(raw)``; None when it cannot be told (the
     subscript-zeros form). Every shown price is within half this step of the true one.
 
-    Counted without deciding again which separator is the decimal one: the shown decimals are the
-    digits after the integer part, whose length follows from the value (or, below 1, is the "0"
-    before the first separator, if any).
+    Counted without deciding again which separator is the decimal one: from 1 up, the shown
+    decimals are the digits after the integer part, whose length follows from the value; below 1,
+    the digits after the last separator.
     """
     if not raw.isascii():
         return None
     if value >= 1:
-        raw = raw.lstrip("0")  # "01.00" shows the same step as "1.00"
-    total = sum(c.isdigit() for c in raw)
-    if value >= 1:
-        int_digits = len(str(int(value)))
-    else:
-        cut = min((i for i in (raw.find("."), raw.find(",")) if i >= 0), default=len(raw))
-        int_digits = sum(c.isdigit() for c in raw[:cut])
-    decimals = total - int_digits
+        # leading zeros and separators are integer padding: "0,001.00" shows the step of "1.00"
+        raw = raw.lstrip("0,.' ")
+        decimals = sum(c.isdigit() for c in raw) - len(str(int(value)))
+    else:  # below 1 every digit after the last separator is a decimal ("000,000.0001" -> 4)
+        cut = max(raw.rfind("."), raw.rfind(","))
+        decimals = sum(c.isdigit() for c in raw[cut + 1 :]) if cut >= 0 else 0
     return None if decimals < 0 else quantum_of_decimals(decimals)
 
 
