@@ -82,7 +82,7 @@ class Engine:
         events: list[Event] = []
         if len(g):
             q = win.quantum(g)
-            kept = [ring.kept(g, win.last_ts) for ring in win.rings]
+            kept = win.kept(g)
             var_rate, n_before, weight = win.returns_and_vol(g, q, kept[-1])
             # The variance a later move may be judged by (at its anchor): only once it rests on at
             # least one half-life of history, else that move uses the current estimate.

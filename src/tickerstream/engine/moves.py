@@ -96,7 +96,6 @@ class MoveDetector:
                 rate = np.maximum(np.where(np.isnan(a_var), var_rate, a_var), floor_rate)
             usable = (a_ts != NO_TS) & (a_ts >= g.ts - int(h_ms * (1.0 + cfg.anchor_slack)))
             with np.errstate(invalid="ignore", divide="ignore"):
-                shown = np.where(usable, (g.price / a_px - 1.0) * 100.0, np.nan)
                 # The smallest change consistent with both shown prices (each within q/2 of the
                 # truth): a change that could be pure rounding is no change at all.
                 rising = g.price >= a_px
@@ -108,15 +107,17 @@ class MoveDetector:
                 # (floored), and never below the quantum's relative size.
                 elapsed_s = (g.ts - a_ts) / 1000.0
                 sigma = np.maximum(np.sqrt(rate * elapsed_s), q_rel)
-                z = np.where(usable & warm, np.log1p(least / 100.0) / sigma, np.nan)
+                z = np.log1p(least / 100.0) / sigma
+                z[~warm] = np.nan
                 absc = np.abs(least)
                 absz = np.abs(z)
+                # NaN (no usable anchor, warm-up) compares false: neither triggers nor recedes.
                 c_hit = absc >= thr
                 z_hit = absz >= cfg.zscore_k
-                trig = usable & (c_hit | z_hit)
+                trig = c_hit | z_hit
                 # Receded only when the change is defined and both measures are low: a NaN change
                 # (no anchor) says nothing about the move and must not re-arm the detector.
-                recede = usable & (absc < thr * cfg.recede_ratio) & ~(absz >= cfg.zscore_k * cfg.recede_ratio)
+                recede = (absc < thr * cfg.recede_ratio) & ~(absz >= cfg.zscore_k * cfg.recede_ratio)
             self.anchor_price[g.seg_rows, h] = np.where(usable[last], a_px[last], np.nan)
             # Index of the latest receding tick at or before each tick (-1 if none in the batch);
             # values from an earlier segment are < seg_start, so they read as "none in this row".
@@ -153,6 +154,8 @@ class MoveDetector:
                 last_fire[s] = ts
                 row = int(g.seg_rows[s])
                 self.last_fire_ts[row, h] = ts
+                px, a = float(g.price[i]), float(a_px[i])
+                shown = (px / a - 1.0) * 100.0
                 trigger: Trigger = (
                     "both" if c_hit[i] and z_hit[i] else ("threshold" if c_hit[i] else "zscore")
                 )
@@ -162,14 +165,14 @@ class MoveDetector:
                         ts=ts,
                         from_ts=int(a_ts[i]),
                         horizon_s=cfg.horizons_s[h],
-                        from_price=float(a_px[i]),
-                        to_price=float(g.price[i]),
-                        change_pct=round(float(shown[i]), 4),
+                        from_price=a,
+                        to_price=px,
+                        change_pct=round(shown, 4),
                         zscore=None if math.isnan(z[i]) else round(float(z[i]), 3),
                         sigma_pct=round(float(sigma[i]) * 100.0, 4),
                         quantum=float(q[i]),
                         trigger=trigger,
-                        direction="up" if shown[i] > 0 else "down",
+                        direction="up" if shown > 0 else "down",
                     )
                 )
             for s, f_pos in fired.items():

@@ -219,14 +219,11 @@ class Ring:
     def capacity(self) -> int:
         return int(self.ts.shape[1])
 
-    def kept(self, g: Grouped, last_ts: I64) -> B:
-        """Per accepted tick: does this ring keep it (first accepted tick of its bucket)?"""
-        bucket = g.ts // self.bucket_ms
-        prev = np.empty(len(g), dtype=np.int64)
-        prev[1:] = g.ts[:-1]
-        prev[g.starts] = last_ts[g.seg_rows]
-        prev_bucket = np.where(prev == NO_TS, -1, prev // self.bucket_ms)
-        out: B = bucket != prev_bucket
+    def kept(self, g: Grouped, prev_ts: I64) -> B:
+        """Per accepted tick: does this ring keep it (first accepted tick of its bucket)?
+        ``prev_ts``: the ts of the series' previous accepted tick (NO_TS: none; ts are >= 0, so
+        NO_TS // bucket is -1 and never equals a bucket)."""
+        out: B = g.ts // self.bucket_ms != prev_ts // self.bucket_ms
         return out
 
 
@@ -257,6 +254,13 @@ class Windows:
         self.n_ret = np.zeros(0, dtype=np.int64)  # returns seen (z-score warm-up)
         self.decimals = np.zeros(0, dtype=np.int8)  # finest decimals seen (quantum estimate); -1 none
         self.grow(rows)
+
+    def kept(self, g: Grouped) -> list[B]:
+        """Per ring, which accepted ticks it keeps (see ``Ring.kept``)."""
+        prev = np.empty(len(g), dtype=np.int64)
+        prev[1:] = g.ts[:-1]
+        prev[g.starts] = self.last_ts[g.seg_rows]
+        return [r.kept(g, prev) for r in self.rings]
 
     def ring(self, horizon_s: int) -> Ring:
         return next(r for r in self.rings if r.horizon_ms == horizon_s * 1000)
