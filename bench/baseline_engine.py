@@ -33,6 +33,7 @@ def _f(fn: np.ufunc, *x: float) -> float:
 @dataclass(slots=True)
 class SymbolState:
     rings: list[deque[tuple[int, float, float]]]
+    quote: str | None = None
     last_ts: int = -1
     decimals: int = -1
     first_ts: int = -1
@@ -61,15 +62,25 @@ class DequeEngine:
         out: list[Event] = []
         pegs: list[PegEvent] = []
         cap = self.cfg.windows.capacity
-        for sym, ts, price, tq in zip(
-            batch.symbols, batch.ts.tolist(), batch.price.tolist(), batch.quantum.tolist(), strict=True
+        quotes = batch.currency or [None] * len(batch)
+        for sym, ts, price, tq, cur in zip(
+            batch.symbols,
+            batch.ts.tolist(),
+            batch.price.tolist(),
+            batch.quantum.tolist(),
+            quotes,
+            strict=True,
         ):
+            st0 = self.state.get(sym)
+            if cur is not None and st0 is not None and st0.quote is not None and cur != st0.quote:
+                self.stats.foreign_quote += 1  # another quote currency: never in this series
+                continue
             before = self.watermark
             self.watermark = after = max(self.watermark, ts)
             st = self.state.get(sym)
             if st is None:
                 rings = [deque(maxlen=cap) for _ in self.ring_h]
-                st = self.state[sym] = SymbolState(rings, armed=[True] * nh, last_fire=[NEVER] * nh)
+                st = self.state[sym] = SymbolState(rings, cur, armed=[True] * nh, last_fire=[NEVER] * nh)
             if st.last_ts >= 0 and ts <= st.last_ts:
                 if ts == st.last_ts:
                     self.stats.duplicates += 1
@@ -136,7 +147,7 @@ class DequeEngine:
                         st.last_fire[h] = ts
                         trig: Trigger = "both" if c_hit and z_hit else ("threshold" if c_hit else "zscore")
                         out.append(
-                            Move(sym, ts, a_ts, hs, a_px, price, round(shown, 4),
+                            Move(sym, st.quote, ts, a_ts, hs, a_px, price, round(shown, 4),
                                  None if math.isnan(z) else round(z, 3), round(sigma * 100.0, 4), q, trig,
                                  "up" if shown > 0 else "down")
                         )  # fmt: skip

@@ -59,6 +59,7 @@ class Move:
     type: ClassVar[str] = "move"
 
     symbol: str
+    currency: str | None
     ts: int
     from_ts: int
     horizon_s: int
@@ -83,6 +84,7 @@ class Move:
             "id": self.id,
             "symbol": self.symbol,
             "ts": self.ts,
+            "currency": self.currency,
             "from_ts": self.from_ts,
             "horizon_s": self.horizon_s,
             "from_price": self.from_price,
@@ -166,6 +168,7 @@ def event_from_dict(obj: dict[str, Any]) -> Event:
     if kind == "move":
         return Move(
             symbol=obj["symbol"],
+            currency=obj["currency"],
             ts=obj["ts"],
             from_ts=obj["from_ts"],
             horizon_s=obj["horizon_s"],

@@ -29,21 +29,27 @@ class TickBatch:
 
     ``quantum[i]`` is the price's display step as the source showed it (``1e-6`` for ``0.000019``);
     NaN when unknown, and the engine then estimates it per series from the prices seen.
+    ``currency[i]`` is the quote currency (ISO code); None when the source does not say (one quote).
     """
 
     symbols: list[str]
     ts: npt.NDArray[np.int64]
     price: F64
     quantum: F64
+    currency: list[str] | None = None
 
     def __post_init__(self) -> None:
         if not (len(self.symbols) == self.ts.shape[0] == self.price.shape[0] == self.quantum.shape[0]):
             raise ValueError("symbols, ts, price and quantum must have the same length")
+        if self.currency is not None and len(self.currency) != len(self.symbols):
+            raise ValueError("currency must have one entry per tick")
         if self.ts.dtype != np.int64 or self.price.dtype != np.float64 or self.quantum.dtype != np.float64:
             raise TypeError("ts must be int64, price and quantum float64 (use TickBatch.from_arrays)")
 
     @classmethod
-    def from_arrays(cls, symbols: Sequence[str], ts: Any, price: Any, quantum: Any = None) -> TickBatch:
+    def from_arrays(
+        cls, symbols: Sequence[str], ts: Any, price: Any, quantum: Any = None, currency: Any = None
+    ) -> TickBatch:
         """Build from any sequences; converts ts to int64 and price/quantum to float64 (None: unknown)."""
         n = len(symbols)
         return cls(
@@ -51,6 +57,7 @@ class TickBatch:
             np.ascontiguousarray(ts, dtype=np.int64),
             np.ascontiguousarray(price, dtype=np.float64),
             _nan(n) if quantum is None else np.ascontiguousarray(quantum, dtype=np.float64),
+            None if currency is None else list(currency),
         )
 
     @classmethod
@@ -65,6 +72,7 @@ class TickBatch:
                 dtype=np.float64,
                 count=n,
             ),
+            [t.currency for t in ticks],
         )
 
     @classmethod
@@ -75,23 +83,34 @@ class TickBatch:
     def concat(cls, batches: Sequence[TickBatch]) -> TickBatch:
         if not batches:
             return cls.empty()
+        currency = None
+        if any(b.currency is not None for b in batches):
+            currency = [c for b in batches for c in (b.currency or ["USD"] * len(b))]
         return cls(
             [s for b in batches for s in b.symbols],
             np.concatenate([b.ts for b in batches]),
             np.concatenate([b.price for b in batches]),
             np.concatenate([b.quantum for b in batches]),
+            currency,
         )
 
     def take(self, idx: npt.NDArray[np.int64]) -> TickBatch:
         """The ticks at positions ``idx``, in that order."""
+        pos = idx.tolist()
+        cur = None if self.currency is None else [self.currency[i] for i in pos]
         return TickBatch(
-            [self.symbols[i] for i in idx.tolist()], self.ts[idx], self.price[idx], self.quantum[idx]
+            [self.symbols[i] for i in pos], self.ts[idx], self.price[idx], self.quantum[idx], cur
         )
 
     def slice(self, start: int, stop: int) -> TickBatch:
         """Ticks ``start:stop`` in stream order (used to cut a stream into batches)."""
+        cur = None if self.currency is None else self.currency[start:stop]
         return TickBatch(
-            self.symbols[start:stop], self.ts[start:stop], self.price[start:stop], self.quantum[start:stop]
+            self.symbols[start:stop],
+            self.ts[start:stop],
+            self.price[start:stop],
+            self.quantum[start:stop],
+            cur,
         )
 
     def __len__(self) -> int:

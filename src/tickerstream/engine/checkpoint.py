@@ -35,7 +35,13 @@ class CheckpointFormatError(ValueError):
 
 
 def dump(
-    win: Windows, det: MoveDetector, names: list[str], rows: I64, pegs: dict[str, Any], watermark: int
+    win: Windows,
+    det: MoveDetector,
+    names: list[str],
+    rows: I64,
+    pegs: dict[str, Any],
+    watermark: int,
+    quotes: list[str | None],
 ) -> bytes:
     meta = {
         "format": FORMAT,
@@ -43,6 +49,7 @@ def dump(
         "horizons_s": list(det.config.horizons_s),
         "ring_horizons_s": [r.horizon_ms // 1000 for r in win.rings],
         "symbols": names,
+        "quotes": quotes,
         "watermark": watermark,
         "pegs": pegs,
     }
@@ -96,6 +103,7 @@ def load(data: bytes, config: EngineConfig) -> tuple[list[str], dict[str, Any], 
             f"checkpoint move horizons {meta['horizons_s']} differ from the configured "
             f"{list(config.moves.horizons_s)}"
         )
+    arrays["quotes"] = meta["quotes"]  # per symbol: its series' quote currency (None: not known)
     return meta["symbols"], arrays, meta["pegs"], int(meta["watermark"])
 
 

@@ -62,6 +62,9 @@ class Engine:
         self._watermark = NO_TS
         self._touched: I64 = np.empty(0, dtype=np.int64)
         self._coarse: set[str] = set()  # series already reported as having a too coarse quantum
+        self._quote = np.full(self.windows.rows, -1, dtype=np.int16)  # per row: quote id, -1 unknown
+        self._quote_ids: dict[str, int] = {}
+        self._quote_names: list[str] = []
 
     # --- input -----------------------------------------------------------------------------------
 
@@ -74,6 +77,10 @@ class Engine:
         if n == 0:
             return []
         rows = self._rows_for(batch.symbols)
+        if batch.currency is not None:
+            rows, batch = self._one_quote(batch, rows)
+            if len(batch) == 0:
+                return []
         win = self.windows
         g = group_and_accept(rows, batch.ts, batch.price, batch.quantum, win.last_ts)
         st.late += g.late
@@ -93,7 +100,8 @@ class Engine:
                 for h_ms in self.moves.horizons_ms:
                     k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
                     anchors.append(win.asof(win.rings[k], g, kept[k], g.ts - h_ms, v_anchor))
-                moves = self.moves.detect(g, q, var_rate, n_before, anchors, self._names)
+                quotes: list[str | None] = [None, *self._quote_names]  # by quote id + 1
+                moves = self.moves.detect(g, q, var_rate, n_before, anchors, self._names, self._quote, quotes)
                 st.moves += len(moves)
                 events.extend(moves)
                 self._note_coarse(g, q)
@@ -103,6 +111,37 @@ class Engine:
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
+
+    def _one_quote(self, batch: TickBatch, rows: I64) -> tuple[I64, TickBatch]:
+        """Never mix quote currencies in one series: a series takes the currency of its first tick;
+        a tick of the same symbol in another currency (BTC in EUR in a USD stream) is dropped and
+        counted (``stats.foreign_quote``), never read as a -8 % move. Also keeps USD pegs to
+        USD-quoted ticks."""
+        cur = batch.currency
+        assert cur is not None
+        n = len(cur)
+        if cur.count(cur[0]) == n:  # the usual case: one quote for the whole batch
+            cid = np.full(n, self._quote_id(cur[0]), dtype=np.int16)
+        else:
+            cid = np.fromiter(map(self._quote_id, cur), dtype=np.int16, count=n)
+        new = self._quote[rows] < 0
+        if new.any():
+            at = np.flatnonzero(new)
+            first_rows, first_pos = np.unique(rows[at], return_index=True)
+            self._quote[first_rows] = cid[at[first_pos]]
+        foreign = cid != self._quote[rows]
+        if not foreign.any():
+            return rows, batch
+        self._stats.foreign_quote += int(np.count_nonzero(foreign))
+        keep = np.flatnonzero(~foreign)
+        return rows[keep], batch.take(keep)
+
+    def _quote_id(self, currency: str) -> int:
+        i = self._quote_ids.get(currency)
+        if i is None:
+            i = self._quote_ids[currency] = len(self._quote_names)
+            self._quote_names.append(currency)
+        return i
 
     def _note_coarse(self, g: Grouped, q: F64) -> None:
         """Series whose price quantum is at least the smallest move threshold: the display cannot
@@ -175,8 +214,9 @@ class Engine:
         names = sorted(self._ids) if symbols is None else sorted({s for s in symbols if s in self._ids})
         rows = np.array([self._ids[s] for s in names], dtype=np.int64)
         wanted = None if symbols is None else set(names) | set(symbols)
+        quotes = [None if i < 0 else self._quote_names[i] for i in self._quote[rows].tolist()]
         return checkpoint.dump(
-            self.windows, self.moves, names, rows, self.pegs.export(wanted), self._watermark
+            self.windows, self.moves, names, rows, self.pegs.export(wanted), self._watermark, quotes
         )
 
     def restore(self, data: bytes) -> None:
@@ -184,6 +224,8 @@ class Engine:
         names, arrays, pegs, watermark = checkpoint.load(data, self.config)
         rows = self._rows_for(names)
         checkpoint.restore_rows(self.windows, self.moves, rows, arrays)
+        for r, c in zip(rows.tolist(), arrays["quotes"], strict=True):
+            self._quote[r] = -1 if c is None else self._quote_id(c)
         self.pegs.merge(pegs)
         self._watermark = max(self._watermark, watermark)
 
@@ -193,6 +235,7 @@ class Engine:
         rows = np.array([self._ids.pop(s) for s in names], dtype=np.int64)
         self.windows.reset(rows)
         self.moves.reset(rows)
+        self._quote[rows] = -1
         self._relevant[rows] = False
         for r in sorted(rows.tolist()):
             self._names[r] = ""
@@ -227,6 +270,9 @@ class Engine:
                 grown = np.zeros(self.windows.rows, dtype=bool)
                 grown[: self._relevant.shape[0]] = self._relevant
                 self._relevant = grown
+                quote = np.full(self.windows.rows, -1, dtype=np.int16)
+                quote[: self._quote.shape[0]] = self._quote
+                self._quote = quote
         self._ids[symbol] = r
         self._relevant[r] = self.pegs.is_relevant(symbol)
         self._stats.symbols = len(self._ids)

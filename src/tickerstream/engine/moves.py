@@ -71,6 +71,8 @@ class MoveDetector:
         n_before: I64,
         anchors: list[tuple[I64, F64, F64]],
         names: list[str],
+        quote_of_row: npt.NDArray[np.int16] | None = None,
+        quote_names: list[str | None] | None = None,
     ) -> list[Move]:
         """Evaluate every accepted tick of ``g`` for every horizon; update state; return the moves.
 
@@ -162,6 +164,9 @@ class MoveDetector:
                 out.append(
                     Move(
                         symbol=names[row],
+                        currency=None
+                        if quote_of_row is None or quote_names is None
+                        else quote_names[int(quote_of_row[row]) + 1],
                         ts=ts,
                         from_ts=int(a_ts[i]),
                         horizon_s=cfg.horizons_s[h],

@@ -29,6 +29,8 @@ class EngineStats:
     released_without_ref: int = 0
     #: Reference prices (from ``process`` or ``observe_reference``) dropped as late or duplicate.
     ref_late: int = 0
+    #: Ticks in another quote currency than their series (which takes its first tick's): dropped.
+    foreign_quote: int = 0
     #: Series whose price quantum is at least the smallest move threshold (gauge; logged once each).
     coarse_quantum: int = 0
     #: Symbols with state in the engine (gauge).

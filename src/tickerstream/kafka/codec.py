@@ -69,7 +69,7 @@ _NAN = float("nan")
 _DECODE_BATCH = msgspec.json.Decoder(list[_WireTick])
 _DECODE_LINES = msgspec.json.Decoder(_WireTick)
 
-Columns = tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+Columns = tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], list[str]]
 
 
 def decode_tick_values(
@@ -147,6 +147,7 @@ def _columns(ticks: list[_WireTick]) -> Columns:
         np.fromiter((t.price for t in ticks), dtype=np.float64, count=n),
         # The price quantum (v2; NaN when unknown: the engine then estimates it per series).
         np.fromiter((t.price_quantum or _NAN for t in ticks), dtype=np.float64, count=n),
+        [t.currency for t in ticks],  # the quote: the engine never mixes two in one series
     )
 
 
@@ -176,5 +177,6 @@ def _decode_one_by_one(values: Sequence[bytes], max_bytes: int) -> DecodedTicks:
         np.array([d["ts"] for d in good], dtype=np.int64),
         np.array([d["price"] for d in good], dtype=np.float64),
         np.array([d.get("price_quantum") or _NAN for d in good], dtype=np.float64),
+        [d["currency"] for d in good],
     )
     return DecodedTicks(batch, np.asarray(rows, dtype=np.int64), bad)

@@ -320,6 +320,7 @@ class Metrics:
         call. A counter that went down means a new engine; its whole value is then new."""
         self._mirror(self.engine_dropped, "late", stats.late)
         self._mirror(self.engine_dropped, "duplicate", stats.duplicates)
+        self._mirror(self.engine_dropped, "foreign_quote", stats.foreign_quote)
         self.engine_symbols.set(stats.symbols)
         self.engine_held.set(stats.held)
         self.coarse_quantum.set(stats.coarse_quantum)

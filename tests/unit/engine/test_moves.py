@@ -185,3 +185,18 @@ def test_direction_is_the_sign_of_the_change(make_engine: Callable[..., Engine])
     series += [(T0 + 40 * 5 * MIN, 101.0), (T0 + 41 * 5 * MIN, 100.9)]  # a +0.9 % hour after a spike
     for m in run(e, series):
         assert m.direction == ("up" if m.change_pct > 0 else "down")
+
+
+def test_a_tick_in_another_quote_never_joins_the_series(make_engine: Callable[..., Engine]) -> None:
+    """BTC in EUR inside a USD stream: not a -8 % move; dropped and counted. Events say the quote."""
+    e = make_engine(*HORIZONS)
+    n = 30
+    usd = TickBatch.from_arrays(
+        ["BTC"] * n, T0 + np.arange(n) * 5 * MIN, 100_000.0 + np.arange(n), currency=["USD"] * n
+    )
+    assert e.process(usd) == []
+    eur = TickBatch.from_arrays(["BTC"], [T0 + n * 5 * MIN], [92_000.0], currency=["EUR"])
+    assert e.process(eur) == [] and e.stats.foreign_quote == 1
+    crash = TickBatch.from_arrays(["BTC"], [T0 + (n + 1) * 5 * MIN], [90_000.0], currency=["USD"])
+    moves = [m for m in e.process(crash) if isinstance(m, Move)]
+    assert moves and all(m.currency == "USD" and m.direction == "down" for m in moves)

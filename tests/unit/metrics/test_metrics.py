@@ -36,7 +36,9 @@ def series(m: Metrics, name: str) -> list[dict[str, str]]:
 
 
 def move(ts: int) -> Move:
-    return Move("BTC", ts, ts - 3_600_000, 3600, 100.0, 90.0, -10.0, None, 1.2, 0.01, "threshold", "down")
+    return Move(
+        "BTC", "USD", ts, ts - 3_600_000, 3600, 100.0, 90.0, -10.0, None, 1.2, 0.01, "threshold", "down"
+    )
 
 
 def peg(ts: int) -> PegEvent:
