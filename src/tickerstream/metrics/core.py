@@ -159,7 +159,8 @@ class Metrics:
         )
         self.engine_dropped = Counter(
             "ticker_engine_dropped_ticks",
-            "Ticks the engine dropped: late (older than the symbol's last) or duplicate (same ts).",
+            "Ticks the engine dropped: late (older than the symbol's last), duplicate (same ts) or "
+            "foreign_quote (another quote currency than the symbol's series).",
             ["reason"],
             registry=r,
         )
@@ -255,7 +256,7 @@ class Metrics:
         for kind in EVENT_TYPES:
             self.events.labels(kind)
             self.event_latency.labels(kind)
-        for why in ("late", "duplicate"):
+        for why in ("late", "duplicate", "foreign_quote"):
             self.engine_dropped.labels(why)
         self._totals_seen: dict[tuple[Counter, str], int] = {}
         self._lag_series: set[tuple[str, str]] = set()
