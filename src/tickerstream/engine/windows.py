@@ -65,9 +65,20 @@ class Grouped:
         return int(self.ts.shape[0])
 
 
+def stable_order(rows: I64) -> I64:
+    """``np.argsort(rows, kind="stable")``, computed on 16-bit keys when the rows fit: numpy sorts
+    8/16-bit integers stably by radix sort, O(n), about 3x faster than the merge sort it uses for
+    int64 at 100,000 ticks. A stable order is unique, so the result is the same either way."""
+    if rows.size and int(rows.max()) < 2**16:
+        out: I64 = np.argsort(rows.astype(np.uint16), kind="stable")
+    else:
+        out = np.argsort(rows, kind="stable")
+    return out
+
+
 def group_and_accept(rows: I64, ts: I64, price: F64, quantum: F64, last_ts: I64) -> Grouped:
     """Group a batch by row (stable, keeping stream order) and drop late ticks and duplicates."""
-    order = np.argsort(rows, kind="stable")
+    order = stable_order(rows)
     r = rows[order]
     t = ts[order]
     n = r.shape[0]
@@ -438,7 +449,9 @@ class Windows:
         a_px = np.full(n, np.nan)
         a_var = np.full(n, np.nan)
         in_batch = np.zeros(n, dtype=bool)
-        if w.size:
+        # An in-batch anchor needs a target at or after the segment's first tick: a horizon longer
+        # than the batch's span (24 h on a few hours of ticks) never finds one, so skip the search.
+        if w.size and bool((target >= g.ts[g.starts][g.seg_of]).any()):
             j = _search_kept(g, w, target)  # index into w, or -1
             jj = w[np.maximum(j, 0)]
             in_batch = (j >= 0) & (g.seg_of[jj] == g.seg_of) & (wrank[jj] >= wrank - cap)
