@@ -83,8 +83,6 @@ class MoveDetector:
         """
         cfg = self.config
         out: list[Move] = []
-        n = len(g)
-        idx = np.arange(n)
         seg_start = g.starts[g.seg_of]
         last = g.ends - 1
         half = q * 0.5
@@ -125,21 +123,22 @@ class MoveDetector:
                 # (no anchor) says nothing about the move and must not re-arm the detector.
                 recede = (absc < thr * cfg.recede_ratio) & ~(absz >= cfg.zscore_k * cfg.recede_ratio)
             self.anchor_price[g.seg_rows, h] = np.where(usable[last], a_px[last], np.nan)
-            # Index of the latest receding tick at or before each tick (-1 if none in the batch);
-            # values from an earlier segment are < seg_start, so they read as "none in this row".
-            recede_pos = np.maximum.accumulate(np.where(recede, idx, -1))
+            # Index of the latest receding tick at or before a tick (-1 if none in the batch), asked
+            # only for the candidates and each segment's last tick; values from an earlier segment
+            # are < seg_start, so they read as "none in this row".
+            receding = np.flatnonzero(recede)
             armed0 = self.armed[g.seg_rows, h]
-            end_armed = armed0 | (recede_pos[last] >= g.starts)
+            recede_last = _latest_at_or_before(receding, last)
+            end_armed = armed0 | (recede_last >= g.starts)
             # A sustained move triggers on many ticks; keep only those that could fire: armed
             # before the batch, re-armed by a recede earlier in the batch, or past the cooldown of
             # the last pre-batch event (an in-batch event only makes firing less likely).
             cand = np.flatnonzero(trig)
+            recede_cand = _latest_at_or_before(receding, cand)
             seg = g.seg_of[cand]
             cooldown_ms = cfg.cooldown_for(h) * 1000
             pre_fire = self.last_fire_ts[g.seg_rows[seg], h]
-            maybe = (
-                armed0[seg] | (recede_pos[cand] >= seg_start[cand]) | (g.ts[cand] - pre_fire >= cooldown_ms)
-            )
+            maybe = armed0[seg] | (recede_cand >= seg_start[cand]) | (g.ts[cand] - pre_fire >= cooldown_ms)
             cand = cand[maybe]
             fired: dict[int, int] = {}  # segment -> index of its latest fired tick
             last_fire: dict[int, int] = {}
@@ -147,7 +146,7 @@ class MoveDetector:
                 cand.tolist(),
                 g.seg_of[cand].tolist(),
                 g.ts[cand].tolist(),
-                recede_pos[cand].tolist(),
+                recede_cand[maybe].tolist(),
                 armed0[g.seg_of[cand]].tolist(),
                 pre_fire[maybe].tolist(),
                 strict=True,
@@ -185,6 +184,14 @@ class MoveDetector:
                     )
                 )
             for s, f_pos in fired.items():
-                end_armed[s] = recede_pos[last[s]] > f_pos
+                end_armed[s] = recede_last[s] > f_pos
             self.armed[g.seg_rows, h] = end_armed
         return out
+
+
+def _latest_at_or_before(positions: I64, at: I64) -> I64:
+    """Per ``at[i]``: the largest value of the sorted ``positions`` that is <= it, else -1. A binary
+    search per query: cheaper than a running maximum over every tick when queries are few."""
+    k = np.searchsorted(positions, at, side="right") - 1
+    out: I64 = np.where(k >= 0, positions[np.maximum(k, 0)] if positions.size else -1, -1)
+    return out
