@@ -93,7 +93,13 @@ class MoveDetector:
         for h, (h_ms, thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
             a_ts, a_px, a_var = anchors[h]
             with np.errstate(invalid="ignore"):
-                rate = np.maximum(np.where(np.isnan(a_var), var_rate, a_var), floor_rate)
+                # The anchor's variance rate, else the current one; filled where missing rather
+                # than np.where over every tick (after warm-up almost none is missing).
+                rate = a_var.copy()
+                missing = np.isnan(rate)
+                if missing.any():
+                    rate[missing] = var_rate[missing]
+                np.maximum(rate, floor_rate, out=rate)
             usable = (a_ts != NO_TS) & (a_ts >= g.ts - int(h_ms * (1.0 + cfg.anchor_slack)))
             with np.errstate(invalid="ignore", divide="ignore"):
                 # The smallest change consistent with both shown prices (each within q/2 of the

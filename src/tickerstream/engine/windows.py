@@ -369,7 +369,7 @@ class Windows:
         np.not_equal(seg_k[1:], seg_k[:-1], out=first_k[1:])
         rows_k = g.rows[k_idx]
         has_pt = ring.count[rows_k] > 0
-        last_slot = rows_k * cap + (ring.count[rows_k] - 1) % cap
+        last_slot = rows_k * cap + _slot(ring.count[rows_k] - 1, cap)
         prev = np.empty(m, dtype=np.float64)
         prev_ts = np.empty(m, dtype=np.int64)
         prev[1:] = g.price[k_idx[:-1]]
@@ -464,7 +464,7 @@ class Windows:
             seq = _search_ring(ring, g, rest, wrank[rest], target[rest])
             ok = seq >= 0
             hit = rest[ok]
-            flat = g.rows[hit] * cap + seq[ok] % cap
+            flat = g.rows[hit] * cap + _slot(seq[ok], cap)
             a_ts[hit] = ring.ts.reshape(-1).take(flat)
             a_px[hit] = ring.price.reshape(-1).take(flat)
             a_var[hit] = ring.var.reshape(-1).take(flat)
@@ -501,11 +501,19 @@ class Windows:
         return ring.ts[rows[:, None], slots], ring.price[rows[:, None], slots], held
 
 
+def _slot(seq: I64, cap: int) -> I64:
+    """``seq % cap`` (numpy's floor modulo). With a power-of-two capacity (the default 256) that is
+    ``seq & (cap - 1)`` for every int64, negatives included, and a bitwise and costs a tenth of an
+    integer division."""
+    out: I64 = seq & (cap - 1) if cap & (cap - 1) == 0 else seq % cap
+    return out
+
+
 def ring_ts_all(ring: Ring, rows: I64) -> I64:
     """Per row, the ts of the ring's newest point (NO_TS when empty)."""
     cap = ring.capacity
     cnt = ring.count[rows]
-    slot = rows * cap + np.maximum(cnt - 1, 0) % cap
+    slot = rows * cap + _slot(np.maximum(cnt - 1, 0), cap)
     out: I64 = np.where(cnt > 0, ring.ts.reshape(-1).take(slot), NO_TS)
     return out
 
@@ -518,7 +526,7 @@ def _append(ring: Ring, g: Grouped, kept: B, v_rate: F64) -> int:
     wrank: I64 = ck - kept - before[g.seg_of]
     n0 = ring.count[g.seg_rows]
     keep = np.flatnonzero(kept & (wrank >= (lens - cap)[g.seg_of]))
-    flat = g.rows[keep] * cap + (n0[g.seg_of[keep]] + wrank[keep]) % cap
+    flat = g.rows[keep] * cap + _slot(n0[g.seg_of[keep]] + wrank[keep], cap)
     ring.ts.reshape(-1)[flat] = g.ts[keep]
     ring.price.reshape(-1)[flat] = g.price[keep]
     ring.var.reshape(-1)[flat] = v_rate[keep]
@@ -582,7 +590,7 @@ def _search_ring(ring: Ring, g: Grouped, rest: I64, rank: I64, tgt: I64) -> I64:
     owner = np.repeat(np.arange(k), r_len)
     offs = np.cumsum(r_len) - r_len
     seqs = r_start[owner] + (np.arange(total) - offs[owner])
-    rts = ring.ts.reshape(-1).take(rows[fi][owner] * cap + seqs % cap)
+    rts = ring.ts.reshape(-1).take(rows[fi][owner] * cap + _slot(seqs, cap))
     sidx = np.repeat(np.arange(k), la - fi + 1)
     base = int(min(rts.min(), tgt.min()))
     span = int(max(rts.max(), tgt.max())) - base + 2
@@ -609,7 +617,7 @@ def _bsearch_rows(ts_buf: I64, rows: I64, lo: I64, hi: I64, target: I64, cap: in
             break
         half = n >> 1
         mid = base + half
-        ok = flat.take(row_base + mid % cap) <= target
+        ok = flat.take(row_base + _slot(mid, cap)) <= target
         ok &= n > 0
         base = np.where(ok, mid + 1, base)
         n = np.where(ok, n - half - 1, half)
