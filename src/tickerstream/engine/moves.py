@@ -83,7 +83,7 @@ class MoveDetector:
         """
         cfg = self.config
         out: list[Move] = []
-        seg_start = g.starts[g.seg_of]
+        seg_start = g.per_tick(g.starts)
         last = g.ends - 1
         half = q * 0.5
         warm = n_before >= cfg.zscore_min_returns

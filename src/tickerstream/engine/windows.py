@@ -64,6 +64,11 @@ class Grouped:
     def __len__(self) -> int:
         return int(self.ts.shape[0])
 
+    def per_tick(self, per_segment: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """``per_segment[seg_of]``: segments are contiguous runs, so a repeat (a few copies per
+        segment) instead of a gather per tick, about 4x cheaper."""
+        return np.repeat(per_segment, self.ends - self.starts)
+
 
 def stable_order(rows: I64) -> I64:
     """``np.argsort(rows, kind="stable")``, computed on 16-bit keys when the rows fit: numpy sorts
@@ -113,7 +118,7 @@ def group_and_accept(rows: I64, ts: I64, price: F64, quantum: F64, last_ts: I64)
     starts = np.flatnonzero(seg_first)
     ends = np.append(starts[1:], m)
     seg_of = np.cumsum(seg_first) - 1
-    rank = np.arange(m, dtype=np.int64) - starts[seg_of]
+    rank = np.arange(m, dtype=np.int64) - np.repeat(starts, ends - starts)
     return Grouped(
         order, r, t, price[order], quantum[order], starts, ends, r[starts], seg_of, rank, late, duplicates
     )
@@ -415,17 +420,18 @@ class Windows:
         # Per tick: the state after the last kept tick strictly before it (else the pre-batch state).
         ck = np.cumsum(kept)
         before_seg = np.where(g.starts > 0, ck[np.maximum(g.starts - 1, 0)], 0)
-        j = ck - kept - before_seg[g.seg_of]  # kept ticks of the segment strictly before tick i
+        before_tick = g.per_tick(before_seg)
+        j = ck - kept - before_tick  # kept ticks of the segment strictly before tick i
         inside = j > 0
         if m:
-            pos_ok = np.where(inside, before_seg[g.seg_of] + j - 1, 0)  # index into k_idx
-            v_rate = np.where(inside, rk[pos_ok], r0[g.seg_of])
-            n_before = np.where(inside, n_after[pos_ok], n0[g.seg_of])
-            weight = np.where(inside, wk[pos_ok], w0[g.seg_of])
+            pos_ok = np.where(inside, before_tick + j - 1, 0)  # index into k_idx
+            v_rate = np.where(inside, rk[pos_ok], g.per_tick(r0))
+            n_before = np.where(inside, n_after[pos_ok], g.per_tick(n0))
+            weight = np.where(inside, wk[pos_ok], g.per_tick(w0))
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
         else:
-            v_rate, n_before, weight = r0[g.seg_of], n0[g.seg_of], w0[g.seg_of]
+            v_rate, n_before, weight = g.per_tick(r0), g.per_tick(n0), g.per_tick(w0)
         weight = np.where(n_before > 0, weight, 0.0)
         del n
         return v_rate, n_before, weight
@@ -444,14 +450,14 @@ class Windows:
             wrank = g.rank
         else:
             ck: I64 = np.cumsum(kept) - kept
-            wrank = ck - ck[g.starts][g.seg_of]
+            wrank = ck - g.per_tick(ck[g.starts])
         a_ts = np.full(n, NO_TS, dtype=np.int64)
         a_px = np.full(n, np.nan)
         a_var = np.full(n, np.nan)
         in_batch = np.zeros(n, dtype=bool)
         # An in-batch anchor needs a target at or after the segment's first tick: a horizon longer
         # than the batch's span (24 h on a few hours of ticks) never finds one, so skip the search.
-        if w.size and bool((target >= g.ts[g.starts][g.seg_of]).any()):
+        if w.size and bool((target >= g.per_tick(g.ts[g.starts])).any()):
             j = _search_kept(g, w, target)  # index into w, or -1
             jj = w[np.maximum(j, 0)]
             in_batch = (j >= 0) & (g.seg_of[jj] == g.seg_of) & (wrank[jj] >= wrank - cap)
@@ -523,9 +529,9 @@ def _append(ring: Ring, g: Grouped, kept: B, v_rate: F64) -> int:
     ck: I64 = np.cumsum(kept)
     before: I64 = np.where(g.starts > 0, ck[g.starts - 1], 0)
     lens: I64 = ck[g.ends - 1] - before  # kept ticks per segment
-    wrank: I64 = ck - kept - before[g.seg_of]
+    wrank: I64 = ck - kept - g.per_tick(before)
     n0 = ring.count[g.seg_rows]
-    keep = np.flatnonzero(kept & (wrank >= (lens - cap)[g.seg_of]))
+    keep = np.flatnonzero(kept & (wrank >= g.per_tick(lens - cap)))
     flat = g.rows[keep] * cap + _slot(n0[g.seg_of[keep]] + wrank[keep], cap)
     ring.ts.reshape(-1)[flat] = g.ts[keep]
     ring.price.reshape(-1)[flat] = g.price[keep]
