@@ -112,13 +112,15 @@ class MoveDetector:
                 signed_half = half * sign
                 ratio = (g.price - signed_half) / np.maximum(a_px + signed_half, 0.0) - 1.0
                 least = np.maximum(ratio * sign, 0.0) * sign * 100.0
-                least[~usable] = np.nan
+                if not usable.all():
+                    least[~usable] = np.nan
                 # z over the horizon: log change over sigma * sqrt(elapsed), sigma per sqrt(second)
                 # (floored), and never below the quantum's relative size.
                 elapsed_s = (g.ts - a_ts) / 1000.0
                 sigma = np.maximum(np.sqrt(rate * elapsed_s), q_rel)
                 z = np.log1p(least / 100.0) / sigma
-                z[~warm] = np.nan
+                if not warm.all():
+                    z[~warm] = np.nan
                 absc = np.abs(least)
                 absz = np.abs(z)
                 # NaN (no usable anchor, warm-up) compares false: neither triggers nor recedes.

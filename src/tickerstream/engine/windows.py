@@ -235,13 +235,6 @@ class Ring:
     def capacity(self) -> int:
         return int(self.ts.shape[1])
 
-    def kept(self, g: Grouped, prev_ts: I64) -> B:
-        """Per accepted tick: does this ring keep it (first accepted tick of its bucket)?
-        ``prev_ts``: the ts of the series' previous accepted tick (NO_TS: none; ts are >= 0, so
-        NO_TS // bucket is -1 and never equals a bucket)."""
-        out: B = g.ts // self.bucket_ms != prev_ts // self.bucket_ms
-        return out
-
 
 class Windows:
     """The rings and the per-row scalars that summarise a series (last point, volatility, quantum)."""
@@ -272,11 +265,19 @@ class Windows:
         self.grow(rows)
 
     def kept(self, g: Grouped) -> list[B]:
-        """Per ring, which accepted ticks it keeps (see ``Ring.kept``)."""
-        prev = np.empty(len(g), dtype=np.int64)
-        prev[1:] = g.ts[:-1]
-        prev[g.starts] = self.last_ts[g.seg_rows]
-        return [r.kept(g, prev) for r in self.rings]
+        """Per ring, which accepted ticks it keeps: the first accepted tick of each bucket, i.e. whose
+        bucket differs from that of the series' previous accepted tick (none: NO_TS, and as ts are
+        >= 0, NO_TS // bucket is -1, never a bucket). The previous tick's bucket is the bucket array
+        shifted by one: one integer division per tick and ring, not two."""
+        out: list[B] = []
+        last = self.last_ts[g.seg_rows]
+        for r in self.rings:
+            bucket = g.ts // r.bucket_ms
+            prev = np.empty_like(bucket)
+            prev[1:] = bucket[:-1]
+            prev[g.starts] = last // r.bucket_ms
+            out.append(bucket != prev)
+        return out
 
     def ring(self, horizon_s: int) -> Ring:
         return next(r for r in self.rings if r.horizon_ms == horizon_s * 1000)
