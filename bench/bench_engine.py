@@ -63,7 +63,9 @@ def make_stream(n_symbols: int, n_ticks: int, seed: int = 0) -> TickBatch:
     px = np.where(px >= 1, np.round(px, 2), np.round(px, 6))
     px = np.maximum(px, 1e-6)
     ts = 1_700_000_000_000 + snap.astype(np.int64) * 180_000
-    return TickBatch([names[i] for i in sym.tolist()], ts, px)
+    # the step the widget shows, carried as the parser does (NaN would make the engine estimate it)
+    q = np.where(px >= 1, 0.01, 1e-6)
+    return TickBatch([names[i] for i in sym.tolist()], ts, px, q)
 
 
 def run_engine(stream: TickBatch, batch: int) -> tuple[list[bytes], float, float, Engine]:
@@ -83,7 +85,7 @@ def child(n_symbols: int, n_ticks: int, n_base: int, batch: int) -> None:
     events, dt, rate, engine = run_engine(stream, batch)
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     w = engine.windows
-    arrays = sum(a.nbytes for a in (w.ts, w.price, w.count, w.last_ts, w.last_price, w.var, w.n_ret))
+    arrays = sum(a.nbytes for a in w.arrays())
     arrays += sum(
         a.nbytes for a in (engine.moves.armed, engine.moves.last_fire_ts, engine.moves.anchor_price)
     )

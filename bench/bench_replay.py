@@ -83,7 +83,7 @@ def naive_replay(lines: list[bytes]) -> tuple[list[bytes], float]:
     t0 = time.process_time()
     for line in lines:
         tick = tick_from_dict(json.loads(line))
-        batch = TickBatch([tick.symbol], np.array([tick.ts], np.int64), np.array([tick.price], np.float64))
+        batch = TickBatch.from_ticks([tick])
         out.extend(e.to_json() for e in engine.process(batch))
     out.extend(e.to_json() for e in engine.flush())
     return out, time.process_time() - t0

@@ -19,14 +19,17 @@ from typing import Any, ClassVar, Literal
 
 import orjson
 
-from tickerstream.model import SCHEMA_VERSION
-
 PegState = Literal["ok", "warn", "critical", "unknown"]
 PegKind = Literal["change", "deepened", "reminder"]
 #: Why a peg could not be judged: no reference price within ``ref_max_age_s``, or one too old
 #: for the reference's recent volatility (``stale_reference``).
 UnknownReason = Literal["no_reference", "stale_reference"]
 Direction = Literal["up", "down"]
+Trigger = Literal["threshold", "zscore", "both"]
+
+#: Version of the move record (``schemas/move.schema.json``). 2 added ``from_ts``, ``sigma_pct``,
+#: ``quantum`` and ``trigger``, and z is measured over the horizon (version 1: the latest return).
+MOVE_SCHEMA_VERSION = 2
 
 #: Rank of each peg state; escalation goes up this order, recovery down.
 #: ``unknown`` is outside that order: it is not a level of deviation.
@@ -45,21 +48,31 @@ def event_id(*parts: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Move:
-    """The price of ``symbol`` changed by ``change_pct`` over ``horizon_s`` seconds up to ``ts``.
+    """The price of ``symbol`` changed by ``change_pct`` from ``from_ts`` (the as-of anchor for
+    ``ts - horizon_s``) to ``ts``.
 
-    ``zscore`` is the latest log return in units of the EWMA volatility (with its floor), or
-    ``None`` while the symbol has too few returns to estimate one.
+    ``zscore`` is that change in units of the series' volatility over the same time:
+    ``ln(1 + c) / (sigma_per_sqrt_second * sqrt((ts - from_ts) / 1000))``, where ``c`` is the smallest
+    change consistent with the price quantum (display rounding), and sigma (per unit of time,
+    floored) never below ``quantum / to_price``; ``None`` while the series has too few returns.
+    ``sigma_pct`` is that sigma over the elapsed time, in percent. ``trigger`` says which measure
+    reached its level; ``direction`` is always the sign of ``change_pct``.
     """
 
     type: ClassVar[str] = "move"
 
     symbol: str
+    currency: str | None
     ts: int
+    from_ts: int
     horizon_s: int
     from_price: float
     to_price: float
     change_pct: float
     zscore: float | None
+    sigma_pct: float
+    quantum: float
+    trigger: Trigger
     direction: Direction
 
     @property
@@ -69,16 +82,21 @@ class Move:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "v": SCHEMA_VERSION,
+            "v": MOVE_SCHEMA_VERSION,
             "type": self.type,
             "id": self.id,
             "symbol": self.symbol,
             "ts": self.ts,
+            "currency": self.currency,
+            "from_ts": self.from_ts,
             "horizon_s": self.horizon_s,
             "from_price": self.from_price,
             "to_price": self.to_price,
             "change_pct": self.change_pct,
             "zscore": self.zscore,
+            "sigma_pct": self.sigma_pct,
+            "quantum": self.quantum,
+            "trigger": self.trigger,
             "direction": self.direction,
         }
 
@@ -187,12 +205,17 @@ def event_from_dict(obj: dict[str, Any]) -> Event:
     if kind == "move":
         return Move(
             symbol=obj["symbol"],
+            currency=obj["currency"],
             ts=obj["ts"],
+            from_ts=obj["from_ts"],
             horizon_s=obj["horizon_s"],
             from_price=obj["from_price"],
             to_price=obj["to_price"],
             change_pct=obj["change_pct"],
             zscore=obj["zscore"],
+            sigma_pct=obj["sigma_pct"],
+            quantum=obj["quantum"],
+            trigger=obj["trigger"],
             direction=obj["direction"],
         )
     if kind == "peg":

@@ -14,7 +14,12 @@ from typing import Any
 
 import orjson
 
+#: Version of rejects and other v1 records (and of ticks written for v1-only readers).
 SCHEMA_VERSION = 1
+#: Version of the tick record. v2 = v1 plus ``price_quantum``; readers accept both (a v1 tick
+#: has an unknown quantum). ``Tick.to_dict(version=1)`` writes a v1 record for v1-only consumers.
+TICK_SCHEMA_VERSION = 2
+TICK_SCHEMA_VERSIONS = (1, 2)
 
 #: Raw text kept in a reject is cut to this many characters so a dead letter stays small.
 REJECT_RAW_MAX_CHARS = 512
@@ -101,10 +106,13 @@ class Tick:
     change_sign_known: bool
     ts: int
     source: str
+    #: The price step the source showed (``1e-6`` for ``0.000019``, ``0.01`` for ``$1.00``): the
+    #: shown price is within half of it of the true one. None when unknown.
+    price_quantum: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "v": SCHEMA_VERSION,
+    def to_dict(self, version: int = TICK_SCHEMA_VERSION) -> dict[str, Any]:
+        out = {
+            "v": version,
             "symbol": self.symbol,
             "name": self.name,
             "coin_id": self.coin_id,
@@ -115,9 +123,12 @@ class Tick:
             "ts": self.ts,
             "source": self.source,
         }
+        if version >= 2:
+            out["price_quantum"] = self.price_quantum
+        return out
 
-    def to_json(self) -> bytes:
-        return orjson.dumps(self.to_dict())
+    def to_json(self, version: int = TICK_SCHEMA_VERSION) -> bytes:
+        return orjson.dumps(self.to_dict(version))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +182,7 @@ def tick_from_dict(obj: Any) -> Tick:
         raise InvalidTick("not a JSON object")
     version = obj.get("v")
     # ``True == 1`` in Python: insist on a real integer so a boolean is not taken for version 1.
-    if type(version) is not int or version != SCHEMA_VERSION:
+    if type(version) is not int or version not in TICK_SCHEMA_VERSIONS:
         raise InvalidTick(f"unsupported schema version {version!r}")
     for field, kind in _REQUIRED_FIELDS:
         value = obj.get(field)
@@ -189,6 +200,11 @@ def tick_from_dict(obj: Any) -> Tick:
     coin_id = obj.get("coin_id")
     if coin_id is not None and not isinstance(coin_id, str):
         raise InvalidTick("coin_id must be a string or null")
+    quantum = obj.get("price_quantum")
+    if quantum is not None and (
+        isinstance(quantum, bool) or not isinstance(quantum, (int, float)) or not quantum > 0
+    ):
+        raise InvalidTick("price_quantum must be a number > 0 or null")
     if not obj["symbol"] or obj["ts"] < 0:
         raise InvalidTick("symbol must be non-empty and ts >= 0")
     return Tick(
@@ -201,4 +217,5 @@ def tick_from_dict(obj: Any) -> Tick:
         change_sign_known=obj["change_sign_known"],
         ts=obj["ts"],
         source=obj["source"],
+        price_quantum=None if quantum is None else float(quantum),
     )

@@ -40,9 +40,13 @@ CFG = (
 )
 
 
-def batch(ticks: Iterable[tuple[str, int, float]]) -> TickBatch:
+def batch(ticks: Iterable[tuple[str, int, float]], quantum: float | None = None) -> TickBatch:
+    """A batch of (symbol, ts, price); ``quantum`` for every tick (None: unknown, the engine estimates)."""
     items = list(ticks)
-    return TickBatch.from_arrays([s for s, _, _ in items], [t for _, t, _ in items], [p for _, _, p in items])
+    q = None if quantum is None else [quantum] * len(items)
+    return TickBatch.from_arrays(
+        [s for s, _, _ in items], [t for _, t, _ in items], [p for _, _, p in items], q
+    )
 
 
 def config(*overrides: str) -> EngineConfig:

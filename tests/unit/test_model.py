@@ -9,7 +9,7 @@ import pytest
 
 from tickerstream.model import REJECT_RAW_MAX_CHARS, InvalidTick, Reject, RejectReason, Tick, tick_from_dict
 
-TICK = Tick("USDC", "USDC", "usd-coin", 1.0, "USD", 0.01, False, 1_737_331_200_000, "page.txt")
+TICK = Tick("USDC", "USDC", "usd-coin", 1.0, "USD", 0.01, False, 1_737_331_200_000, "page.txt", 0.01)
 
 
 def test_tick_json_has_exactly_the_contract_fields(validate_record: Callable[[str, Any], None]) -> None:
@@ -25,9 +25,25 @@ def test_tick_json_has_exactly_the_contract_fields(validate_record: Callable[[st
         "change_sign_known",
         "ts",
         "source",
+        "price_quantum",
     ]
+    assert obj["v"] == 2
     validate_record("tick", obj)
     assert tick_from_dict(obj) == TICK
+
+
+def test_v1_ticks_are_still_read_and_can_still_be_written(
+    validate_record: Callable[[str, Any], None],
+) -> None:
+    """The evolution rule: readers accept v1 and v2; a v1 record has an unknown quantum; a v1 record
+    written for v1-only consumers is exactly the old contract (the frozen v1 schema validates it)."""
+    v1 = orjson.loads(TICK.to_json(version=1))
+    assert v1["v"] == 1 and "price_quantum" not in v1
+    validate_record("tick", v1)
+    validate_record("tick.v1", v1)
+    assert tick_from_dict(v1) == Tick(*[getattr(TICK, f) for f in Tick.__slots__][:-1])
+    with pytest.raises(InvalidTick, match="price_quantum"):
+        tick_from_dict(TICK.to_dict() | {"price_quantum": 0})
 
 
 def test_reject_json_is_truncated_and_valid(validate_record: Callable[[str, Any], None]) -> None:
@@ -45,7 +61,7 @@ def test_every_reason_is_in_the_reject_schema(validate_record: Callable[[str, An
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"v": 2}, "version"),
+        ({"v": 3}, "version"),
         ({"v": True}, "version"),
         ({"price": 0}, "price"),
         ({"price": -1.0}, "price"),

@@ -1,8 +1,8 @@
 """``TickBatch``: the engine's columnar input.
 
-The engine only needs symbol, event time and price; carrying them as one list and two numpy
-arrays lets the hot path group and scatter a whole poll batch with a few numpy calls instead of
-touching a ``Tick`` object per message.
+The engine needs the series, event time, price and the price's quantum; carrying them as lists and
+numpy arrays lets the hot path group and scatter a whole poll batch with a few numpy calls instead
+of touching a ``Tick`` object per message.
 """
 
 from __future__ import annotations
@@ -16,28 +16,48 @@ import numpy.typing as npt
 
 from tickerstream.model import Tick
 
+F64 = npt.NDArray[np.float64]
+
+
+def _nan(n: int) -> F64:
+    return np.full(n, np.nan)
+
 
 @dataclass(frozen=True, slots=True)
 class TickBatch:
-    """Ticks in stream order: ``symbols[i]`` had price ``price[i]`` at ``ts[i]`` (ms since epoch, UTC)."""
+    """Ticks in stream order: ``symbols[i]`` had price ``price[i]`` at ``ts[i]`` (ms since epoch, UTC).
+
+    ``quantum[i]`` is the price's display step as the source showed it (``1e-6`` for ``0.000019``);
+    NaN when unknown, and the engine then estimates it per series from the prices seen.
+    ``currency[i]`` is the quote currency (ISO code); None when the source does not say (one quote).
+    """
 
     symbols: list[str]
     ts: npt.NDArray[np.int64]
-    price: npt.NDArray[np.float64]
+    price: F64
+    quantum: F64
+    currency: list[str] | None = None
 
     def __post_init__(self) -> None:
-        if not (len(self.symbols) == self.ts.shape[0] == self.price.shape[0]):
-            raise ValueError("symbols, ts and price must have the same length")
-        if self.ts.dtype != np.int64 or self.price.dtype != np.float64:
-            raise TypeError("ts must be int64 and price float64 (use TickBatch.from_arrays)")
+        if not (len(self.symbols) == self.ts.shape[0] == self.price.shape[0] == self.quantum.shape[0]):
+            raise ValueError("symbols, ts, price and quantum must have the same length")
+        if self.currency is not None and len(self.currency) != len(self.symbols):
+            raise ValueError("currency must have one entry per tick")
+        if self.ts.dtype != np.int64 or self.price.dtype != np.float64 or self.quantum.dtype != np.float64:
+            raise TypeError("ts must be int64, price and quantum float64 (use TickBatch.from_arrays)")
 
     @classmethod
-    def from_arrays(cls, symbols: Sequence[str], ts: Any, price: Any) -> TickBatch:
-        """Build from any sequences; converts ts to int64 and price to float64."""
+    def from_arrays(
+        cls, symbols: Sequence[str], ts: Any, price: Any, quantum: Any = None, currency: Any = None
+    ) -> TickBatch:
+        """Build from any sequences; converts ts to int64 and price/quantum to float64 (None: unknown)."""
+        n = len(symbols)
         return cls(
             list(symbols),
             np.ascontiguousarray(ts, dtype=np.int64),
             np.ascontiguousarray(price, dtype=np.float64),
+            _nan(n) if quantum is None else np.ascontiguousarray(quantum, dtype=np.float64),
+            None if currency is None else list(currency),
         )
 
     @classmethod
@@ -47,25 +67,51 @@ class TickBatch:
             [t.symbol for t in ticks],
             np.fromiter((t.ts for t in ticks), dtype=np.int64, count=n),
             np.fromiter((t.price for t in ticks), dtype=np.float64, count=n),
+            np.fromiter(
+                (np.nan if t.price_quantum is None else t.price_quantum for t in ticks),
+                dtype=np.float64,
+                count=n,
+            ),
+            [t.currency for t in ticks],
         )
 
     @classmethod
     def empty(cls) -> TickBatch:
-        return cls([], np.empty(0, np.int64), np.empty(0, np.float64))
+        return cls([], np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
 
     @classmethod
     def concat(cls, batches: Sequence[TickBatch]) -> TickBatch:
         if not batches:
             return cls.empty()
+        currency = None
+        if any(b.currency is not None for b in batches):
+            currency = [c for b in batches for c in (b.currency or ["USD"] * len(b))]
         return cls(
             [s for b in batches for s in b.symbols],
             np.concatenate([b.ts for b in batches]),
             np.concatenate([b.price for b in batches]),
+            np.concatenate([b.quantum for b in batches]),
+            currency,
+        )
+
+    def take(self, idx: npt.NDArray[np.int64]) -> TickBatch:
+        """The ticks at positions ``idx``, in that order."""
+        pos = idx.tolist()
+        cur = None if self.currency is None else [self.currency[i] for i in pos]
+        return TickBatch(
+            [self.symbols[i] for i in pos], self.ts[idx], self.price[idx], self.quantum[idx], cur
         )
 
     def slice(self, start: int, stop: int) -> TickBatch:
         """Ticks ``start:stop`` in stream order (used to cut a stream into batches)."""
-        return TickBatch(self.symbols[start:stop], self.ts[start:stop], self.price[start:stop])
+        cur = None if self.currency is None else self.currency[start:stop]
+        return TickBatch(
+            self.symbols[start:stop],
+            self.ts[start:stop],
+            self.price[start:stop],
+            self.quantum[start:stop],
+            cur,
+        )
 
     def __len__(self) -> int:
         return len(self.symbols)

@@ -1,9 +1,14 @@
 """Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-symbol arrays plus one JSON member.
 
-Format ``tickerstream-engine`` version 1. Ring contents are stored unrotated and without the unused
-slots (oldest point first, ``npoints`` per symbol), so a checkpoint's size follows the data, not the
-capacity, and it restores into an engine with a different ring capacity (keeping the newest points).
-Move horizons must match: detector state is per horizon.
+Format ``tickerstream-engine`` version 2: one ring per horizon (``ts_<h>``, ``price_<h>``,
+``npoints_<h>``), the volatility as a variance per second with the series' first ts, and the
+quantum estimate (``decimals``). Ring contents are stored unrotated and without the unused slots
+(oldest point first), so a checkpoint's size follows the data, not the capacity, and it restores
+into an engine with a different ring capacity (keeping the newest points). Horizons (move horizons
+and ``windows.horizon_s``) must match: detector state and the rings' thinning are per horizon.
+
+Version 1 (one per-tick ring, volatility counted per tick) cannot be converted: its variance has no
+time unit. It is refused with ``CheckpointFormatError``; the caller cold-starts those series.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.windows import Windows
 
 FORMAT = "tickerstream-engine"
-VERSION = 1
+VERSION = 2
 
 I64 = npt.NDArray[np.int64]
 
@@ -30,24 +35,41 @@ class CheckpointFormatError(ValueError):
 
 
 def dump(
-    win: Windows, det: MoveDetector, names: list[str], rows: I64, pegs: dict[str, Any], watermark: int
+    win: Windows,
+    det: MoveDetector,
+    names: list[str],
+    rows: I64,
+    pegs: dict[str, Any],
+    watermark: int,
+    quotes: list[str | None],
 ) -> bytes:
-    ts, px, held = win.ordered(rows)
     meta = {
         "format": FORMAT,
         "version": VERSION,
         "horizons_s": list(det.config.horizons_s),
+        "ring_horizons_s": [r.horizon_ms // 1000 for r in win.rings],
         "symbols": names,
+        "quotes": quotes,
         "watermark": watermark,
         "pegs": pegs,
     }
+    rings: dict[str, Any] = {}
+    for r in win.rings:
+        ts, px, held = win.ordered(r, rows)
+        h = r.horizon_ms // 1000
+        rings[f"npoints_{h}"] = held.sum(axis=1).astype(np.int64)
+        rings[f"ts_{h}"] = ts[held]
+        rings[f"price_{h}"] = px[held]
+        rings[f"var_{h}"] = r.var[rows[:, None], _slots(r, rows)][held]
     buf = io.BytesIO()
     np.savez(
         buf,
         meta=np.frombuffer(orjson.dumps(meta), dtype=np.uint8),
-        npoints=held.sum(axis=1).astype(np.int64),
-        ts=ts[held],
-        price=px[held],
+        **rings,
+        last_ts=win.last_ts[rows],
+        last_price=win.last_price[rows],
+        first_ts=win.first_ts[rows],
+        decimals=win.decimals[rows],
         var=win.var[rows],
         n_ret=win.n_ret[rows],
         armed=det.armed[rows],
@@ -64,14 +86,40 @@ def load(data: bytes, config: EngineConfig) -> tuple[list[str], dict[str, Any], 
         meta = orjson.loads(arrays.pop("meta").tobytes())
     except Exception as exc:  # zipfile, numpy and orjson each raise their own errors
         raise CheckpointFormatError(f"not an engine checkpoint: {exc}") from None
+    if meta.get("format") == FORMAT and meta.get("version") == 1:
+        raise CheckpointFormatError(
+            "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v2 "
+            "state (time-bucketed rings, volatility per second): its series start cold"
+        )
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise CheckpointFormatError(f"unsupported checkpoint {meta.get('format')!r} v{meta.get('version')!r}")
+    ours = [r // 1000 for r in sorted({*config_ring_ms(config)})]
+    if meta.get("ring_horizons_s") != ours:
+        raise CheckpointFormatError(
+            f"checkpoint ring horizons {meta.get('ring_horizons_s')} differ from the configured {ours}"
+        )
     if tuple(meta["horizons_s"]) != config.moves.horizons_s:
         raise CheckpointFormatError(
             f"checkpoint move horizons {meta['horizons_s']} differ from the configured "
             f"{list(config.moves.horizons_s)}"
         )
+    arrays["quotes"] = meta["quotes"]  # per symbol: its series' quote currency (None: not known)
     return meta["symbols"], arrays, meta["pegs"], int(meta["watermark"])
+
+
+def _slots(ring: Any, rows: I64) -> I64:
+    """Ring slots of ``rows`` oldest first (as ``Windows.ordered`` lays them out)."""
+    cap = ring.capacity
+    n = ring.count[rows]
+    k = np.minimum(n, cap)
+    out: I64 = ((n - k)[:, None] + np.arange(cap)[None, :]) % cap
+    return out
+
+
+def config_ring_ms(config: EngineConfig) -> set[int]:
+    """The ring horizons (ms) an engine with ``config`` keeps (as ``Engine`` builds its windows)."""
+    hs = {config.windows.horizon_s, *(config.moves.horizons_s if config.moves.enabled else ())}
+    return {h * 1000 for h in hs}
 
 
 def restore_rows(win: Windows, det: MoveDetector, rows: I64, a: dict[str, Any]) -> None:
@@ -80,21 +128,24 @@ def restore_rows(win: Windows, det: MoveDetector, rows: I64, a: dict[str, Any]) 
     det.reset(rows)
     if rows.size == 0:
         return
-    cap = win.capacity
-    n = a["npoints"]
-    k = np.minimum(n, cap)
-    starts = np.cumsum(n) - n
-    owner = np.repeat(np.arange(rows.size), n)
-    pos = np.arange(owner.size) - starts[owner]
-    keep = pos >= (n - k)[owner]
-    slot = pos[keep] - (n - k)[owner[keep]]
-    win.ts[rows[owner[keep]], slot] = a["ts"][keep]
-    win.price[rows[owner[keep]], slot] = a["price"][keep]
-    win.count[rows] = k
-    has = k > 0
-    last = starts + n - 1
-    win.last_ts[rows[has]] = a["ts"][last[has]]
-    win.last_price[rows[has]] = a["price"][last[has]]
+    for r in win.rings:
+        h = r.horizon_ms // 1000
+        cap = r.capacity
+        n = a[f"npoints_{h}"]
+        k = np.minimum(n, cap)
+        starts = np.cumsum(n) - n
+        owner = np.repeat(np.arange(rows.size), n)
+        pos = np.arange(owner.size) - starts[owner]
+        keep = pos >= (n - k)[owner]
+        slot = pos[keep] - (n - k)[owner[keep]]
+        r.ts[rows[owner[keep]], slot] = a[f"ts_{h}"][keep]
+        r.price[rows[owner[keep]], slot] = a[f"price_{h}"][keep]
+        r.var[rows[owner[keep]], slot] = a[f"var_{h}"][keep]
+        r.count[rows] = k
+    win.last_ts[rows] = a["last_ts"]
+    win.last_price[rows] = a["last_price"]
+    win.first_ts[rows] = a["first_ts"]
+    win.decimals[rows] = a["decimals"]
     win.var[rows] = a["var"]
     win.n_ret[rows] = a["n_ret"]
     det.armed[rows] = a["armed"]

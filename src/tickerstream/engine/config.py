@@ -15,25 +15,28 @@ MAX_CAPACITY = 100_000
 
 @dataclass(frozen=True, slots=True)
 class WindowConfig:
-    """Per-symbol rolling windows of (ts, price).
+    """Per-series rolling windows of (ts, price): one ring per distinct horizon.
 
-    ``capacity`` points per symbol are allocated up front (16 bytes each), so memory is fixed per
-    symbol whatever the tick rate; 512 points cover 24 h at one tick every ~3 minutes.
-    Statistics use the points within ``horizon_s`` of the symbol's latest tick.
+    Each ring holds ``capacity`` points (16 bytes each), allocated up front, and keeps the first tick
+    of each time bucket of ``horizon * (1 + moves.anchor_slack) / (capacity - 2)``, so it spans its
+    horizon at any tick rate and memory is fixed per series: at the defaults (horizons 1 h and
+    24 h, 256 points) 8 KB of rings per series; an as-of anchor is at most one bucket (0.6 % of the
+    horizon) older than the latest tick before ``ts - h``. Window statistics use the ring of
+    ``horizon_s``.
     """
 
     horizon_s: int = 86_400
-    capacity: int = 512
+    capacity: int = 256
 
     def __post_init__(self) -> None:
         if self.horizon_s <= 0:
             raise ValueError("horizon_s must be > 0")
-        if self.capacity < 2:
-            raise ValueError("capacity must be >= 2")
+        if self.capacity < 4:
+            raise ValueError("capacity must be >= 4")
         if self.capacity > MAX_CAPACITY:
             # Allocated up front for every symbol (and 64 rows at once): 5,000,000 took 4.9 GB.
             raise ValueError(
-                f"capacity must be <= {MAX_CAPACITY} (16 bytes per point per symbol: "
+                f"capacity must be <= {MAX_CAPACITY} (16 bytes per point, per horizon and symbol: "
                 f"{MAX_CAPACITY} points are {MAX_CAPACITY * 16 / 1e6:.1f} MB per symbol)"
             )
 
@@ -43,10 +46,14 @@ class MoveConfig:
     """Move detection, per horizon in ``horizons_s`` (each <= ``windows.horizon_s``).
 
     A move fires when the change over the horizon reaches ``threshold_pct`` (same position in the
-    tuple as the horizon) or when the latest log return is at least ``zscore_k`` EWMA sigmas
-    (sigma floored at ``sigma_floor`` so flat series such as stablecoins do not give infinite
-    z-scores). The "from" price is the as-of price at ``ts - h``; it must be no older than
-    ``ts - h * (1 + anchor_slack)``, otherwise the change would span a much longer time than ``h``.
+    tuple as the horizon) or when its z-score reaches ``zscore_k``: ``z = ln(P_t / P_from) /
+    (sigma * sqrt(t - from_ts))`` with sigma per sqrt(second) from an EWMA of ``r^2 / dt`` whose
+    weights halve every ``ewma_halflife_s`` of event time, floored at ``sigma_floor_daily`` per
+    sqrt(day) (flat series such as stablecoins do not give infinite z-scores) and at the price
+    quantum's relative size. Both measures use the smallest change the display rounding allows.
+    z needs ``zscore_min_returns`` returns first (warm-up). The "from" price is the as-of price
+    at ``ts - h``; it must be no older than ``ts - h * (1 + anchor_slack)``, otherwise the change
+    would span a much longer time than ``h``.
     After firing, a (symbol, horizon) re-arms once both measures recede below ``recede_ratio``
     of their trigger levels, or a cooldown after the last event: ``cooldown_s`` gives one per
     horizon; empty (the default) means each horizon's own length, so a crash that holds for a day
@@ -58,8 +65,8 @@ class MoveConfig:
     threshold_pct: tuple[float, ...] = (5.0, 10.0)
     anchor_slack: float = 0.5
     zscore_k: float = 6.0
-    sigma_floor: float = 0.005
-    ewma_halflife_ticks: float = 20.0
+    sigma_floor_daily: float = 0.005
+    ewma_halflife_s: float = 86_400.0
     zscore_min_returns: int = 10
     recede_ratio: float = 0.5
     cooldown_s: tuple[int, ...] = ()
@@ -72,13 +79,13 @@ class MoveConfig:
         floats = (
             self.anchor_slack,
             self.zscore_k,
-            self.sigma_floor,
-            self.ewma_halflife_ticks,
+            self.sigma_floor_daily,
+            self.ewma_halflife_s,
             *self.threshold_pct,
         )
         if not all(math.isfinite(x) for x in floats):  # nan passes every comparison below
             raise ValueError(
-                "threshold_pct, anchor_slack, zscore_k, sigma_floor, ewma_halflife_ticks must be finite"
+                "threshold_pct, anchor_slack, zscore_k, sigma_floor_daily, ewma_halflife_s must be finite"
             )
         if self.anchor_slack < 0 or self.zscore_min_returns < 1:
             raise ValueError("anchor_slack must be >= 0 and zscore_min_returns >= 1")
@@ -92,8 +99,8 @@ class MoveConfig:
             raise ValueError("cooldown_s must be >= 0")
         if any(t <= 0 for t in self.threshold_pct):
             raise ValueError("threshold_pct must be > 0")
-        if self.sigma_floor <= 0 or self.zscore_k <= 0 or self.ewma_halflife_ticks <= 0:
-            raise ValueError("sigma_floor, zscore_k and ewma_halflife_ticks must be > 0")
+        if self.sigma_floor_daily <= 0 or self.zscore_k <= 0 or self.ewma_halflife_s <= 0:
+            raise ValueError("sigma_floor_daily, zscore_k and ewma_halflife_s must be > 0")
         if not 0 < self.recede_ratio < 1:
             raise ValueError("recede_ratio must be in (0, 1)")
 

@@ -5,19 +5,21 @@ is evaluated in its place in the stream (moves per symbol in ts order, pegs in s
 tick-by-tick watermark), and each call returns its events sorted by (ts, symbol, type, horizon).
 
 Hot path for a batch of n ticks: one dict lookup per tick (symbol -> row), then numpy over the whole
-batch: a stable argsort by row, late/duplicate filtering, an exact segmented recurrence for the EWMA
-volatility, per move horizon two vectorised binary searches per row plus one packed searchsorted
-for the price at ``ts - h``, and a scatter into the rings. Python touches only the ticks that
-could fire a move and the ticks of pegged/reference symbols.
+batch: a stable argsort by row, late/duplicate filtering, the price quantum (given, or estimated
+per series), an exact segmented recurrence for the time-based EWMA volatility, per move horizon two
+vectorised binary searches per row plus one packed searchsorted for the as-of anchor at ``ts - h``
+in that horizon's time-bucketed ring, and a scatter into the rings. Python touches only the ticks
+that could fire a move and the ticks of pegged/reference symbols. Semantics: docs/moves.md.
 
-Memory at the defaults (capacity 512, two move horizons): about 8.3 KB per symbol (8,192 B of ring,
-74 B of per-symbol state, ~100 B for the symbol's name and dict entry), so 10,000 symbols take about
-83 MB; rows grow by half, so up to 1.5x the rows in use may be allocated (bench/bench_engine.py:
-10,000 symbols -> 12,442 rows allocated, 103 MB of arrays).
+Memory at the defaults (capacity 256, rings for 1 h and 24 h): about 12.4 KB per symbol (2 x 256 x
+24 B of rings, ~100 B of per-symbol state, ~100 B for the symbol's name and dict entry), so 10,000
+symbols take about 124 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
+(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 154 MB of arrays).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -27,15 +29,17 @@ import numpy.typing as npt
 from tickerstream.engine import checkpoint
 from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
-from tickerstream.engine.moves import MoveDetector, ewma_alpha
+from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.pegs import PegMonitor, PegStatus
 from tickerstream.engine.registry import load_registry
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
-from tickerstream.engine.windows import NO_TS, Windows, group_and_accept
+from tickerstream.engine.windows import NO_TS, Grouped, Windows, group_and_accept
 from tickerstream.events import Event, PegEvent, event_sort_key
 
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -45,8 +49,11 @@ class Engine:
         self._ids: dict[str, int] = {}
         self._names: list[str] = []
         self._free: list[int] = []
+        horizons = (
+            [cfg.windows.horizon_s, *cfg.moves.horizons_s] if cfg.moves.enabled else [cfg.windows.horizon_s]
+        )
         self.windows = Windows(
-            cfg.windows.horizon_s, cfg.windows.capacity, ewma_alpha(cfg.moves.ewma_halflife_ticks)
+            horizons, cfg.windows.capacity, cfg.moves.anchor_slack, cfg.moves.ewma_halflife_s
         )
         self.moves = MoveDetector(cfg.moves, self.windows.rows)
         registry = load_registry(cfg.pegs) if cfg.pegs.enabled else {}
@@ -54,6 +61,10 @@ class Engine:
         self._relevant = np.zeros(self.windows.rows, dtype=bool)  # row is pegged or a reference
         self._watermark = NO_TS
         self._touched: I64 = np.empty(0, dtype=np.int64)
+        self._coarse: set[str] = set()  # series already reported as having a too coarse quantum
+        self._quote = np.full(self.windows.rows, -1, dtype=np.int16)  # per row: quote id, -1 unknown
+        self._quote_ids: dict[str, int] = {}
+        self._quote_names: list[str] = []
 
     # --- input -----------------------------------------------------------------------------------
 
@@ -66,26 +77,95 @@ class Engine:
         if n == 0:
             return []
         rows = self._rows_for(batch.symbols)
+        if batch.currency is not None:
+            rows, batch = self._one_quote(batch, rows)
+            if len(batch) == 0:
+                return []
         win = self.windows
-        g = group_and_accept(rows, batch.ts, batch.price, win.last_ts)
+        g = group_and_accept(rows, batch.ts, batch.price, batch.quantum, win.last_ts)
         st.late += g.late
         st.duplicates += g.duplicates
         st.accepted += len(g)
         events: list[Event] = []
         if len(g):
-            ret, var_before, n_before = win.returns_and_vol(g)
+            q = win.quantum(g)
+            kept = win.kept(g)
+            var_rate, n_before, weight = win.returns_and_vol(g, q, kept[-1])
+            # The variance a later move may be judged by (at its anchor): only once it rests on at
+            # least one half-life of history, else that move uses the current estimate.
+            mature = (n_before >= self.config.moves.zscore_min_returns) & (weight >= 0.5)
+            v_anchor = np.where(mature, var_rate, np.nan)
             if self.config.moves.enabled and self.moves.horizons_ms:
-                z = self.moves.zscores(ret, var_before, n_before)
-                anchors = [win.asof(g, g.ts - h) for h in self.moves.horizons_ms]
-                moves = self.moves.detect(g, z, anchors, self._names)
+                anchors = []
+                for h_ms in self.moves.horizons_ms:
+                    k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
+                    anchors.append(win.asof(win.rings[k], g, kept[k], g.ts - h_ms, v_anchor))
+                quotes: list[str | None] = [None, *self._quote_names]  # by quote id + 1
+                moves = self.moves.detect(g, q, var_rate, n_before, anchors, self._names, self._quote, quotes)
                 st.moves += len(moves)
                 events.extend(moves)
-            st.evicted += win.write(g)
+                self._note_coarse(g, q)
+            st.evicted += win.write(g, kept, v_anchor)
             self._touched = g.seg_rows
         events.extend(self._pegs_for(batch, rows, g.order))
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
+
+    def _one_quote(self, batch: TickBatch, rows: I64) -> tuple[I64, TickBatch]:
+        """Never mix quote currencies in one series: a series takes the currency of its first tick;
+        a tick of the same symbol in another currency (BTC in EUR in a USD stream) is dropped and
+        counted (``stats.foreign_quote``), never read as a -8 % move. Also keeps USD pegs to
+        USD-quoted ticks."""
+        cur = batch.currency
+        assert cur is not None
+        n = len(cur)
+        if cur.count(cur[0]) == n:  # the usual case: one quote for the whole batch
+            cid = np.full(n, self._quote_id(cur[0]), dtype=np.int16)
+        else:
+            cid = np.fromiter(map(self._quote_id, cur), dtype=np.int16, count=n)
+        new = self._quote[rows] < 0
+        if new.any():
+            at = np.flatnonzero(new)
+            first_rows, first_pos = np.unique(rows[at], return_index=True)
+            self._quote[first_rows] = cid[at[first_pos]]
+        foreign = cid != self._quote[rows]
+        if not foreign.any():
+            return rows, batch
+        self._stats.foreign_quote += int(np.count_nonzero(foreign))
+        keep = np.flatnonzero(~foreign)
+        return rows[keep], batch.take(keep)
+
+    def _quote_id(self, currency: str) -> int:
+        i = self._quote_ids.get(currency)
+        if i is None:
+            i = self._quote_ids[currency] = len(self._quote_names)
+            self._quote_names.append(currency)
+        return i
+
+    def _note_coarse(self, g: Grouped, q: F64) -> None:
+        """Series whose price quantum is at least the smallest move threshold: the display cannot
+        show a move of that size, so no threshold alert can be trusted and none is sent on rounding.
+        Counted (``stats.coarse_quantum``) and logged once per series, never alerted."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            coarse = q / g.price * 100.0 >= min(self.config.moves.threshold_pct)
+        if not coarse.any():
+            return
+        for row in np.unique(g.rows[coarse]).tolist():
+            name = self._names[row]
+            if name not in self._coarse:
+                self._coarse.add(name)
+                i = int(np.flatnonzero(coarse & (g.rows == row))[0])
+                # stdlib logging (rendered like ours by log.configure_logging): a log call from
+                # the engine must never raise into the hot path, whatever the handler's stream.
+                log.warning(
+                    "engine.coarse_quantum symbol=%s price=%r quantum=%r: one price step >= the move "
+                    "threshold; its rounding is not reported as a move",
+                    name,
+                    float(g.price[i]),
+                    float(q[i]),
+                )
+        self._stats.coarse_quantum = len(self._coarse)
 
     def _pegs_for(self, batch: TickBatch, rows: I64, accepted_order: I64) -> list[PegEvent]:
         """Hand the accepted ticks of pegged/reference symbols to the peg monitor, in stream order."""
@@ -134,8 +214,9 @@ class Engine:
         names = sorted(self._ids) if symbols is None else sorted({s for s in symbols if s in self._ids})
         rows = np.array([self._ids[s] for s in names], dtype=np.int64)
         wanted = None if symbols is None else set(names) | set(symbols)
+        quotes = [None if i < 0 else self._quote_names[i] for i in self._quote[rows].tolist()]
         return checkpoint.dump(
-            self.windows, self.moves, names, rows, self.pegs.export(wanted), self._watermark
+            self.windows, self.moves, names, rows, self.pegs.export(wanted), self._watermark, quotes
         )
 
     def restore(self, data: bytes) -> None:
@@ -144,6 +225,8 @@ class Engine:
         self.pegs.merge(pegs)  # first: it refuses unreadable peg state before anything changes
         rows = self._rows_for(names)
         checkpoint.restore_rows(self.windows, self.moves, rows, arrays)
+        for r, c in zip(rows.tolist(), arrays["quotes"], strict=True):
+            self._quote[r] = -1 if c is None else self._quote_id(c)
         self._watermark = max(self._watermark, watermark)
 
     def drop(self, symbols: Iterable[str]) -> None:
@@ -152,11 +235,14 @@ class Engine:
         rows = np.array([self._ids.pop(s) for s in names], dtype=np.int64)
         self.windows.reset(rows)
         self.moves.reset(rows)
+        self._quote[rows] = -1
         self._relevant[rows] = False
         for r in sorted(rows.tolist()):
             self._names[r] = ""
             self._free.append(r)
         self._touched = np.setdiff1d(self._touched, rows)
+        self._coarse.difference_update(names)
+        self._stats.coarse_quantum = len(self._coarse)
         self.pegs.drop(names)
         self._stats.symbols = len(self._ids)
 
@@ -184,6 +270,9 @@ class Engine:
                 grown = np.zeros(self.windows.rows, dtype=bool)
                 grown[: self._relevant.shape[0]] = self._relevant
                 self._relevant = grown
+                quote = np.full(self.windows.rows, -1, dtype=np.int16)
+                quote[: self._quote.shape[0]] = self._quote
+                self._quote = quote
         self._ids[symbol] = r
         self._relevant[r] = self.pegs.is_relevant(symbol)
         self._stats.symbols = len(self._ids)
@@ -208,16 +297,17 @@ class Engine:
         if not self._ids:
             return 0.0
         rows = np.fromiter(self._ids.values(), dtype=np.int64, count=len(self._ids))
-        cap = self.windows.capacity
-        return float(np.minimum(self.windows.count[rows], cap).mean() / cap)
+        ring = self.windows.ring(self.config.windows.horizon_s)
+        cap = ring.capacity
+        return float(np.minimum(ring.count[rows], cap).mean() / cap)
 
     def last_price(self, symbol: str) -> float | None:
         r = self._ids.get(symbol)
-        return None if r is None or self.windows.count[r] == 0 else float(self.windows.last_price[r])
+        return None if r is None or self.windows.last_ts[r] == NO_TS else float(self.windows.last_price[r])
 
     def last_ts(self, symbol: str) -> int | None:
         r = self._ids.get(symbol)
-        return None if r is None or self.windows.count[r] == 0 else int(self.windows.last_ts[r])
+        return None if r is None or self.windows.last_ts[r] == NO_TS else int(self.windows.last_ts[r])
 
     def peg_status(self, symbol: str) -> tuple[str, float] | None:
         """(state, deviation_bps of the last judged tick) of a pegged symbol, or None."""
@@ -237,4 +327,10 @@ class Engine:
             rows = self._touched
         else:
             rows = np.array([self._ids[s] for s in symbols if s in self._ids], dtype=np.int64)
-        return window_stats(self.windows, self.moves, rows, [self._names[r] for r in rows.tolist()])
+        return window_stats(
+            self.windows,
+            self.windows.ring(self.config.windows.horizon_s),
+            self.moves,
+            rows,
+            [self._names[r] for r in rows.tolist()],
+        )

@@ -1,14 +1,20 @@
-"""Move detection: per (symbol, horizon), a threshold on the change over the horizon or a z-score
-on the latest log return, fired once per sustained move.
+"""Move detection: per (series, horizon), a threshold on the change over the horizon or a z-score of
+that change against the series' volatility over the same horizon, fired once per sustained move.
+
+Both measures allow for the display rounding: the change used is the smallest one consistent with
+the two shown prices (each within half a quantum of the truth), and sigma over the horizon is never
+below the quantum's relative size. ``z = ln(1 + change) / (sigma_per_sqrt_second * sqrt(elapsed))``
+with ``elapsed`` the time from the as-of anchor to the tick (within ``h * (1 + anchor_slack)``).
 
 Every accepted tick is evaluated (not just the last of a batch), so the events do not depend on
 how the stream is cut into batches. The trigger measures are computed for all ticks at once; only
 the ticks that trigger (rare) go through the small per-tick state machine:
 
 - ``armed`` (initially true): a trigger on an armed (symbol, horizon) fires and disarms it;
-- it re-arms after a tick where both measures are below ``recede_ratio`` of their trigger levels
-  (the move receded), or once its cooldown (``cooldown_s``, by default the horizon) has passed
-  since it fired (a move that lasts longer than the cooldown is reported again, once per cooldown).
+- it re-arms after a tick whose change is defined and where both measures are below
+  ``recede_ratio`` of their trigger levels (the move receded), or once its cooldown
+  (``cooldown_s``, by default the horizon) has passed since it fired (a move that lasts longer
+  than the cooldown is reported again, once per cooldown).
 
 State per row and horizon: ``armed`` (1 B), ``last_fire_ts`` (8 B), ``anchor_price`` (8 B, for metrics).
 """
@@ -22,18 +28,13 @@ import numpy.typing as npt
 
 from tickerstream.engine.config import MoveConfig
 from tickerstream.engine.windows import NO_TS, Grouped
-from tickerstream.events import Move
+from tickerstream.events import Move, Trigger
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 #: ``last_fire_ts`` of a (row, horizon) that never fired: so far back that any cooldown has passed.
 NEVER = -(2**62)
-
-
-def ewma_alpha(halflife_ticks: float) -> float:
-    """Weight of the newest squared return so that older ones halve every ``halflife_ticks`` ticks."""
-    return float(1.0 - 0.5 ** (1.0 / halflife_ticks))
 
 
 class MoveDetector:
@@ -62,53 +63,90 @@ class MoveDetector:
         self.last_fire_ts[rows] = NEVER
         self.anchor_price[rows] = np.nan
 
-    def zscores(self, ret: F64, var_before: F64, n_before: I64) -> F64:
-        """The latest log return in (floored) EWMA sigmas; NaN during warm-up."""
-        sigma = np.maximum(np.sqrt(var_before), self.config.sigma_floor)
-        z = ret / sigma
-        z[n_before < self.config.zscore_min_returns] = np.nan
-        return z
-
-    def detect(self, g: Grouped, z: F64, anchors: list[tuple[I64, F64]], names: list[str]) -> list[Move]:
+    def detect(
+        self,
+        g: Grouped,
+        q: F64,
+        var_rate: F64,
+        n_before: I64,
+        anchors: list[tuple[I64, F64, F64]],
+        names: list[str],
+        quote_of_row: npt.NDArray[np.int16] | None = None,
+        quote_names: list[str | None] | None = None,
+    ) -> list[Move]:
         """Evaluate every accepted tick of ``g`` for every horizon; update state; return the moves.
 
-        ``anchors[h]`` is the as-of (ts, price) at ``ts - horizon`` per tick, ``names[row]`` the symbols.
+        ``q`` is each tick's price quantum, ``var_rate`` the variance per second before it,
+        ``anchors[h]`` the as-of (ts, price, variance rate) at ``ts - horizon`` per tick,
+        ``names[row]`` the symbols. z uses the variance rate at the anchor (the volatility known
+        before the move began, so a slide does not dilute its own z), else the current one.
         """
         cfg = self.config
         out: list[Move] = []
-        n = len(g)
-        idx = np.arange(n)
-        seg_start = g.starts[g.seg_of]
-        absz = np.abs(z)
+        seg_start = g.per_tick(g.starts)
         last = g.ends - 1
-        with np.errstate(invalid="ignore"):
-            z_hit = absz >= cfg.zscore_k
-            z_high = absz >= cfg.zscore_k * cfg.recede_ratio
+        half = q * 0.5
+        warm = n_before >= cfg.zscore_min_returns
+        floor_rate = (cfg.sigma_floor_daily * cfg.sigma_floor_daily) / 86_400.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q_rel = q / g.price
         for h, (h_ms, thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
-            a_ts, a_px = anchors[h]
-            usable = (a_ts != NO_TS) & (a_ts >= g.ts - int(h_ms * (1.0 + cfg.anchor_slack)))
+            a_ts, a_px, a_var = anchors[h]
             with np.errstate(invalid="ignore"):
-                change = np.where(usable, (g.price / a_px - 1.0) * 100.0, np.nan)
-                absc = np.abs(change)
+                # The anchor's variance rate, else the current one; filled where missing rather
+                # than np.where over every tick (after warm-up almost none is missing).
+                rate = a_var.copy()
+                missing = np.isnan(rate)
+                if missing.any():
+                    rate[missing] = var_rate[missing]
+                np.maximum(rate, floor_rate, out=rate)
+            usable = (a_ts != NO_TS) & (a_ts >= g.ts - int(h_ms * (1.0 + cfg.anchor_slack)))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                # The smallest change consistent with both shown prices (each within q/2 of the
+                # truth): a change that could be pure rounding is no change at all.
+                # +1 rising, -1 falling: multiplying by it is exact and, unlike np.where on a
+                # condition that flips tick to tick, costs no branch mispredictions. (A change the
+                # rounding absorbs may come out as -0.0 instead of 0.0: only its absolute value
+                # is ever read, and a zero change never fires.)
+                sign = (g.price >= a_px) * 2.0 - 1.0
+                signed_half = half * sign
+                ratio = (g.price - signed_half) / np.maximum(a_px + signed_half, 0.0) - 1.0
+                least = np.maximum(ratio * sign, 0.0) * sign * 100.0
+                if not usable.all():
+                    least[~usable] = np.nan
+                # z over the horizon: log change over sigma * sqrt(elapsed), sigma per sqrt(second)
+                # (floored), and never below the quantum's relative size.
+                elapsed_s = (g.ts - a_ts) / 1000.0
+                sigma = np.maximum(np.sqrt(rate * elapsed_s), q_rel)
+                z = np.log1p(least / 100.0) / sigma
+                if not warm.all():
+                    z[~warm] = np.nan
+                absc = np.abs(least)
+                absz = np.abs(z)
+                # NaN (no usable anchor, warm-up) compares false: neither triggers nor recedes.
                 c_hit = absc >= thr
-                trig = usable & (c_hit | z_hit)
-                recede = ~((absc >= thr * cfg.recede_ratio) | z_high)
+                z_hit = absz >= cfg.zscore_k
+                trig = c_hit | z_hit
+                # Receded only when the change is defined and both measures are low: a NaN change
+                # (no anchor) says nothing about the move and must not re-arm the detector.
+                recede = (absc < thr * cfg.recede_ratio) & ~(absz >= cfg.zscore_k * cfg.recede_ratio)
             self.anchor_price[g.seg_rows, h] = np.where(usable[last], a_px[last], np.nan)
-            # Index of the latest receding tick at or before each tick (-1 if none in the batch);
-            # values from an earlier segment are < seg_start, so they read as "none in this row".
-            recede_pos = np.maximum.accumulate(np.where(recede, idx, -1))
+            # Index of the latest receding tick at or before a tick (-1 if none in the batch), asked
+            # only for the candidates and each segment's last tick; values from an earlier segment
+            # are < seg_start, so they read as "none in this row".
+            receding = np.flatnonzero(recede)
             armed0 = self.armed[g.seg_rows, h]
-            end_armed = armed0 | (recede_pos[last] >= g.starts)
+            recede_last = _latest_at_or_before(receding, last)
+            end_armed = armed0 | (recede_last >= g.starts)
             # A sustained move triggers on many ticks; keep only those that could fire: armed
             # before the batch, re-armed by a recede earlier in the batch, or past the cooldown of
             # the last pre-batch event (an in-batch event only makes firing less likely).
             cand = np.flatnonzero(trig)
+            recede_cand = _latest_at_or_before(receding, cand)
             seg = g.seg_of[cand]
             cooldown_ms = cfg.cooldown_for(h) * 1000
             pre_fire = self.last_fire_ts[g.seg_rows[seg], h]
-            maybe = (
-                armed0[seg] | (recede_pos[cand] >= seg_start[cand]) | (g.ts[cand] - pre_fire >= cooldown_ms)
-            )
+            maybe = armed0[seg] | (recede_cand >= seg_start[cand]) | (g.ts[cand] - pre_fire >= cooldown_ms)
             cand = cand[maybe]
             fired: dict[int, int] = {}  # segment -> index of its latest fired tick
             last_fire: dict[int, int] = {}
@@ -116,7 +154,7 @@ class MoveDetector:
                 cand.tolist(),
                 g.seg_of[cand].tolist(),
                 g.ts[cand].tolist(),
-                recede_pos[cand].tolist(),
+                recede_cand[maybe].tolist(),
                 armed0[g.seg_of[cand]].tolist(),
                 pre_fire[maybe].tolist(),
                 strict=True,
@@ -129,26 +167,39 @@ class MoveDetector:
                 last_fire[s] = ts
                 row = int(g.seg_rows[s])
                 self.last_fire_ts[row, h] = ts
-                out.append(self._move(names[row], ts, h, float(a_px[i]), float(g.price[i]), change[i], z[i]))
+                px, a = float(g.price[i]), float(a_px[i])
+                shown = (px / a - 1.0) * 100.0
+                trigger: Trigger = (
+                    "both" if c_hit[i] and z_hit[i] else ("threshold" if c_hit[i] else "zscore")
+                )
+                out.append(
+                    Move(
+                        symbol=names[row],
+                        currency=None
+                        if quote_of_row is None or quote_names is None
+                        else quote_names[int(quote_of_row[row]) + 1],
+                        ts=ts,
+                        from_ts=int(a_ts[i]),
+                        horizon_s=cfg.horizons_s[h],
+                        from_price=a,
+                        to_price=px,
+                        change_pct=round(shown, 4),
+                        zscore=None if math.isnan(z[i]) else round(float(z[i]), 3),
+                        sigma_pct=round(float(sigma[i]) * 100.0, 4),
+                        quantum=float(q[i]),
+                        trigger=trigger,
+                        direction="up" if shown > 0 else "down",
+                    )
+                )
             for s, f_pos in fired.items():
-                end_armed[s] = recede_pos[last[s]] > f_pos
+                end_armed[s] = recede_last[s] > f_pos
             self.armed[g.seg_rows, h] = end_armed
         return out
 
-    def _move(
-        self, symbol: str, ts: int, h: int, from_price: float, to_price: float, change: float, z: float
-    ) -> Move:
-        change_pct = round(float(change), 4)
-        zscore = None if math.isnan(z) else round(float(z), 3)
-        # Direction of what triggered: the change over the horizon, else the latest return.
-        up = change > 0 if abs(change) >= self.config.threshold_pct[h] or zscore is None else z > 0
-        return Move(
-            symbol=symbol,
-            ts=ts,
-            horizon_s=self.config.horizons_s[h],
-            from_price=from_price,
-            to_price=to_price,
-            change_pct=change_pct,
-            zscore=zscore,
-            direction="up" if up else "down",
-        )
+
+def _latest_at_or_before(positions: I64, at: I64) -> I64:
+    """Per ``at[i]``: the largest value of the sorted ``positions`` that is <= it, else -1. A binary
+    search per query: cheaper than a running maximum over every tick when queries are few."""
+    k = np.searchsorted(positions, at, side="right") - 1
+    out: I64 = np.where(k >= 0, positions[np.maximum(k, 0)] if positions.size else -1, -1)
+    return out

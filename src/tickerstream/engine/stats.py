@@ -31,6 +31,10 @@ class EngineStats:
     ref_stale: int = 0
     #: Reference prices (from ``process`` or ``observe_reference``) dropped as late or duplicate.
     ref_late: int = 0
+    #: Ticks in another quote currency than their series (which takes its first tick's): dropped.
+    foreign_quote: int = 0
+    #: Series whose price quantum is at least the smallest move threshold (gauge; logged once each).
+    coarse_quantum: int = 0
     #: Symbols with state in the engine (gauge).
     symbols: int = 0
     #: Events emitted, by type (peg events include updates and reminders).

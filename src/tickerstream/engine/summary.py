@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tickerstream.engine.moves import MoveDetector
-from tickerstream.engine.windows import Windows
+from tickerstream.engine.windows import Ring, Windows, ring_ts_all
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -19,7 +19,8 @@ class WindowStats:
     """Per symbol (same order as ``symbols``) over the points within the window horizon.
 
     ``logret_std`` is the sample stdev of consecutive log returns (NaN with fewer than 2 returns);
-    ``ewma_vol`` the debiased EWMA volatility over all returns seen; ``price_at[:, k]`` the as-of price
+    ``ewma_vol`` the debiased EWMA volatility per sqrt(day) (time-weighted, quantum-shrunk returns);
+    ``points`` counts the ring's (time-thinned) points; ``price_at[:, k]`` the as-of price
     at ``last_ts - horizons_s[k]`` as seen by the symbol's latest tick (NaN when unavailable).
     """
 
@@ -36,10 +37,10 @@ class WindowStats:
     price_at: F64
 
 
-def window_stats(win: Windows, det: MoveDetector, rows: I64, names: list[str]) -> WindowStats:
-    ts, px, held = win.ordered(rows)
+def window_stats(win: Windows, ring: Ring, det: MoveDetector, rows: I64, names: list[str]) -> WindowStats:
+    ts, px, held = win.ordered(ring, rows)
     last_ts = win.last_ts[rows]
-    inside = held & (ts >= (last_ts - win.horizon_ms)[:, None])
+    inside = held & (ts >= (last_ts - ring.horizon_ms)[:, None])
     points = inside.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         lo = np.where(inside, px, np.inf).min(axis=1, initial=np.inf)
@@ -52,7 +53,9 @@ def window_stats(win: Windows, det: MoveDetector, rows: I64, names: list[str]) -
         ss = np.where(pair, (lr - m[:, None]) ** 2, 0.0).sum(axis=1)
         std = np.where(k >= 2, np.sqrt(ss / (k - 1)), np.nan)
         n = win.n_ret[rows]
-        vol = np.where(n > 0, np.sqrt(win.var[rows] / (1.0 - (1.0 - win.alpha) ** n)), np.nan)
+        span = (ring_ts_all(win.rings[-1], rows) - win.first_ts[rows]).astype(np.float64)
+        weight = 1.0 - 0.5 ** (span / win.halflife_ms)
+        vol = np.where(n > 0, np.sqrt(np.maximum(win.var[rows], 0.0) / weight * 86_400.0), np.nan)
     empty = points == 0
     lo[empty] = np.nan
     hi[empty] = np.nan

@@ -1,29 +1,37 @@
 """Per-symbol rolling windows of (ts, price) in 2-D numpy ring buffers, fed a whole batch at a time.
 
-Layout: row ``r`` of ``ts``/``price`` (shape rows x capacity) is one symbol's ring. ``count[r]`` is
-the number of points ever accepted for it, so point number ``s`` (its sequence number) lives in slot
-``s % capacity`` and the ring holds sequence numbers ``[max(0, count - capacity), count)``. Rows
-grow by half; a row is never moved, so a symbol's id stays valid for the engine's lifetime.
+One ring per distinct horizon (each move horizon and ``windows.horizon_s``). Row ``r`` of a ring's
+``ts``/``price`` (shape rows x capacity) is one symbol's ring; ``count[r]`` is the number of points
+ever written to it, so point number ``s`` lives in slot ``s % capacity`` and the ring holds sequence
+numbers ``[max(0, count - capacity), count)``. Rows grow by half; a row is never moved.
 
-Memory at the defaults (capacity 512): 512 x (8 B ts + 8 B price) = 8,192 B of ring per symbol,
-plus 40 B of per-row scalars here and 17 B per move horizon in the detector (8,266 B per row
-with two horizons; ``Engine`` adds the name and its dict entry): about 8.3 KB per
-symbol, 83 MB for 10,000 symbols (up to 1.5x that allocated right after growing).
+**Any cadence, bounded memory.** A ring does not keep every tick: it keeps the first accepted tick
+of each time bucket of ``bucket_ms = ceil(h * (1 + anchor_slack) / (capacity - 2))``. So a ring of
+``capacity`` points always spans the horizon plus its slack, at one tick a second as well as at one
+tick an hour, and the as-of point found for ``ts - h`` is at most one bucket older than the latest
+tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min for 24 h, i.e.
+0.6 % of the horizon). At slow cadence every tick is its own bucket and nothing is thinned. Which
+ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
+
+Memory at the defaults (two rings of 256 points of ts, price and variance rate): 2 x (256 x 24 B +
+8 B) = 12,304 B of rings per symbol, plus 41 B of per-row scalars here and 17 B per move horizon in
+the detector (12,379 B per row).
 
 Policy for ticks that do not extend a symbol's series (counted, never merged):
-- **duplicate**: same symbol and ts as the latest accepted tick: dropped, the first one wins;
-- **late**: ts older than the latest accepted ts: dropped. Ticks arrive per symbol in event-time
+- **duplicate**: same series and ts as the latest accepted tick: dropped, the first one wins;
+- **late**: ts older than the latest accepted ts: dropped. Ticks arrive per series in event-time
   order (Kafka keys by symbol); an older tick is a replayed or re-scraped snapshot, and inserting it
   into the past would rewrite moves already published.
 
-The time horizon is logical: statistics cover the points within ``horizon_s`` of the latest tick;
-the ring's fixed capacity is what bounds memory.
+Volatility is estimated per unit of time (see ``returns_and_vol``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +52,7 @@ class Grouped:
     rows: I64
     ts: I64
     price: F64
+    quantum: F64  # per tick: the quantum in effect (shown digits, else the series' estimate); 0 = none
     starts: I64  # index of each segment's first tick
     ends: I64  # one past each segment's last tick
     seg_rows: I64
@@ -55,10 +64,26 @@ class Grouped:
     def __len__(self) -> int:
         return int(self.ts.shape[0])
 
+    def per_tick(self, per_segment: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """``per_segment[seg_of]``: segments are contiguous runs, so a repeat (a few copies per
+        segment) instead of a gather per tick, about 4x cheaper."""
+        return np.repeat(per_segment, self.ends - self.starts)
 
-def group_and_accept(rows: I64, ts: I64, price: F64, last_ts: I64) -> Grouped:
+
+def stable_order(rows: I64) -> I64:
+    """``np.argsort(rows, kind="stable")``, computed on 16-bit keys when the rows fit: numpy sorts
+    8/16-bit integers stably by radix sort, O(n), about 3x faster than the merge sort it uses for
+    int64 at 100,000 ticks. A stable order is unique, so the result is the same either way."""
+    if rows.size and int(rows.max()) < 2**16:
+        out: I64 = np.argsort(rows.astype(np.uint16), kind="stable")
+    else:
+        out = np.argsort(rows, kind="stable")
+    return out
+
+
+def group_and_accept(rows: I64, ts: I64, price: F64, quantum: F64, last_ts: I64) -> Grouped:
     """Group a batch by row (stable, keeping stream order) and drop late ticks and duplicates."""
-    order = np.argsort(rows, kind="stable")
+    order = stable_order(rows)
     r = rows[order]
     t = ts[order]
     n = r.shape[0]
@@ -93,8 +118,10 @@ def group_and_accept(rows: I64, ts: I64, price: F64, last_ts: I64) -> Grouped:
     starts = np.flatnonzero(seg_first)
     ends = np.append(starts[1:], m)
     seg_of = np.cumsum(seg_first) - 1
-    rank = np.arange(m, dtype=np.int64) - starts[seg_of]
-    return Grouped(order, r, t, price[order], starts, ends, r[starts], seg_of, rank, late, duplicates)
+    rank = np.arange(m, dtype=np.int64) - np.repeat(starts, ends - starts)
+    return Grouped(
+        order, r, t, price[order], quantum[order], starts, ends, r[starts], seg_of, rank, late, duplicates
+    )
 
 
 #: Below this many segments still running, the recurrence continues in plain Python (cheaper
@@ -159,22 +186,101 @@ def bsearch_last_le(values_at: Callable[[I64], I64], lo: I64, hi: I64, target: I
     return found
 
 
-class Windows:
-    """The ring buffers and the per-row scalars that summarise them (last point, EWMA variance)."""
+#: Decimals past which a price is taken as unrounded (a float printed with ~15 significant digits).
+MAX_SIGNIFICANT = 12
+#: ``decimals`` value meaning "no visible rounding": quantum 0.
+UNROUNDED = 16
+#: An estimated quantum is at most a cent: a price that happens to print as ``100.0`` (or ``1.0``)
+#: is far more likely a rounder number than a page that shows whole units of a 100-dollar asset.
+MIN_ESTIMATED_DECIMALS = 2
 
-    def __init__(self, horizon_s: int, capacity: int, ewma_alpha: float, rows: int = 64) -> None:
-        self.horizon_ms = horizon_s * 1000
+
+def price_decimals(price: F64) -> I64:
+    """Per price, the fewest decimals that print it exactly (``0.000019`` -> 6, ``104442.98`` -> 2).
+
+    ``UNROUNDED`` when that takes more than ``MAX_SIGNIFICANT`` significant digits. "Prints exactly"
+    is monotone in the number of decimals, so a vectorised binary search needs 4 passes for 0..15.
+    """
+    lo = np.zeros(price.shape[0], dtype=np.int64)
+    hi = np.full(price.shape[0], UNROUNDED, dtype=np.int64)  # hi: smallest known to print exactly
+    while True:
+        active = lo < hi
+        if not active.any():
+            break
+        mid = (lo + hi) // 2
+        scaled = price * 10.0**mid
+        # float noise (0.1 + 0.2 = 0.30000000000000004) is within 1e-12 of the shown digits
+        exact = np.abs(scaled - np.round(scaled)) <= 1e-12 * np.maximum(scaled, 1.0)
+        hi = np.where(active & exact, mid, hi)
+        lo = np.where(active & ~exact, mid + 1, lo)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        significant = hi + np.floor(np.log10(price)).astype(np.int64) + 1
+    return np.where(significant > MAX_SIGNIFICANT, UNROUNDED, hi)
+
+
+@dataclass(slots=True)
+class Ring:
+    """The thinned ring of one horizon: the first tick of each ``bucket_ms`` bucket, per row."""
+
+    horizon_ms: int
+    bucket_ms: int
+    ts: I64
+    price: F64
+    count: I64
+    #: Per point: the series' variance rate (per second) just before it; NaN during warm-up. A move's
+    #: z uses the one at its anchor: the volatility known before the move began.
+    var: F64
+
+    @property
+    def capacity(self) -> int:
+        return int(self.ts.shape[1])
+
+
+class Windows:
+    """The rings and the per-row scalars that summarise a series (last point, volatility, quantum)."""
+
+    def __init__(
+        self, horizons_s: list[int], capacity: int, anchor_slack: float, halflife_s: float, rows: int = 64
+    ) -> None:
         self.capacity = capacity
-        self.alpha = ewma_alpha
+        self.halflife_ms = halflife_s * 1000.0
         self.rows = 0
-        self.ts = np.zeros((0, capacity), dtype=np.int64)
-        self.price = np.zeros((0, capacity), dtype=np.float64)
-        self.count = np.zeros(0, dtype=np.int64)
+        self.rings = [
+            Ring(
+                h * 1000,
+                max(1, math.ceil(h * 1000 * (1.0 + anchor_slack) / (capacity - 2))),
+                np.zeros((0, capacity), dtype=np.int64),
+                np.zeros((0, capacity), dtype=np.float64),
+                np.zeros(0, dtype=np.int64),
+                np.zeros((0, capacity), dtype=np.float64),
+            )
+            for h in sorted(set(horizons_s))
+        ]
         self.last_ts = np.zeros(0, dtype=np.int64)
         self.last_price = np.zeros(0, dtype=np.float64)
-        self.var = np.zeros(0, dtype=np.float64)  # EWMA of squared log returns (not debiased)
-        self.n_ret = np.zeros(0, dtype=np.int64)  # log returns seen (EWMA warm-up)
+        self.first_ts = np.zeros(0, dtype=np.int64)  # ts of the series' first point (EWMA weight)
+        self.var = np.zeros(0, dtype=np.float64)  # EWMA of squared returns per second (not debiased)
+        self.n_ret = np.zeros(0, dtype=np.int64)  # returns seen (z-score warm-up)
+        self.decimals = np.zeros(0, dtype=np.int8)  # finest decimals seen (quantum estimate); -1 none
         self.grow(rows)
+
+    def kept(self, g: Grouped) -> list[B]:
+        """Per ring, which accepted ticks it keeps: the first accepted tick of each bucket, i.e. whose
+        bucket differs from that of the series' previous accepted tick (none: NO_TS, and as ts are
+        >= 0, NO_TS // bucket is -1, never a bucket). The previous tick's bucket is the bucket array
+        shifted by one: one integer division per tick and ring, not two."""
+        out: list[B] = []
+        last = self.last_ts[g.seg_rows]
+        for r in self.rings:
+            bucket = g.ts // r.bucket_ms
+            prev = np.empty_like(bucket)
+            prev[1:] = bucket[:-1]
+            prev[g.starts] = last // r.bucket_ms
+            out.append(bucket != prev)
+        return out
+
+    def ring(self, horizon_s: int) -> Ring:
+        return next(r for r in self.rings if r.horizon_ms == horizon_s * 1000)
 
     def grow(self, rows: int) -> None:
         """Make room for at least ``rows`` rows, growing by half (amortised O(1) appends, at most
@@ -184,180 +290,323 @@ class Windows:
         new = max(rows, self.rows + self.rows // 2)
         old = self.rows
 
-        def ext(a: npt.NDArray[np.generic], fill: float) -> npt.NDArray[np.generic]:
+        def ext(a: Any, fill: float) -> Any:
             out = np.full((new, *a.shape[1:]), fill, dtype=a.dtype)
             out[:old] = a[:old]
             return out
 
-        self.ts = ext(self.ts, 0)  # type: ignore[assignment]
-        self.price = ext(self.price, 0.0)  # type: ignore[assignment]
-        self.count = ext(self.count, 0)  # type: ignore[assignment]
-        self.last_ts = ext(self.last_ts, NO_TS)  # type: ignore[assignment]
-        self.last_price = ext(self.last_price, np.nan)  # type: ignore[assignment]
-        self.var = ext(self.var, 0.0)  # type: ignore[assignment]
-        self.n_ret = ext(self.n_ret, 0)  # type: ignore[assignment]
+        for r in self.rings:
+            r.ts = ext(r.ts, 0)
+            r.price = ext(r.price, 0.0)
+            r.var = ext(r.var, np.nan)
+            r.count = ext(r.count, 0)
+        self.last_ts = ext(self.last_ts, NO_TS)
+        self.last_price = ext(self.last_price, np.nan)
+        self.first_ts = ext(self.first_ts, NO_TS)
+        self.var = ext(self.var, 0.0)
+        self.n_ret = ext(self.n_ret, 0)
+        self.decimals = ext(self.decimals, -1)
         self.rows = new
 
     def reset(self, rows: I64) -> None:
-        """Empty the given rows (symbol dropped; the row may be reused)."""
-        self.count[rows] = 0
+        """Empty the given rows (series dropped; the row may be reused)."""
+        for r in self.rings:
+            r.count[rows] = 0
         self.last_ts[rows] = NO_TS
         self.last_price[rows] = np.nan
+        self.first_ts[rows] = NO_TS
         self.var[rows] = 0.0
         self.n_ret[rows] = 0
+        self.decimals[rows] = -1
+
+    def arrays(self) -> list[npt.NDArray[Any]]:
+        out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.n_ret]
+        out.append(self.decimals)
+        for r in self.rings:
+            out += [r.ts, r.price, r.var, r.count]
+        return out
 
     def nbytes_per_row(self) -> int:
-        arrays = (self.ts, self.price, self.count, self.last_ts, self.last_price, self.var, self.n_ret)
-        return sum(a.itemsize * (a.size // max(self.rows, 1)) for a in arrays)
+        return sum(a.itemsize * (a.size // max(self.rows, 1)) for a in self.arrays())
 
-    def returns_and_vol(self, g: Grouped) -> tuple[F64, F64, I64]:
-        """Per accepted tick: its log return, the EWMA variance and return count *before* it.
+    def quantum(self, g: Grouped) -> F64:
+        """Per accepted tick, the price quantum in effect: the one the tick carries (the digits its
+        page showed), else the series' estimate: ten to the minus the most decimals any of its
+        prices without a quantum needed so far, at least ``MIN_ESTIMATED_DECIMALS`` (0: prices look
+        unrounded). Updates the estimate."""
+        given = g.quantum
+        unknown = np.isnan(given)
+        if not unknown.any():
+            return given
+        dec = np.full(len(g), -1, dtype=np.int64)
+        dec[unknown] = np.maximum(price_decimals(g.price[unknown]), MIN_ESTIMATED_DECIMALS)
+        dec[g.starts] = np.maximum(dec[g.starts], self.decimals[g.seg_rows])
+        off = g.seg_of * 64
+        running = np.maximum.accumulate(dec + off) - off
+        self.decimals[g.seg_rows] = running[g.ends - 1]
+        est = np.where(running >= UNROUNDED, 0.0, 10.0 ** (-running.astype(np.float64)))
+        return np.where(unknown, est, given)
 
+    def returns_and_vol(self, g: Grouped, q: F64, kept: B) -> tuple[F64, I64, F64]:
+        """Per accepted tick: the variance rate (per second), the return count and the EWMA's total
+        weight (``1 - 0.5 ** (history / halflife)``: 0.5 after one half-life) *before* it.
+
+        Volatility per unit of time from the points of the longest ring (``kept``: the first tick
+        of each of its time buckets, every tick at slow cadence): each return between two such
+        points enters as ``r^2 / dt`` (dt in seconds) with the weight ``1 - 0.5 ** (dt / halflife)``,
+        so a 6-hour gap weighs what 6 hours of ticks would, and the estimate is a variance per second
+        whatever the cadence. Sampling at the bucket (minutes at the defaults) rather than tick by
+        tick keeps display rounding from passing for volatility at fast cadence, where consecutive
+        ticks differ by a quantum back and forth; and each squared return is corrected for the
+        rounding noise it carries on average (``(q / price)^2 / 6``: two errors uniform in +-q/2).
         The variance excludes the tick's own return so a shock is measured against the calm before
-        it. Updates the rows' EWMA state. The variance is debiased for its start at zero.
+        it; it is debiased for its start at zero by the total weight
+        ``1 - 0.5 ** ((ts_last_point - first_ts) / halflife)``.
         """
-        prev = np.empty(len(g), dtype=np.float64)
-        prev[1:] = g.price[:-1]
-        prev[g.starts] = self.last_price[g.seg_rows]
-        ret = np.log(g.price / prev)  # NaN for a symbol's first tick ever
-        valid = ~np.isnan(ret)
-        a = np.where(valid, 1.0 - self.alpha, 1.0)
-        b = np.where(valid, self.alpha * ret * ret, 0.0)
-        b[g.starts] += a[g.starts] * self.var[g.seg_rows]
-        v_after = segmented_recurrence(a, b, g.starts, g.ends - g.starts)
-        n_after = np.cumsum(valid)
-        base = np.where(g.starts > 0, n_after[g.starts - 1], 0)
-        n_after = n_after - base[g.seg_of] + self.n_ret[g.seg_rows][g.seg_of]
-        v_before = np.empty_like(v_after)
-        v_before[1:] = v_after[:-1]
-        v_before[g.starts] = self.var[g.seg_rows]
-        n_before = n_after - valid
-        last = g.ends - 1
-        self.var[g.seg_rows] = v_after[last]
-        self.n_ret[g.seg_rows] = n_after[last]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            debias = 1.0 - (1.0 - self.alpha) ** n_before
-            v_before = np.where(n_before > 0, v_before / debias, np.nan)
-        return ret, v_before, n_before
-
-    def asof(self, g: Grouped, target: I64) -> tuple[I64, F64]:
-        """Per accepted tick i: the latest point of its row with ts <= target[i], among the points
-        the ring held just before tick i (the last ``capacity`` points before it). Returns its ts
-        and price, or (NO_TS, NaN). Must run before ``write`` of the same batch."""
+        ring = self.rings[-1]
+        cap = ring.capacity
         n = len(g)
-        cap = self.capacity
-        seg_start = g.starts[g.seg_of]
-        lo_batch = np.maximum(seg_start, np.arange(n) - cap)
-        j = self._search_batch(g, target)
-        in_batch = j >= lo_batch
+        k_idx = np.flatnonzero(kept)
+        seg_k = g.seg_of[k_idx]
+        m = k_idx.size
+        # Previous point of each kept tick: the previous kept tick of its segment, else the ring's last.
+        first_k = np.empty(m, dtype=bool)
+        first_k[:1] = True
+        np.not_equal(seg_k[1:], seg_k[:-1], out=first_k[1:])
+        rows_k = g.rows[k_idx]
+        has_pt = ring.count[rows_k] > 0
+        last_slot = rows_k * cap + _slot(ring.count[rows_k] - 1, cap)
+        prev = np.empty(m, dtype=np.float64)
+        prev_ts = np.empty(m, dtype=np.int64)
+        prev[1:] = g.price[k_idx[:-1]]
+        prev_ts[1:] = g.ts[k_idx[:-1]]
+        ring_px = np.where(has_pt, ring.price.reshape(-1).take(np.where(has_pt, last_slot, 0)), np.nan)
+        ring_ts = np.where(has_pt, ring.ts.reshape(-1).take(np.where(has_pt, last_slot, 0)), NO_TS)
+        prev[first_k] = ring_px[first_k]
+        prev_ts[first_k] = ring_ts[first_k]
+        price_k = g.price[k_idx]
+        valid = ~np.isnan(prev)
+        dt_ms = (g.ts[k_idx] - prev_ts).astype(np.float64)
+        # Rounding noise: each shown price is the true one plus an error uniform in +-q/2 (variance
+        # q^2/12), so a shown return's square carries 2 q^2/12 of it on average: taken off.
+        q_rel = q[k_idx] / price_k
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.log(price_k / prev)
+            sq = r * r - q_rel * q_rel / 6.0
+        decay = np.where(valid, 0.5 ** (dt_ms / self.halflife_ms), 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            b = np.where(valid, (1.0 - decay) * sq / (dt_ms / 1000.0), 0.0)
+        starts_k = np.flatnonzero(first_k)
+        ends_k = np.append(starts_k[1:], m)
+        rows_seg_k = rows_k[starts_k]
+        b[starts_k] += decay[starts_k] * self.var[rows_seg_k]
+        v_after = segmented_recurrence(decay, b, starts_k, ends_k - starts_k)
+        n_after = np.cumsum(valid)
+        base = np.where(starts_k > 0, n_after[np.maximum(starts_k - 1, 0)], 0)
+        seg_of_k = np.cumsum(first_k) - 1
+        n_after = n_after - base[seg_of_k] + self.n_ret[rows_seg_k][seg_of_k]
+        first = self.first_ts[g.seg_rows]
+        first = np.where(first == NO_TS, g.ts[g.starts], first)
+        self.first_ts[g.seg_rows] = first
+        hl = self.halflife_ms
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # Debiased rates, computed once per state (per kept tick, and per row before the batch)
+            # rather than per tick. With no point yet the weight is meaningless: masked by n == 0.
+            # The noise correction can take a quiet series below zero: no volatility seen, floors apply.
+            n0 = self.n_ret[g.seg_rows]
+            w0 = 1.0 - 0.5 ** ((ring_ts_all(ring, g.seg_rows) - first).astype(np.float64) / hl)
+            r0 = np.where(n0 > 0, np.maximum(self.var[g.seg_rows] / w0, 0.0), np.nan)
+            wk = 1.0 - 0.5 ** ((g.ts[k_idx] - first[g.seg_of[k_idx]]).astype(np.float64) / hl)
+            rk = np.where(n_after > 0, np.maximum(v_after / wk, 0.0), np.nan)
+        # Per tick: the state after the last kept tick strictly before it (else the pre-batch state).
+        ck = np.cumsum(kept)
+        before_seg = np.where(g.starts > 0, ck[np.maximum(g.starts - 1, 0)], 0)
+        before_tick = g.per_tick(before_seg)
+        j = ck - kept - before_tick  # kept ticks of the segment strictly before tick i
+        inside = j > 0
+        if m:
+            pos_ok = np.where(inside, before_tick + j - 1, 0)  # index into k_idx
+            v_rate = np.where(inside, rk[pos_ok], g.per_tick(r0))
+            n_before = np.where(inside, n_after[pos_ok], g.per_tick(n0))
+            weight = np.where(inside, wk[pos_ok], g.per_tick(w0))
+            self.var[rows_seg_k] = v_after[ends_k - 1]
+            self.n_ret[rows_seg_k] = n_after[ends_k - 1]
+        else:
+            v_rate, n_before, weight = g.per_tick(r0), g.per_tick(n0), g.per_tick(w0)
+        weight = np.where(n_before > 0, weight, 0.0)
+        del n
+        return v_rate, n_before, weight
+
+    def asof(self, ring: Ring, g: Grouped, kept: B, target: I64, v_rate: F64) -> tuple[I64, F64, F64]:
+        """Per accepted tick i: the latest point of ``ring`` with ts <= target[i] among the points the
+        ring held just before tick i (its last ``capacity`` kept points). Returns its ts, price and
+        variance rate, or (NO_TS, NaN, NaN). ``kept``: which ticks of ``g`` the ring keeps; ``v_rate``
+        the batch's variance rates (``returns_and_vol``). Must run before ``write``."""
+        n = len(g)
+        cap = ring.capacity
+        all_kept = bool(kept.all())  # the common case at slow cadence: nothing thinned
+        w = np.arange(n) if all_kept else np.flatnonzero(kept)
+        # Per tick, how many kept ticks precede it in its segment (its rank among the ring's new points).
+        if all_kept:
+            wrank = g.rank
+        else:
+            ck: I64 = np.cumsum(kept) - kept
+            wrank = ck - g.per_tick(ck[g.starts])
         a_ts = np.full(n, NO_TS, dtype=np.int64)
         a_px = np.full(n, np.nan)
-        a_ts[in_batch] = g.ts[j[in_batch]]
-        a_px[in_batch] = g.price[j[in_batch]]
+        a_var = np.full(n, np.nan)
+        in_batch = np.zeros(n, dtype=bool)
+        # An in-batch anchor needs a target at or after the segment's first tick: a horizon longer
+        # than the batch's span (24 h on a few hours of ticks) never finds one, so skip the search.
+        if w.size and bool((target >= g.per_tick(g.ts[g.starts])).any()):
+            j = _search_kept(g, w, target)  # index into w, or -1
+            jj = w[np.maximum(j, 0)]
+            in_batch = (j >= 0) & (g.seg_of[jj] == g.seg_of) & (wrank[jj] >= wrank - cap)
+            a_ts[in_batch] = g.ts[jj[in_batch]]
+            a_px[in_batch] = g.price[jj[in_batch]]
+            a_var[in_batch] = v_rate[jj[in_batch]]
         # Not in the batch: search the ring as it was before the batch.
-        rest = np.flatnonzero(~in_batch & (g.rank < cap))
+        rest = np.flatnonzero(~in_batch & (wrank < cap))
         if rest.size:
-            seq = self._search_ring(g, rest, target[rest])
+            seq = _search_ring(ring, g, rest, wrank[rest], target[rest])
             ok = seq >= 0
             hit = rest[ok]
-            flat = g.rows[hit] * cap + seq[ok] % cap
-            a_ts[hit] = self.ts.reshape(-1).take(flat)
-            a_px[hit] = self.price.reshape(-1).take(flat)
-        return a_ts, a_px
+            flat = g.rows[hit] * cap + _slot(seq[ok], cap)
+            a_ts[hit] = ring.ts.reshape(-1).take(flat)
+            a_px[hit] = ring.price.reshape(-1).take(flat)
+            a_var[hit] = ring.var.reshape(-1).take(flat)
+        return a_ts, a_px, a_var
 
-    def _search_ring(self, g: Grouped, rest: I64, tgt: I64) -> I64:
-        """Sequence numbers of the as-of points in the pre-batch rings for ticks ``rest`` (-1: none).
-
-        Anchors only move forward within a row, so two binary searches per row (for its first and
-        last tick) bracket every anchor of the row; the bracketed ring points are gathered (about
-        as many as the row's ticks) and all ticks are answered by one packed ``searchsorted``.
-        """
-        cap = self.capacity
-        rows = g.rows[rest]
-        n0 = self.count[rows]
-        lo = np.maximum(np.maximum(n0 - cap, 0), n0 + g.rank[rest] - cap)
-        seg = g.seg_of[rest]
-        first = np.empty(rest.size, dtype=bool)
-        first[:1] = True
-        np.not_equal(seg[1:], seg[:-1], out=first[1:])
-        fi = np.flatnonzero(first)
-        la = np.append(fi[1:], rest.size) - 1
-        k = fi.size
-        found = _bsearch_rows(
-            self.ts,
-            np.concatenate([rows[fi], rows[fi]]),
-            np.concatenate([lo[fi], lo[fi]]),
-            np.concatenate([n0[fi] - 1, n0[fi] - 1]),
-            np.concatenate([tgt[fi], tgt[la]]),
-            cap,
-        )
-        r_start = np.maximum(found[:k], lo[fi])
-        r_len = np.maximum(found[k:] - r_start + 1, 0)
-        total = int(r_len.sum())
-        if total == 0:
-            return np.full(rest.size, -1, dtype=np.int64)
-        owner = np.repeat(np.arange(k), r_len)
-        offs = np.cumsum(r_len) - r_len
-        seqs = r_start[owner] + (np.arange(total) - offs[owner])
-        rts = self.ts.reshape(-1).take(rows[fi][owner] * cap + seqs % cap)
-        sidx = np.repeat(np.arange(k), la - fi + 1)
-        base = int(min(rts.min(), tgt.min()))
-        span = int(max(rts.max(), tgt.max())) - base + 2
-        if k * span >= 2**62:  # cannot pack (ts spread over centuries): search per tick
-            return _bsearch_rows(self.ts, rows, lo, n0 - 1, tgt, cap)
-        p = np.searchsorted(owner * span + (rts - base), sidx * span + (tgt - base), side="right") - 1
-        ok = p >= offs[sidx]
-        seq = np.where(ok, seqs[np.maximum(p, 0)], -1)
-        return np.where(seq >= lo, seq, -1)
-
-    def _search_batch(self, g: Grouped, target: I64) -> I64:
-        """Per tick, the last index j in the grouped batch with same segment and ts <= target."""
-        n = len(g)
-        base = int(min(g.ts.min(), target.min()))
-        span = int(max(g.ts.max(), target.max())) - base + 2
-        nseg = int(g.starts.shape[0])
-        if nseg * span < 2**62:
-            # One searchsorted over (segment, ts) packed into a single sorted int64 key.
-            key = g.seg_of * span + (g.ts - base)
-            q = g.seg_of * span + (target - base)
-            return np.searchsorted(key, q, side="right").astype(np.int64) - 1
-        seg_start = g.starts[g.seg_of]
-        ts = g.ts
-        return bsearch_last_le(lambda k: ts[k], seg_start, np.arange(n) - 1, target)
-
-    def write(self, g: Grouped) -> int:
-        """Append the accepted ticks to their rings; returns how many old points were overwritten."""
-        cap = self.capacity
-        lens = g.ends - g.starts
-        n0 = self.count[g.seg_rows]
-        keep = np.flatnonzero(g.rank >= (lens - cap)[g.seg_of])
-        slot = (n0[g.seg_of[keep]] + g.rank[keep]) % cap
-        self.ts[g.rows[keep], slot] = g.ts[keep]
-        self.price[g.rows[keep], slot] = g.price[keep]
-        evicted = int(np.maximum(0, np.minimum(lens, n0 + lens - cap)).sum())
+    def write(self, g: Grouped, kept: list[B], v_rate: F64) -> int:
+        """Append the kept ticks to each ring and update the last point; returns how many old points
+        the longest ring overwrote (its capacity, not the horizon, pushed them out)."""
+        evicted = 0
+        for ring, k in zip(self.rings, kept, strict=True):
+            evicted = _append(ring, g, k, v_rate)
         last = g.ends - 1
-        self.count[g.seg_rows] = n0 + lens
         self.last_ts[g.seg_rows] = g.ts[last]
         self.last_price[g.seg_rows] = g.price[last]
         return evicted
 
-    def points(self, row: int) -> tuple[I64, F64]:
-        """The ring content of one row, oldest first (all held points, not only the horizon)."""
-        n = int(self.count[row])
-        k = min(n, self.capacity)
-        slots = np.arange(n - k, n) % self.capacity
-        return self.ts[row, slots], self.price[row, slots]
+    def points(self, row: int, ring: Ring | None = None) -> tuple[I64, F64]:
+        """The content of one row of ``ring`` (default: the longest), oldest first."""
+        r = ring or self.rings[-1]
+        n = int(r.count[row])
+        k = min(n, r.capacity)
+        slots = np.arange(n - k, n) % r.capacity
+        return r.ts[row, slots], r.price[row, slots]
 
-    def ordered(self, rows: I64) -> tuple[I64, F64, B]:
-        """Ring contents of ``rows`` unrotated (oldest first) with a mask of held points."""
-        cap = self.capacity
-        n = self.count[rows]
+    def ordered(self, ring: Ring, rows: I64) -> tuple[I64, F64, B]:
+        """Contents of ``rows`` of ``ring`` unrotated (oldest first) with a mask of held points."""
+        cap = ring.capacity
+        n = ring.count[rows]
         k = np.minimum(n, cap)
         pos = np.arange(cap)
         slots = (n - k)[:, None] + pos[None, :]
         held = pos[None, :] < k[:, None]
         slots %= cap
-        return self.ts[rows[:, None], slots], self.price[rows[:, None], slots], held
+        return ring.ts[rows[:, None], slots], ring.price[rows[:, None], slots], held
+
+
+def _slot(seq: I64, cap: int) -> I64:
+    """``seq % cap`` (numpy's floor modulo). With a power-of-two capacity (the default 256) that is
+    ``seq & (cap - 1)`` for every int64, negatives included, and a bitwise and costs a tenth of an
+    integer division."""
+    out: I64 = seq & (cap - 1) if cap & (cap - 1) == 0 else seq % cap
+    return out
+
+
+def ring_ts_all(ring: Ring, rows: I64) -> I64:
+    """Per row, the ts of the ring's newest point (NO_TS when empty)."""
+    cap = ring.capacity
+    cnt = ring.count[rows]
+    slot = rows * cap + _slot(np.maximum(cnt - 1, 0), cap)
+    out: I64 = np.where(cnt > 0, ring.ts.reshape(-1).take(slot), NO_TS)
+    return out
+
+
+def _append(ring: Ring, g: Grouped, kept: B, v_rate: F64) -> int:
+    cap = ring.capacity
+    ck: I64 = np.cumsum(kept)
+    before: I64 = np.where(g.starts > 0, ck[g.starts - 1], 0)
+    lens: I64 = ck[g.ends - 1] - before  # kept ticks per segment
+    wrank: I64 = ck - kept - g.per_tick(before)
+    n0 = ring.count[g.seg_rows]
+    keep = np.flatnonzero(kept & (wrank >= g.per_tick(lens - cap)))
+    flat = g.rows[keep] * cap + _slot(n0[g.seg_of[keep]] + wrank[keep], cap)
+    ring.ts.reshape(-1)[flat] = g.ts[keep]
+    ring.price.reshape(-1)[flat] = g.price[keep]
+    ring.var.reshape(-1)[flat] = v_rate[keep]
+    ring.count[g.seg_rows] = n0 + lens
+    return int(np.maximum(0, np.minimum(lens, n0 + lens - cap)).sum())
+
+
+def _search_kept(g: Grouped, w: I64, target: I64) -> I64:
+    """Per tick, the last position p in ``w`` (kept ticks) with seg_of[w[p]] <= seg_of[i] and
+    ts <= target within that order (the caller checks the segment); -1 if none."""
+    base = int(min(g.ts.min(), target.min()))
+    span = int(max(g.ts.max(), target.max())) - base + 2
+    nseg = int(g.starts.shape[0])
+    if nseg * span < 2**62:
+        # One searchsorted over (segment, ts) packed into a single sorted int64 key.
+        every = w.size == len(g)  # every tick kept: no gather
+        key = g.seg_of * span + (g.ts - base) if every else g.seg_of[w] * span + (g.ts[w] - base)
+        q = g.seg_of * span + (target - base)
+        return np.searchsorted(key, q, side="right").astype(np.int64) - 1
+    # ts spread over centuries: per tick binary search among the kept ticks of its segment.
+    seg_w = g.seg_of[w]
+    lo = np.searchsorted(seg_w, g.seg_of, side="left").astype(np.int64)
+    hi = np.searchsorted(seg_w, g.seg_of, side="right").astype(np.int64) - 1
+    tw = g.ts[w]
+    found = bsearch_last_le(lambda k: tw[k], lo, hi, target)
+    return np.where(found >= lo, found, -1)
+
+
+def _search_ring(ring: Ring, g: Grouped, rest: I64, rank: I64, tgt: I64) -> I64:
+    """Sequence numbers of the as-of points in the pre-batch ring for ticks ``rest`` (-1: none).
+
+    ``rank``: per tick of ``rest``, how many points the batch already added to the ring before it.
+    Anchors only move forward within a row, so two binary searches per row (for its first and
+    last tick) bracket every anchor of the row; the bracketed ring points are gathered (about
+    as many as the row's ticks) and all ticks are answered by one packed ``searchsorted``.
+    """
+    cap = ring.capacity
+    rows = g.rows[rest]
+    n0 = ring.count[rows]
+    lo = np.maximum(np.maximum(n0 - cap, 0), n0 + rank - cap)
+    seg = g.seg_of[rest]
+    first = np.empty(rest.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(seg[1:], seg[:-1], out=first[1:])
+    fi = np.flatnonzero(first)
+    la = np.append(fi[1:], rest.size) - 1
+    k = fi.size
+    found = _bsearch_rows(
+        ring.ts,
+        np.concatenate([rows[fi], rows[fi]]),
+        np.concatenate([lo[fi], lo[fi]]),
+        np.concatenate([n0[fi] - 1, n0[fi] - 1]),
+        np.concatenate([tgt[fi], tgt[la]]),
+        cap,
+    )
+    r_start = np.maximum(found[:k], lo[fi])
+    r_len = np.maximum(found[k:] - r_start + 1, 0)
+    total = int(r_len.sum())
+    if total == 0:
+        return np.full(rest.size, -1, dtype=np.int64)
+    owner = np.repeat(np.arange(k), r_len)
+    offs = np.cumsum(r_len) - r_len
+    seqs = r_start[owner] + (np.arange(total) - offs[owner])
+    rts = ring.ts.reshape(-1).take(rows[fi][owner] * cap + _slot(seqs, cap))
+    sidx = np.repeat(np.arange(k), la - fi + 1)
+    base = int(min(rts.min(), tgt.min()))
+    span = int(max(rts.max(), tgt.max())) - base + 2
+    if k * span >= 2**62:  # cannot pack (ts spread over centuries): search per tick
+        return _bsearch_rows(ring.ts, rows, lo, n0 - 1, tgt, cap)
+    p = np.searchsorted(owner * span + (rts - base), sidx * span + (tgt - base), side="right") - 1
+    ok = p >= offs[sidx]
+    seq = np.where(ok, seqs[np.maximum(p, 0)], -1)
+    return np.where(seq >= lo, seq, -1)
 
 
 def _bsearch_rows(ts_buf: I64, rows: I64, lo: I64, hi: I64, target: I64, cap: int) -> I64:
@@ -375,7 +624,7 @@ def _bsearch_rows(ts_buf: I64, rows: I64, lo: I64, hi: I64, target: I64, cap: in
             break
         half = n >> 1
         mid = base + half
-        ok = flat.take(row_base + mid % cap) <= target
+        ok = flat.take(row_base + _slot(mid, cap)) <= target
         ok &= n > 0
         base = np.where(ok, mid + 1, base)
         n = np.where(ok, n - half - 1, half)

@@ -52,7 +52,7 @@ class _WireTick(msgspec.Struct, gc=False):
     per batch would otherwise trigger collections over and over.
     """
 
-    v: Literal[1]
+    v: Literal[1, 2]
     symbol: Annotated[str, msgspec.Meta(min_length=1)]
     name: str
     coin_id: str | None
@@ -62,15 +62,17 @@ class _WireTick(msgspec.Struct, gc=False):
     change_sign_known: bool
     ts: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     source: str
+    price_quantum: Annotated[float, msgspec.Meta(gt=0)] | None = None  # v2
 
 
+_NAN = float("nan")
 _DECODE_BATCH = msgspec.json.Decoder(list[_WireTick])
 #: What a decode of untrusted bytes may raise: msgspec raises ``UnicodeDecodeError`` (not a
 #: ``DecodeError``) for a string that is not UTF-8, e.g. ``"name":"Bit\xffcoin"``.
 _UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError)
 _DECODE_LINES = msgspec.json.Decoder(_WireTick)
 
-Columns = tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.float64]]
+Columns = tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], list[str]]
 
 
 def decode_tick_values(
@@ -141,7 +143,7 @@ def _drop(decoded: DecodedTicks, refused: dict[int, tuple[RejectReason, str]]) -
     rows = decoded.rows
     bad = decoded.bad + [BadRecord(int(rows[i]), reason, detail) for i, (reason, detail) in refused.items()]
     bad.sort(key=lambda b: b.index)
-    kept = TickBatch([batch.symbols[i] for i in keep.tolist()], batch.ts[keep], batch.price[keep])
+    kept = batch.take(keep)
     return DecodedTicks(kept, decoded.rows[keep], bad)
 
 
@@ -185,6 +187,9 @@ def _columns(ticks: list[_WireTick]) -> Columns:
         [t.symbol for t in ticks],
         np.fromiter((t.ts for t in ticks), dtype=np.int64, count=n),
         np.fromiter((t.price for t in ticks), dtype=np.float64, count=n),
+        # The price quantum (v2; NaN when unknown: the engine then estimates it per series).
+        np.fromiter((t.price_quantum or _NAN for t in ticks), dtype=np.float64, count=n),
+        [t.currency for t in ticks],  # the quote: the engine never mixes two in one series
     )
 
 
@@ -226,5 +231,7 @@ def _decode_one_by_one(values: Sequence[bytes], max_bytes: int) -> DecodedTicks:
         [d["symbol"] for d in good],
         np.array([d["ts"] for d in good], dtype=np.int64),
         np.array([d["price"] for d in good], dtype=np.float64),
+        np.array([d.get("price_quantum") or _NAN for d in good], dtype=np.float64),
+        [d["currency"] for d in good],
     )
     return DecodedTicks(batch, np.asarray(rows, dtype=np.int64), bad)

@@ -105,7 +105,5 @@ async def _read(
                 pending.discard(tp)
     merged = TickBatch.concat(batches)
     order = np.argsort(merged.ts, kind="stable")
-    result.batch = TickBatch(
-        symbols=[merged.symbols[i] for i in order.tolist()], ts=merged.ts[order], price=merged.price[order]
-    )
+    result.batch = merged.take(order)
     return result

@@ -163,7 +163,8 @@ class Metrics:
         )
         self.engine_dropped = Counter(
             "ticker_engine_dropped_ticks",
-            "Ticks the engine dropped: late (older than the symbol's last) or duplicate (same ts).",
+            "Ticks the engine dropped: late (older than the symbol's last), duplicate (same ts) or "
+            "foreign_quote (another quote currency than the symbol's series).",
             ["reason"],
             registry=r,
         )
@@ -284,6 +285,12 @@ class Metrics:
             ["symbol", "peg"],
             registry=r,
         )
+        self.coarse_quantum = Gauge(
+            "ticker_coarse_quantum_series",
+            "Series whose price quantum (display step) is at least the smallest move threshold: "
+            "their rounding is never reported as a move (each is logged once as engine.coarse_quantum).",
+            registry=r,
+        )
         self.window_fill = Gauge(
             "ticker_window_fill_ratio",
             "Mean fraction of the per-symbol window capacity in use.",
@@ -307,7 +314,7 @@ class Metrics:
         for kind in EVENT_TYPES:
             self.events.labels(kind)
             self.event_latency.labels(kind)
-        for why in ("late", "duplicate"):
+        for why in ("late", "duplicate", "foreign_quote"):
             self.engine_dropped.labels(why)
         for why in UNJUDGED_REASONS:
             self.engine_peg_unjudged.labels(why)
@@ -381,8 +388,10 @@ class Metrics:
         self._mirror(self.engine_peg_unjudged, "no_reference", stats.released_without_ref)
         self._mirror(self.engine_peg_unjudged, "stale_reference", stats.ref_stale)
         self._mirror(self.engine_ref_late, "", stats.ref_late)
+        self._mirror(self.engine_dropped, "foreign_quote", stats.foreign_quote)
         self.engine_symbols.set(stats.symbols)
         self.engine_held.set(stats.held)
+        self.coarse_quantum.set(stats.coarse_quantum)
 
     def sync_totals(
         self,

@@ -88,6 +88,36 @@ def read_number(raw: str, decimal_comma: bool | Callable[[], bool] = False) -> f
     return float(s)
 
 
+def shown_quantum(raw: str, value: float) -> float | None:
+    """The price step the digits ``raw`` show (``0.000019`` -> 1e-6, ``1.00`` -> 0.01, ``104,442.98``
+    -> 0.01, ``1,234`` -> 1), given ``value = read_number(raw)``; None when it cannot be told (the
+    subscript-zeros form). Every shown price is within half this step of the true one.
+
+    Counted without deciding again which separator is the decimal one: from 1 up, the shown
+    decimals are the digits after the integer part, whose length follows from the value; below 1,
+    the digits after the last separator.
+    """
+    if not raw.isascii():
+        return None
+    if value >= 1:
+        # leading zeros and separators are integer padding: "0,001.00" shows the step of "1.00"
+        raw = raw.lstrip("0,.' ")
+        decimals = sum(c.isdigit() for c in raw) - len(str(int(value)))
+    else:  # below 1 every digit after the last separator is a decimal ("000,000.0001" -> 4)
+        cut = max(raw.rfind("."), raw.rfind(","))
+        decimals = sum(c.isdigit() for c in raw[cut + 1 :]) if cut >= 0 else 0
+    return None if decimals < 0 else quantum_of_decimals(decimals)
+
+
+#: ``10 ** -d`` for the usual decimals, exactly as float literals (what ``float("1e-6")`` gives).
+_QUANTUM = tuple(float(f"1e-{d}") for d in range(19))
+
+
+def quantum_of_decimals(decimals: int) -> float:
+    """``10 ** -decimals`` as the float literal ``1e-<decimals>`` (so 1e-6, not 9.999999999999999e-07)."""
+    return _QUANTUM[decimals] if decimals < len(_QUANTUM) else float(f"1e-{decimals}")
+
+
 def _check_groups(s: str, sep: str) -> None:
     head, *groups = s.split(sep)
     if not (1 <= len(head) <= 3) or any(len(g) != 3 for g in groups):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from tickerstream.model import RejectReason
 from tickerstream.parse import patterns as P
 from tickerstream.parse.anchors import PctSpan, anchor_at, ident_before, pct_after
-from tickerstream.parse.numbers import SUFFIX_MULTIPLIER, Ambiguous, read_number
+from tickerstream.parse.numbers import SUFFIX_MULTIPLIER, Ambiguous, read_number, shown_quantum
 from tickerstream.parse.shapes import Layout, Rec, layouts, remember, shape_of
 from tickerstream.parse.vocab import (
     FIAT_CODES,
@@ -41,6 +41,8 @@ class Found:
     currency: str
     change_pct: float | None
     sign_known: bool
+    #: The price step the page showed (``shown_quantum``), None when unknown.
+    quantum: float | None = None
 
 
 @dataclass(slots=True)
@@ -140,7 +142,10 @@ def decimal_comma_context(line: str) -> bool:
     return P.DECIMAL_COMMA_HINT.search(line) is not None and P.DECIMAL_DOT_HINT.search(line) is None
 
 
-def _price(line: str, neg: bool, digits: str | None, suffix: str | None, currency: str) -> float | Bad:
+def _price(
+    line: str, neg: bool, digits: str | None, suffix: str | None, currency: str
+) -> tuple[float, float | None] | Bad:
+    """The price and the step its digits show (scaled like the price by a K/M/B suffix)."""
     if digits is None or neg:
         return Bad(RejectReason.INVALID_PRICE, "no usable price" if digits is None else "negative price")
     try:
@@ -149,13 +154,15 @@ def _price(line: str, neg: bool, digits: str | None, suffix: str | None, currenc
         return Bad(RejectReason.AMBIGUOUS_NUMBER, f"price {digits!r} reads as two numbers on this page")
     except ValueError:
         return Bad(RejectReason.INVALID_PRICE, f"unreadable price {digits!r}")
+    quantum = shown_quantum(digits, value) if math.isfinite(value) else None
     if suffix:
         value *= SUFFIX_MULTIPLIER[suffix]
+        quantum = None if quantum is None else quantum * SUFFIX_MULTIPLIER[suffix]
     if not math.isfinite(value) or value <= 0:
         return Bad(RejectReason.INVALID_PRICE, f"price {digits!r} is not > 0")
     if value < MIN_PRICE or value > max_price(currency):
         return Bad(RejectReason.PRICE_OUT_OF_RANGE, f"price {value!r} {currency} is implausible")
-    return value
+    return value, quantum
 
 
 def _filler_end(line: str, pos: int, endpos: int) -> int:
@@ -247,12 +254,13 @@ def materialise(line: str, layout: Layout) -> list[Found | Bad] | None:
             name = line[ns:ne]
             if not _name_ok_here(line, name, paren):
                 return None
-        price = _price(line, neg, line[ds:de] if ds >= 0 else None, suffix, currency)
-        if isinstance(price, Bad):
-            out.append(price)
+        priced = _price(line, neg, line[ds:de] if ds >= 0 else None, suffix, currency)
+        if isinstance(priced, Bad):
+            out.append(priced)
             continue
+        price, quantum = priced
         if ps < 0:
-            out.append(Found(symbol, name, price, currency, None, False))
+            out.append(Found(symbol, name, price, currency, None, False, quantum))
             continue
         pct = float(line[ps:pe].replace(",", "."))
         if mult < 0:
@@ -260,7 +268,7 @@ def materialise(line: str, layout: Layout) -> list[Found | Bad] | None:
         if not MIN_CHANGE_PCT < pct <= MAX_CHANGE_PCT:
             out.append(Bad(RejectReason.CHANGE_OUT_OF_RANGE, f"24h change {pct}% is implausible"))
         else:
-            out.append(Found(symbol, name, price, currency, pct, known))
+            out.append(Found(symbol, name, price, currency, pct, known, quantum))
     return out
 
 

@@ -234,7 +234,7 @@ class SnapshotParser:
                 continue
             seen.add(key)
             append(make_tick(symbol, name, coin_id, price, currency, item.change_pct, item.sign_known,
-                             self.ts, self.source))  # fmt: skip
+                             self.ts, self.source, item.quantum))  # fmt: skip
 
     def _slug_before(self, text: str, ls: int) -> tuple[str | None, bool]:
         """The slug line right above line ``ls`` (across at most a few blank lines), and whether it is

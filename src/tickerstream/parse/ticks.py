@@ -19,6 +19,7 @@ from tickerstream.model import Tick
 
 _FIELDS = (
     "symbol", "name", "coin_id", "price", "currency", "change_pct", "change_sign_known", "ts", "source",
+    "price_quantum",
 )  # fmt: skip
 
 
@@ -36,6 +37,7 @@ class Unfrozen:
     change_sign_known: bool
     ts: int
     source: str
+    price_quantum: float | None
 
 
 _new = object.__new__
@@ -43,7 +45,7 @@ _new = object.__new__
 
 def _make_tick(
     symbol: str, name: str, coin_id: str | None, price: float, currency: str,
-    change_pct: float | None, sign_known: bool, ts: int, source: str,
+    change_pct: float | None, sign_known: bool, ts: int, source: str, price_quantum: float | None = None,
 ) -> Tick:  # fmt: skip
     """``Tick(symbol, name, ...)``, built as described in the module docstring."""
     t = _new(Unfrozen)
@@ -56,6 +58,7 @@ def _make_tick(
     t.change_sign_known = sign_known
     t.ts = ts
     t.source = source
+    t.price_quantum = price_quantum
     t.__class__ = Tick  # type: ignore[assignment]  # same slot layout: see the module docstring
     return t  # type: ignore[return-value]
 
@@ -63,7 +66,7 @@ def _make_tick(
 def _trick_holds() -> bool:
     if tuple(f.name for f in fields(Tick)) != _FIELDS or getattr(Tick, "__slots__", None) != _FIELDS:
         return False
-    args = ("BTC", "Bitcoin", "bitcoin", 104442.98, "USD", 0.48, False, 1737331200000, "p")
+    args = ("BTC", "Bitcoin", "bitcoin", 104442.98, "USD", 0.48, False, 1737331200000, "p", 0.01)
     try:
         made = _make_tick(*args)
     except TypeError:  # "__class__ assignment: ... object layout differs"

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from tickerstream.model import Tick
 from tickerstream.parse import patterns as P
+from tickerstream.parse.numbers import quantum_of_decimals
 from tickerstream.parse.records import MAX_CHANGE_PCT, name_ok, symbol_of
 from tickerstream.parse.slugs import as_slug, slug_belongs
 from tickerstream.parse.ticks import UNFROZEN, make_tick
@@ -172,6 +173,8 @@ def emit_rows(
             return False
     # The price grammar allows commas only as thousands separators: drop them once for the block.
     price_f = list(map(float, " ".join(prices).replace(",", "").split(" ")))
+    # The step each price's digits show (dot decimal, comma thousands in this grammar).
+    quanta = [quantum_of_decimals(len(p) - p.find(".") - 1) if "." in p else 1.0 for p in prices]
     try:
         pct_f = list(map(_pct_values.__getitem__, pcts))
     except KeyError:
@@ -184,15 +187,15 @@ def emit_rows(
     add = seen.add
     unfrozen = UNFROZEN
     if unfrozen is None:
-        for (symbol, name, coin_id), price, pct in zip(judged, price_f, pct_f, strict=True):  # type: ignore[misc]
+        for (symbol, name, coin_id), price, pct, q in zip(judged, price_f, pct_f, quanta, strict=True):  # type: ignore[misc]
             key = (symbol, "USD", price)
             if key not in seen:
                 add(key)
-                append(make_tick(symbol, name, coin_id, price, "USD", pct, False, ts, source))
+                append(make_tick(symbol, name, coin_id, price, "USD", pct, False, ts, source, q))
         return True
     new = object.__new__
     tick_cls = Tick
-    for (symbol, name, coin_id), price, pct in zip(judged, price_f, pct_f, strict=True):  # type: ignore[misc]
+    for (symbol, name, coin_id), price, pct, q in zip(judged, price_f, pct_f, quanta, strict=True):  # type: ignore[misc]
         key = (symbol, "USD", price)
         if key in seen:
             continue  # a marquee's second lap, or a row repeated on the page
@@ -208,6 +211,7 @@ def emit_rows(
         t.change_sign_known = False
         t.ts = ts
         t.source = source
+        t.price_quantum = q
         t.__class__ = tick_cls  # type: ignore[assignment]
         append(t)  # type: ignore[arg-type]
     return True

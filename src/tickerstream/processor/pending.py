@@ -63,9 +63,19 @@ class Segment:
     bad: list[BadTick]
     end: int
     appended: int = -1
+    #: Price quantum of each good row (NaN: unknown); None: all unknown.
+    quantum: F64 | None = None
+    #: Quote currency of each good row; None: not carried.
+    currency: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.symbols)
+
+    def quanta(self) -> F64:
+        return np.full(len(self.symbols), np.nan) if self.quantum is None else self.quantum
+
+    def quotes(self) -> list[str]:
+        return ["USD"] * len(self.symbols) if self.currency is None else self.currency
 
     @classmethod
     def concat(cls, a: Segment, b: Segment) -> Segment:
@@ -77,6 +87,8 @@ class Segment:
             a.bad + b.bad,
             b.end,
             max(a.appended, b.appended),
+            np.concatenate([a.quanta(), b.quanta()]),
+            a.quotes() + b.quotes(),
         )
 
     @classmethod
@@ -90,6 +102,8 @@ class Segment:
             [b for s in segments for b in s.bad],
             segments[-1].end,
             max(s.appended for s in segments),
+            np.concatenate([s.quanta() for s in segments]),
+            [c for s in segments for c in s.quotes()],
         )
 
     def split(self, n: int) -> tuple[Segment, Segment | None]:
@@ -101,8 +115,21 @@ class Segment:
         tail_bad = self.bad[len(head_bad) :]
         # The head keeps the fetch's last append time: an upper bound for its own last record.
         a = self.appended
-        head = Segment(self.offsets[:n], self.symbols[:n], self.ts[:n], self.price[:n], head_bad, stop, a)
-        tail = Segment(self.offsets[n:], self.symbols[n:], self.ts[n:], self.price[n:], tail_bad, self.end, a)
+        q, c = self.quanta(), self.quotes()
+        head = Segment(
+            self.offsets[:n], self.symbols[:n], self.ts[:n], self.price[:n], head_bad, stop, a, q[:n], c[:n]
+        )
+        tail = Segment(
+            self.offsets[n:],
+            self.symbols[n:],
+            self.ts[n:],
+            self.price[n:],
+            tail_bad,
+            self.end,
+            a,
+            q[n:],
+            c[n:],
+        )
         return head, tail
 
 
@@ -236,16 +263,19 @@ def _merge_rows(heads: list[tuple[int, Segment]]) -> Cut:
         return Cut(TickBatch.empty(), np.empty(0, np.int64), positions, bad, by_partition)
     if len(rows) == 1:
         p, seg = rows[0]
-        batch = TickBatch(seg.symbols, seg.ts, seg.price)
+        batch = TickBatch(seg.symbols, seg.ts, seg.price, seg.quanta(), seg.quotes())
         return Cut(batch, np.full(len(seg), p, dtype=np.int64), positions, bad, by_partition)
     ts = np.concatenate([seg.ts for _, seg in rows])
     price = np.concatenate([seg.price for _, seg in rows])
+    quantum = np.concatenate([seg.quanta() for _, seg in rows])
+    quotes = [c for _, seg in rows for c in seg.quotes()]
     key = np.concatenate([np.maximum.accumulate(seg.ts) for _, seg in rows])
     part = np.concatenate([np.full(len(seg), p, dtype=np.int64) for p, seg in rows])
     symbols = [s for _, seg in rows for s in seg.symbols]
     order = np.argsort(key, kind="stable")
     symbols = list(operator.itemgetter(*order.tolist())(symbols)) if len(order) > 1 else symbols
-    batch = TickBatch(symbols, ts[order], price[order])
+    pos = order.tolist()
+    batch = TickBatch(symbols, ts[order], price[order], quantum[order], [quotes[i] for i in pos])
     return Cut(batch, part[order], positions, bad, by_partition)
 
 
@@ -287,5 +317,7 @@ def decode_fetch(fetched: dict[int, list[Any]], max_ts: int | None = None) -> di
             bad_by_part[p],
             int(all_offsets[bounds[k + 1] - 1]) + 1,
             int(fetched[p][-1].timestamp),
+            batch.quantum[lo:hi],
+            None if batch.currency is None else batch.currency[lo:hi],
         )
     return out

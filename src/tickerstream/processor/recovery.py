@@ -18,6 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from tickerstream.engine import Engine
+from tickerstream.engine.checkpoint import CheckpointFormatError
 from tickerstream.log import get_logger
 from tickerstream.processor.checkpoints import (
     CheckpointError,
@@ -117,7 +118,13 @@ class Recovery:
                 )
             return Restored(state, None)
         before = set(engine.symbols())
-        engine.restore(cp.data)
+        try:
+            engine.restore(cp.data)
+        except CheckpointFormatError as exc:
+            # An older engine format (or other horizons): refused, never misread; cold start.
+            log.error("process.checkpoint_refused", partition=partition, error=str(exc))
+            state.position = committed
+            return Restored(state, None)
         state.symbols = set(engine.symbols()) - before
         state.position = state.checkpointed = cp.offset
         state.slot = cp.slot

@@ -62,7 +62,7 @@ from tickerstream.errors import ProduceError
 from tickerstream.kafka.partitioner import KeyRouter
 from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, TopicNames
 from tickerstream.log import get_logger
-from tickerstream.model import SCHEMA_VERSION, Reject, Tick
+from tickerstream.model import TICK_SCHEMA_VERSION, Reject, Tick
 
 log = get_logger(__name__)
 
@@ -78,7 +78,7 @@ def _tick_json_via_dataclass(tick: Tick) -> bytes:
     return _V_PREFIX + orjson.dumps(tick)[1:]
 
 
-_V_PREFIX = b'{"v":%d,' % SCHEMA_VERSION
+_V_PREFIX = b'{"v":%d,' % TICK_SCHEMA_VERSION
 
 
 def _pick_tick_encoder() -> Callable[[Tick], bytes]:

@@ -113,8 +113,7 @@ def _sorted(batch: TickBatch) -> TickBatch:
 
 
 def _take(batch: TickBatch, idx: np.ndarray) -> TickBatch:
-    symbols = batch.symbols
-    return TickBatch(symbols=[symbols[i] for i in idx.tolist()], ts=batch.ts[idx], price=batch.price[idx])
+    return batch.take(idx)
 
 
 def merge_by_time(streams: Sequence[Iterator[TickBatch]]) -> Iterator[TickBatch]:

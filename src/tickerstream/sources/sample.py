@@ -134,8 +134,13 @@ def _depeg_curve(times_ms: np.ndarray, spec: SampleSpec) -> np.ndarray:
 
 
 def _widget_round(price: float) -> float:
-    """The seed widget shows cents above $1 and six decimals below."""
+    """The seed widget shows cents above $1 and six decimals below (``widget_quantum``)."""
     return round(price, 2) if price >= 1 else round(price, 6)
+
+
+def widget_quantum(price: float) -> float:
+    """The step the seed widget shows ``price`` with: 0.01 at $1 and above, 1e-6 below."""
+    return 0.01 if price >= 1 else 1e-6
 
 
 def _change_24h(rng: np.random.Generator, times_ms: np.ndarray, prices: np.ndarray) -> np.ndarray:
@@ -164,7 +169,9 @@ _PROSE = (
 
 
 def format_price(price: float) -> str:
-    return f"{price:,.2f}" if price >= 1 else f"{price:.6f}".rstrip("0").rstrip(".")
+    """As the seed widget prints it: fixed decimals (``1.00``, ``0.410000``), so the digits shown
+    are the quantum the JSON Lines form of the same tick carries."""
+    return f"{price:,.2f}" if price >= 1 else f"{price:.6f}"
 
 
 def render_page(snap: Snapshot, assets: dict[str, Asset], rng: np.random.Generator) -> str:
@@ -181,7 +188,16 @@ def render_page(snap: Snapshot, assets: dict[str, Asset], rng: np.random.Generat
 def snapshot_ticks(snap: Snapshot, assets: dict[str, Asset], source: str) -> list[Tick]:
     return [
         Tick(
-            sym, assets[sym].name, assets[sym].slug, float(price), "USD", float(change), True, snap.ts, source
+            sym,
+            assets[sym].name,
+            assets[sym].slug,
+            float(price),
+            "USD",
+            float(change),
+            True,
+            snap.ts,
+            source,
+            widget_quantum(float(price)),
         )
         for sym, price, change in zip(snap.symbols, snap.prices, snap.change_pct, strict=True)
     ]

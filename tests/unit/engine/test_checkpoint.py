@@ -67,9 +67,24 @@ def test_restore_rejects_garbage_and_other_horizons(make_engine) -> None:  # typ
         make_engine("moves.horizons_s=[60]", "moves.threshold_pct=[1.0]").restore(data)
 
 
+def test_v1_checkpoint_is_refused_with_a_clear_message(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """A v1 checkpoint (per-tick ring, per-tick volatility) cannot be read as v2: refused, never misread."""
+    import io
+
+    import numpy as np
+    import orjson
+
+    meta = {"format": "tickerstream-engine", "version": 1, "horizons_s": [3600, 86400], "symbols": []}
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.frombuffer(orjson.dumps(meta | {"watermark": 0, "pegs": {}}), dtype=np.uint8))
+    with pytest.raises(CheckpointFormatError, match=r"v1 .* cannot be restored"):
+        make_engine().restore(buf.getvalue())
+
+
 def test_restore_into_smaller_capacity_keeps_newest_points(make_engine) -> None:  # type: ignore[no-untyped-def]
-    a = make_engine("windows.capacity=16")
-    a.process(batch([("AAA", T0 + k * MIN, float(k + 1)) for k in range(16)]))
-    b = make_engine("windows.capacity=4")
+    short = ("windows.horizon_s=600", "moves.horizons_s=[600]", "moves.threshold_pct=[50.0]")
+    a = make_engine("windows.capacity=16", *short)
+    a.process(batch([("AAA", T0 + k * 10 * MIN, float(k + 1)) for k in range(16)]))
+    b = make_engine("windows.capacity=4", *short)
     b.restore(a.checkpoint())
     assert b.windows.points(b._ids["AAA"])[1].tolist() == [13.0, 14.0, 15.0, 16.0]

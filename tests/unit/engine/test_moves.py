@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+import pytest
+
 from tests.support.engine import HOUR, MIN, T0, batch
-from tickerstream.engine import Engine
+from tickerstream.engine import Engine, TickBatch
 from tickerstream.events import Move
 
 HORIZONS = ("moves.horizons_s=[3600, 86400]", "moves.threshold_pct=[5.0, 10.0]")
@@ -63,12 +66,19 @@ def test_sustained_move_repeats_only_after_cooldown(make_engine: Callable[..., E
 
 
 def test_zscore_spike_after_warmup(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine(*HORIZONS, "moves.zscore_k=6", "moves.sigma_floor=0.001", "moves.zscore_min_returns=10")
+    e = make_engine(
+        *HORIZONS, "moves.zscore_k=4", "moves.sigma_floor_daily=0.001", "moves.zscore_min_returns=10"
+    )
+    # +-0.2 % every 5 min, a bounce: volatility is sampled per 24 h-ring bucket (506 s), so it sees
+    # little of it; sigma over an hour stays near its floors
     series = [(T0 + k * 5 * MIN, 100.0 * (1.002 if k % 2 else 1.0)) for k in range(30)]
-    series.append((T0 + 30 * 5 * MIN, 103.0))  # +3 %: below the 5 % threshold but ~15 sigma
+    series.append((T0 + 30 * 5 * MIN, 103.0))  # +3 % in an hour: below the 5 % threshold, > 4 sigma
     moves = run(e, series)
     assert [m.ts for m in moves] == [T0 + 150 * MIN]
-    assert moves[0].horizon_s == 3600 and moves[0].zscore is not None and moves[0].zscore > 6
+    m = moves[0]
+    assert m.horizon_s == 3600 and m.zscore is not None and m.zscore > 4
+    assert (m.trigger, m.direction, m.from_ts) == ("zscore", "up", T0 + 90 * MIN)
+    assert m.quantum == 0.01  # estimated from the prices (100.2 -> at most a cent)
 
 
 def test_sigma_floor_keeps_flat_series_finite(make_engine: Callable[..., Engine]) -> None:
@@ -76,11 +86,11 @@ def test_sigma_floor_keeps_flat_series_finite(make_engine: Callable[..., Engine]
     series = [(T0 + k * 5 * MIN, 1.0) for k in range(50)] + [(T0 + 50 * 5 * MIN, 1.01)]
     assert run(e, series, "USDT") == []  # a one-cent tick on a flat stablecoin: z = 2, not infinity
     stats = e.window_stats(["USDT"])
-    assert stats.ewma_vol[0] > 0
+    assert stats.ewma_vol[0] >= 0  # finite: cent steps on a flat series are mostly rounding noise
 
 
 def test_no_zscore_during_warmup(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine(*HORIZONS, "moves.sigma_floor=0.0001")
+    e = make_engine(*HORIZONS, "moves.sigma_floor_daily=0.0001")
     moves = run(e, [(T0, 100.0), (T0 + 61 * MIN, 100.0), (T0 + 122 * MIN, 104.0)])
     assert moves == []
 
@@ -94,3 +104,99 @@ def test_stale_anchor_is_not_used(make_engine: Callable[..., Engine]) -> None:
 def test_moves_disabled(make_engine: Callable[..., Engine]) -> None:
     e = make_engine("moves.enabled=false")
     assert run(e, [(T0, 100.0), (T0 + HOUR, 200.0)]) == []
+
+
+def quantized(e: Engine, series: list[tuple[int, float]], q: float, symbol: str = "A") -> list[Move]:
+    out = []
+    for ts, px in series:
+        out += [ev for ev in e.process(batch([(symbol, ts, px)], quantum=q)) if isinstance(ev, Move)]
+    return out
+
+
+def test_display_rounding_is_not_a_move(make_engine: Callable[..., Engine]) -> None:
+    """SHIB shown as 0.000019 / 0.000018 (quantum 1e-6): -5.26 % as printed, but both could be
+    0.0000185: no move, and the series is counted once as having a too coarse quantum."""
+    e = make_engine(*HORIZONS)
+    series = [(T0 + k * 5 * MIN, 0.000019 if (k // 3) % 2 else 0.000018) for k in range(600)]
+    assert quantized(e, series, 1e-6, "SHIB") == []
+    assert e.stats.coarse_quantum == 1
+
+
+def test_rounding_does_not_inflate_volatility_at_fast_cadence(make_engine: Callable[..., Engine]) -> None:
+    """A coin near 0.0042 shown with six decimals (one quantum = 2.4e-4 of the price, more than a
+    second's move at 3 %/day), one tick a second for two days: the rounding flickers tick to tick,
+    yet the estimate stays near the true 3 %/day (tick-to-tick squared returns would read ~9 %)."""
+    rng = np.random.default_rng(5)
+    n = 2 * 86_400
+    true = 0.0042 * np.exp(np.cumsum(rng.normal(0.0, 0.03 / np.sqrt(86_400), n)))
+    e = make_engine(*HORIZONS)
+    e.process(TickBatch.from_arrays(["X"] * n, T0 + np.arange(n) * 1000, np.round(true, 6), [1e-6] * n))
+    assert e.window_stats(["X"]).ewma_vol[0] == pytest.approx(0.03, rel=0.3)
+
+
+def test_a_real_move_at_a_coarse_quantum_still_fires(make_engine: Callable[..., Engine]) -> None:
+    e = make_engine(*HORIZONS)
+    series = [(T0 + k * 5 * MIN, 0.000019) for k in range(24)] + [(T0 + 24 * 5 * MIN, 0.000016)]
+    moves = quantized(e, series, 1e-6, "SHIB")
+    # -15.8 % as shown; at least (0.0000165 / 0.0000185 - 1) = -10.8 % whatever the rounding
+    assert [(m.horizon_s, m.direction, m.change_pct) for m in moves] == [(3600, "down", -15.7895)]
+
+
+def test_a_one_day_slide_reads_as_many_sigmas(make_engine: Callable[..., Engine]) -> None:
+    """-20 % over a day, after three calm days at 3 %/day, one tick a minute: the 24 h move (threshold
+    20 %) fires with |z| >= 4 (the old per-tick z read about -0.9), down, its anchor a day back.
+    (At the default 10 % threshold it fires half-way, at -10 %, with the z of that moment: ~-3.5.)"""
+    rng = np.random.default_rng(3)
+    n_calm, n_day = 3 * 1440, 1440
+    steps = rng.normal(0.0, 0.03 / np.sqrt(1440), n_calm + n_day)
+    steps[n_calm:] += np.log(0.8) / n_day
+    px = np.round(100.0 * np.exp(np.cumsum(steps)), 2)
+    ts = T0 + np.arange(px.size) * MIN
+    e = make_engine("moves.horizons_s=[3600, 86400]", "moves.threshold_pct=[5.0, 20.0]")
+    out = [ev for ev in e.process(TickBatch.from_arrays(["A"] * px.size, ts, px)) if isinstance(ev, Move)]
+    day = [m for m in out if m.horizon_s == 86400]
+    assert day and day[0].direction == "down" and day[0].zscore is not None and day[0].zscore <= -4
+    assert abs(day[0].ts - day[0].from_ts - 86_400_000) <= 86_400_000 * 0.01
+
+
+def test_the_day_horizon_fires_at_one_tick_a_second(make_engine: Callable[..., Engine]) -> None:
+    """86,400 ticks a day into 256-point rings: the 24 h change is still measured a day back."""
+    n = 86_400 + 3_600
+    px = np.where(np.arange(n) < 86_400, 100.0, 85.0)
+    ts = T0 + np.arange(n) * 1000
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    out = [ev for ev in e.process(TickBatch.from_arrays(["A"] * n, ts, px)) if isinstance(ev, Move)]
+    assert [(m.horizon_s, m.ts) for m in out] == [(3600, T0 + 86_400_000), (86400, T0 + 86_400_000)]
+
+
+def test_undefined_change_never_rearms(make_engine: Callable[..., Engine]) -> None:
+    """+6 % fires; a gap leaves the next tick without a usable 1 h anchor (NaN change): that is no
+    evidence the move receded, so the still-high price does not fire a second time."""
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000", "moves.cooldown_s=[86400, 86400]")
+    series = [(T0 + k * 10 * MIN, 100.0) for k in range(7)]
+    series += [(T0 + 70 * MIN, 106.0), (T0 + 200 * MIN, 106.5), (T0 + 210 * MIN, 112.5)]
+    moves = [m for m in run(e, series) if m.horizon_s == 3600]
+    assert [m.ts for m in moves] == [T0 + 70 * MIN]
+
+
+def test_direction_is_the_sign_of_the_change(make_engine: Callable[..., Engine]) -> None:
+    e = make_engine(*HORIZONS, "moves.zscore_k=3", "moves.sigma_floor_daily=0.001")
+    series = [(T0 + k * 5 * MIN, 100.0 + 0.01 * (k % 2)) for k in range(40)]
+    series += [(T0 + 40 * 5 * MIN, 101.0), (T0 + 41 * 5 * MIN, 100.9)]  # a +0.9 % hour after a spike
+    for m in run(e, series):
+        assert m.direction == ("up" if m.change_pct > 0 else "down")
+
+
+def test_a_tick_in_another_quote_never_joins_the_series(make_engine: Callable[..., Engine]) -> None:
+    """BTC in EUR inside a USD stream: not a -8 % move; dropped and counted. Events say the quote."""
+    e = make_engine(*HORIZONS)
+    n = 30
+    usd = TickBatch.from_arrays(
+        ["BTC"] * n, T0 + np.arange(n) * 5 * MIN, 100_000.0 + np.arange(n), currency=["USD"] * n
+    )
+    assert e.process(usd) == []
+    eur = TickBatch.from_arrays(["BTC"], [T0 + n * 5 * MIN], [92_000.0], currency=["EUR"])
+    assert e.process(eur) == [] and e.stats.foreign_quote == 1
+    crash = TickBatch.from_arrays(["BTC"], [T0 + (n + 1) * 5 * MIN], [90_000.0], currency=["USD"])
+    moves = [m for m in e.process(crash) if isinstance(m, Move)]
+    assert moves and all(m.currency == "USD" and m.direction == "down" for m in moves)

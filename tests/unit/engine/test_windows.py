@@ -9,18 +9,36 @@ import pytest
 
 from tests.support.engine import HOUR, MIN, T0, batch
 from tickerstream.engine import Engine
-from tickerstream.engine.windows import bsearch_last_le, segmented_recurrence
+from tickerstream.engine.windows import UNROUNDED, bsearch_last_le, price_decimals, segmented_recurrence
+
+SHORT = ("windows.horizon_s=600", "moves.horizons_s=[600]", "moves.threshold_pct=[50.0]")
 
 
 def test_ring_wraps_and_keeps_the_newest_points(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine("windows.capacity=8")
+    e = make_engine("windows.capacity=8", *SHORT)  # buckets of 600 * 1.5 / 6 = 150 s: every tick kept
     for k in range(20):
-        e.process(batch([("A", T0 + k * MIN, 100.0 + k)]))
+        e.process(batch([("A", T0 + k * 3 * MIN, 100.0 + k)]))
     ts, px = e.windows.points(e._ids["A"])
-    assert ts.tolist() == [T0 + k * MIN for k in range(12, 20)]
+    assert ts.tolist() == [T0 + k * 3 * MIN for k in range(12, 20)]
     assert px.tolist() == [100.0 + k for k in range(12, 20)]
     assert e.stats.evicted == 12
     assert e.window_fill() == 1.0
+
+
+def test_fast_ticks_are_thinned_so_the_ring_spans_its_horizon(make_engine: Callable[..., Engine]) -> None:
+    """One tick a second for 2 h into 8-point rings: each ring keeps the first tick of each bucket of
+    h * 1.5 / 6, so the 10 min ring still reaches 10 min back and the 1 h ring 1 h back."""
+    e = make_engine(
+        "windows.capacity=8", "windows.horizon_s=3600", "moves.horizons_s=[600]", "moves.threshold_pct=[50.0]"
+    )
+    ts = T0 + np.arange(7200) * 1000
+    e.process(batch(("A", int(t), 100.0) for t in ts))
+    for ring in e.windows.rings:
+        held, _ = e.windows.points(0, ring)
+        assert len(held) == 8
+        assert np.all(held % ring.bucket_ms == 0)  # the first tick of each bucket (ticks on the second)
+        assert held[-1] - held[0] >= ring.horizon_ms  # spans the horizon
+    assert [r.bucket_ms for r in e.windows.rings] == [150_000, 900_000]
 
 
 def test_one_batch_longer_than_capacity_matches_tick_by_tick(make_engine: Callable[..., Engine]) -> None:
@@ -38,11 +56,13 @@ def test_stats_match_naive_numpy_over_the_horizon(make_engine: Callable[..., Eng
     e = make_engine(
         "windows.horizon_s=7200",
         "windows.capacity=64",
+        "moves.ewma_halflife_s=7200",
         "moves.horizons_s=[3600]",
         "moves.threshold_pct=[50.0]",
     )
     rng = np.random.default_rng(7)
-    gaps = rng.integers(1, 40, size=100) * MIN  # irregular: minutes to most of an hour apart
+    # irregular: minutes to most of an hour apart, never two in one 2 h * 1.5 / 62 = 174 s bucket
+    gaps = rng.integers(3, 40, size=100) * MIN
     ts = T0 + np.cumsum(gaps)
     px = 50.0 * np.exp(np.cumsum(rng.normal(0, 0.01, size=100)))
     for lo in range(0, 100, 13):
@@ -58,12 +78,15 @@ def test_stats_match_naive_numpy_over_the_horizon(make_engine: Callable[..., Eng
     assert st.min[0] == w.min() and st.max[0] == w.max()
     assert st.mean[0] == pytest.approx(w.mean())
     assert st.logret_std[0] == pytest.approx(np.diff(np.log(w)).std(ddof=1))
-    # EWMA of squared log returns, debiased, against the plain recurrence.
-    alpha = e.windows.alpha
-    v = 0.0
-    for r in np.diff(np.log(px)):
-        v = (1 - alpha) * v + alpha * r * r
-    assert st.ewma_vol[0] == pytest.approx(np.sqrt(v / (1 - (1 - alpha) ** 99)))
+    # Variance per second: EWMA of r^2 / dt, weights halving every 2 h of event time, debiased,
+    # against the plain recurrence (the prices are unrounded floats: estimated quantum 0, no
+    # rounding-noise correction).
+    v = w = 0.0
+    for r, dt in zip(np.diff(np.log(px)), np.diff(ts) / 1000.0, strict=True):
+        decay = 0.5 ** (dt / 7200.0)
+        v = decay * v + (1 - decay) * r * r / dt
+        w = decay * w + (1 - decay)
+    assert st.ewma_vol[0] == pytest.approx(np.sqrt(v / w * 86_400))
     # price at ts - 1 h: the latest point at or before it
     assert st.price_at[0, 0] == px[np.flatnonzero(ts <= last - HOUR)[-1]]
 
@@ -77,7 +100,9 @@ def test_horizon_expiry_excludes_old_points_from_stats(make_engine: Callable[...
 
 
 def test_late_and_duplicate_ticks_are_dropped_and_counted(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine()
+    e = make_engine(
+        "windows.capacity=8", "windows.horizon_s=60", "moves.horizons_s=[60]", "moves.threshold_pct=[5.0]"
+    )
     e.process(batch([("A", T0 + 2 * MIN, 10.0), ("B", T0, 5.0)]))
     e.process(
         batch(
@@ -136,6 +161,13 @@ def test_vectorised_binary_search() -> None:
     assert got.tolist() == [2, -1, 2, 2, 4, 5]
 
 
+def test_price_decimals_reads_the_shown_step() -> None:
+    px = np.array([0.000019, 104442.98, 1.0, 1.5, 0.413496, 67000.0, 0.1 + 0.2, 0.123456789012345])
+    # float noise (0.30000000000000004) reads as 0.3; 15 significant digits read as unrounded
+    assert price_decimals(px).tolist() == [6, 2, 0, 1, 6, 0, 1, UNROUNDED]
+
+
 def test_bytes_per_symbol_as_documented() -> None:
     e = Engine()
-    assert e.windows.nbytes_per_row() == 512 * 16 + 40
+    # two rings (1 h, 24 h) of 256 x (8 B ts, 8 B price, 8 B variance) + 8 B count, 41 B of scalars
+    assert e.windows.nbytes_per_row() == 2 * (256 * 24 + 8) + 41

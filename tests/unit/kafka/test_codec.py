@@ -193,3 +193,15 @@ def test_implausible_prices_in_json_lines_name_their_lines() -> None:
     assert [(b.index, b.reason) for b in decoded.bad] == [(3, RejectReason.PRICE_OUT_OF_RANGE)]
     assert lines[3] == _priced("1e200")
     assert len(decoded.batch) == 3
+
+
+def test_v1_and_v2_ticks_decode_with_quantum_and_currency_columns() -> None:
+    """Readers accept both versions: a v2 tick carries its quantum, a v1 tick's is unknown (NaN);
+    both paths (one typed decode, and record by record after a bad one) give the same columns."""
+    v2 = Tick("SHIB", "Shiba Inu", None, 0.000019, "USD", 1.35, False, 1_000, "a", 1e-6)
+    v1 = Tick("BTC", "Bitcoin", None, 92_000.0, "EUR", None, False, 1_000, "a", 0.01).to_json(version=1)
+    for batch_values in ([v2.to_json(), v1], [v2.to_json(), v1, b"not json"]):
+        decoded = decode_tick_values(batch_values)
+        q = decoded.batch.quantum.tolist()
+        assert q[0] == 1e-6 and math.isnan(q[1])
+        assert decoded.batch.currency == ["USD", "EUR"]

@@ -37,7 +37,9 @@ def series(m: Metrics, name: str) -> list[dict[str, str]]:
 
 
 def move(ts: int) -> Move:
-    return Move("BTC", ts, 3600, 100.0, 90.0, -10.0, None, "down")
+    return Move(
+        "BTC", "USD", ts, ts - 3_600_000, 3600, 100.0, 90.0, -10.0, None, 1.2, 0.01, "threshold", "down"
+    )
 
 
 def peg(ts: int) -> PegEvent:
@@ -393,6 +395,8 @@ def test_every_engine_counter_is_exported() -> None:
         "released_without_ref": sample(m, "ticker_engine_peg_unjudged_ticks_total", reason="no_reference"),
         "ref_stale": sample(m, "ticker_engine_peg_unjudged_ticks_total", reason="stale_reference"),
         "ref_late": sample(m, "ticker_engine_reference_late_total"),
+        "foreign_quote": sample(m, "ticker_engine_dropped_ticks_total", reason="foreign_quote"),
+        "coarse_quantum": sample(m, "ticker_coarse_quantum_series"),
         "symbols": sample(m, "ticker_engine_symbols"),
     }
     # moves and pegs are the events, counted as published by ticker_events_total{type}

@@ -153,3 +153,21 @@ def test_families_in_one_page_keep_page_order() -> None:
 def test_same_symbol_in_two_currencies_is_two_ticks() -> None:
     page = "BTC/USD 62,700.12 +1.2%\nBTC/EUR 58.000,10 +1,2%"
     assert [(r[0], r[3]) for r in rows(page)] == [("BTC", "USD"), ("BTC", "EUR")]
+
+
+@pytest.mark.parametrize(
+    ("text", "quantum"),
+    [
+        ("Bitcoin (BTC) $ 104,442.98 0.48%", 0.01),
+        ("Shiba Inu (SHIB) $ 0.000019 1.35%", 1e-6),
+        ("Tether (USDT) $ 1.00 0.01%", 0.01),
+        ("Bit (A0) $ 01.00 0%", 0.01),
+        ("Bit (A0) $ 000,000.0001 0%", 1e-4),
+        ("Bitcoin (BTC) 104.442,98 € +0,48%", 0.01),
+        ("Bitcoin (BTC) $ 67,000 0.48%", 1.0),
+    ],
+)
+def test_the_shown_price_step_is_the_quantum(text: str, quantum: float) -> None:
+    """The parser carries the step the page's digits show: every shown price is within half of it."""
+    (tick,) = parse_text(text, ts=1, source="t").ticks
+    assert tick.price_quantum == quantum

@@ -35,6 +35,8 @@ def test_render_then_parse_round_trips(style: str, sym: str, name: str, price: D
         change_sign_known=shows_sign,
         ts=7,
         source="rt",
+        # every style prints the Decimal's own digits: the step is its last decimal place
+        price_quantum=float(f"1e{price.as_tuple().exponent}"),
     )
     assert result.ticks[:1] == [expected], text
     assert_valid_records(result.ticks, result.rejects)

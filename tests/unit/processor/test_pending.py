@@ -115,7 +115,8 @@ def test_merged_cuts_give_the_replays_events() -> None:
             base = {"BTC": 100_000.0, "WBTC": 100_000.0, "ETH": 3000.0, "USDC": 1.0, "SOL": 150.0}[s]
             dip = 0.96 if s == "WBTC" and 100 <= k < 150 else 0.97 if s == "USDC" and 200 <= k < 230 else 1.0
             stream.append((s, ts, round(base * dip * float(np.exp(rng.normal(0, 0.001))), 2)))
-    replay = Engine().process(TickBatch.from_arrays(*zip(*stream, strict=True)))
+    syms, ts_, px_ = zip(*stream, strict=True)
+    replay = Engine().process(TickBatch.from_arrays(syms, ts_, px_, currency=["USD"] * len(stream)))
     assert {e.symbol for e in replay if e.type == "peg"} == {"WBTC", "USDC"}
 
     part = {"BTC": 0, "WBTC": 1, "ETH": 2, "USDC": 1, "SOL": 0}
