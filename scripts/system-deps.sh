@@ -4,6 +4,7 @@
 #   promtool + prometheus  rule/config checks and the live dashboard check (package: prometheus)
 #   chromium               renders the HTML backtest report                  (package: chromium)
 #   java 17+ and maven     the local Kafka broker's jars                      (packages: default-jdk-headless maven)
+#   openssl                certificates for the SASL_SSL test broker          (package: openssl)
 set -euo pipefail
 
 need=()
@@ -11,6 +12,7 @@ command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || 
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 ((${#need[@]})) || exit 0
 
 sudo=""
