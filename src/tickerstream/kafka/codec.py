@@ -10,7 +10,7 @@ that each bad record gets its own reason and the good ones around it still go th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -92,7 +92,7 @@ def decode_tick_values(
             decoded = DecodedTicks(TickBatch(*columns), np.arange(n, dtype=np.int64))
     if decoded is None:
         decoded = _decode_one_by_one(values, max_bytes)
-    decoded = _refuse_implausible(decoded, lambda row: values[row])
+    decoded = _refuse_implausible(decoded)
     return decoded if max_ts is None else _refuse_future(decoded, max_ts)
 
 
@@ -105,33 +105,25 @@ def _refuse_future(decoded: DecodedTicks, max_ts: int) -> DecodedTicks:
     return _drop(decoded, {int(i): (reason, f"ts {int(ts[i])} is after {max_ts}") for i in late})
 
 
-def _refuse_implausible(decoded: DecodedTicks, record: Callable[[int], bytes]) -> DecodedTicks:
+def _refuse_implausible(decoded: DecodedTicks) -> DecodedTicks:
     """Refuse prices the parser would refuse (``price_out_of_range``), with the parser's bounds.
 
     One vectorised test on the price column; only rows above the US-dollar cap (rare: none in a
-    healthy stream) are looked at one by one, re-reading their record for the currency, whose cap
-    may be higher (a price of 5e9 KRW is plausible, 5e9 USD is not). ``record(row)`` gives the raw
-    record of input position ``row``.
+    healthy stream) are looked at one by one with their quote currency, whose cap may be higher (a
+    price of 5e9 KRW is plausible, 5e9 USD is not).
     """
-    price = decoded.batch.price
+    batch = decoded.batch
+    price = batch.price
     suspects = np.flatnonzero((price < MIN_PRICE) | (price > MAX_PRICE_USD))
     if not len(suspects):
         return decoded
     refused: dict[int, tuple[RejectReason, str]] = {}
     for i in suspects.tolist():
         value = float(price[i])
-        currency = _currency_of(record(int(decoded.rows[i])))
+        currency = batch.currency[i] if batch.currency is not None else "USD"
         if value < MIN_PRICE or value > max_price(currency):
             refused[i] = (RejectReason.PRICE_OUT_OF_RANGE, f"price {value!r} {currency} is implausible")
     return _drop(decoded, refused) if refused else decoded
-
-
-def _currency_of(raw: bytes) -> str:
-    try:
-        currency = orjson.loads(raw).get("currency")
-    except (orjson.JSONDecodeError, AttributeError):  # it decoded once; be safe all the same
-        return "USD"
-    return currency if isinstance(currency, str) else "USD"
 
 
 def _drop(decoded: DecodedTicks, refused: dict[int, tuple[RejectReason, str]]) -> DecodedTicks:
@@ -163,10 +155,10 @@ def decode_tick_lines(chunk: bytes, max_bytes: int = MAX_TICK_BYTES) -> tuple[De
             ticks = None
         if ticks is not None and len(ticks) == body.count(b"\n") + 1:
             decoded = DecodedTicks(TickBatch(*_columns(ticks)), np.arange(len(ticks), dtype=np.int64))
-            checked = _refuse_implausible(decoded, lambda row: body.split(b"\n")[row])
+            checked = _refuse_implausible(decoded)
             return checked, ([line.strip() for line in body.split(b"\n")] if checked.bad else [])
     lines = [line for line in (raw.strip() for raw in chunk.split(b"\n")) if line]
-    return _refuse_implausible(_decode_one_by_one(lines, max_bytes), lines.__getitem__), lines
+    return _refuse_implausible(_decode_one_by_one(lines, max_bytes)), lines
 
 
 def _fast_columns(joined: bytes, n: int) -> Columns | None:
