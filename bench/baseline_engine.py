@@ -53,6 +53,7 @@ class DequeEngine:
         self.hl_ms = m.ewma_halflife_s * 1000.0
         self.state: dict[str, SymbolState] = {}
         self.stats = EngineStats()
+        self.foreign_quote = 0
         self.pegs = PegMonitor(cfg.pegs, load_registry(cfg.pegs), self.stats)
         self.watermark = -1
 
@@ -73,7 +74,7 @@ class DequeEngine:
         ):
             st0 = self.state.get(sym)
             if cur is not None and st0 is not None and st0.quote is not None and cur != st0.quote:
-                self.stats.foreign_quote += 1  # another quote currency: never in this series
+                self.foreign_quote += 1  # another quote currency: never in this series
                 continue
             before = self.watermark
             self.watermark = after = max(self.watermark, ts)
@@ -147,9 +148,9 @@ class DequeEngine:
                         st.last_fire[h] = ts
                         trig: Trigger = "both" if c_hit and z_hit else ("threshold" if c_hit else "zscore")
                         out.append(
-                            Move(sym, st.quote, ts, a_ts, hs, a_px, price, round(shown, 4),
+                            Move(sym, None, st.quote, ts, a_ts, hs, a_px, price, round(shown, 4),
                                  None if math.isnan(z) else round(z, 3), round(sigma * 100.0, 4), q, trig,
-                                 "up" if shown > 0 else "down")
+                                 "up" if shown > 0 else "down", "new")
                         )  # fmt: skip
                 elif abs(least) < thr * m.recede_ratio and not abs(z) >= m.zscore_k * m.recede_ratio:
                     st.armed[h] = True

@@ -26,6 +26,9 @@ PegKind = Literal["change", "deepened", "reminder"]
 UnknownReason = Literal["no_reference", "stale_reference"]
 Direction = Literal["up", "down"]
 Trigger = Literal["threshold", "zscore", "both"]
+#: new: the first event of a move. deepened: the move grew by another ``threshold_pct`` beyond the
+#: change of its latest event. reminder: it still holds one cooldown after its latest event.
+MoveKind = Literal["new", "deepened", "reminder"]
 
 #: Version of the move record (``schemas/move.schema.json``). 2 added ``from_ts``, ``sigma_pct``,
 #: ``quantum`` and ``trigger``, and z is measured over the horizon (version 1: the latest return).
@@ -56,12 +59,15 @@ class Move:
     change consistent with the price quantum (display rounding), and sigma (per unit of time,
     floored) never below ``quantum / to_price``; ``None`` while the series has too few returns.
     ``sigma_pct`` is that sigma over the elapsed time, in percent. ``trigger`` says which measure
-    reached its level; ``direction`` is always the sign of ``change_pct``.
+    reached its level; ``direction`` is always the sign of ``change_pct``. ``kind`` tells a new move
+    from a later report of the same one (``deepened``, ``reminder``). The series is
+    (``coin_id`` or ``symbol``, ``currency``): two coins sharing a ticker never share a series.
     """
 
     type: ClassVar[str] = "move"
 
     symbol: str
+    coin_id: str | None
     currency: str | None
     ts: int
     from_ts: int
@@ -74,11 +80,12 @@ class Move:
     quantum: float
     trigger: Trigger
     direction: Direction
+    kind: MoveKind
 
     @property
     def id(self) -> str:
-        # One move per symbol, horizon and tick: the detector never fires twice for the same tick.
-        return event_id("move", self.symbol, self.ts, self.horizon_s)
+        # One move per series, horizon and tick: the detector never fires twice for the same tick.
+        return event_id("move", self.symbol, self.coin_id, self.currency, self.ts, self.horizon_s)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +94,7 @@ class Move:
             "id": self.id,
             "symbol": self.symbol,
             "ts": self.ts,
+            "coin_id": self.coin_id,
             "currency": self.currency,
             "from_ts": self.from_ts,
             "horizon_s": self.horizon_s,
@@ -98,6 +106,7 @@ class Move:
             "quantum": self.quantum,
             "trigger": self.trigger,
             "direction": self.direction,
+            "kind": self.kind,
         }
 
     def to_json(self) -> bytes:
@@ -193,10 +202,20 @@ def episode_id(symbol: str, start: int) -> str:
 Event = Move | PegEvent
 
 
-def event_sort_key(event: Event) -> tuple[int, str, str, int]:
-    """The order events leave one engine call in: by event time, symbol, type, horizon."""
-    horizon = event.horizon_s if isinstance(event, Move) else 0
-    return (event.ts, event.symbol, event.type, horizon)
+def event_sort_key(event: Event) -> tuple[int, str, str, int, str, str]:
+    """The order events leave one engine call in: by event time, symbol, type, horizon, then the
+    series (coin id, quote) of moves, so that two series of one symbol firing together come out
+    in the same order whatever rows an engine gave them."""
+    if isinstance(event, Move):
+        return (
+            event.ts,
+            event.symbol,
+            event.type,
+            event.horizon_s,
+            event.coin_id or "",
+            event.currency or "",
+        )
+    return (event.ts, event.symbol, event.type, 0, "", "")
 
 
 def event_from_dict(obj: dict[str, Any]) -> Event:
@@ -205,6 +224,7 @@ def event_from_dict(obj: dict[str, Any]) -> Event:
     if kind == "move":
         return Move(
             symbol=obj["symbol"],
+            coin_id=obj["coin_id"],
             currency=obj["currency"],
             ts=obj["ts"],
             from_ts=obj["from_ts"],
@@ -217,6 +237,7 @@ def event_from_dict(obj: dict[str, Any]) -> Event:
             quantum=obj["quantum"],
             trigger=obj["trigger"],
             direction=obj["direction"],
+            kind=obj["kind"],
         )
     if kind == "peg":
         if obj.get("v") != PEG_EVENT_VERSION:

@@ -30,6 +30,8 @@ class TickBatch:
     ``quantum[i]`` is the price's display step as the source showed it (``1e-6`` for ``0.000019``);
     NaN when unknown, and the engine then estimates it per series from the prices seen.
     ``currency[i]`` is the quote currency (ISO code); None when the source does not say (one quote).
+    ``coin_ids[i]`` is the coin id (``bitcoin``), None for a tick without one; the column is None
+    when no tick has one. The engine keys series by (coin id or symbol, quote currency).
     """
 
     symbols: list[str]
@@ -37,18 +39,27 @@ class TickBatch:
     price: F64
     quantum: F64
     currency: list[str] | None = None
+    coin_ids: list[str | None] | None = None
 
     def __post_init__(self) -> None:
         if not (len(self.symbols) == self.ts.shape[0] == self.price.shape[0] == self.quantum.shape[0]):
             raise ValueError("symbols, ts, price and quantum must have the same length")
         if self.currency is not None and len(self.currency) != len(self.symbols):
             raise ValueError("currency must have one entry per tick")
+        if self.coin_ids is not None and len(self.coin_ids) != len(self.symbols):
+            raise ValueError("coin_ids must have one entry per tick")
         if self.ts.dtype != np.int64 or self.price.dtype != np.float64 or self.quantum.dtype != np.float64:
             raise TypeError("ts must be int64, price and quantum float64 (use TickBatch.from_arrays)")
 
     @classmethod
     def from_arrays(
-        cls, symbols: Sequence[str], ts: Any, price: Any, quantum: Any = None, currency: Any = None
+        cls,
+        symbols: Sequence[str],
+        ts: Any,
+        price: Any,
+        quantum: Any = None,
+        currency: Any = None,
+        coin_ids: Any = None,
     ) -> TickBatch:
         """Build from any sequences; converts ts to int64 and price/quantum to float64 (None: unknown)."""
         n = len(symbols)
@@ -58,6 +69,7 @@ class TickBatch:
             np.ascontiguousarray(price, dtype=np.float64),
             _nan(n) if quantum is None else np.ascontiguousarray(quantum, dtype=np.float64),
             None if currency is None else list(currency),
+            None if coin_ids is None else list(coin_ids),
         )
 
     @classmethod
@@ -73,6 +85,7 @@ class TickBatch:
                 count=n,
             ),
             [t.currency for t in ticks],
+            [t.coin_id for t in ticks],
         )
 
     @classmethod
@@ -86,20 +99,25 @@ class TickBatch:
         currency = None
         if any(b.currency is not None for b in batches):
             currency = [c for b in batches for c in (b.currency or ["USD"] * len(b))]
+        coin_ids = None
+        if any(b.coin_ids is not None for b in batches):
+            coin_ids = [c for b in batches for c in (b.coin_ids or [None] * len(b))]
         return cls(
             [s for b in batches for s in b.symbols],
             np.concatenate([b.ts for b in batches]),
             np.concatenate([b.price for b in batches]),
             np.concatenate([b.quantum for b in batches]),
             currency,
+            coin_ids,
         )
 
     def take(self, idx: npt.NDArray[np.int64]) -> TickBatch:
         """The ticks at positions ``idx``, in that order."""
         pos = idx.tolist()
         cur = None if self.currency is None else [self.currency[i] for i in pos]
+        coins = None if self.coin_ids is None else [self.coin_ids[i] for i in pos]
         return TickBatch(
-            [self.symbols[i] for i in pos], self.ts[idx], self.price[idx], self.quantum[idx], cur
+            [self.symbols[i] for i in pos], self.ts[idx], self.price[idx], self.quantum[idx], cur, coins
         )
 
     def slice(self, start: int, stop: int) -> TickBatch:
@@ -111,6 +129,7 @@ class TickBatch:
             self.price[start:stop],
             self.quantum[start:stop],
             cur,
+            None if self.coin_ids is None else self.coin_ids[start:stop],
         )
 
     def __len__(self) -> int:

@@ -1,14 +1,18 @@
-"""Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-symbol arrays plus one JSON member.
+"""Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-series arrays plus one JSON member.
 
-Format ``tickerstream-engine`` version 2: one ring per horizon (``ts_<h>``, ``price_<h>``,
-``npoints_<h>``), the volatility as a variance per second with the series' first ts, and the
-quantum estimate (``decimals``). Ring contents are stored unrotated and without the unused slots
-(oldest point first), so a checkpoint's size follows the data, not the capacity, and it restores
-into an engine with a different ring capacity (keeping the newest points). Horizons (move horizons
-and ``windows.horizon_s``) must match: detector state and the rings' thinning are per horizon.
+Format ``tickerstream-engine`` version 3: per series (``series``: symbol, coin id, quote), one ring
+per horizon (``ts_<h>``, ``price_<h>``, ``npoints_<h>``), the volatility as a variance per second
+with the series' first ts, and the quantum estimate (``decimals``). Ring contents are stored
+unrotated and without the unused slots (oldest point first), so a checkpoint's size follows the
+data, not the capacity, and it restores into an engine with a different ring capacity (keeping the
+newest points). Horizons (move horizons and ``windows.horizon_s``) must match: detector state and
+the rings' thinning are per horizon. The move detectors' state includes the change of each move's
+latest event, from which a deepening is measured.
 
-Version 1 (one per-tick ring, volatility counted per tick) cannot be converted: its variance has no
-time unit. It is refused with ``CheckpointFormatError``; the caller cold-starts those series.
+Older versions are refused with ``CheckpointFormatError`` and the caller cold-starts those series:
+version 1 (one per-tick ring, volatility counted per tick) because its variance has no time unit,
+version 2 because its series were keyed by symbol alone, so it cannot say which coin id its state
+belongs to; restoring it under a guessed coin id would give one coin another's history.
 """
 
 from __future__ import annotations
@@ -22,10 +26,18 @@ import orjson
 
 from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.moves import MoveDetector
+from tickerstream.engine.series import SeriesKey
 from tickerstream.engine.windows import Windows
 
 FORMAT = "tickerstream-engine"
-VERSION = 2
+VERSION = 3
+#: Why each older version cannot be restored (the caller logs it and cold-starts).
+_REFUSED = {
+    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v3 state "
+    "(time-bucketed rings, volatility per second): its series start cold",
+    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into v3 state (series "
+    "keyed by symbol, coin id and quote): its series start cold",
+}
 
 I64 = npt.NDArray[np.int64]
 
@@ -37,19 +49,18 @@ class CheckpointFormatError(ValueError):
 def dump(
     win: Windows,
     det: MoveDetector,
-    names: list[str],
+    keys: list[SeriesKey],
     rows: I64,
     pegs: dict[str, Any],
     watermark: int,
-    quotes: list[str | None],
 ) -> bytes:
+    """``rows`` hold the series ``keys`` (same order)."""
     meta = {
         "format": FORMAT,
         "version": VERSION,
         "horizons_s": list(det.config.horizons_s),
         "ring_horizons_s": [r.horizon_ms // 1000 for r in win.rings],
-        "symbols": names,
-        "quotes": quotes,
+        "series": [list(k) for k in keys],
         "watermark": watermark,
         "pegs": pegs,
     }
@@ -74,23 +85,22 @@ def dump(
         n_ret=win.n_ret[rows],
         armed=det.armed[rows],
         last_fire_ts=det.last_fire_ts[rows],
+        last_change=det.last_change[rows],
         anchor_price=det.anchor_price[rows],
     )
     return buf.getvalue()
 
 
-def load(data: bytes, config: EngineConfig) -> tuple[list[str], dict[str, Any], dict[str, Any], int]:
+def load(data: bytes, config: EngineConfig) -> tuple[list[SeriesKey], dict[str, Any], dict[str, Any], int]:
+    """(series keys, their arrays in that order, peg state, watermark)."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = orjson.loads(arrays.pop("meta").tobytes())
     except Exception as exc:  # zipfile, numpy and orjson each raise their own errors
         raise CheckpointFormatError(f"not an engine checkpoint: {exc}") from None
-    if meta.get("format") == FORMAT and meta.get("version") == 1:
-        raise CheckpointFormatError(
-            "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v2 "
-            "state (time-bucketed rings, volatility per second): its series start cold"
-        )
+    if meta.get("format") == FORMAT and meta.get("version") in _REFUSED:
+        raise CheckpointFormatError(_REFUSED[meta["version"]])
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise CheckpointFormatError(f"unsupported checkpoint {meta.get('format')!r} v{meta.get('version')!r}")
     ours = [r // 1000 for r in sorted({*config_ring_ms(config)})]
@@ -103,8 +113,8 @@ def load(data: bytes, config: EngineConfig) -> tuple[list[str], dict[str, Any], 
             f"checkpoint move horizons {meta['horizons_s']} differ from the configured "
             f"{list(config.moves.horizons_s)}"
         )
-    arrays["quotes"] = meta["quotes"]  # per symbol: its series' quote currency (None: not known)
-    return meta["symbols"], arrays, meta["pegs"], int(meta["watermark"])
+    keys: list[SeriesKey] = [(s, c, q) for s, c, q in meta["series"]]
+    return keys, arrays, meta["pegs"], int(meta["watermark"])
 
 
 def _slots(ring: Any, rows: I64) -> I64:
@@ -150,4 +160,5 @@ def restore_rows(win: Windows, det: MoveDetector, rows: I64, a: dict[str, Any]) 
     win.n_ret[rows] = a["n_ret"]
     det.armed[rows] = a["armed"]
     det.last_fire_ts[rows] = a["last_fire_ts"]
+    det.last_change[rows] = a["last_change"]
     det.anchor_price[rows] = a["anchor_price"]

@@ -4,7 +4,9 @@ Same ticks in, same events out, byte for byte, however the stream is cut into ba
 is evaluated in its place in the stream (moves per symbol in ts order, pegs in stream order with a
 tick-by-tick watermark), and each call returns its events sorted by (ts, symbol, type, horizon).
 
-Hot path for a batch of n ticks: one dict lookup per tick (symbol -> row), then numpy over the whole
+A series is (symbol, coin id, quote currency) (``series``): a window never mixes two coins that share
+a ticker, or two quotes of one coin. Hot path for a batch of n ticks: one dict lookup per tick
+(symbol -> its first series' row) and a vectorised check of quote and coin id, then numpy over the whole
 batch: a stable argsort by row, late/duplicate filtering, the price quantum (given, or estimated
 per series), an exact segmented recurrence for the time-based EWMA volatility, per move horizon two
 vectorised binary searches per row plus one packed searchsorted for the as-of anchor at ``ts - h``
@@ -13,7 +15,7 @@ that could fire a move and the ticks of pegged/reference symbols. Semantics: doc
 
 Memory at the defaults (capacity 256, rings for 1 h and 24 h): about 12.4 KB per symbol (2 x 256 x
 24 B of rings, ~100 B of per-symbol state, ~100 B for the symbol's name and dict entry), so 10,000
-symbols take about 124 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
+series take about 124 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
 (bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 154 MB of arrays).
 """
 
@@ -31,7 +33,8 @@ from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.pegs import PegMonitor, PegStatus
-from tickerstream.engine.registry import load_registry
+from tickerstream.engine.registry import load_coin_pins, load_registry
+from tickerstream.engine.series import AMBIGUOUS, SeriesIndex, SeriesKey
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
 from tickerstream.engine.windows import NO_TS, Grouped, Windows, group_and_accept
@@ -46,9 +49,7 @@ class Engine:
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = cfg = config or EngineConfig()
         self._stats = EngineStats()
-        self._ids: dict[str, int] = {}
-        self._names: list[str] = []
-        self._free: list[int] = []
+        self.series = SeriesIndex()
         horizons = (
             [cfg.windows.horizon_s, *cfg.moves.horizons_s] if cfg.moves.enabled else [cfg.windows.horizon_s]
         )
@@ -58,13 +59,17 @@ class Engine:
         self.moves = MoveDetector(cfg.moves, self.windows.rows)
         registry = load_registry(cfg.pegs) if cfg.pegs.enabled else {}
         self.pegs = PegMonitor(cfg.pegs, registry, self._stats)
-        self._relevant = np.zeros(self.windows.rows, dtype=bool)  # row is pegged or a reference
+        self._coin_pins = load_coin_pins(cfg.pegs) if cfg.pegs.enabled else {}
+        self._relevant = np.zeros(self.windows.rows, dtype=bool)  # series the peg monitor sees
+        self._reference = np.zeros(self.windows.rows, dtype=bool)  # ... as a reference price
         self._watermark = NO_TS
         self._touched: I64 = np.empty(0, dtype=np.int64)
-        self._coarse: set[str] = set()  # series already reported as having a too coarse quantum
-        self._quote = np.full(self.windows.rows, -1, dtype=np.int16)  # per row: quote id, -1 unknown
-        self._quote_ids: dict[str, int] = {}
-        self._quote_names: list[str] = []
+        self._coarse: set[SeriesKey] = set()  # series already reported as having a too coarse quantum
+        self._unjudged: set[str] = set()  # pegged/reference symbols already logged as ambiguous
+        self._other_coin: set[SeriesKey] = set()  # series logged as another coin than the registry's
+        #: Per tick of the last ``process`` call: is it a point of a reference series (``BTC`` in USD
+        #: for WBTC)? The processor publishes exactly those to other instances.
+        self.last_reference_mask = np.zeros(0, dtype=bool)
 
     # --- input -----------------------------------------------------------------------------------
 
@@ -75,10 +80,18 @@ class Engine:
         st = self._stats
         st.ticks += n
         if n == 0:
+            self.last_reference_mask = np.zeros(0, dtype=bool)
             return []
-        rows = self._rows_for(batch.symbols)
-        if batch.currency is not None:
-            rows, batch = self._one_quote(batch, rows)
+        rows, changed = self.series.rows(batch.symbols, batch.currency, batch.coin_ids)
+        if changed:
+            self._series_changed(changed)
+        ambiguous = rows == AMBIGUOUS
+        self.last_reference_mask = self._reference[rows] & ~ambiguous
+        if ambiguous.any():
+            # A tick without a coin id on a shared ticker: whose price is it? Not guessed.
+            st.ambiguous_series += int(np.count_nonzero(ambiguous))
+            keep = np.flatnonzero(~ambiguous)
+            rows, batch = rows[keep], batch.take(keep)
             if len(batch) == 0:
                 return []
         win = self.windows
@@ -100,8 +113,8 @@ class Engine:
                 for h_ms in self.moves.horizons_ms:
                     k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
                     anchors.append(win.asof(win.rings[k], g, kept[k], g.ts - h_ms, v_anchor))
-                quotes: list[str | None] = [None, *self._quote_names]  # by quote id + 1
-                moves = self.moves.detect(g, q, var_rate, n_before, anchors, self._names, self._quote, quotes)
+                s = self.series
+                moves = self.moves.detect(g, q, var_rate, n_before, anchors, s.symbol, s.coin, s.quote)
                 st.moves += len(moves)
                 events.extend(moves)
                 self._note_coarse(g, q)
@@ -112,36 +125,58 @@ class Engine:
         events.sort(key=event_sort_key)
         return events
 
-    def _one_quote(self, batch: TickBatch, rows: I64) -> tuple[I64, TickBatch]:
-        """Never mix quote currencies in one series: a series takes the currency of its first tick;
-        a tick of the same symbol in another currency (BTC in EUR in a USD stream) is dropped and
-        counted (``stats.foreign_quote``), never read as a -8 % move. Also keeps USD pegs to
-        USD-quoted ticks."""
-        cur = batch.currency
-        assert cur is not None
-        n = len(cur)
-        if cur.count(cur[0]) == n:  # the usual case: one quote for the whole batch
-            cid = np.full(n, self._quote_id(cur[0]), dtype=np.int16)
-        else:
-            cid = np.fromiter(map(self._quote_id, cur), dtype=np.int16, count=n)
-        new = self._quote[rows] < 0
-        if new.any():
-            at = np.flatnonzero(new)
-            first_rows, first_pos = np.unique(rows[at], return_index=True)
-            self._quote[first_rows] = cid[at[first_pos]]
-        foreign = cid != self._quote[rows]
-        if not foreign.any():
-            return rows, batch
-        self._stats.foreign_quote += int(np.count_nonzero(foreign))
-        keep = np.flatnonzero(~foreign)
-        return rows[keep], batch.take(keep)
+    def _series_changed(self, symbols: set[str]) -> None:
+        """New or re-identified series: make room for them, and decide which of them pegs judge."""
+        if self.series.size > self.windows.rows:
+            self.windows.grow(self.series.size)
+            self.moves.grow(self.windows.rows)
+            self._relevant = _grown(self._relevant, self.windows.rows)
+            self._reference = _grown(self._reference, self.windows.rows)
+        for symbol in sorted(symbols):
+            self._peg_series(symbol)
+        self._stats.symbols = len(self.series)
 
-    def _quote_id(self, currency: str) -> int:
-        i = self._quote_ids.get(currency)
-        if i is None:
-            i = self._quote_ids[currency] = len(self._quote_names)
-            self._quote_names.append(currency)
-        return i
+    def _peg_series(self, symbol: str) -> None:
+        """Which series of ``symbol`` the peg monitor sees: the one USD-quoted (or unquoted) series
+        of the registry's coin id (any coin id when it names none). Pegs compare like with like: no
+        FX conversion, since the stream carries no rate. Two candidates (a shared ticker the registry
+        does not disambiguate) means none is judged: logged once and counted, never guessed."""
+        rows = self.series.rows_of(symbol)
+        self._relevant[rows] = False
+        self._reference[rows] = False
+        if not self.pegs.is_relevant(symbol):
+            return
+        pin = self._coin_pins.get(symbol)
+        candidates = [
+            r
+            for r in rows
+            if self.series.quote[r] in (None, "USD") and (pin is None or self.series.coin[r] in (None, pin))
+        ]
+        for r in rows:
+            key = self.series.key(r)
+            if pin is not None and key[1] not in (None, pin) and key not in self._other_coin:
+                self._other_coin.add(key)
+                log.warning(
+                    "engine.peg_other_coin series=%s: pegs.toml pins %s to coin_id %r; this coin "
+                    "shares the ticker and is not judged against that peg",
+                    key,
+                    symbol,
+                    pin,
+                )
+        if len(candidates) == 1:
+            self._relevant[candidates[0]] = True
+            self._reference[candidates[0]] = symbol in self.pegs.by_ref
+            self._unjudged.discard(symbol)
+        elif len(candidates) > 1 and symbol not in self._unjudged:
+            self._unjudged.add(symbol)
+            # stdlib logging, like _note_coarse: never raises into the hot path.
+            log.warning(
+                "engine.peg_ambiguous symbol=%s series=%s: several coins share this pegged or "
+                "reference symbol; none is judged until pegs.toml names its coin_id",
+                symbol,
+                [self.series.key(r) for r in candidates],
+            )
+        self._stats.peg_ambiguous = len(self._unjudged)
 
     def _note_coarse(self, g: Grouped, q: F64) -> None:
         """Series whose price quantum is at least the smallest move threshold: the display cannot
@@ -152,16 +187,16 @@ class Engine:
         if not coarse.any():
             return
         for row in np.unique(g.rows[coarse]).tolist():
-            name = self._names[row]
-            if name not in self._coarse:
-                self._coarse.add(name)
+            key = self.series.key(row)
+            if key not in self._coarse:
+                self._coarse.add(key)
                 i = int(np.flatnonzero(coarse & (g.rows == row))[0])
                 # stdlib logging (rendered like ours by log.configure_logging): a log call from
                 # the engine must never raise into the hot path, whatever the handler's stream.
                 log.warning(
-                    "engine.coarse_quantum symbol=%s price=%r quantum=%r: one price step >= the move "
+                    "engine.coarse_quantum series=%s price=%r quantum=%r: one price step >= the move "
                     "threshold; its rounding is not reported as a move",
-                    name,
+                    key,
                     float(g.price[i]),
                     float(q[i]),
                 )
@@ -208,75 +243,51 @@ class Engine:
     # --- state -----------------------------------------------------------------------------------
 
     def checkpoint(self, symbols: Iterable[str] | None = None) -> bytes:
-        """Versioned bytes (npz + JSON) of all state for ``symbols`` (None = all): windows, move
-        detectors, peg episodes, held ticks, plus every reference history and the watermark."""
+        """Versioned bytes (npz + JSON) of all state for ``symbols`` (None = all; every series of
+        each): windows, move detectors, peg episodes, held ticks, plus every reference history and
+        the watermark."""
         symbols = None if symbols is None else list(symbols)
-        names = sorted(self._ids) if symbols is None else sorted({s for s in symbols if s in self._ids})
-        rows = np.array([self._ids[s] for s in names], dtype=np.int64)
-        wanted = None if symbols is None else set(names) | set(symbols)
-        quotes = [None if i < 0 else self._quote_names[i] for i in self._quote[rows].tolist()]
+        wanted_symbols = self.series.symbols() if symbols is None else sorted(set(symbols))
+        # Ordered by series key, not row: the bytes must not depend on the rows an engine used.
+        keyed = sorted(
+            ((self.series.key(r), r) for s in wanted_symbols for r in self.series.rows_of(s)),
+            key=lambda kr: tuple("" if part is None else part for part in kr[0]),
+        )
+        rows = np.array([r for _, r in keyed], dtype=np.int64)
+        wanted = None if symbols is None else set(wanted_symbols)
         return checkpoint.dump(
-            self.windows, self.moves, names, rows, self.pegs.export(wanted), self._watermark, quotes
+            self.windows, self.moves, [k for k, _ in keyed], rows, self.pegs.export(wanted), self._watermark
         )
 
     def restore(self, data: bytes) -> None:
-        """Merge a checkpoint: the state of the symbols in ``data`` replaces ours, others are untouched."""
-        names, arrays, pegs, watermark = checkpoint.load(data, self.config)
+        """Merge a checkpoint: the series of the symbols in ``data`` replace ours, others are untouched."""
+        keys, arrays, pegs, watermark = checkpoint.load(data, self.config)
         self.pegs.merge(pegs)  # first: it refuses unreadable peg state before anything changes
-        rows = self._rows_for(names)
+        symbols = {k[0] for k in keys}
+        self._forget(symbols)
+        rows = np.array([self.series.row_for(k) for k in keys], dtype=np.int64)
+        self._series_changed(symbols)
         checkpoint.restore_rows(self.windows, self.moves, rows, arrays)
-        for r, c in zip(rows.tolist(), arrays["quotes"], strict=True):
-            self._quote[r] = -1 if c is None else self._quote_id(c)
         self._watermark = max(self._watermark, watermark)
 
     def drop(self, symbols: Iterable[str]) -> None:
-        """Forget symbols (partitions revoked); their rows are reused by new symbols."""
-        names = [s for s in set(symbols) if s in self._ids]
-        rows = np.array([self._ids.pop(s) for s in names], dtype=np.int64)
+        """Forget symbols, every series of each (partitions revoked); their rows are reused."""
+        names = set(symbols)
+        self._forget(names)
+        self.pegs.drop(sorted(names))
+        self._stats.symbols = len(self.series)
+
+    def _forget(self, symbols: set[str]) -> None:
+        rows = np.array(self.series.drop(symbols), dtype=np.int64)
         self.windows.reset(rows)
         self.moves.reset(rows)
-        self._quote[rows] = -1
         self._relevant[rows] = False
-        for r in sorted(rows.tolist()):
-            self._names[r] = ""
-            self._free.append(r)
+        self._reference[rows] = False
         self._touched = np.setdiff1d(self._touched, rows)
-        self._coarse.difference_update(names)
+        self._coarse = {k for k in self._coarse if k[0] not in symbols}
+        self._unjudged -= symbols
         self._stats.coarse_quantum = len(self._coarse)
-        self.pegs.drop(names)
-        self._stats.symbols = len(self._ids)
-
-    def _rows_for(self, symbols: Sequence[str]) -> I64:
-        try:
-            # The steady state: every symbol known, one C-level dict lookup per tick.
-            return np.fromiter(map(self._ids.__getitem__, symbols), dtype=np.int64, count=len(symbols))
-        except KeyError:
-            pass
-        for s in symbols:  # new symbols get rows in order of first appearance (deterministic)
-            if s not in self._ids:
-                self._new_row(s)
-        return np.fromiter(map(self._ids.__getitem__, symbols), dtype=np.int64, count=len(symbols))
-
-    def _new_row(self, symbol: str) -> int:
-        if self._free:
-            r = self._free.pop()
-            self._names[r] = symbol
-        else:
-            r = len(self._names)
-            self._names.append(symbol)
-            if r >= self.windows.rows:
-                self.windows.grow(r + 1)
-                self.moves.grow(self.windows.rows)
-                grown = np.zeros(self.windows.rows, dtype=bool)
-                grown[: self._relevant.shape[0]] = self._relevant
-                self._relevant = grown
-                quote = np.full(self.windows.rows, -1, dtype=np.int16)
-                quote[: self._quote.shape[0]] = self._quote
-                self._quote = quote
-        self._ids[symbol] = r
-        self._relevant[r] = self.pegs.is_relevant(symbol)
-        self._stats.symbols = len(self._ids)
-        return r
+        self._stats.peg_ambiguous = len(self._unjudged)
 
     # --- cheap accessors for metrics -------------------------------------------------------------
 
@@ -290,23 +301,24 @@ class Engine:
         return None if self._watermark == NO_TS else self._watermark
 
     def symbols(self) -> list[str]:
-        return sorted(self._ids)
+        return self.series.symbols()
 
     def window_fill(self) -> float:
-        """Mean fraction of ring capacity in use over all symbols (0.0 with none)."""
-        if not self._ids:
+        """Mean fraction of ring capacity in use over all series (0.0 with none)."""
+        rows = np.flatnonzero(np.array(self.series.symbol, dtype=object) != "")
+        if rows.size == 0:
             return 0.0
-        rows = np.fromiter(self._ids.values(), dtype=np.int64, count=len(self._ids))
         ring = self.windows.ring(self.config.windows.horizon_s)
         cap = ring.capacity
         return float(np.minimum(ring.count[rows], cap).mean() / cap)
 
     def last_price(self, symbol: str) -> float | None:
-        r = self._ids.get(symbol)
+        """Latest price of the symbol's first series (per-symbol views: metrics, dashboards)."""
+        r = self.series.home(symbol)
         return None if r is None or self.windows.last_ts[r] == NO_TS else float(self.windows.last_price[r])
 
     def last_ts(self, symbol: str) -> int | None:
-        r = self._ids.get(symbol)
+        r = self.series.home(symbol)
         return None if r is None or self.windows.last_ts[r] == NO_TS else int(self.windows.last_ts[r])
 
     def peg_status(self, symbol: str) -> tuple[str, float] | None:
@@ -326,11 +338,18 @@ class Engine:
         if symbols is None:
             rows = self._touched
         else:
-            rows = np.array([self._ids[s] for s in symbols if s in self._ids], dtype=np.int64)
+            homes = (self.series.home(s) for s in symbols)
+            rows = np.array([r for r in homes if r is not None], dtype=np.int64)
         return window_stats(
             self.windows,
             self.windows.ring(self.config.windows.horizon_s),
             self.moves,
             rows,
-            [self._names[r] for r in rows.tolist()],
+            [self.series.symbol[r] for r in rows.tolist()],
         )
+
+
+def _grown(flags: npt.NDArray[np.bool_], rows: int) -> npt.NDArray[np.bool_]:
+    out = np.zeros(rows, dtype=bool)
+    out[: flags.shape[0]] = flags
+    return out

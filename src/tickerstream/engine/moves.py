@@ -10,13 +10,18 @@ Every accepted tick is evaluated (not just the last of a batch), so the events d
 how the stream is cut into batches. The trigger measures are computed for all ticks at once; only
 the ticks that trigger (rare) go through the small per-tick state machine:
 
-- ``armed`` (initially true): a trigger on an armed (symbol, horizon) fires and disarms it;
+- ``armed`` (initially true): a trigger on an armed (series, horizon) fires (``kind="new"``) and
+  disarms it;
+- while disarmed, the same move is reported again only when it *deepens*: its rounding-aware
+  change, in the same direction, exceeds the change of its latest event by another threshold
+  (``kind="deepened"``: a -20 % day on the 10 % threshold is reported at -10 % and at -20 %, each
+  with its own z), or when it still triggers one cooldown (``cooldown_s``, by default the
+  horizon) after its latest event (``kind="reminder"``);
 - it re-arms after a tick whose change is defined and where both measures are below
-  ``recede_ratio`` of their trigger levels (the move receded), or once its cooldown
-  (``cooldown_s``, by default the horizon) has passed since it fired (a move that lasts longer
-  than the cooldown is reported again, once per cooldown).
+  ``recede_ratio`` of their trigger levels (the move receded).
 
-State per row and horizon: ``armed`` (1 B), ``last_fire_ts`` (8 B), ``anchor_price`` (8 B, for metrics).
+State per row and horizon: ``armed`` (1 B), ``last_fire_ts`` (8 B), ``last_change`` (8 B, the
+signed change of the latest event) and ``anchor_price`` (8 B, for metrics).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import numpy.typing as npt
 
 from tickerstream.engine.config import MoveConfig
 from tickerstream.engine.windows import NO_TS, Grouped
-from tickerstream.events import Move, Trigger
+from tickerstream.events import Move, MoveKind, Trigger
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -44,6 +49,8 @@ class MoveDetector:
         nh = len(self.horizons_ms)
         self.armed = np.ones((0, nh), dtype=bool)
         self.last_fire_ts = np.full((0, nh), NEVER, dtype=np.int64)
+        #: Signed rounding-aware change (%) of the latest event per row and horizon (NaN: none yet).
+        self.last_change = np.full((0, nh), np.nan)
         #: As-of price at ``last ts - h`` per row and horizon, from the row's latest tick (metrics).
         self.anchor_price = np.full((0, nh), np.nan)
         self.grow(rows)
@@ -56,11 +63,13 @@ class MoveDetector:
         add = rows - old
         self.armed = np.concatenate([self.armed, np.ones((add, nh), dtype=bool)])
         self.last_fire_ts = np.concatenate([self.last_fire_ts, np.full((add, nh), NEVER, dtype=np.int64)])
+        self.last_change = np.concatenate([self.last_change, np.full((add, nh), np.nan)])
         self.anchor_price = np.concatenate([self.anchor_price, np.full((add, nh), np.nan)])
 
     def reset(self, rows: I64) -> None:
         self.armed[rows] = True
         self.last_fire_ts[rows] = NEVER
+        self.last_change[rows] = np.nan
         self.anchor_price[rows] = np.nan
 
     def detect(
@@ -71,15 +80,16 @@ class MoveDetector:
         n_before: I64,
         anchors: list[tuple[I64, F64, F64]],
         names: list[str],
-        quote_of_row: npt.NDArray[np.int16] | None = None,
-        quote_names: list[str | None] | None = None,
+        coins: list[str | None],
+        quotes: list[str | None],
     ) -> list[Move]:
         """Evaluate every accepted tick of ``g`` for every horizon; update state; return the moves.
 
         ``q`` is each tick's price quantum, ``var_rate`` the variance per second before it,
         ``anchors[h]`` the as-of (ts, price, variance rate) at ``ts - horizon`` per tick,
-        ``names[row]`` the symbols. z uses the variance rate at the anchor (the volatility known
-        before the move began, so a slide does not dilute its own z), else the current one.
+        ``names[row]``, ``coins[row]`` and ``quotes[row]`` the series' symbol, coin id and quote.
+        z uses the variance rate at the anchor (the volatility known before the move began, so a
+        slide does not dilute its own z), else the current one.
         """
         cfg = self.config
         out: list[Move] = []
@@ -139,34 +149,53 @@ class MoveDetector:
             recede_last = _latest_at_or_before(receding, last)
             end_armed = armed0 | (recede_last >= g.starts)
             # A sustained move triggers on many ticks; keep only those that could fire: armed
-            # before the batch, re-armed by a recede earlier in the batch, or past the cooldown of
-            # the last pre-batch event (an in-batch event only makes firing less likely).
+            # before the batch, re-armed by a recede earlier in the batch, past the cooldown of
+            # the last pre-batch event, or deeper than it by a threshold. An in-batch event only
+            # makes a later one less likely, except that a new event in the batch lowers the level
+            # a deepening is measured from: keep every trigger of the (rare) segments that have one.
             cand = np.flatnonzero(trig)
             recede_cand = _latest_at_or_before(receding, cand)
             seg = g.seg_of[cand]
             cooldown_ms = cfg.cooldown_for(h) * 1000
             pre_fire = self.last_fire_ts[g.seg_rows[seg], h]
+            pre_change = self.last_change[g.seg_rows[seg], h]
             maybe = armed0[seg] | (recede_cand >= seg_start[cand]) | (g.ts[cand] - pre_fire >= cooldown_ms)
-            cand = cand[maybe]
+            with np.errstate(invalid="ignore"):
+                deeper = (least[cand] * np.sign(pre_change) >= np.abs(pre_change) + thr) & c_hit[cand]
+            keep = maybe | deeper | np.isin(seg, seg[maybe])
+            cand = cand[keep]
             fired: dict[int, int] = {}  # segment -> index of its latest fired tick
             last_fire: dict[int, int] = {}
-            for i, s, ts, rp, a0, pf in zip(
+            last_change: dict[int, float] = {}
+            for i, s, ts, rp, a0, pf, pc in zip(
                 cand.tolist(),
                 g.seg_of[cand].tolist(),
                 g.ts[cand].tolist(),
-                recede_cand[maybe].tolist(),
+                recede_cand[keep].tolist(),
                 armed0[g.seg_of[cand]].tolist(),
-                pre_fire[maybe].tolist(),
+                pre_fire[keep].tolist(),
+                pre_change[keep].tolist(),
                 strict=True,
             ):
                 f_pos = fired.get(s)
                 armed = (a0 or rp >= g.starts[s]) if f_pos is None else rp > f_pos
-                if not armed and ts - last_fire.get(s, pf) < cooldown_ms:
+                c = float(least[i])
+                level = last_change.get(s, pc)
+                kind: MoveKind
+                if armed:
+                    kind = "new"
+                elif c_hit[i] and c * level > 0 and abs(c) >= abs(level) + thr:
+                    kind = "deepened"  # (a NaN level compares false: nothing to deepen from)
+                elif ts - last_fire.get(s, pf) >= cooldown_ms:
+                    kind = "reminder"
+                else:
                     continue
                 fired[s] = i
                 last_fire[s] = ts
+                last_change[s] = c
                 row = int(g.seg_rows[s])
                 self.last_fire_ts[row, h] = ts
+                self.last_change[row, h] = c
                 px, a = float(g.price[i]), float(a_px[i])
                 shown = (px / a - 1.0) * 100.0
                 trigger: Trigger = (
@@ -175,9 +204,8 @@ class MoveDetector:
                 out.append(
                     Move(
                         symbol=names[row],
-                        currency=None
-                        if quote_of_row is None or quote_names is None
-                        else quote_names[int(quote_of_row[row]) + 1],
+                        coin_id=coins[row],
+                        currency=quotes[row],
                         ts=ts,
                         from_ts=int(a_ts[i]),
                         horizon_s=cfg.horizons_s[h],
@@ -189,6 +217,7 @@ class MoveDetector:
                         quantum=float(q[i]),
                         trigger=trigger,
                         direction="up" if shown > 0 else "down",
+                        kind=kind,
                     )
                 )
             for s, f_pos in fired.items():

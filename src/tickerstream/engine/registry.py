@@ -29,6 +29,7 @@ _KEYS = {
     "warn_exit_bps",
     "critical_exit_bps",
     "confirm_s",
+    "coin_id",
     "note",
 }
 
@@ -44,6 +45,9 @@ class PegSpec:
     critical_exit_bps: float
     #: Seconds of event time a deviation must hold before warn/critical fires (0 = at once).
     confirm_s: int = 0
+    #: The coin the peg is about (``usd-coin``): ticks of another coin sharing the ticker are never
+    #: judged against it. None: any coin id (ambiguous if two show up).
+    coin_id: str | None = None
 
     @property
     def reference(self) -> str | None:
@@ -52,6 +56,29 @@ class PegSpec:
 
 def load_registry(config: PegConfig) -> dict[str, PegSpec]:
     """The monitored pegs (entries with ``peg = "none"`` left out), keyed by upper-case symbol."""
+    specs: dict[str, PegSpec] = {}
+    for symbol, entry in sorted(_merged_assets(config).items()):
+        spec = _spec(symbol, entry, config)
+        if spec is not None:
+            specs[symbol] = spec
+    return specs
+
+
+def load_coin_pins(config: PegConfig) -> dict[str, str]:
+    """Symbol -> the coin id the registry names for it, for every entry (also ``peg = "none"``
+    entries, which pin a reference symbol: ``[assets.BTC] peg = "none", coin_id = "bitcoin"``)."""
+    pins: dict[str, str] = {}
+    for symbol, entry in _merged_assets(config).items():
+        coin = entry.get("coin_id")
+        if coin is not None:
+            if not isinstance(coin, str) or not coin:
+                raise RegistryError(f"assets.{symbol}: coin_id must be a non-empty string")
+            pins[symbol] = coin
+    return pins
+
+
+def _merged_assets(config: PegConfig) -> dict[str, dict[str, Any]]:
+    """The shipped registry's entries with the user file's merged over them (or replacing them)."""
     raw = _read_shipped()
     if config.registry_file is not None:
         path = Path(config.registry_file)
@@ -64,15 +91,8 @@ def load_registry(config: PegConfig) -> dict[str, PegSpec]:
         user_assets = _assets(user, str(path))
         base = {} if user.get("replace", False) else _assets(raw, "shipped pegs.toml")
         base.update(user_assets)
-        assets = base
-    else:
-        assets = _assets(raw, "shipped pegs.toml")
-    specs: dict[str, PegSpec] = {}
-    for symbol, entry in sorted(assets.items()):
-        spec = _spec(symbol, entry, config)
-        if spec is not None:
-            specs[symbol] = spec
-    return specs
+        return base
+    return _assets(raw, "shipped pegs.toml")
 
 
 def _read_shipped() -> dict[str, Any]:
@@ -119,4 +139,7 @@ def _spec(symbol: str, entry: dict[str, Any], cfg: PegConfig) -> PegSpec | None:
     confirm = entry.get("confirm_s", default_confirm)
     if not isinstance(confirm, int) or isinstance(confirm, bool) or confirm < 0:
         raise RegistryError(f"assets.{symbol}: confirm_s must be an integer number of seconds >= 0")
-    return PegSpec(symbol, peg, ratio, warn, critical, warn_exit, critical_exit, confirm)
+    coin = entry.get("coin_id")
+    if coin is not None and (not isinstance(coin, str) or not coin):
+        raise RegistryError(f"assets.{symbol}: coin_id must be a non-empty string")
+    return PegSpec(symbol, peg, ratio, warn, critical, warn_exit, critical_exit, confirm, coin)

@@ -31,11 +31,15 @@ class EngineStats:
     ref_stale: int = 0
     #: Reference prices (from ``process`` or ``observe_reference``) dropped as late or duplicate.
     ref_late: int = 0
-    #: Ticks in another quote currency than their series (which takes its first tick's): dropped.
-    foreign_quote: int = 0
+    #: Ticks without a coin id whose symbol has several series in their quote (a shared ticker):
+    #: dropped, since their price cannot be told apart.
+    ambiguous_series: int = 0
+    #: Pegged or reference symbols with several candidate series and no coin id in the registry:
+    #: not judged until it names one (gauge; logged once each).
+    peg_ambiguous: int = 0
     #: Series whose price quantum is at least the smallest move threshold (gauge; logged once each).
     coarse_quantum: int = 0
-    #: Symbols with state in the engine (gauge).
+    #: Series (symbol, coin id, quote) with state in the engine (gauge).
     symbols: int = 0
     #: Events emitted, by type (peg events include updates and reminders).
     moves: int = 0

@@ -72,7 +72,14 @@ _DECODE_BATCH = msgspec.json.Decoder(list[_WireTick])
 _UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError)
 _DECODE_LINES = msgspec.json.Decoder(_WireTick)
 
-Columns = tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], list[str]]
+Columns = tuple[
+    list[str],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    list[str],
+    list[str | None],
+]
 
 
 def decode_tick_values(
@@ -181,7 +188,8 @@ def _columns(ticks: list[_WireTick]) -> Columns:
         np.fromiter((t.price for t in ticks), dtype=np.float64, count=n),
         # The price quantum (v2; NaN when unknown: the engine then estimates it per series).
         np.fromiter((t.price_quantum or _NAN for t in ticks), dtype=np.float64, count=n),
-        [t.currency for t in ticks],  # the quote: the engine never mixes two in one series
+        [t.currency for t in ticks],  # the series is (coin id or symbol, quote): never mixed
+        [t.coin_id for t in ticks],
     )
 
 
@@ -225,5 +233,6 @@ def _decode_one_by_one(values: Sequence[bytes], max_bytes: int) -> DecodedTicks:
         np.array([d["price"] for d in good], dtype=np.float64),
         np.array([d.get("price_quantum") or _NAN for d in good], dtype=np.float64),
         [d["currency"] for d in good],
+        [d.get("coin_id") for d in good],
     )
     return DecodedTicks(batch, np.asarray(rows, dtype=np.int64), bad)

@@ -163,12 +163,14 @@ class Metrics:
         )
         self.engine_dropped = Counter(
             "ticker_engine_dropped_ticks",
-            "Ticks the engine dropped: late (older than the symbol's last), duplicate (same ts) or "
-            "foreign_quote (another quote currency than the symbol's series).",
+            "Ticks the engine dropped: late (older than the series' last), duplicate (same ts) or "
+            "ambiguous_series (no coin id, and its symbol has several coins' series in its quote).",
             ["reason"],
             registry=r,
         )
-        self.engine_symbols = Gauge("ticker_engine_symbols", "Symbols with state in this engine.", registry=r)
+        self.engine_symbols = Gauge(
+            "ticker_engine_symbols", "Series (symbol, coin id, quote) with state in this engine.", registry=r
+        )
         self.engine_ticks = Counter("ticker_engine_ticks", "Ticks given to the engine.", registry=r)
         self.engine_accepted = Counter(
             "ticker_engine_accepted_ticks",
@@ -291,6 +293,12 @@ class Metrics:
             "their rounding is never reported as a move (each is logged once as engine.coarse_quantum).",
             registry=r,
         )
+        self.peg_ambiguous = Gauge(
+            "ticker_peg_ambiguous_symbols",
+            "Pegged or reference symbols with ticks of several coins and no coin_id in pegs.toml: not "
+            "judged until it names one (each is logged once as engine.peg_ambiguous).",
+            registry=r,
+        )
         self.window_fill = Gauge(
             "ticker_window_fill_ratio",
             "Mean fraction of the per-symbol window capacity in use.",
@@ -314,7 +322,7 @@ class Metrics:
         for kind in EVENT_TYPES:
             self.events.labels(kind)
             self.event_latency.labels(kind)
-        for why in ("late", "duplicate", "foreign_quote"):
+        for why in ("late", "duplicate", "ambiguous_series"):
             self.engine_dropped.labels(why)
         for why in UNJUDGED_REASONS:
             self.engine_peg_unjudged.labels(why)
@@ -388,10 +396,11 @@ class Metrics:
         self._mirror(self.engine_peg_unjudged, "no_reference", stats.released_without_ref)
         self._mirror(self.engine_peg_unjudged, "stale_reference", stats.ref_stale)
         self._mirror(self.engine_ref_late, "", stats.ref_late)
-        self._mirror(self.engine_dropped, "foreign_quote", stats.foreign_quote)
+        self._mirror(self.engine_dropped, "ambiguous_series", stats.ambiguous_series)
         self.engine_symbols.set(stats.symbols)
         self.engine_held.set(stats.held)
         self.coarse_quantum.set(stats.coarse_quantum)
+        self.peg_ambiguous.set(stats.peg_ambiguous)
 
     def sync_totals(
         self,

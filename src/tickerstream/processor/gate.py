@@ -122,7 +122,14 @@ class RefGate:
             if rows.any():
                 self.owned[p].last_ts = max(self.owned[p].last_ts, int(np.max(b.ts[rows])))
         records: list[RefRecord] = []
+        # Only the ticks the engine took as reference points (BTC of the pinned coin, in USD): a BTC
+        # tick in EUR, or of another coin sharing the ticker, must not move WBTC's judgement.
+        is_point = self.engine.last_reference_mask
+        if is_point.shape[0] != len(b):
+            raise RuntimeError("points_of must follow engine.process of the same cut")
         for i in reference_ticks(b.symbols, cut.partition_of_row, self.ref_partition, set(cut.positions)):
+            if not is_point[i]:
+                continue
             s, t = b.symbols[i], int(b.ts[i])
             records.append((int(cut.partition_of_row[i]), encode_ref(s, t, float(b.price[i]), t), s.encode()))
         return records

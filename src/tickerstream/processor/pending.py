@@ -67,6 +67,8 @@ class Segment:
     quantum: F64 | None = None
     #: Quote currency of each good row; None: not carried.
     currency: list[str] | None = None
+    #: Coin id of each good row (None where a tick has none); None: no tick has one.
+    coin_ids: list[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self.symbols)
@@ -76,6 +78,9 @@ class Segment:
 
     def quotes(self) -> list[str]:
         return ["USD"] * len(self.symbols) if self.currency is None else self.currency
+
+    def coins(self) -> list[str | None]:
+        return [None] * len(self.symbols) if self.coin_ids is None else self.coin_ids
 
     @classmethod
     def concat(cls, a: Segment, b: Segment) -> Segment:
@@ -89,6 +94,7 @@ class Segment:
             max(a.appended, b.appended),
             np.concatenate([a.quanta(), b.quanta()]),
             a.quotes() + b.quotes(),
+            a.coins() + b.coins(),
         )
 
     @classmethod
@@ -104,6 +110,7 @@ class Segment:
             max(s.appended for s in segments),
             np.concatenate([s.quanta() for s in segments]),
             [c for s in segments for c in s.quotes()],
+            [c for s in segments for c in s.coins()],
         )
 
     def split(self, n: int) -> tuple[Segment, Segment | None]:
@@ -115,9 +122,18 @@ class Segment:
         tail_bad = self.bad[len(head_bad) :]
         # The head keeps the fetch's last append time: an upper bound for its own last record.
         a = self.appended
-        q, c = self.quanta(), self.quotes()
+        q, c, k = self.quanta(), self.quotes(), self.coins()
         head = Segment(
-            self.offsets[:n], self.symbols[:n], self.ts[:n], self.price[:n], head_bad, stop, a, q[:n], c[:n]
+            self.offsets[:n],
+            self.symbols[:n],
+            self.ts[:n],
+            self.price[:n],
+            head_bad,
+            stop,
+            a,
+            q[:n],
+            c[:n],
+            k[:n],
         )
         tail = Segment(
             self.offsets[n:],
@@ -129,6 +145,7 @@ class Segment:
             a,
             q[n:],
             c[n:],
+            k[n:],
         )
         return head, tail
 
@@ -263,19 +280,22 @@ def _merge_rows(heads: list[tuple[int, Segment]]) -> Cut:
         return Cut(TickBatch.empty(), np.empty(0, np.int64), positions, bad, by_partition)
     if len(rows) == 1:
         p, seg = rows[0]
-        batch = TickBatch(seg.symbols, seg.ts, seg.price, seg.quanta(), seg.quotes())
+        batch = TickBatch(seg.symbols, seg.ts, seg.price, seg.quanta(), seg.quotes(), seg.coins())
         return Cut(batch, np.full(len(seg), p, dtype=np.int64), positions, bad, by_partition)
     ts = np.concatenate([seg.ts for _, seg in rows])
     price = np.concatenate([seg.price for _, seg in rows])
     quantum = np.concatenate([seg.quanta() for _, seg in rows])
     quotes = [c for _, seg in rows for c in seg.quotes()]
+    coins = [c for _, seg in rows for c in seg.coins()]
     key = np.concatenate([np.maximum.accumulate(seg.ts) for _, seg in rows])
     part = np.concatenate([np.full(len(seg), p, dtype=np.int64) for p, seg in rows])
     symbols = [s for _, seg in rows for s in seg.symbols]
     order = np.argsort(key, kind="stable")
     symbols = list(operator.itemgetter(*order.tolist())(symbols)) if len(order) > 1 else symbols
     pos = order.tolist()
-    batch = TickBatch(symbols, ts[order], price[order], quantum[order], [quotes[i] for i in pos])
+    batch = TickBatch(
+        symbols, ts[order], price[order], quantum[order], [quotes[i] for i in pos], [coins[i] for i in pos]
+    )
     return Cut(batch, part[order], positions, bad, by_partition)
 
 
@@ -319,5 +339,6 @@ def decode_fetch(fetched: dict[int, list[Any]], max_ts: int | None = None) -> di
             int(fetched[p][-1].timestamp),
             batch.quantum[lo:hi],
             None if batch.currency is None else batch.currency[lo:hi],
+            None if batch.coin_ids is None else batch.coin_ids[lo:hi],
         )
     return out

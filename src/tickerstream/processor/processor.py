@@ -355,7 +355,7 @@ class Processor:
 
     async def _process(self, cut: Cut) -> list[Event]:
         n_symbols = self.engine.stats.symbols
-        events = self.engine.process(cut.batch) if len(cut) else []
+        events = self.engine.process(cut.batch)  # also when empty: points_of reads its reference mask
         if self.engine.stats.symbols != n_symbols:
             self.owned.register(cut.symbols_by_partition)
         for p, pos in cut.positions.items():

@@ -87,4 +87,4 @@ def test_restore_into_smaller_capacity_keeps_newest_points(make_engine) -> None:
     a.process(batch([("AAA", T0 + k * 10 * MIN, float(k + 1)) for k in range(16)]))
     b = make_engine("windows.capacity=4", *short)
     b.restore(a.checkpoint())
-    assert b.windows.points(b._ids["AAA"])[1].tolist() == [13.0, 14.0, 15.0, 16.0]
+    assert b.windows.points(b.series.home("AAA"))[1].tolist() == [13.0, 14.0, 15.0, 16.0]

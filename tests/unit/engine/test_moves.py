@@ -63,6 +63,7 @@ def test_sustained_move_repeats_only_after_cooldown(make_engine: Callable[..., E
     series = [(T0 + k * 20 * MIN, 100.0 * 1.03**k) for k in range(20)]  # +9 %/h, never receding
     moves = [m for m in run(e, series) if m.horizon_s == 3600]
     assert [m.ts for m in moves] == [T0 + 3 * 20 * MIN, T0 + 9 * 20 * MIN, T0 + 15 * 20 * MIN]
+    assert [m.kind for m in moves] == ["new", "reminder", "reminder"]
 
 
 def test_zscore_spike_after_warmup(make_engine: Callable[..., Engine]) -> None:
@@ -159,6 +160,35 @@ def test_a_one_day_slide_reads_as_many_sigmas(make_engine: Callable[..., Engine]
     assert abs(day[0].ts - day[0].from_ts - 86_400_000) <= 86_400_000 * 0.01
 
 
+def test_a_one_day_slide_at_the_default_threshold_is_reported_again_when_it_deepens(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """The same -20 % day at the default 10 % threshold: reported when it reaches -10 % (z of that
+    moment, about -3.4), and again, as ``deepened``, when it reaches -20 %, now with |z| >= 4."""
+    rng = np.random.default_rng(3)
+    n_calm, n_day = 3 * 1440, 1440
+    steps = rng.normal(0.0, 0.03 / np.sqrt(1440), n_calm + n_day)
+    steps[n_calm:] += np.log(0.8) / n_day
+    px = np.round(100.0 * np.exp(np.cumsum(steps)), 2)
+    ts = T0 + np.arange(px.size) * MIN
+    e = make_engine(*HORIZONS)
+    out = [ev for ev in e.process(TickBatch.from_arrays(["A"] * px.size, ts, px)) if isinstance(ev, Move)]
+    day = [m for m in out if m.horizon_s == 86400]
+    assert [m.kind for m in day] == ["new", "deepened"]
+    first, deeper = day
+    assert -11 < first.change_pct <= -10 and deeper.change_pct <= -20
+    assert deeper.zscore is not None and deeper.zscore <= -4 and deeper.direction == "down"
+
+
+def test_deepened_needs_another_threshold_in_the_same_direction(make_engine: Callable[..., Engine]) -> None:
+    """On the 5 % hour: -6 % fires; -9 % is not another 5 points deeper, -11.5 % is."""
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000", "moves.cooldown_s=[86400, 86400]")
+    series = [(T0 + k * 10 * MIN, 100.0) for k in range(7)]
+    series += [(T0 + 70 * MIN, 94.0), (T0 + 75 * MIN, 91.0), (T0 + 80 * MIN, 88.5), (T0 + 85 * MIN, 88.0)]
+    moves = [m for m in run(e, series) if m.horizon_s == 3600]
+    assert [(m.kind, m.change_pct) for m in moves] == [("new", -6.0), ("deepened", -11.5)]
+
+
 def test_the_day_horizon_fires_at_one_tick_a_second(make_engine: Callable[..., Engine]) -> None:
     """86,400 ticks a day into 256-point rings: the 24 h change is still measured a day back."""
     n = 86_400 + 3_600
@@ -187,8 +217,9 @@ def test_direction_is_the_sign_of_the_change(make_engine: Callable[..., Engine])
         assert m.direction == ("up" if m.change_pct > 0 else "down")
 
 
-def test_a_tick_in_another_quote_never_joins_the_series(make_engine: Callable[..., Engine]) -> None:
-    """BTC in EUR inside a USD stream: not a -8 % move; dropped and counted. Events say the quote."""
+def test_a_tick_in_another_quote_is_another_series(make_engine: Callable[..., Engine]) -> None:
+    """BTC in EUR inside a USD stream: never a -8 % move of the USD series; it starts its own
+    series, whose moves say EUR. Events say the quote."""
     e = make_engine(*HORIZONS)
     n = 30
     usd = TickBatch.from_arrays(
@@ -196,7 +227,12 @@ def test_a_tick_in_another_quote_never_joins_the_series(make_engine: Callable[..
     )
     assert e.process(usd) == []
     eur = TickBatch.from_arrays(["BTC"], [T0 + n * 5 * MIN], [92_000.0], currency=["EUR"])
-    assert e.process(eur) == [] and e.stats.foreign_quote == 1
+    assert e.process(eur) == [] and len(e.series) == 2
     crash = TickBatch.from_arrays(["BTC"], [T0 + (n + 1) * 5 * MIN], [90_000.0], currency=["USD"])
     moves = [m for m in e.process(crash) if isinstance(m, Move)]
     assert moves and all(m.currency == "USD" and m.direction == "down" for m in moves)
+    eur_crash = TickBatch.from_arrays(
+        ["BTC"] * 2, T0 + np.array([n + 2, n + 13]) * 5 * MIN, [92_010.0, 80_000.0], currency=["EUR"] * 2
+    )
+    eur_moves = [m for m in e.process(eur_crash) if isinstance(m, Move)]
+    assert [(m.currency, m.horizon_s, m.from_price) for m in eur_moves] == [("EUR", 3600, 92_000.0)]

@@ -18,7 +18,7 @@ def test_ring_wraps_and_keeps_the_newest_points(make_engine: Callable[..., Engin
     e = make_engine("windows.capacity=8", *SHORT)  # buckets of 600 * 1.5 / 6 = 150 s: every tick kept
     for k in range(20):
         e.process(batch([("A", T0 + k * 3 * MIN, 100.0 + k)]))
-    ts, px = e.windows.points(e._ids["A"])
+    ts, px = e.windows.points(e.series.home("A"))
     assert ts.tolist() == [T0 + k * 3 * MIN for k in range(12, 20)]
     assert px.tolist() == [100.0 + k for k in range(12, 20)]
     assert e.stats.evicted == 12
@@ -119,8 +119,8 @@ def test_late_and_duplicate_ticks_are_dropped_and_counted(make_engine: Callable[
     )
     s = e.stats
     assert (s.ticks, s.accepted, s.late, s.duplicates) == (9, 5, 2, 2)
-    assert e.windows.points(e._ids["A"])[1].tolist() == [10.0, 12.0]
-    assert e.windows.points(e._ids["B"])[1].tolist() == [5.0, 6.0, 7.0]
+    assert e.windows.points(e.series.home("A"))[1].tolist() == [10.0, 12.0]
+    assert e.windows.points(e.series.home("B"))[1].tolist() == [5.0, 6.0, 7.0]
     assert e.last_ts("B") == T0 + 6 * MIN and e.last_price("A") == 12.0
 
 

@@ -38,7 +38,21 @@ def series(m: Metrics, name: str) -> list[dict[str, str]]:
 
 def move(ts: int) -> Move:
     return Move(
-        "BTC", "USD", ts, ts - 3_600_000, 3600, 100.0, 90.0, -10.0, None, 1.2, 0.01, "threshold", "down"
+        "BTC",
+        "bitcoin",
+        "USD",
+        ts,
+        ts - 3_600_000,
+        3600,
+        100.0,
+        90.0,
+        -10.0,
+        None,
+        1.2,
+        0.01,
+        "threshold",
+        "down",
+        "new",
     )
 
 
@@ -395,7 +409,8 @@ def test_every_engine_counter_is_exported() -> None:
         "released_without_ref": sample(m, "ticker_engine_peg_unjudged_ticks_total", reason="no_reference"),
         "ref_stale": sample(m, "ticker_engine_peg_unjudged_ticks_total", reason="stale_reference"),
         "ref_late": sample(m, "ticker_engine_reference_late_total"),
-        "foreign_quote": sample(m, "ticker_engine_dropped_ticks_total", reason="foreign_quote"),
+        "ambiguous_series": sample(m, "ticker_engine_dropped_ticks_total", reason="ambiguous_series"),
+        "peg_ambiguous": sample(m, "ticker_peg_ambiguous_symbols"),
         "coarse_quantum": sample(m, "ticker_coarse_quantum_series"),
         "symbols": sample(m, "ticker_engine_symbols"),
     }
