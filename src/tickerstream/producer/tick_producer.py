@@ -53,7 +53,6 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, BinaryIO, Self
 
-import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.record.default_records import DefaultRecordBatch
@@ -62,7 +61,8 @@ from tickerstream.errors import ProduceError
 from tickerstream.kafka.partitioner import KeyRouter
 from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, TopicNames
 from tickerstream.log import get_logger
-from tickerstream.model import TICK_SCHEMA_VERSION, Reject, Tick
+from tickerstream.model import TICK_SCHEMA_VERSION, TICK_SCHEMA_VERSIONS, Reject, Tick
+from tickerstream.producer.encoding import tick_encoder
 
 log = get_logger(__name__)
 
@@ -70,29 +70,6 @@ log = get_logger(__name__)
 CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 #: Record timestamps may be at most this far ahead of the wall clock (below Kafka 4's 1 h default).
 MAX_FUTURE_TS_MS = 30 * 60 * 1000
-
-
-def _tick_json_via_dataclass(tick: Tick) -> bytes:
-    """``tick.to_json()`` at under half the cost: orjson serialises the slotted dataclass natively
-    (fields in declaration order) without building the intermediate dict; we put ``v`` in front."""
-    return _V_PREFIX + orjson.dumps(tick)[1:]
-
-
-_V_PREFIX = b'{"v":%d,' % TICK_SCHEMA_VERSION
-
-
-def _pick_tick_encoder() -> Callable[[Tick], bytes]:
-    """The fast encoder only if it gives ``Tick.to_json``'s exact bytes (same keys, same order)."""
-    probe = Tick("BTC", "Bitcoin", None, 104442.98, "USD", -0.5, True, 1737331200000, "p")
-    if list(probe.to_dict()) == ["v", *Tick.__dataclass_fields__] and (
-        _tick_json_via_dataclass(probe) == probe.to_json()
-    ):
-        return _tick_json_via_dataclass
-    return Tick.to_json  # the record changed shape: stay correct, lose the shortcut
-
-
-#: Encodes one tick to its topic JSON (bytes identical to ``Tick.to_json``).
-encode_tick = _pick_tick_encoder()
 
 
 def default_codec() -> str:
@@ -126,6 +103,9 @@ class ProducerConfig:
     #: Longest pause between two retries (they start at 0.5 s and double).
     retry_backoff_max_s: float = 10.0
     client_id: str = "ticker-produce"
+    #: Schema version of every tick record written (topic and archive): 2, or 1 for consumers that
+    #: validate against the frozen v1 schema (``--tick-version 1``; README "Tick schema versions").
+    tick_version: int = TICK_SCHEMA_VERSION
     #: Connection security for aiokafka (``KafkaSettings.client_kwargs()``); holds the SASL password.
     client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -138,6 +118,9 @@ class ProducerConfig:
             raise ValueError("linger_ms must be >= 0 and max_in_flight >= 1")
         if not self.delivery_timeout_s >= 0 or not self.retry_backoff_max_s > 0:
             raise ValueError("delivery_timeout_s must be >= 0 and retry_backoff_max_s > 0")
+        if self.tick_version not in TICK_SCHEMA_VERSIONS:
+            versions = ", ".join(map(str, TICK_SCHEMA_VERSIONS))
+            raise ValueError(f"tick_version must be one of {versions}, got {self.tick_version!r}")
 
 
 @dataclass
@@ -201,6 +184,8 @@ class TickProducer:
         self.archive = archive
         self._on_acked = on_acked
         self.compression = self.config.compression or default_codec()
+        #: Encodes one tick as a record of ``config.tick_version`` (what ``send_encoded`` expects).
+        self.encode: Callable[[Tick], bytes] = tick_encoder(self.config.tick_version)
         self._producer: Any = None
         self._ticks: _Route | None = None
         self._rejects: _Route | None = None
@@ -295,13 +280,14 @@ class TickProducer:
         ``max_in_flight`` batches await acks; the rest sits in open batches until full, ``linger_ms``
         or :meth:`flush`. Raises :class:`ProduceError` if an earlier batch failed.
         """
-        values = list(map(encode_tick, ticks))
+        values = list(map(self.encode, ticks))
         await self.send_encoded([t.symbol for t in ticks], [t.ts for t in ticks], values)
 
     async def send_encoded(self, symbols: Sequence[str], ts: Sequence[int], values: list[bytes]) -> None:
-        """:meth:`send_ticks` for ticks already encoded (``values[i] = encode_tick(tick_i)``), e.g. by
-        a worker process: ``symbols[i]`` is the key, ``ts[i]`` the event time (ms). ``values`` is
-        consumed (it may be modified)."""
+        """:meth:`send_ticks` for ticks already encoded as records of ``config.tick_version``
+        (``values[i] = self.encode(tick_i)``, or :func:`~tickerstream.producer.encoding.recode_values`),
+        e.g. by a worker process: ``symbols[i]`` is the key, ``ts[i]`` the event time (ms). ``values``
+        is consumed (it may be modified)."""
         self._raise_if_failed()
         if not values:
             return
