@@ -95,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--poll-interval", type=float, default=0.5, metavar="S", help="with --follow: poll every S s (0.5)"
     )
-    p.add_argument("--archive", metavar="FILE", help="also append the produced ticks to FILE as JSON Lines")
+    p.add_argument(
+        "--archive",
+        metavar="FILE",
+        help="also append the ticks Kafka acknowledged to FILE as JSON Lines, in the order read",
+    )
     p.add_argument(
         "--tick-version",
         type=int,
@@ -295,9 +299,9 @@ async def _produce(opts: _Options, metrics: AnyMetrics, server: MetricsServer | 
     if failed is not None:
         unacked = producer.stats.ticks_sent - producer.stats.ticks_acked
         if archive is not None and unacked:
-            # The archive is written when ticks are accepted: say how much of it Kafka never got.
+            # The archive takes only acknowledged ticks: say that the ones Kafka never got are not in it.
             raise ProduceError(
-                f"{failed}; {unacked} of the ticks in --archive {args.archive} were not acknowledged by Kafka"
+                f"{failed}; the {unacked} ticks Kafka did not acknowledge are not in --archive {args.archive}"
             ) from failed
         raise failed  # after the summary: what was acknowledged is reported either way
     return EXIT_OK

@@ -1,7 +1,8 @@
 """A fake aiokafka producer for the producer's unit tests: no broker, and every failure on demand.
 
 ``fake_client`` patches ``AIOKafkaProducer`` inside :mod:`tickerstream.producer.tick_producer`. The fake
-accepts batches like aiokafka (``create_batch`` / ``send_batch``) and records what it delivered. It
+accepts batches like aiokafka (``create_batch`` / ``send_batch``) and records what it delivered (and
+what it failed). It
 fails every batch while ``down`` (with ``error``, by default the ``KafkaTimeoutError`` aiokafka gives an
 expired batch), or only the submissions whose 0-based numbers are in ``fail_sends``; with
 ``reverse_acks`` the batches handed over in one go are acknowledged in reverse, as acks of different
@@ -28,10 +29,11 @@ class FakeClient:
     fail_sends: frozenset[int] = frozenset()
     reverse_acks = False
     delivered: list[tuple[str, int, bytes]]
+    failed: list[tuple[str, int, bytes]]
     sends = 0
 
     def __init__(self, **kwargs: Any) -> None:
-        FakeClient.delivered = []
+        FakeClient.delivered, FakeClient.failed = [], []
         FakeClient.sends = 0
         self._unacked: list[tuple[asyncio.Future[Any], list[tuple[str, int, bytes]]]] = []
 
@@ -51,10 +53,11 @@ class FakeClient:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         number, FakeClient.sends = FakeClient.sends, FakeClient.sends + 1
+        records = [(topic, partition, r.value) for r in DefaultRecordBatch(bytes(batch._build()))]
         if FakeClient.down or number in FakeClient.fail_sends:
+            FakeClient.failed.extend(records)
             fut.set_exception(FakeClient.error())
             return fut
-        records = [(topic, partition, r.value) for r in DefaultRecordBatch(bytes(batch._build()))]
         if not FakeClient.reverse_acks:
             FakeClient.delivered.extend(records)
             fut.set_result(None)
