@@ -39,6 +39,7 @@ from tickerstream.metrics import (
     default_metrics,
     start_metrics_server,
 )
+from tickerstream.model import TICK_SCHEMA_VERSION, TICK_SCHEMA_VERSIONS
 from tickerstream.producer.runner import ProduceInputs, Producer, producer_config
 from tickerstream.producer.tick_producer import CODECS, ProducerConfig, ProduceStats
 from tickerstream.sources.files import parse_iso_ts
@@ -54,13 +55,19 @@ partition = murmur2(symbol) like every Kafka client; the topics keep broker appe
 Inputs: files, directories (recursive, sorted, hidden files skipped) or '-' for stdin (the default).
 Each page file or stdin is one snapshot, timed exactly like ticker-parse: --ts, else an ISO timestamp in
 the file name, else the file's mtime, else now (stdin). JSON Lines of ticks (*.jsonl, *.ndjson, .gz)
-are validated and sent as they are; an invalid line becomes a reject.
+are validated and sent as they are (as v1 records with --tick-version 1); an invalid line becomes a
+reject.
 
 --follow keeps reading: a file is followed as it grows (like tail -F, from its start unless --from-end;
 truncation and rotation are handled), a directory is watched for new files (each one snapshot, taken
 once its size has settled; hidden and *.tmp/*.part names are ignored), and '-' is read as a stream.
 Followed text has no timestamps of its own: the complete lines read in one poll are one snapshot whose
 event time is the time they were read.
+
+Tick records are schema v2 (v1 plus price_quantum). --tick-version 1 writes the frozen v1 record
+instead, on the topic and in --archive, for every input (pages, --follow, JSON Lines, parse workers):
+for consumers that validate against tick.v1.schema.json (additionalProperties false). Our own readers
+take both; a v1 tick has an unknown price quantum, which the engine then estimates per series.
 
 Delivery: idempotent producer, acks=all, compressed record batches built per partition. SIGTERM or
 Ctrl-C stops reading, sends everything already accepted and waits for the broker's acks, then exits 0;
@@ -88,7 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--poll-interval", type=float, default=0.5, metavar="S", help="with --follow: poll every S s (0.5)"
     )
-    p.add_argument("--archive", metavar="FILE", help="also append the produced ticks to FILE as JSON Lines")
+    p.add_argument(
+        "--archive",
+        metavar="FILE",
+        help="also append the ticks Kafka acknowledged to FILE as JSON Lines, in the order read",
+    )
+    p.add_argument(
+        "--tick-version",
+        type=int,
+        choices=TICK_SCHEMA_VERSIONS,
+        default=TICK_SCHEMA_VERSION,
+        help=f"tick schema version written to Kafka and --archive (default {TICK_SCHEMA_VERSION}; "
+        "1: the frozen v1 record, no price_quantum, for v1-only consumers)",
+    )
     g = p.add_argument_group("topics")
     g.add_argument(
         "--config",
@@ -210,6 +229,7 @@ def _options(args: argparse.Namespace) -> _Options:
             linger_ms=args.linger_ms,
             max_in_flight=args.max_in_flight,
             delivery_timeout_s=args.delivery_timeout,
+            tick_version=args.tick_version,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -279,9 +299,9 @@ async def _produce(opts: _Options, metrics: AnyMetrics, server: MetricsServer | 
     if failed is not None:
         unacked = producer.stats.ticks_sent - producer.stats.ticks_acked
         if archive is not None and unacked:
-            # The archive is written when ticks are accepted: say how much of it Kafka never got.
+            # The archive takes only acknowledged ticks: say that the ones Kafka never got are not in it.
             raise ProduceError(
-                f"{failed}; {unacked} of the ticks in --archive {args.archive} were not acknowledged by Kafka"
+                f"{failed}; the {unacked} ticks Kafka did not acknowledge are not in --archive {args.archive}"
             ) from failed
         raise failed  # after the summary: what was acknowledged is reported either way
     return EXIT_OK

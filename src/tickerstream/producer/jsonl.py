@@ -2,6 +2,8 @@
 
 Each value is validated by the same decoder the processor uses; a valid one is sent byte for byte
 (no re-encoding), an invalid one becomes a reject with the decoder's reason, so nothing is lost.
+With ``--tick-version 1`` the valid ones are re-encoded as v1 records instead (no ``price_quantum``,
+no field beyond the frozen schema), so a v1-only consumer can read what a v2 recording held.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from tickerstream.errors import SourceError
 from tickerstream.kafka.codec import decode_tick_values
 from tickerstream.model import Reject
+from tickerstream.producer.encoding import recode_values
 from tickerstream.producer.tick_producer import TickProducer
 from tickerstream.sources.recordings import open_binary
 
@@ -22,6 +25,7 @@ JSONL_BATCH_BYTES = 4 * 1024 * 1024
 async def produce_jsonl(producer: TickProducer, path: Path, stop: asyncio.Event) -> None:
     """Every line of ``path`` (``.gz`` decompressed) as a tick record or a reject; stops between batches."""
     stats = producer.stats
+    version = producer.config.tick_version
     try:
         fh = open_binary(path)
     except OSError as exc:
@@ -32,7 +36,7 @@ async def produce_jsonl(producer: TickProducer, path: Path, stop: asyncio.Event)
             stats.lines_read += len(lines)
             values = [v for v in (line.strip() for line in lines) if v]
             decoded = decode_tick_values(values)
-            good = [values[i] for i in decoded.rows.tolist()]
+            good = recode_values([values[i] for i in decoded.rows.tolist()], version)
             await producer.send_encoded(decoded.batch.symbols, decoded.batch.ts.tolist(), good)
             if decoded.bad:
                 rejects = [

@@ -69,7 +69,8 @@ class Producer:
         metrics: AnyMetrics | None = None,
         progress_interval_s: float = 0.0,
     ) -> None:
-        """``archive``: also append every accepted tick's JSON to this file. ``metrics``: Prometheus
+        """``archive``: also append the JSON of every tick Kafka acknowledged to this file, in the order
+        the ticks were read (ticks never acknowledged stay out). ``metrics``: Prometheus
         totals mirrored every second (default none). ``progress_interval_s``: a progress log line every
         that many seconds (0: none)."""
         self.settings = settings

@@ -53,7 +53,6 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, BinaryIO, Self
 
-import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.record.default_records import DefaultRecordBatch
@@ -62,7 +61,9 @@ from tickerstream.errors import ProduceError
 from tickerstream.kafka.partitioner import KeyRouter
 from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, TopicNames
 from tickerstream.log import get_logger
-from tickerstream.model import TICK_SCHEMA_VERSION, Reject, Tick
+from tickerstream.model import TICK_SCHEMA_VERSION, TICK_SCHEMA_VERSIONS, Reject, Tick
+from tickerstream.producer.archive import AckedArchive
+from tickerstream.producer.encoding import tick_encoder
 
 log = get_logger(__name__)
 
@@ -70,29 +71,6 @@ log = get_logger(__name__)
 CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
 #: Record timestamps may be at most this far ahead of the wall clock (below Kafka 4's 1 h default).
 MAX_FUTURE_TS_MS = 30 * 60 * 1000
-
-
-def _tick_json_via_dataclass(tick: Tick) -> bytes:
-    """``tick.to_json()`` at under half the cost: orjson serialises the slotted dataclass natively
-    (fields in declaration order) without building the intermediate dict; we put ``v`` in front."""
-    return _V_PREFIX + orjson.dumps(tick)[1:]
-
-
-_V_PREFIX = b'{"v":%d,' % TICK_SCHEMA_VERSION
-
-
-def _pick_tick_encoder() -> Callable[[Tick], bytes]:
-    """The fast encoder only if it gives ``Tick.to_json``'s exact bytes (same keys, same order)."""
-    probe = Tick("BTC", "Bitcoin", None, 104442.98, "USD", -0.5, True, 1737331200000, "p")
-    if list(probe.to_dict()) == ["v", *Tick.__dataclass_fields__] and (
-        _tick_json_via_dataclass(probe) == probe.to_json()
-    ):
-        return _tick_json_via_dataclass
-    return Tick.to_json  # the record changed shape: stay correct, lose the shortcut
-
-
-#: Encodes one tick to its topic JSON (bytes identical to ``Tick.to_json``).
-encode_tick = _pick_tick_encoder()
 
 
 def default_codec() -> str:
@@ -126,6 +104,9 @@ class ProducerConfig:
     #: Longest pause between two retries (they start at 0.5 s and double).
     retry_backoff_max_s: float = 10.0
     client_id: str = "ticker-produce"
+    #: Schema version of every tick record written (topic and archive): 2, or 1 for consumers that
+    #: validate against the frozen v1 schema (``--tick-version 1``; README "Tick schema versions").
+    tick_version: int = TICK_SCHEMA_VERSION
     #: Connection security for aiokafka (``KafkaSettings.client_kwargs()``); holds the SASL password.
     client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -138,6 +119,9 @@ class ProducerConfig:
             raise ValueError("linger_ms must be >= 0 and max_in_flight >= 1")
         if not self.delivery_timeout_s >= 0 or not self.retry_backoff_max_s > 0:
             raise ValueError("delivery_timeout_s must be >= 0 and retry_backoff_max_s > 0")
+        if self.tick_version not in TICK_SCHEMA_VERSIONS:
+            versions = ", ".join(map(str, TICK_SCHEMA_VERSIONS))
+            raise ValueError(f"tick_version must be one of {versions}, got {self.tick_version!r}")
 
 
 @dataclass
@@ -193,14 +177,18 @@ class TickProducer:
         archive: BinaryIO | None = None,
         on_acked: Callable[[int, float], None] | None = None,
     ) -> None:
-        """``archive``: a binary file that receives each accepted tick's JSON as one line (the replay
-        format), in the order the ticks were accepted. ``on_acked(records, seconds)`` is called once per
-        acknowledged record batch with the time from handing it to aiokafka to the ack (for metrics)."""
+        """``archive``: a binary file that receives each tick's JSON as one line (the replay format)
+        once Kafka has acknowledged it, in the order the ticks were accepted; ticks of a batch that is
+        never acknowledged stay out (:class:`~tickerstream.producer.archive.AckedArchive`).
+        ``on_acked(records, seconds)`` is called once per acknowledged record batch with the time from
+        handing it to aiokafka to the ack (for metrics)."""
         self.config = config or ProducerConfig()
         self.stats = stats or ProduceStats()
-        self.archive = archive
+        self.archive = AckedArchive(archive) if archive is not None else None
         self._on_acked = on_acked
         self.compression = self.config.compression or default_codec()
+        #: Encodes one tick as a record of ``config.tick_version`` (what ``send_encoded`` expects).
+        self.encode: Callable[[Tick], bytes] = tick_encoder(self.config.tick_version)
         self._producer: Any = None
         self._ticks: _Route | None = None
         self._rejects: _Route | None = None
@@ -208,8 +196,9 @@ class TickProducer:
         # record count, is-ticks). One queue for every close keeps each partition's batches in order.
         self._ready: deque[tuple[str, int, Any, int, bool]] = deque()
         #: Batches whose delivery failed but may be retried: (topic, partition, batch, count, is-ticks,
-        #: monotonic time of the first failure), in failure order (per partition: submission order).
-        self._failed: deque[tuple[str, int, Any, int, bool, float]] = deque()
+        #: monotonic time of the first failure, the batch as first built), in failure order (per
+        #: partition: submission order). The first build names the batch for the archive across retries.
+        self._failed: deque[tuple[str, int, Any, int, bool, float, Any]] = deque()
         self._retry_round = 0
         self._last_retry_log = 0.0
         self._retry_task: asyncio.Task[None] | None = None
@@ -270,7 +259,11 @@ class TickProducer:
             if self._retry_task is not None and not self._retry_task.done():
                 self._retry_task.cancel()
             producer, self._producer = self._producer, None
-            await producer.stop()
+            try:
+                await producer.stop()  # settles what is still in flight (acked or failed)
+            finally:
+                # Batches never settled (not sent after a failure, or a forced stop) stay out.
+                self._close_archive()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -295,13 +288,14 @@ class TickProducer:
         ``max_in_flight`` batches await acks; the rest sits in open batches until full, ``linger_ms``
         or :meth:`flush`. Raises :class:`ProduceError` if an earlier batch failed.
         """
-        values = list(map(encode_tick, ticks))
+        values = list(map(self.encode, ticks))
         await self.send_encoded([t.symbol for t in ticks], [t.ts for t in ticks], values)
 
     async def send_encoded(self, symbols: Sequence[str], ts: Sequence[int], values: list[bytes]) -> None:
-        """:meth:`send_ticks` for ticks already encoded (``values[i] = encode_tick(tick_i)``), e.g. by
-        a worker process: ``symbols[i]`` is the key, ``ts[i]`` the event time (ms). ``values`` is
-        consumed (it may be modified)."""
+        """:meth:`send_ticks` for ticks already encoded as records of ``config.tick_version``
+        (``values[i] = self.encode(tick_i)``, or :func:`~tickerstream.producer.encoding.recode_values`),
+        e.g. by a worker process: ``symbols[i]`` is the key, ``ts[i]`` the event time (ms). ``values``
+        is consumed (it may be modified)."""
         self._raise_if_failed()
         if not values:
             return
@@ -311,7 +305,12 @@ class TickProducer:
         clamped = 0
         opened = route.open
         routing = route.router.route
+        archive = self.archive
+        # With an archive, the batch of every tick, so that only acknowledged ones are archived.
+        owners: list[object] | None = None if archive is None else []
         create = self._producer.create_batch
+        if archive is not None:
+            create = _tracked_by(archive, create)
         for symbol, stamp, value in zip(symbols, ts, values, strict=True):
             key, partition = routing(symbol)
             if stamp > limit:
@@ -324,11 +323,12 @@ class TickProducer:
                 self._close(route, partition, True)
                 batch = opened[partition] = create()
                 batch.append(timestamp=stamp, key=key, value=value)
+            if owners is not None:
+                owners.append(batch)
         self.stats.ticks_sent += len(values)
         self.stats.future_ts_clamped += clamped
-        if self.archive is not None:
-            values.append(b"")
-            self.archive.write(b"\n".join(values))
+        if archive is not None and owners is not None:
+            archive.accept(values, owners)
         self._arm_linger()
         await self._pump()
 
@@ -374,6 +374,19 @@ class TickProducer:
         if self.archive is not None:
             self.archive.flush()
         self._raise_if_failed()
+
+    def _close_archive(self) -> None:
+        """Write what the archive still holds; ticks whose batch never settled stay out, logged."""
+        if self.archive is None:
+            return
+        self.archive.close()
+        if self.archive.left_out:
+            log.warning(
+                "produce.archive_left_out",
+                ticks=self.archive.left_out,
+                archived=self.archive.written,
+                detail="ticks Kafka did not acknowledge are not in the archive",
+            )
 
     # -- internals -----------------------------------------------------------------------------------
 
@@ -433,13 +446,20 @@ class TickProducer:
                 await self._requeue_failed()
             while self._ready:
                 topic, partition, batch, count, is_ticks = self._ready.popleft()
-                await self._submit(topic, partition, batch, count, is_ticks, None)
+                await self._submit(topic, partition, batch, count, is_ticks, None, batch)
                 while len(self._in_flight) > self.config.max_in_flight:
                     await asyncio.wait([self._in_flight.popleft()])
         self._raise_if_failed()
 
     async def _submit(
-        self, topic: str, partition: int, batch: Any, count: int, is_ticks: bool, failed_at: float | None
+        self,
+        topic: str,
+        partition: int,
+        batch: Any,
+        count: int,
+        is_ticks: bool,
+        failed_at: float | None,
+        origin: Any,
     ) -> None:
         handed = time.perf_counter()
         try:
@@ -450,7 +470,7 @@ class TickProducer:
             raise ProduceError(f"could not queue a batch for {topic}[{partition}]: {exc!r}") from exc
         self.stats.batches_sent += 1
         future.add_done_callback(
-            self._acked_callback(topic, partition, batch, count, is_ticks, handed, failed_at)
+            self._acked_callback(topic, partition, batch, count, is_ticks, handed, failed_at, origin)
         )
         self._in_flight.append(future)
 
@@ -461,13 +481,13 @@ class TickProducer:
         self._retry_round += 1
         await asyncio.sleep(delay)
         failed, self._failed = self._failed, deque()
-        for topic, partition, old, count, is_ticks, failed_at in failed:
+        for topic, partition, old, count, is_ticks, failed_at, origin in failed:
             batch = self._producer.create_batch()
             for record in DefaultRecordBatch(bytes(old._build())):
                 batch.append(timestamp=record.timestamp, key=record.key, value=record.value)
             batch.close()
             self.stats.batches_retried += 1
-            await self._submit(topic, partition, batch, count, is_ticks, failed_at)
+            await self._submit(topic, partition, batch, count, is_ticks, failed_at, origin)
 
     def _retriable(self, exc: BaseException, failed_at: float) -> bool:
         """May this failure pass (broker down, leader moving), and is there time left to wait for it?"""
@@ -483,6 +503,7 @@ class TickProducer:
         is_ticks: bool,
         handed: float,
         failed_at: float | None,
+        origin: Any,
     ) -> Any:
         def done(future: asyncio.Future[Any]) -> None:
             if future.cancelled():
@@ -493,18 +514,22 @@ class TickProducer:
                 self.stats.delivery_errors += 1
                 first = time.monotonic() if failed_at is None else failed_at
                 if self._error is None and self._retriable(exc, first):
-                    self._failed.append((topic, partition, batch, count, is_ticks, first))
+                    self._failed.append((topic, partition, batch, count, is_ticks, first, origin))
                     self._log_retry(exc)
                     self._schedule_retry()
                     return
                 self._error = self._error or exc
                 log.error("produce.batch_failed", records=count, error=repr(exc))
+                if is_ticks and self.archive is not None:
+                    self.archive.abandoned(origin)
                 return
             self._retry_round = 0
             self.stats.batches_acked += 1
             self.stats.bytes_sent += batch.size()  # built by now: the compressed size on the wire
             if is_ticks:
                 self.stats.ticks_acked += count
+                if self.archive is not None:
+                    self.archive.acked(origin)
             else:
                 self.stats.rejects_acked += count
             if self._on_acked is not None:
@@ -530,6 +555,18 @@ class TickProducer:
                 retried_so_far=self.stats.batches_retried,
                 gives_up_after_s=self.config.delivery_timeout_s,
             )
+
+
+def _tracked_by(archive: AckedArchive, create: Callable[[], Any]) -> Callable[[], Any]:
+    """``create`` whose new batches are made known to ``archive``, which holds their ticks until
+    the batch is acknowledged."""
+
+    def create_tracked() -> Any:
+        batch = create()
+        archive.track(batch)
+        return batch
+
+    return create_tracked
 
 
 async def _partition_count(producer: Any, topic: str) -> int:

@@ -20,8 +20,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from tickerstream.model import Reject
+from tickerstream.producer.encoding import tick_encoder
 from tickerstream.producer.inputs import PULL_BYTES, pull
-from tickerstream.producer.tick_producer import TickProducer, encode_tick
+from tickerstream.producer.tick_producer import TickProducer
 from tickerstream.sources.files import iter_snapshots, walk_files
 
 #: Inputs at least this big are parsed in worker processes (``--parse-workers auto``).
@@ -47,14 +48,15 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def parse_files(files: list[str], ts_override: int | None) -> Encoded:
-    """Runs in a worker: read, parse and encode ``files`` (one snapshot each, timed like any input)."""
+def parse_files(files: list[str], ts_override: int | None, tick_version: int) -> Encoded:
+    """Runs in a worker: read, parse and encode ``files`` (one snapshot each, timed like any input)
+    as tick records of ``tick_version`` (the producer's, which the worker cannot ask for itself)."""
     group = pull(iter_snapshots(files, ts_override=ts_override), limit=None)
     ticks = [t for p in group for t in p.result.ticks]
     return Encoded(
         symbols=[t.symbol for t in ticks],
         ts=[t.ts for t in ticks],
-        values=list(map(encode_tick, ticks)),
+        values=list(map(tick_encoder(tick_version), ticks)),
         rejects=[(p.ts, p.result.rejects) for p in group if p.result.rejects],
         snapshots=len(group),
         size=sum(p.size for p in group),
@@ -108,6 +110,7 @@ async def produce_in_workers(
     submitted in order and their results taken in the same order."""
     loop = asyncio.get_running_loop()
     stats = producer.stats
+    tick_version = producer.config.tick_version
     groups = file_groups(files)
     context = multiprocessing.get_context("spawn")  # no fork of a process running an event loop
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
@@ -116,7 +119,7 @@ async def produce_in_workers(
         def submit() -> None:
             group = next(groups, None)
             if group is not None:
-                pending.append(loop.run_in_executor(pool, parse_files, group, ts_override))
+                pending.append(loop.run_in_executor(pool, parse_files, group, ts_override, tick_version))
 
         for _ in range(workers + 1):  # every worker busy, and one result ready ahead
             submit()

@@ -33,5 +33,14 @@ def test_help_names_the_options(capsys: pytest.CaptureFixture[str]) -> None:
         build_parser().parse_args(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for flag in ("--bootstrap-servers", "--follow", "--archive", "--ts", "--ticks-topic", "--compression"):
+    flags = ("--bootstrap-servers", "--follow", "--archive", "--ts", "--ticks-topic", "--compression")
+    for flag in (*flags, "--tick-version"):
         assert flag in out
+
+
+def test_tick_version_is_1_or_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert build_parser().parse_args([]).tick_version == 2
+    assert build_parser().parse_args(["--tick-version", "1"]).tick_version == 1
+    assert main(["--bootstrap-servers", "127.0.0.1:1", "--tick-version", "3", "."]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--tick-version: invalid choice: 3" in err[0], err

@@ -1,62 +1,25 @@
 """Delivery failures that may pass (a broker outage) are retried in order; others fail at once.
 
-A fake client stands in for aiokafka: it fails every batch while "down" with the error aiokafka
-gives for an expired batch (``KafkaTimeoutError``), and records what it accepted while "up". The
-real-broker version of this (a broker stopped and restarted) is tests/faults/test_producer_outage.py.
+A fake client stands in for aiokafka (``fake_client``, conftest.py): it fails every batch while "down"
+with the error aiokafka gives for an expired batch (``KafkaTimeoutError``), and records what it
+accepted while "up". The real-broker version of this (a broker stopped and restarted) is
+tests/faults/test_producer_outage.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiokafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
-from aiokafka.producer.message_accumulator import BatchBuilder
-from aiokafka.record.default_records import DefaultRecordBatch
+from aiokafka.errors import TopicAuthorizationFailedError
 
 from tickerstream.errors import ProduceError
 from tickerstream.model import Tick
-from tickerstream.producer import tick_producer
 from tickerstream.producer.tick_producer import ProducerConfig, TickProducer
 
-
-class FakeClient:
-    down = False
-    error: type[Exception] = KafkaTimeoutError
-    delivered: list[tuple[str, int, bytes]]
-
-    def __init__(self, **kwargs: Any) -> None:
-        FakeClient.delivered = []
-
-    async def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass
-
-    async def partitions_for(self, topic: str) -> set[int]:
-        return {0, 1}
-
-    def create_batch(self) -> BatchBuilder:
-        return BatchBuilder(16 * 1024, 0)
-
-    async def send_batch(self, batch: BatchBuilder, topic: str, partition: int) -> asyncio.Future[Any]:
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if FakeClient.down:
-            fut.set_exception(FakeClient.error())
-            return fut
-        for record in DefaultRecordBatch(bytes(batch._build())):
-            FakeClient.delivered.append((topic, partition, record.value))
-        fut.set_result(None)
-        return fut
-
-
-@pytest.fixture
-def fake_client(monkeypatch: pytest.MonkeyPatch) -> type[FakeClient]:
-    monkeypatch.setattr(tick_producer, "AIOKafkaProducer", FakeClient)
-    FakeClient.down, FakeClient.error = False, KafkaTimeoutError
-    return FakeClient
+if TYPE_CHECKING:
+    from tests.unit.producer.conftest import FakeClient
 
 
 def _ticks(n: int) -> list[Tick]:

@@ -7,12 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tickerstream.model import Tick
-from tickerstream.producer.tick_producer import (
-    ProducerConfig,
-    _tick_json_via_dataclass,
-    default_codec,
-    encode_tick,
-)
+from tickerstream.producer.encoding import _tick_json_via_dataclass, encode_tick
+from tickerstream.producer.tick_producer import ProducerConfig, default_codec
 
 ticks = st.builds(
     Tick,
@@ -44,7 +40,13 @@ def test_default_codec_is_zstd_with_cramjam() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"compression": "brotli"}, {"batch_bytes": 10}, {"linger_ms": -1}, {"max_in_flight": 0}],
+    [
+        {"compression": "brotli"},
+        {"batch_bytes": 10},
+        {"linger_ms": -1},
+        {"max_in_flight": 0},
+        {"tick_version": 3},
+    ],
 )
 def test_config_refuses_bad_values(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):

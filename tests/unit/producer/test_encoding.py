@@ -1,0 +1,80 @@
+"""Tick records of either schema version, byte for byte the model's (``producer.encoding``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.support.paths import DATA
+from tickerstream.model import Tick
+from tickerstream.parse import parse_bytes
+from tickerstream.producer.encoding import (
+    _tick_v1_json_via_dataclass,
+    encode_tick,
+    encode_tick_v1,
+    recode_values,
+    tick_encoder,
+)
+
+ticks = st.builds(
+    Tick,
+    symbol=st.text(min_size=1, max_size=12),
+    name=st.text(max_size=40),
+    coin_id=st.none() | st.text(max_size=30),
+    price=st.floats(min_value=1e-12, max_value=1e9, allow_nan=False),
+    currency=st.sampled_from(["USD", "EUR"]),
+    change_pct=st.none() | st.floats(min_value=-100, max_value=5000, allow_nan=False),
+    change_sign_known=st.booleans(),
+    ts=st.integers(min_value=0, max_value=2**53),
+    # Text that looks like the cut point must not fool the v1 encoder.
+    source=st.text(max_size=60) | st.just(',"price_quantum":1}'),
+    price_quantum=st.none() | st.floats(min_value=1e-12, max_value=1.0),
+)
+
+
+def _seed_ticks() -> list[Tick]:
+    page = DATA / "seed_page.txt"
+    return parse_bytes(page.read_bytes(), ts=1_737_374_400_000, source=str(page)).ticks
+
+
+def test_the_fast_v1_encoder_is_in_use() -> None:
+    assert encode_tick_v1 is _tick_v1_json_via_dataclass
+
+
+@given(ticks)
+def test_v1_encoding_is_byte_identical_to_to_json_version_1(tick: Tick) -> None:
+    assert encode_tick_v1(tick) == tick.to_json(version=1)
+
+
+def test_v1_records_of_parsed_ticks_are_valid_frozen_v1(validate_record: Callable[[str, Any], None]) -> None:
+    parsed = _seed_ticks()
+    assert any(t.price_quantum is not None for t in parsed)  # so there is a field to leave out
+    for tick in parsed:
+        validate_record("tick.v1", orjson.loads(encode_tick_v1(tick)))
+
+
+def test_encoder_by_version() -> None:
+    assert tick_encoder(2) is encode_tick and tick_encoder(1) is encode_tick_v1
+    with pytest.raises(ValueError, match="tick version"):
+        tick_encoder(3)
+
+
+def test_recoding_to_v1_drops_the_quantum_and_any_field_beyond_the_frozen_schema(
+    validate_record: Callable[[str, Any], None],
+) -> None:
+    tick = _seed_ticks()[0]
+    v2_with_extra = orjson.dumps({**tick.to_dict(), "scraper": "x"})
+    (out,) = recode_values([v2_with_extra], 1)
+    assert out == tick.to_json(version=1)
+    validate_record("tick.v1", orjson.loads(out))
+
+
+def test_recoding_to_the_current_version_keeps_the_bytes() -> None:
+    lines = [b'{"v":1,"symbol":"BTC","name":"B","coin_id":null,"price":1e2,"currency":"USD",'
+             b'"change_pct":null,"change_sign_known":false,"ts":0,"source":"s"}']  # fmt: skip
+    assert recode_values(lines, 2) is lines
