@@ -94,7 +94,8 @@ def decode_tick_values(
     n = len(values)
     decoded: DecodedTicks | None = None
     if n and max(map(len, values)) <= max_bytes:
-        columns = _fast_columns(b"[" + b",".join(values) + b"]", n)
+        joined = b"[" + b",".join(values) + b"]"
+        columns = _fast_columns(joined, n) if _is_utf8(joined) else None
         if columns is not None:
             decoded = DecodedTicks(TickBatch(*columns), np.arange(n, dtype=np.int64))
     if decoded is None:
@@ -155,7 +156,7 @@ def decode_tick_lines(chunk: bytes, max_bytes: int = MAX_TICK_BYTES) -> tuple[De
     which gives each bad line its own reason (``rows`` and ``bad`` index the lines).
     """
     body = chunk.rstrip()
-    if body:
+    if body and _is_utf8(body):
         try:
             ticks = _DECODE_LINES.decode_lines(body)
         except _UNDECODABLE:
@@ -191,6 +192,13 @@ def _columns(ticks: list[_WireTick]) -> Columns:
         [t.currency for t in ticks],  # the series is (coin id or symbol, quote): never mixed
         [t.coin_id for t in ticks],
     )
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Is all of ``data`` UTF-8? msgspec checks the strings it keeps, but not the keys it skips: a
+    record with ``"price_qu\x80ntum"`` would pass the fast path although it is not JSON text. ASCII
+    (almost every tick stream) is checked word by word in C; only other input is decoded."""
+    return data.isascii() or _utf8_error(data) is None
 
 
 def _utf8_error(value: bytes) -> str | None:

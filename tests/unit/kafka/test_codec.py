@@ -170,6 +170,17 @@ def test_invalid_utf8_line_in_json_lines() -> None:
     assert decoded.batch.symbols == ["BTC", "USDC", "ETH"]
 
 
+def test_invalid_utf8_in_a_key_the_decoder_skips_is_still_refused() -> None:
+    """Found by the poison fuzzer: msgspec skips unknown keys without checking them, so a record with
+    ``"price_qu\x80ntum"`` passed both fast paths although it is not JSON text (RFC 8259: UTF-8)."""
+    bad_key = GOOD[0].to_json().replace(b'"price_quantum"', b'"price_qu\x80ntum"')
+    decoded = decode_tick_values([*values(GOOD), bad_key])
+    assert [(b.index, b.reason) for b in decoded.bad] == [(3, RejectReason.INVALID_UTF8)]
+    decoded, _ = decode_tick_lines(b"\n".join([bad_key, *values(GOOD)]) + b"\n")
+    assert [(b.index, b.reason) for b in decoded.bad] == [(0, RejectReason.INVALID_UTF8)]
+    assert decoded.batch.symbols == ["BTC", "USDC", "ETH"]
+
+
 def _priced(price: str, currency: str = "USD") -> bytes:
     return GOOD[0].to_json().replace(b"104442.98", price.encode()).replace(b'"USD"', f'"{currency}"'.encode())
 
