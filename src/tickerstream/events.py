@@ -199,13 +199,75 @@ def episode_id(symbol: str, start: int) -> str:
     return event_id("peg-episode", symbol, start)
 
 
-Event = Move | PegEvent
+#: Version of quality records (``schemas/quality.schema.json``).
+QUALITY_SCHEMA_VERSION = 1
+QualityKind = Literal["change_mismatch", "change_agrees"]
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """The source's own 24 h change of a series stopped (``change_mismatch``) or resumed
+    (``change_agrees``) agreeing with the engine's history (``engine/quality.py``).
+
+    ``page_change_pct`` is the change as the tick gave it (a bare magnitude when
+    ``page_sign_known`` is false); ``engine_change_pct`` the engine's change from ``from_ts`` (its
+    as-of point a day back) to ``ts``, and ``[engine_low_pct, engine_high_pct]`` every change the
+    display rounding allows from any base the series showed between ``from_ts`` and an hour after a
+    day back (high null: unbounded). ``tolerance_pp`` is the
+    allowance beyond that range: the page's rounding of the percentage and the price's possible
+    drift between ``from_ts`` and exactly a day back. A mismatch suggests a page row mapped to the
+    wrong coin, a stale scrape, or a source whose "24 h" means something else; the ticks are used.
+    """
+
+    type: ClassVar[str] = "quality"
+
+    symbol: str
+    coin_id: str | None
+    currency: str | None
+    ts: int
+    kind: QualityKind
+    page_change_pct: float
+    page_sign_known: bool
+    engine_change_pct: float
+    engine_low_pct: float
+    engine_high_pct: float | None
+    tolerance_pp: float
+    from_ts: int
+
+    @property
+    def id(self) -> str:
+        return event_id("quality", self.symbol, self.coin_id, self.currency, self.ts, self.kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": QUALITY_SCHEMA_VERSION,
+            "type": self.type,
+            "id": self.id,
+            "symbol": self.symbol,
+            "ts": self.ts,
+            "coin_id": self.coin_id,
+            "currency": self.currency,
+            "kind": self.kind,
+            "page_change_pct": self.page_change_pct,
+            "page_sign_known": self.page_sign_known,
+            "engine_change_pct": self.engine_change_pct,
+            "engine_low_pct": self.engine_low_pct,
+            "engine_high_pct": self.engine_high_pct,
+            "tolerance_pp": self.tolerance_pp,
+            "from_ts": self.from_ts,
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+Event = Move | PegEvent | Quality
 
 
 def event_sort_key(event: Event) -> tuple[int, str, str, int, str, str]:
     """The order events leave one engine call in: by event time, symbol, type, horizon, then the
-    series (coin id, quote) of moves, so that two series of one symbol firing together come out
-    in the same order whatever rows an engine gave them."""
+    series (coin id, quote) of moves and quality events, so that two series of one symbol firing
+    together come out in the same order whatever rows an engine gave them."""
     if isinstance(event, Move):
         return (
             event.ts,
@@ -215,6 +277,8 @@ def event_sort_key(event: Event) -> tuple[int, str, str, int, str, str]:
             event.coin_id or "",
             event.currency or "",
         )
+    if isinstance(event, Quality):
+        return (event.ts, event.symbol, event.type, 0, event.coin_id or "", event.currency or "")
     return (event.ts, event.symbol, event.type, 0, "", "")
 
 
@@ -261,4 +325,6 @@ def event_from_dict(obj: dict[str, Any]) -> Event:
             duration_s=obj["duration_s"],
             unknown_reason=obj["unknown_reason"],
         )
+    if kind == "quality":
+        return Quality(**{k: obj[k] for k in Quality.__dataclass_fields__})
     raise ValueError(f"unknown event type {kind!r}")

@@ -69,7 +69,9 @@ async def test_processor_rides_out_a_broker_outage(
         await proc.stop()
 
     committed = sum((await committed_offsets(bootstrap, config.group)).values())
-    got = await read_all(bootstrap, [kafka.topics.moves, kafka.topics.pegs], committed_only=exactly_once)
+    got = await read_all(
+        bootstrap, [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality], committed_only=exactly_once
+    )
     want = multiset(expected)
     seen = multiset(got)
     lost = sum((want - seen).values())

@@ -64,7 +64,7 @@ async def test_a_step_past_max_poll_interval_loses_nothing(
         await asyncio.wait_for(task, 60)
         await proc.stop()
     committed = sum((await committed_offsets(kafka_bootstrap, config.group)).values())
-    got = await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs])
+    got = await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality])
     want, seen = multiset(expected), multiset(got)
     lost = sum((want - seen).values())
     duplicates = sum((seen - want).values())

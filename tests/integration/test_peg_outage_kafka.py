@@ -63,6 +63,6 @@ async def test_reference_outages_give_the_replays_peg_events(
         proc.request_stop()
         await asyncio.wait_for(task, 10)
 
-    got = await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs])
+    got = await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality])
     assert by_id(got) == by_id(expected)
     assert multiset(got) == multiset(expected)

@@ -62,7 +62,9 @@ async def test_events_equal_the_replay_of_the_same_ticks(
         await asyncio.wait_for(task, 10)
 
     got = await read_all(
-        kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs], committed_only=exactly_once
+        kafka_bootstrap,
+        [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality],
+        committed_only=exactly_once,
     )
     assert by_id(got) == by_id(expected)
     assert multiset(got) == multiset(expected)  # a run without faults has no duplicates either

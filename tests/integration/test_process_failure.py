@@ -67,7 +67,9 @@ async def test_failed_deliveries_are_not_committed_and_a_successor_re_emits_them
             await asyncio.wait_for(proc.run(), 30)
     assert moves["failed"] == 5
 
-    got = by_id(await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs]))
+    got = by_id(
+        await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality])
+    )
     # How far the first processor got before the failure surfaced depends on how the broker cut the
     # fetches (a busy machine fetches in smaller pieces): what it sent is right, the failed sends are
     # missing, and the successor below must bring the output to exactly the expected events.
@@ -86,5 +88,7 @@ async def test_failed_deliveries_are_not_committed_and_a_successor_re_emits_them
         proc2.request_stop()
         await asyncio.wait_for(task, 10)
     assert proc2.stats.ticks > 0
-    got = by_id(await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs]))
+    got = by_id(
+        await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality])
+    )
     assert got == expected

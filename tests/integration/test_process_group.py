@@ -135,7 +135,9 @@ async def test_two_processors_one_stops_mid_stream(
     offsets = await committed_offsets(kafka_bootstrap, config.group)
     assert sum(offsets.values()) == n  # every tick processed (no rejects in this input)
     got = await read_all(
-        kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs], committed_only=exactly_once
+        kafka_bootstrap,
+        [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality],
+        committed_only=exactly_once,
     )
     if exactly_once:
         assert multiset(got) == multiset(expected)  # each event exactly once, byte for byte

@@ -74,6 +74,6 @@ async def test_poison_messages_go_to_the_dead_letter_topic(
     big = next(r for r in rejects if r["reason"] == "message_too_large")
     assert big["raw"].startswith('{"v":1,"pad":"xxx') and big["raw"].endswith("…")
     assert int(big["source"].rsplit("/", 2)[1]) == partition_for(b"BTC", kafka.ticks_partitions)
-    got = await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs])
+    got = await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality])
     assert by_id(got) == by_id(expected_events(ticks))
     assert proc.stats.ticks == len(ticks) and proc.stats.rejects == len(POISON)

@@ -90,7 +90,9 @@ async def test_recreated_ticks_topic_is_read_from_its_beginning(
         await asyncio.wait_for(task, 30)
         await proc.stop()
 
-    got = by_id(await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs]))
+    got = by_id(
+        await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality])
+    )
     expected = by_id(expected_events(old)) | by_id(expected_events(new))
     assert len(by_id(expected_events(new))) > 10, "the new ticks must make events of their own"
     assert got == expected

@@ -73,6 +73,6 @@ async def test_groups_in_sequence_do_not_read_each_others_reference_prices(
         k = replace(kafka, topics=topics)
         proc = Processor(k, config=config)
         await _run_to_end(kafka_bootstrap, proc, config.group, k.topics.ticks)
-        got = by_id(await read_all(kafka_bootstrap, [topics.moves, topics.pegs]))
+        got = by_id(await read_all(kafka_bootstrap, [topics.moves, topics.pegs, topics.quality]))
         assert got == expected, f"group {name}: events differ from the replay"
         assert proc.stats.gate_timeouts == 0

@@ -115,6 +115,7 @@ def test_produce_and_process_through_sasl_ssl(
     env = secure.env()
     topics = ["--set", 'kafka.topics.ticks="sec.ticks"', "--set", 'kafka.topics.moves="sec.moves"']
     topics += ["--set", 'kafka.topics.pegs="sec.pegs"', "--set", 'kafka.topics.rejects="sec.rejects"']
+    topics += ["--set", 'kafka.topics.quality="sec.quality"']
     produce = _cli(
         "tickerstream.cli.produce", "--bootstrap-servers", secure.bootstrap, "--ticks-topic", "sec.ticks",
         "--rejects-topic", "sec.rejects", "--no-metrics", str(DATA / "seed_page.txt"), env=env,

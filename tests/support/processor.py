@@ -53,6 +53,7 @@ def settings(bootstrap: str, prefix: str, partitions: int = PARTITIONS) -> Kafka
         ticks=prefix + "ticks",
         moves=prefix + "moves",
         pegs=prefix + "pegs",
+        quality=prefix + "quality",
         rejects=prefix + "rejects",
         refprices=prefix + "refprices",
     )
@@ -67,6 +68,7 @@ def topic_names(kafka: KafkaSettings, group: str | None = None) -> list[str]:
         t.ticks,
         t.moves,
         t.pegs,
+        t.quality,
         t.rejects,
         refprices_topic_for(t.refprices, group),
         checkpoint_topic_for(t.ticks, group),
@@ -211,6 +213,7 @@ def cli_args(kafka: KafkaSettings, config: ProcessorConfig) -> list[str]:
         "kafka.topics.ticks": t.ticks,
         "kafka.topics.moves": t.moves,
         "kafka.topics.pegs": t.pegs,
+        "kafka.topics.quality": t.quality,
         "kafka.topics.rejects": t.rejects,
         "kafka.topics.refprices": t.refprices,
         "kafka.ticks_partitions": kafka.ticks_partitions,

@@ -32,6 +32,9 @@ class TickBatch:
     ``currency[i]`` is the quote currency (ISO code); None when the source does not say (one quote).
     ``coin_ids[i]`` is the coin id (``bitcoin``), None for a tick without one; the column is None
     when no tick has one. The engine keys series by (coin id or symbol, quote currency).
+    ``change[i]`` is the source's own 24 h change in percent (NaN: none), ``change_signed[i]``
+    whether its sign is known (seed-style pages show only the magnitude); both None when no tick
+    has one. The engine checks them against its own history (``quality``).
     """
 
     symbols: list[str]
@@ -40,6 +43,8 @@ class TickBatch:
     quantum: F64
     currency: list[str] | None = None
     coin_ids: list[str | None] | None = None
+    change: F64 | None = None
+    change_signed: npt.NDArray[np.bool_] | None = None
 
     def __post_init__(self) -> None:
         if not (len(self.symbols) == self.ts.shape[0] == self.price.shape[0] == self.quantum.shape[0]):
@@ -48,6 +53,12 @@ class TickBatch:
             raise ValueError("currency must have one entry per tick")
         if self.coin_ids is not None and len(self.coin_ids) != len(self.symbols):
             raise ValueError("coin_ids must have one entry per tick")
+        if (self.change is None) != (self.change_signed is None):
+            raise ValueError("change and change_signed come together")
+        if self.change is not None and not (
+            self.change.shape[0] == len(self.symbols) == self.change_signed.shape[0]  # type: ignore[union-attr]
+        ):
+            raise ValueError("change must have one entry per tick")
         if self.ts.dtype != np.int64 or self.price.dtype != np.float64 or self.quantum.dtype != np.float64:
             raise TypeError("ts must be int64, price and quantum float64 (use TickBatch.from_arrays)")
 
@@ -60,6 +71,8 @@ class TickBatch:
         quantum: Any = None,
         currency: Any = None,
         coin_ids: Any = None,
+        change: Any = None,
+        change_signed: Any = None,
     ) -> TickBatch:
         """Build from any sequences; converts ts to int64 and price/quantum to float64 (None: unknown)."""
         n = len(symbols)
@@ -70,6 +83,8 @@ class TickBatch:
             _nan(n) if quantum is None else np.ascontiguousarray(quantum, dtype=np.float64),
             None if currency is None else list(currency),
             None if coin_ids is None else list(coin_ids),
+            None if change is None else np.ascontiguousarray(change, dtype=np.float64),
+            None if change is None else np.ascontiguousarray(change_signed, dtype=bool),
         )
 
     @classmethod
@@ -86,6 +101,10 @@ class TickBatch:
             ),
             [t.currency for t in ticks],
             [t.coin_id for t in ticks],
+            np.fromiter(
+                (np.nan if t.change_pct is None else t.change_pct for t in ticks), dtype=np.float64, count=n
+            ),
+            np.fromiter((t.change_sign_known for t in ticks), dtype=bool, count=n),
         )
 
     @classmethod
@@ -102,6 +121,12 @@ class TickBatch:
         coin_ids = None
         if any(b.coin_ids is not None for b in batches):
             coin_ids = [c for b in batches for c in (b.coin_ids or [None] * len(b))]
+        change = signed = None
+        if any(b.change is not None for b in batches):
+            change = np.concatenate([_nan(len(b)) if b.change is None else b.change for b in batches])
+            signed = np.concatenate(
+                [np.zeros(len(b), bool) if b.change_signed is None else b.change_signed for b in batches]
+            )
         return cls(
             [s for b in batches for s in b.symbols],
             np.concatenate([b.ts for b in batches]),
@@ -109,6 +134,8 @@ class TickBatch:
             np.concatenate([b.quantum for b in batches]),
             currency,
             coin_ids,
+            change,
+            signed,
         )
 
     def take(self, idx: npt.NDArray[np.int64]) -> TickBatch:
@@ -117,7 +144,14 @@ class TickBatch:
         cur = None if self.currency is None else [self.currency[i] for i in pos]
         coins = None if self.coin_ids is None else [self.coin_ids[i] for i in pos]
         return TickBatch(
-            [self.symbols[i] for i in pos], self.ts[idx], self.price[idx], self.quantum[idx], cur, coins
+            [self.symbols[i] for i in pos],
+            self.ts[idx],
+            self.price[idx],
+            self.quantum[idx],
+            cur,
+            coins,
+            None if self.change is None else self.change[idx],
+            None if self.change_signed is None else self.change_signed[idx],
         )
 
     def slice(self, start: int, stop: int) -> TickBatch:
@@ -130,6 +164,8 @@ class TickBatch:
             self.quantum[start:stop],
             cur,
             None if self.coin_ids is None else self.coin_ids[start:stop],
+            None if self.change is None else self.change[start:stop],
+            None if self.change_signed is None else self.change_signed[start:stop],
         )
 
     def __len__(self) -> int:

@@ -7,7 +7,7 @@ unrotated and without the unused slots (oldest point first), so a checkpoint's s
 data, not the capacity, and it restores into an engine with a different ring capacity (keeping the
 newest points). Horizons (move horizons and ``windows.horizon_s``) must match: detector state and
 the rings' thinning are per horizon. The move detectors' state includes the change of each move's
-latest event, from which a deepening is measured.
+latest event, from which a deepening is measured, and each series' 24 h change check state.
 
 Older versions are refused with ``CheckpointFormatError`` and the caller cold-starts those series:
 version 1 (one per-tick ring, volatility counted per tick) because its variance has no time unit,
@@ -26,6 +26,7 @@ import orjson
 
 from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.moves import MoveDetector
+from tickerstream.engine.quality import ChangeCheck
 from tickerstream.engine.series import SeriesKey
 from tickerstream.engine.windows import Windows
 
@@ -49,6 +50,7 @@ class CheckpointFormatError(ValueError):
 def dump(
     win: Windows,
     det: MoveDetector,
+    quality: ChangeCheck,
     keys: list[SeriesKey],
     rows: I64,
     pegs: dict[str, Any],
@@ -87,6 +89,8 @@ def dump(
         last_fire_ts=det.last_fire_ts[rows],
         last_change=det.last_change[rows],
         anchor_price=det.anchor_price[rows],
+        change_mismatch=quality.mismatch[rows],
+        change_streak=quality.streak[rows],
     )
     return buf.getvalue()
 
@@ -132,10 +136,11 @@ def config_ring_ms(config: EngineConfig) -> set[int]:
     return {h * 1000 for h in hs}
 
 
-def restore_rows(win: Windows, det: MoveDetector, rows: I64, a: dict[str, Any]) -> None:
+def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I64, a: dict[str, Any]) -> None:
     """Replace the state of ``rows`` by the checkpoint's arrays (same order as its symbols)."""
     win.reset(rows)
     det.reset(rows)
+    quality.reset(rows)
     if rows.size == 0:
         return
     for r in win.rings:
@@ -161,4 +166,6 @@ def restore_rows(win: Windows, det: MoveDetector, rows: I64, a: dict[str, Any]) 
     det.armed[rows] = a["armed"]
     det.last_fire_ts[rows] = a["last_fire_ts"]
     det.last_change[rows] = a["last_change"]
+    quality.mismatch[rows] = a["change_mismatch"]
+    quality.streak[rows] = a["change_streak"]
     det.anchor_price[rows] = a["anchor_price"]

@@ -33,6 +33,7 @@ from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.pegs import PegMonitor, PegStatus
+from tickerstream.engine.quality import BASE_WINDOW_MS, DAY_MS, ChangeCheck, DayAnchor
 from tickerstream.engine.registry import load_coin_pins, load_registry
 from tickerstream.engine.series import AMBIGUOUS, SeriesIndex, SeriesKey
 from tickerstream.engine.stats import EngineStats
@@ -57,6 +58,10 @@ class Engine:
             horizons, cfg.windows.capacity, cfg.moves.anchor_slack, cfg.moves.ewma_halflife_s
         )
         self.moves = MoveDetector(cfg.moves, self.windows.rows)
+        self.quality = ChangeCheck(self.windows.rows)
+        # The page's 24 h change is checked against the ring of exactly one day, when there is one.
+        self._has_day_ring = DAY_MS in {r.horizon_ms for r in self.windows.rings}
+        self._floor_rate = cfg.moves.sigma_floor_daily**2 / 86_400.0
         registry = load_registry(cfg.pegs) if cfg.pegs.enabled else {}
         self.pegs = PegMonitor(cfg.pegs, registry, self._stats)
         self._coin_pins = load_coin_pins(cfg.pegs) if cfg.pegs.enabled else {}
@@ -108,16 +113,41 @@ class Engine:
             # least one half-life of history, else that move uses the current estimate.
             mature = (n_before >= self.config.moves.zscore_min_returns) & (weight >= 0.5)
             v_anchor = np.where(mature, var_rate, np.nan)
-            if self.config.moves.enabled and self.moves.horizons_ms:
-                anchors = []
-                for h_ms in self.moves.horizons_ms:
+            anchors: dict[int, tuple[I64, F64, F64]] = {}
+
+            def anchor(h_ms: int) -> tuple[I64, F64, F64]:
+                """As-of point at ts - h per tick (one search per horizon, shared by its users)."""
+                if h_ms not in anchors:
                     k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
-                    anchors.append(win.asof(win.rings[k], g, kept[k], g.ts - h_ms, v_anchor))
-                s = self.series
-                moves = self.moves.detect(g, q, var_rate, n_before, anchors, s.symbol, s.coin, s.quote)
+                    anchors[h_ms] = win.asof(win.rings[k], g, kept[k], g.ts - h_ms, v_anchor)
+                return anchors[h_ms]
+
+            s = self.series
+            if self.config.moves.enabled and self.moves.horizons_ms:
+                per_h = [anchor(h_ms) for h_ms in self.moves.horizons_ms]
+                moves = self.moves.detect(g, q, var_rate, n_before, per_h, s.symbol, s.coin, s.quote)
                 st.moves += len(moves)
                 events.extend(moves)
                 self._note_coarse(g, q)
+            if batch.change is not None and batch.change_signed is not None and self._has_day_ring:
+                a_ts, a_px, _ = anchor(DAY_MS)
+                slack = int(DAY_MS * (1.0 + self.config.moves.anchor_slack))
+                a_ts = np.where(a_ts >= g.ts - slack, a_ts, NO_TS)
+                k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == DAY_MS)
+                later = g.ts - DAY_MS + BASE_WINDOW_MS
+                _, later_px, _ = win.asof(win.rings[k], g, kept[k], later, v_anchor)
+                day = DayAnchor(a_ts, a_px, later_px, np.maximum(var_rate, self._floor_rate))
+                checked = self.quality.check(
+                    g,
+                    q,
+                    batch.change[g.order],
+                    batch.change_signed[g.order],
+                    day,
+                    (s.symbol, s.coin, s.quote),
+                    st,
+                )
+                st.quality += len(checked)
+                events.extend(checked)
             st.evicted += win.write(g, kept, v_anchor)
             self._touched = g.seg_rows
         events.extend(self._pegs_for(batch, rows, g.order))
@@ -130,6 +160,7 @@ class Engine:
         if self.series.size > self.windows.rows:
             self.windows.grow(self.series.size)
             self.moves.grow(self.windows.rows)
+            self.quality.grow(self.windows.rows)
             self._relevant = _grown(self._relevant, self.windows.rows)
             self._reference = _grown(self._reference, self.windows.rows)
         for symbol in sorted(symbols):
@@ -256,7 +287,13 @@ class Engine:
         rows = np.array([r for _, r in keyed], dtype=np.int64)
         wanted = None if symbols is None else set(wanted_symbols)
         return checkpoint.dump(
-            self.windows, self.moves, [k for k, _ in keyed], rows, self.pegs.export(wanted), self._watermark
+            self.windows,
+            self.moves,
+            self.quality,
+            [k for k, _ in keyed],
+            rows,
+            self.pegs.export(wanted),
+            self._watermark,
         )
 
     def restore(self, data: bytes) -> None:
@@ -267,7 +304,7 @@ class Engine:
         self._forget(symbols)
         rows = np.array([self.series.row_for(k) for k in keys], dtype=np.int64)
         self._series_changed(symbols)
-        checkpoint.restore_rows(self.windows, self.moves, rows, arrays)
+        checkpoint.restore_rows(self.windows, self.moves, self.quality, rows, arrays)
         self._watermark = max(self._watermark, watermark)
 
     def drop(self, symbols: Iterable[str]) -> None:
@@ -281,6 +318,7 @@ class Engine:
         rows = np.array(self.series.drop(symbols), dtype=np.int64)
         self.windows.reset(rows)
         self.moves.reset(rows)
+        self.quality.reset(rows)
         self._relevant[rows] = False
         self._reference[rows] = False
         self._touched = np.setdiff1d(self._touched, rows)

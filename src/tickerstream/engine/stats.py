@@ -39,16 +39,25 @@ class EngineStats:
     peg_ambiguous: int = 0
     #: Series whose price quantum is at least the smallest move threshold (gauge; logged once each).
     coarse_quantum: int = 0
+    #: Ticks whose source's 24 h change was checked against the engine's day of history.
+    change_checks: int = 0
+    #: ... of which it disagreed beyond the rounding and drift allowance (engine/quality.py).
+    change_disagree: int = 0
+    #: ... of which an unsigned change got its sign from the history.
+    sign_recovered: int = 0
+    #: Series whose source's 24 h change currently disagrees with the history (gauge).
+    change_mismatch: int = 0
     #: Series (symbol, coin id, quote) with state in the engine (gauge).
     symbols: int = 0
     #: Events emitted, by type (peg events include updates and reminders).
     moves: int = 0
     pegs: int = 0
+    quality: int = 0
 
     @property
     def events(self) -> dict[str, int]:
         """Events emitted so far, by type."""
-        return {"move": self.moves, "peg": self.pegs}
+        return {"move": self.moves, "peg": self.pegs, "quality": self.quality}
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -64,7 +64,7 @@ def default_topic_specs(
     events_retention_ms: int = 30 * 24 * 3600 * 1000,
     rejects_retention_ms: int = 14 * 24 * 3600 * 1000,
 ) -> list[TopicSpec]:
-    """The shared topics of the design: ticks (keyed by symbol), moves, pegs and rejects.
+    """The shared topics of the design: ticks (keyed by symbol), moves, pegs, quality and rejects.
 
     Each processor group creates its own state topics at start (:func:`refprices_topic_spec`, the
     checkpoints): they are a group's state, not shared."""
@@ -85,6 +85,7 @@ def default_topic_specs(
         TopicSpec(n.ticks, ticks_partitions, rf, delete_after(ticks_retention_ms)),
         TopicSpec(n.moves, events_partitions, rf, delete_after(events_retention_ms)),
         TopicSpec(n.pegs, events_partitions, rf, delete_after(events_retention_ms)),
+        TopicSpec(n.quality, events_partitions, rf, delete_after(events_retention_ms)),
         TopicSpec(n.rejects, 1, rf, delete_after(rejects_retention_ms)),
     ]
 

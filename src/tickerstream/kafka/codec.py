@@ -79,6 +79,8 @@ Columns = tuple[
     npt.NDArray[np.float64],
     list[str],
     list[str | None],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.bool_],
 ]
 
 
@@ -191,6 +193,12 @@ def _columns(ticks: list[_WireTick]) -> Columns:
         np.fromiter((t.price_quantum or _NAN for t in ticks), dtype=np.float64, count=n),
         [t.currency for t in ticks],  # the series is (coin id or symbol, quote): never mixed
         [t.coin_id for t in ticks],
+        # The page's own 24 h change (NaN: none) and whether its sign is known: checked against
+        # the engine's own history (engine/quality.py).
+        np.fromiter(
+            (_NAN if t.change_pct is None else t.change_pct for t in ticks), dtype=np.float64, count=n
+        ),
+        np.fromiter((t.change_sign_known for t in ticks), dtype=bool, count=n),
     )
 
 
@@ -242,5 +250,7 @@ def _decode_one_by_one(values: Sequence[bytes], max_bytes: int) -> DecodedTicks:
         np.array([d.get("price_quantum") or _NAN for d in good], dtype=np.float64),
         [d["currency"] for d in good],
         [d.get("coin_id") for d in good],
+        np.array([_NAN if d.get("change_pct") is None else d["change_pct"] for d in good], dtype=np.float64),
+        np.array([d["change_sign_known"] for d in good], dtype=bool),
     )
     return DecodedTicks(batch, np.asarray(rows, dtype=np.int64), bad)

@@ -89,7 +89,7 @@ RESTORE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 
 REASONS: frozenset[str] = frozenset(r.value for r in RejectReason)
 OTHER_REASON = "other"
 #: Event types, also a closed set (``Move.type``, ``PegEvent.type``).
-EVENT_TYPES = ("move", "peg")
+EVENT_TYPES = ("move", "peg", "quality")
 #: ``ticker_peg_state`` values; the dashboards' value mappings and the alert rules use them.
 #: ``unknown`` (no sound judgement: reference missing or too stale) is 3, above critical, so that
 #: ``max by (symbol)`` across two processors never hides it behind an ``ok``.
@@ -293,6 +293,29 @@ class Metrics:
             "their rounding is never reported as a move (each is logged once as engine.coarse_quantum).",
             registry=r,
         )
+        self.change_checks = Counter(
+            "ticker_change24h_checks",
+            "Ticks whose source's own 24 h change was checked against the engine's day of history.",
+            registry=r,
+        )
+        self.change_disagree = Counter(
+            "ticker_change24h_disagreements",
+            "Checked ticks whose source's 24 h change disagreed with the history beyond the rounding, "
+            "drift and source allowance (engine/quality.py).",
+            registry=r,
+        )
+        self.sign_recovered = Counter(
+            "ticker_change24h_sign_recovered",
+            "Unsigned 24 h changes (seed-style pages show only the magnitude) whose sign the history "
+            "recovered.",
+            registry=r,
+        )
+        self.change_mismatch = Gauge(
+            "ticker_change24h_mismatch_series",
+            "Series whose source's 24 h change currently disagrees with the history (each transition "
+            "is a quality event on the quality topic).",
+            registry=r,
+        )
         self.peg_ambiguous = Gauge(
             "ticker_peg_ambiguous_symbols",
             "Pegged or reference symbols with ticks of several coins and no coin_id in pegs.toml: not "
@@ -401,6 +424,10 @@ class Metrics:
         self.engine_held.set(stats.held)
         self.coarse_quantum.set(stats.coarse_quantum)
         self.peg_ambiguous.set(stats.peg_ambiguous)
+        self._mirror(self.change_checks, "", stats.change_checks)
+        self._mirror(self.change_disagree, "", stats.change_disagree)
+        self._mirror(self.sign_recovered, "", stats.sign_recovered)
+        self.change_mismatch.set(stats.change_mismatch)
 
     def sync_totals(
         self,

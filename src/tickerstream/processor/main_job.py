@@ -2,10 +2,10 @@
 
 ``tickerstream run --bootstrap-servers HOST:PORT [PATH ...]`` starts a :class:`Processor` (a member of
 the consumer group, exactly what ``ticker-process`` runs), produces the sources' ticks with the
-:class:`Producer` of ``ticker-produce``, writes the events that appear on the moves and pegs topics to
-``out``, and returns once the group has committed every tick it was given. It is the quickest way to
-see the whole streaming path work; for a long-running deployment run ``ticker-produce`` and any number
-of ``ticker-process`` instances instead (README, "Operations").
+:class:`Producer` of ``ticker-produce``, writes the events that appear on the moves, pegs and
+quality topics to ``out``, and returns once the group has committed every tick it was given. It is
+the quickest way to see the whole streaming path work; for a long-running deployment run
+``ticker-produce`` and any number of ``ticker-process`` instances instead (README, "Operations").
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ async def run_main_job(
     started = time.monotonic()
     # The processor creates/checks the topics and joins the group on entry, leaves it on exit.
     async with Processor(settings, config, ProcessorConfig(group=group)) as processor:
-        events = EventFollower(settings, [settings.topics.moves, settings.topics.pegs], out)
+        topics = settings.topics
+        events = EventFollower(settings, [topics.moves, topics.pegs, topics.quality], out)
         run_task: asyncio.Task[None] | None = None
         try:
             await events.start()

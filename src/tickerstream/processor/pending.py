@@ -69,6 +69,9 @@ class Segment:
     currency: list[str] | None = None
     #: Coin id of each good row (None where a tick has none); None: no tick has one.
     coin_ids: list[str | None] | None = None
+    #: The source's 24 h change of each good row (NaN: none) and whether its sign is known.
+    change: F64 | None = None
+    change_signed: npt.NDArray[np.bool_] | None = None
 
     def __len__(self) -> int:
         return len(self.symbols)
@@ -81,6 +84,11 @@ class Segment:
 
     def coins(self) -> list[str | None]:
         return [None] * len(self.symbols) if self.coin_ids is None else self.coin_ids
+
+    def changes(self) -> tuple[F64, npt.NDArray[np.bool_]]:
+        if self.change is None or self.change_signed is None:
+            return np.full(len(self.symbols), np.nan), np.zeros(len(self.symbols), dtype=bool)
+        return self.change, self.change_signed
 
     @classmethod
     def concat(cls, a: Segment, b: Segment) -> Segment:
@@ -95,6 +103,8 @@ class Segment:
             np.concatenate([a.quanta(), b.quanta()]),
             a.quotes() + b.quotes(),
             a.coins() + b.coins(),
+            np.concatenate([a.changes()[0], b.changes()[0]]),
+            np.concatenate([a.changes()[1], b.changes()[1]]),
         )
 
     @classmethod
@@ -111,6 +121,8 @@ class Segment:
             np.concatenate([s.quanta() for s in segments]),
             [c for s in segments for c in s.quotes()],
             [c for s in segments for c in s.coins()],
+            np.concatenate([s.changes()[0] for s in segments]),
+            np.concatenate([s.changes()[1] for s in segments]),
         )
 
     def split(self, n: int) -> tuple[Segment, Segment | None]:
@@ -123,6 +135,7 @@ class Segment:
         # The head keeps the fetch's last append time: an upper bound for its own last record.
         a = self.appended
         q, c, k = self.quanta(), self.quotes(), self.coins()
+        ch, sg = self.changes()
         head = Segment(
             self.offsets[:n],
             self.symbols[:n],
@@ -134,6 +147,8 @@ class Segment:
             q[:n],
             c[:n],
             k[:n],
+            ch[:n],
+            sg[:n],
         )
         tail = Segment(
             self.offsets[n:],
@@ -146,6 +161,8 @@ class Segment:
             q[n:],
             c[n:],
             k[n:],
+            ch[n:],
+            sg[n:],
         )
         return head, tail
 
@@ -280,13 +297,17 @@ def _merge_rows(heads: list[tuple[int, Segment]]) -> Cut:
         return Cut(TickBatch.empty(), np.empty(0, np.int64), positions, bad, by_partition)
     if len(rows) == 1:
         p, seg = rows[0]
-        batch = TickBatch(seg.symbols, seg.ts, seg.price, seg.quanta(), seg.quotes(), seg.coins())
+        batch = TickBatch(
+            seg.symbols, seg.ts, seg.price, seg.quanta(), seg.quotes(), seg.coins(), *seg.changes()
+        )
         return Cut(batch, np.full(len(seg), p, dtype=np.int64), positions, bad, by_partition)
     ts = np.concatenate([seg.ts for _, seg in rows])
     price = np.concatenate([seg.price for _, seg in rows])
     quantum = np.concatenate([seg.quanta() for _, seg in rows])
     quotes = [c for _, seg in rows for c in seg.quotes()]
     coins = [c for _, seg in rows for c in seg.coins()]
+    change = np.concatenate([seg.changes()[0] for _, seg in rows])
+    signed = np.concatenate([seg.changes()[1] for _, seg in rows])
     key = np.concatenate([np.maximum.accumulate(seg.ts) for _, seg in rows])
     part = np.concatenate([np.full(len(seg), p, dtype=np.int64) for p, seg in rows])
     symbols = [s for _, seg in rows for s in seg.symbols]
@@ -294,7 +315,14 @@ def _merge_rows(heads: list[tuple[int, Segment]]) -> Cut:
     symbols = list(operator.itemgetter(*order.tolist())(symbols)) if len(order) > 1 else symbols
     pos = order.tolist()
     batch = TickBatch(
-        symbols, ts[order], price[order], quantum[order], [quotes[i] for i in pos], [coins[i] for i in pos]
+        symbols,
+        ts[order],
+        price[order],
+        quantum[order],
+        [quotes[i] for i in pos],
+        [coins[i] for i in pos],
+        change[order],
+        signed[order],
     )
     return Cut(batch, part[order], positions, bad, by_partition)
 
@@ -340,5 +368,7 @@ def decode_fetch(fetched: dict[int, list[Any]], max_ts: int | None = None) -> di
             batch.quantum[lo:hi],
             None if batch.currency is None else batch.currency[lo:hi],
             None if batch.coin_ids is None else batch.coin_ids[lo:hi],
+            None if batch.change is None else batch.change[lo:hi],
+            None if batch.change_signed is None else batch.change_signed[lo:hi],
         )
     return out

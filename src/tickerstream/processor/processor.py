@@ -2,7 +2,7 @@
 
 Per poll: ``getmany`` -> one batch decode for all partitions -> pending buffer -> a cut merged by event
 time and limited by the reference gate -> one ``Engine.process`` -> events (key = symbol) to the moves
-and pegs topics, dead letters to the rejects topic, reference points and progress to the group's
+pegs and quality topics, dead letters to the rejects topic, reference points and progress to the group's
 refprices topic. Then, every ``commit_interval_ms``: at-least-once waits for the acks (and every
 ``checkpoint_interval_ms`` checkpoints and commits the offsets); exactly-once commits each partition's
 transaction with its checkpoint and offsets inside.
@@ -275,7 +275,7 @@ class Processor:
         """A delivery failed: if an output topic is gone (deleted while we run), say that instead of
         the client's ``NotLeaderForPartitionError`` or time-out, which reads like a broker fault."""
         t = self.kafka.topics
-        outputs = [t.moves, t.pegs, t.rejects, self.refprices_topic, self.checkpoint_topic]
+        outputs = [t.moves, t.pegs, t.quality, t.rejects, self.refprices_topic, self.checkpoint_topic]
         try:
             gone = await missing_topics(
                 self.kafka.bootstrap_servers, outputs, client_kwargs=self.kafka.client_kwargs()
@@ -382,12 +382,14 @@ class Processor:
         first = self.owned.owned()[0]
         for ev in events:
             p = self.owned.charge(ev.symbol, fallback=first)
-            topic = topics.moves if ev.type == "move" else topics.pegs
+            topic = {"move": topics.moves, "peg": topics.pegs, "quality": topics.quality}[ev.type]
             await self.output.send(p, topic, ev.to_json(), ev.symbol.encode())
             if ev.type == "move":
                 self.stats.moves += 1
-            else:
+            elif ev.type == "peg":
                 self.stats.pegs += 1
+            else:
+                self.stats.quality += 1
 
     # --- commit --------------------------------------------------------------------------------
 

@@ -411,11 +411,15 @@ def test_every_engine_counter_is_exported() -> None:
         "ref_late": sample(m, "ticker_engine_reference_late_total"),
         "ambiguous_series": sample(m, "ticker_engine_dropped_ticks_total", reason="ambiguous_series"),
         "peg_ambiguous": sample(m, "ticker_peg_ambiguous_symbols"),
+        "change_checks": sample(m, "ticker_change24h_checks_total"),
+        "change_disagree": sample(m, "ticker_change24h_disagreements_total"),
+        "sign_recovered": sample(m, "ticker_change24h_sign_recovered_total"),
+        "change_mismatch": sample(m, "ticker_change24h_mismatch_series"),
         "coarse_quantum": sample(m, "ticker_coarse_quantum_series"),
         "symbols": sample(m, "ticker_engine_symbols"),
     }
     # moves and pegs are the events, counted as published by ticker_events_total{type}
-    assert set(exported) | {"moves", "pegs"} == set(EngineStats.__dataclass_fields__)
+    assert set(exported) | {"moves", "pegs", "quality"} == set(EngineStats.__dataclass_fields__)
     assert exported == {k: float(getattr(stats, k)) for k in exported}
 
 
