@@ -48,9 +48,19 @@ CADENCES = {"1 s": 1, "1 min": 60, "5 min": 300, "1 h": 3600}
 @dataclass
 class Paths:
     symbols: list[str]
-    ts: list[np.ndarray]  # per symbol: tick times (ms)
-    true: list[np.ndarray]  # per symbol: true prices at those times
+    ts: list[np.ndarray]  # per series: tick times (ms)
+    true: list[np.ndarray]  # per series: true prices at those times
     sigma_day: float
+    #: Per series, its coin id and quote currency (None: ticks carry none, one quote).
+    coins: list[str | None] | None = None
+    quotes: list[str | None] | None = None
+
+    def key(self, i: int) -> tuple[str, str | None, str | None]:
+        return (
+            self.symbols[i],
+            None if self.coins is None else self.coins[i],
+            None if self.quotes is None else self.quotes[i],
+        )
 
 
 def widget(price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,8 +112,11 @@ def run_engine(paths: Paths, *overrides: str) -> tuple[Engine, list[Move]]:
     ts = np.concatenate(paths.ts)
     shown, q = widget(np.concatenate(paths.true))
     order = np.argsort(ts, kind="stable")
-    names = [paths.symbols[i] for i in sym[order].tolist()]
-    batch = TickBatch.from_arrays(names, ts[order], shown[order], q[order])
+    series = sym[order].tolist()
+    names = [paths.symbols[i] for i in series]
+    quotes = None if paths.quotes is None else [paths.quotes[i] for i in series]
+    coins = None if paths.coins is None else [paths.coins[i] for i in series]
+    batch = TickBatch.from_arrays(names, ts[order], shown[order], q[order], currency=quotes, coin_ids=coins)
     engine = Engine(load_settings(EngineConfig, None, {}, overrides))
     moves: list[Move] = []
     for lo in range(0, len(batch), 50_000):
@@ -118,10 +131,18 @@ def true_at(paths: Paths, i: int, t: int) -> float:
 
 def score(paths: Paths, engine: Engine, moves: list[Move], days: float) -> dict[str, float]:
     cfg = engine.config.moves
-    index = {s: i for i, s in enumerate(paths.symbols)}
+    index = {paths.key(i): i for i in range(len(paths.symbols))}
+
+    def key(m: Move) -> tuple[str, str | None, str | None]:
+        return (
+            m.symbol,
+            None if paths.coins is None else m.coin_id,
+            None if paths.quotes is None else m.currency,
+        )
+
     rounding_false = false_alerts = 0
     for m in moves:
-        i = index[m.symbol]
+        i = index[key(m)]
         a, b = true_at(paths, i, m.from_ts), true_at(paths, i, m.ts)
         change = abs(b / a - 1.0) * 100.0
         thr = cfg.threshold_pct[cfg.horizons_s.index(m.horizon_s)]
@@ -131,11 +152,12 @@ def score(paths: Paths, engine: Engine, moves: list[Move], days: float) -> dict[
         if change < thr and z < 4.0:
             false_alerts += 1
     hits = total = 0
-    by_key: dict[tuple[str, int], np.ndarray] = {}
+    by_key: dict[tuple[object, int], np.ndarray] = {}
     for m in moves:
-        by_key.setdefault((m.symbol, m.horizon_s), np.empty(0, np.int64))
-        by_key[(m.symbol, m.horizon_s)] = np.append(by_key[(m.symbol, m.horizon_s)], m.ts)
-    for i, s in enumerate(paths.symbols):
+        by_key.setdefault((key(m), m.horizon_s), np.empty(0, np.int64))
+        by_key[(key(m), m.horizon_s)] = np.append(by_key[(key(m), m.horizon_s)], m.ts)
+    for i in range(len(paths.symbols)):
+        s = paths.key(i)
         ts, px = paths.ts[i], paths.true[i]
         q_rel = np.where(px >= 1.0, 0.01, 1e-6) / px
         for h_s, thr in zip(cfg.horizons_s, cfg.threshold_pct, strict=True):
@@ -160,6 +182,29 @@ def score(paths: Paths, engine: Engine, moves: list[Move], days: float) -> dict[
     }
 
 
+def mixed(paths: Paths, rng: np.random.Generator) -> Paths:
+    """The same series as a mixed stream: pairs of coins share one ticker (told apart by coin id, at
+    price levels up to 1000x apart), and every third coin is also quoted in EUR (its USD path times
+    a EUR/USD rate with 0.5 %/day of its own noise). Keyed by symbol alone, any of them would read
+    as a huge move."""
+    symbols, coins, quotes, ts, true = [], [], [], [], []
+    for k, (t, px) in enumerate(zip(paths.ts, paths.true, strict=True)):
+        ticker = paths.symbols[k - k % 2]  # S000 and S001 are both "S000"
+        symbols.append(ticker)
+        coins.append(f"coin-{k:03d}")
+        quotes.append("USD")
+        ts.append(t)
+        true.append(px)
+        if k % 3 == 0:
+            fx = 0.92 * np.exp(np.cumsum(rng.normal(0.0, 0.005 * np.sqrt(np.diff(t, prepend=t[0]) / DAY_MS))))
+            symbols.append(ticker)
+            coins.append(f"coin-{k:03d}")
+            quotes.append("EUR")
+            ts.append(t)
+            true.append(px * fx)
+    return Paths(symbols, ts, true, paths.sigma_day, coins, quotes)
+
+
 def crash_z(cadence_s: int, slide: bool, thr_day: float, seed: int) -> float | None:
     """z of the first 24 h alert of a -20 % day after 3 calm days at 3 %/day (None: no alert)."""
     rng = np.random.default_rng(seed)
@@ -176,6 +221,18 @@ def crash_z(cadence_s: int, slide: bool, thr_day: float, seed: int) -> float | N
     return day[0].zscore if day else None
 
 
+def deepened_z(cadence_s: int, seed: int) -> float | None:
+    """At the default 10 % threshold, the z of the -20 % slide's ``deepened`` 24 h event (None: none)."""
+    rng = np.random.default_rng(seed)
+    n_calm, n_day = int(3 * 86_400 / cadence_s), int(86_400 / cadence_s)
+    steps = rng.normal(0.0, 0.03 * math.sqrt(cadence_s / 86_400), n_calm + n_day + n_day // 2)
+    steps[n_calm : n_calm + n_day] += math.log(0.8) / n_day
+    ts = T0 + np.arange(steps.size, dtype=np.int64) * cadence_s * 1000
+    _, moves = run_engine(Paths(["A"], [ts], [100.0 * np.exp(np.cumsum(steps))], 0.03))
+    deeper = [m for m in moves if m.horizon_s == 86_400 and m.kind == "deepened" and m.ts >= ts[n_calm]]
+    return deeper[0].zscore if deeper else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer symbols and days (smoke run)")
@@ -187,7 +244,7 @@ def main() -> None:
     print(
         "| cadence | symbol-days | ticks | rounding false moves | recall (true moves) "
         "| false alerts / symbol-day | z calib.: |z|>=4 per symbol-day (GBM) "
-        "| -20 % day z (slide, 20 %) | slide, 10 % | jump |"
+        "| -20 % day z (slide, 20 %) | slide, 10 %: new -> deepened | jump |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, cadence in CADENCES.items():
@@ -201,13 +258,33 @@ def main() -> None:
         _, zmoves = run_engine(calm, "moves.threshold_pct=[1000.0, 1000.0]", "moves.zscore_k=4")
         z_rate = len(zmoves) / (n_sym * (days - 1))
         zs = [crash_z(cadence, True, 20.0, a.seed), crash_z(cadence, True, 10.0, a.seed)]
-        zs.append(crash_z(cadence, False, 10.0, a.seed))
+        zs += [deepened_z(cadence, a.seed), crash_z(cadence, False, 10.0, a.seed)]
+        z_txt = ["none" if z is None else f"{z:.1f}" for z in zs]
         ticks = sum(t.size for t in paths.ts)
         print(
             f"| {name} | {n_sym * (days - 1):.0f} | {ticks:,} | {s['rounding_false']} | "
             f"{s['recall']:.3f} ({s['true_moves']}) | {s['false_per_symbol_day']:.4f} | {z_rate:.4f} | "
-            + " | ".join("none" if z is None else f"{z:.1f}" for z in zs)
-            + " |",
+            f"{z_txt[0]} | {z_txt[1]} -> {z_txt[2]} | {z_txt[3]} |",
+            flush=True,
+        )
+    # Mixed stream: shared tickers and a second quote currency, at 1 min and 1 h.
+    print()
+    print("| mixed stream | series (symbols) | ticks | rounding false moves | recall (true moves) "
+          "| false alerts / series-day | ambiguous ticks |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for name in ("1 min", "1 h"):
+        cadence = CADENCES[name]
+        n_sym, days = sizes[name]
+        n_sym = max(4, int(n_sym * scale))
+        rng = np.random.default_rng([a.seed, cadence, 2])
+        paths = mixed(draw(rng, n_sym, days, cadence, 0.03, 0.3, outages=True), rng)
+        engine, moves = run_engine(paths)
+        s = score(paths, engine, moves, days - 1)
+        n_series = len(paths.symbols)
+        print(
+            f"| {name} | {n_series} ({len(set(paths.symbols))}) | {sum(t.size for t in paths.ts):,} | "
+            f"{s['rounding_false']} | {s['recall']:.3f} ({s['true_moves']}) | "
+            f"{s['false_per_symbol_day']:.4f} | {engine.stats.ambiguous_series} |",
             flush=True,
         )
 

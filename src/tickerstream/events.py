@@ -26,8 +26,8 @@ PegKind = Literal["change", "deepened", "reminder"]
 UnknownReason = Literal["no_reference", "stale_reference"]
 Direction = Literal["up", "down"]
 Trigger = Literal["threshold", "zscore", "both"]
-#: new: the first event of a move. deepened: the move grew by another ``threshold_pct`` beyond the
-#: change of its latest event. reminder: it still holds one cooldown after its latest event.
+#: new: the first event of a move. deepened: the move reached the next multiple of ``threshold_pct``
+#: beyond the change of its latest event. reminder: it still holds one cooldown after its latest event.
 MoveKind = Literal["new", "deepened", "reminder"]
 
 #: Version of the move record (``schemas/move.schema.json``). 2 added ``from_ts``, ``sigma_pct``,

@@ -13,9 +13,9 @@ the ticks that trigger (rare) go through the small per-tick state machine:
 - ``armed`` (initially true): a trigger on an armed (series, horizon) fires (``kind="new"``) and
   disarms it;
 - while disarmed, the same move is reported again only when it *deepens*: its rounding-aware
-  change, in the same direction, exceeds the change of its latest event by another threshold
-  (``kind="deepened"``: a -20 % day on the 10 % threshold is reported at -10 % and at -20 %, each
-  with its own z), or when it still triggers one cooldown (``cooldown_s``, by default the
+  change, in the same direction, reaches the next multiple of the threshold beyond the change of
+  its latest event (``kind="deepened"``: a -20 % day on the 10 % threshold is reported at -10 % and
+  at -20 %, each with its own z), or when it still triggers one cooldown (``cooldown_s``, by default the
   horizon) after its latest event (``kind="reminder"``);
 - it re-arms after a tick whose change is defined and where both measures are below
   ``recede_ratio`` of their trigger levels (the move receded).
@@ -161,7 +161,8 @@ class MoveDetector:
             pre_change = self.last_change[g.seg_rows[seg], h]
             maybe = armed0[seg] | (recede_cand >= seg_start[cand]) | (g.ts[cand] - pre_fire >= cooldown_ms)
             with np.errstate(invalid="ignore"):
-                deeper = (least[cand] * np.sign(pre_change) >= np.abs(pre_change) + thr) & c_hit[cand]
+                next_level = (np.floor(np.abs(pre_change) / thr) + 1.0) * thr
+                deeper = (least[cand] * np.sign(pre_change) >= next_level) & c_hit[cand]
             keep = maybe | deeper | np.isin(seg, seg[maybe])
             cand = cand[keep]
             fired: dict[int, int] = {}  # segment -> index of its latest fired tick
@@ -184,8 +185,8 @@ class MoveDetector:
                 kind: MoveKind
                 if armed:
                     kind = "new"
-                elif c_hit[i] and c * level > 0 and abs(c) >= abs(level) + thr:
-                    kind = "deepened"  # (a NaN level compares false: nothing to deepen from)
+                elif c_hit[i] and c * level > 0 and abs(c) >= (math.floor(abs(level) / thr) + 1) * thr:
+                    kind = "deepened"  # the next multiple of the threshold (NaN level: never)
                 elif ts - last_fire.get(s, pf) >= cooldown_ms:
                     kind = "reminder"
                 else:

@@ -181,7 +181,7 @@ def test_a_one_day_slide_at_the_default_threshold_is_reported_again_when_it_deep
 
 
 def test_deepened_needs_another_threshold_in_the_same_direction(make_engine: Callable[..., Engine]) -> None:
-    """On the 5 % hour: -6 % fires; -9 % is not another 5 points deeper, -11.5 % is."""
+    """On the 5 % hour: -6 % fires; -9 % has not reached the next 5 % level (-10 %), -11.5 % has."""
     e = make_engine(*HORIZONS, "moves.zscore_k=1000", "moves.cooldown_s=[86400, 86400]")
     series = [(T0 + k * 10 * MIN, 100.0) for k in range(7)]
     series += [(T0 + 70 * MIN, 94.0), (T0 + 75 * MIN, 91.0), (T0 + 80 * MIN, 88.5), (T0 + 85 * MIN, 88.0)]
