@@ -33,6 +33,7 @@ def names_for(kafka_topics: TopicFactory) -> TopicNames:
         ticks=kafka_topics.name(t.ticks),
         moves=kafka_topics.name(t.moves),
         pegs=kafka_topics.name(t.pegs),
+        quality=kafka_topics.name(t.quality),
         rejects=kafka_topics.name(t.rejects),
         refprices=kafka_topics.name(t.refprices),
     )
@@ -65,7 +66,14 @@ async def test_creates_the_default_topics_with_partitions_and_configs(
     specs = [*shared, refprices_topic_spec(names.refprices)]  # a group's topic, as a processor makes it
     await ensure_topics(kafka_bootstrap, specs)
     partitions, configs = await describe(kafka_bootstrap, [s.name for s in specs])
-    assert partitions == {names.ticks: 6, names.moves: 1, names.pegs: 1, names.rejects: 1, names.refprices: 1}
+    assert partitions == {
+        names.ticks: 6,
+        names.moves: 1,
+        names.pegs: 1,
+        names.quality: 1,
+        names.rejects: 1,
+        names.refprices: 1,
+    }
     assert configs[names.refprices]["cleanup.policy"] == "compact"
     assert configs[names.ticks]["cleanup.policy"] == "delete"
     assert configs[names.ticks]["retention.ms"] == str(7 * 24 * 3600 * 1000)

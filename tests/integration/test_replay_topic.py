@@ -33,7 +33,7 @@ def sample_ticks() -> list[Tick]:
 async def ticks_topic(bootstrap: str, kafka_topics, partitions: int) -> str:  # type: ignore[no-untyped-def]
     """A ticks topic created by our own topic management (LogAppendTime, like production)."""
     names = TopicNames(
-        **{f: kafka_topics.name(f) for f in ("ticks", "moves", "pegs", "rejects", "refprices")}
+        **{f: kafka_topics.name(f) for f in ("ticks", "moves", "pegs", "quality", "rejects", "refprices")}
     )
     await ensure_topics(
         bootstrap, topic_specs_for(KafkaSettings(bootstrap, names, ticks_partitions=partitions))
