@@ -1,13 +1,14 @@
 """Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-series arrays plus one JSON member.
 
 Format ``tickerstream-engine`` version 3: per series (``series``: symbol, coin id, quote), one ring
-per horizon (``ts_<h>``, ``price_<h>``, ``npoints_<h>``), the volatility as a variance per second
-with the series' first ts, and the quantum estimate (``decimals``). Ring contents are stored
-unrotated and without the unused slots (oldest point first), so a checkpoint's size follows the
-data, not the capacity, and it restores into an engine with a different ring capacity (keeping the
-newest points). Horizons (move horizons and ``windows.horizon_s``) must match: detector state and
-the rings' thinning are per horizon. The move detectors' state includes the change of each move's
-latest event, from which a deepening is measured, and each series' 24 h change check state.
+per horizon (``ts_<h>``, ``price_<h>``, ``var_<h>``, ``qexp_<h>``, ``npoints_<h>``), the volatility
+as a variance per second with the series' first ts, and the quantum estimate (``decimals``). Ring
+contents are stored unrotated and without the unused slots (oldest point first), so a checkpoint's
+size follows the data, not the capacity, and it restores into an engine with a different ring
+capacity (keeping the newest points). Horizons (move horizons and ``windows.horizon_s``) must
+match: detector state and the rings' thinning are per horizon. The move detectors' state includes
+the change of each move's latest event, from which a deepening is measured, and each series' 24 h
+change check state.
 
 Older versions are refused with ``CheckpointFormatError`` and the caller cold-starts those series:
 version 1 (one per-tick ring, volatility counted per tick) because its variance has no time unit,
@@ -74,6 +75,7 @@ def dump(
         rings[f"ts_{h}"] = ts[held]
         rings[f"price_{h}"] = px[held]
         rings[f"var_{h}"] = r.var[rows[:, None], _slots(r, rows)][held]
+        rings[f"qexp_{h}"] = r.qexp[rows[:, None], _slots(r, rows)][held]
     buf = io.BytesIO()
     np.savez(
         buf,
@@ -156,6 +158,7 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
         r.ts[rows[owner[keep]], slot] = a[f"ts_{h}"][keep]
         r.price[rows[owner[keep]], slot] = a[f"price_{h}"][keep]
         r.var[rows[owner[keep]], slot] = a[f"var_{h}"][keep]
+        r.qexp[rows[owner[keep]], slot] = a[f"qexp_{h}"][keep]
         r.count[rows] = k
     win.last_ts[rows] = a["last_ts"]
     win.last_price[rows] = a["last_price"]

@@ -13,10 +13,10 @@ vectorised binary searches per row plus one packed searchsorted for the as-of an
 in that horizon's time-bucketed ring, and a scatter into the rings. Python touches only the ticks
 that could fire a move and the ticks of pegged/reference symbols. Semantics: docs/moves.md.
 
-Memory at the defaults (capacity 256, rings for 1 h and 24 h): about 12.4 KB per symbol (2 x 256 x
-24 B of rings, ~100 B of per-symbol state, ~100 B for the symbol's name and dict entry), so 10,000
-series take about 124 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
-(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 154 MB of arrays).
+Memory at the defaults (capacity 256, rings for 1 h and 24 h): about 12.9 KB per series (2 x 256 x
+25 B of rings, ~100 B of per-series state, ~100 B for its key and dict entries), so 10,000 series
+take about 129 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
+(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 12,916 B each: 161 MB of arrays).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from tickerstream.engine.registry import load_coin_pins, load_registry
 from tickerstream.engine.series import AMBIGUOUS, SeriesIndex, SeriesKey
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
-from tickerstream.engine.windows import NO_TS, Grouped, Windows, group_and_accept
+from tickerstream.engine.windows import NO_TS, Grouped, Windows, group_and_accept, quantum_exponents
 from tickerstream.events import Event, PegEvent, event_sort_key
 
 I64 = npt.NDArray[np.int64]
@@ -113,13 +113,16 @@ class Engine:
             # least one half-life of history, else that move uses the current estimate.
             mature = (n_before >= self.config.moves.zscore_min_returns) & (weight >= 0.5)
             v_anchor = np.where(mature, var_rate, np.nan)
-            anchors: dict[int, tuple[I64, F64, F64]] = {}
+            # Ring points keep the quantum their source showed; an estimated one (NO_Q) is not
+            # stored, since the estimate only gets finer and then holds for the older points too.
+            qexp = quantum_exponents(g.quantum)
+            anchors: dict[int, tuple[I64, F64, F64, F64]] = {}
 
-            def anchor(h_ms: int) -> tuple[I64, F64, F64]:
+            def anchor(h_ms: int) -> tuple[I64, F64, F64, F64]:
                 """As-of point at ts - h per tick (one search per horizon, shared by its users)."""
                 if h_ms not in anchors:
                     k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
-                    anchors[h_ms] = win.asof(win.rings[k], g, kept[k], g.ts - h_ms, v_anchor)
+                    anchors[h_ms] = win.asof(win.rings[k], g, kept[k], g.ts - h_ms, v_anchor, qexp)
                 return anchors[h_ms]
 
             s = self.series
@@ -130,13 +133,14 @@ class Engine:
                 events.extend(moves)
                 self._note_coarse(g, q)
             if batch.change is not None and batch.change_signed is not None and self._has_day_ring:
-                a_ts, a_px, _ = anchor(DAY_MS)
+                a_ts, a_px, _, a_q = anchor(DAY_MS)
                 slack = int(DAY_MS * (1.0 + self.config.moves.anchor_slack))
                 a_ts = np.where(a_ts >= g.ts - slack, a_ts, NO_TS)
                 k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == DAY_MS)
                 later = g.ts - DAY_MS + BASE_WINDOW_MS
-                _, later_px, _ = win.asof(win.rings[k], g, kept[k], later, v_anchor)
-                day = DayAnchor(a_ts, a_px, later_px, np.maximum(var_rate, self._floor_rate))
+                _, later_px, _, later_q = win.asof(win.rings[k], g, kept[k], later, v_anchor, qexp)
+                base_q = np.fmax(np.fmax(a_q, later_q), q)  # the coarsest display of the three prices
+                day = DayAnchor(a_ts, a_px, later_px, base_q, np.maximum(var_rate, self._floor_rate))
                 checked = self.quality.check(
                     g,
                     q,
@@ -148,7 +152,7 @@ class Engine:
                 )
                 st.quality += len(checked)
                 events.extend(checked)
-            st.evicted += win.write(g, kept, v_anchor)
+            st.evicted += win.write(g, kept, v_anchor, qexp)
             self._touched = g.seg_rows
         events.extend(self._pegs_for(batch, rows, g.order))
         self._watermark = max(self._watermark, int(batch.ts.max()))

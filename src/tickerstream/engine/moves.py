@@ -78,7 +78,7 @@ class MoveDetector:
         q: F64,
         var_rate: F64,
         n_before: I64,
-        anchors: list[tuple[I64, F64, F64]],
+        anchors: list[tuple[I64, F64, F64, F64]],
         names: list[str],
         coins: list[str | None],
         quotes: list[str | None],
@@ -86,7 +86,7 @@ class MoveDetector:
         """Evaluate every accepted tick of ``g`` for every horizon; update state; return the moves.
 
         ``q`` is each tick's price quantum, ``var_rate`` the variance per second before it,
-        ``anchors[h]`` the as-of (ts, price, variance rate) at ``ts - horizon`` per tick,
+        ``anchors[h]`` the as-of (ts, price, variance rate, quantum) at ``ts - horizon`` per tick,
         ``names[row]``, ``coins[row]`` and ``quotes[row]`` the series' symbol, coin id and quote.
         z uses the variance rate at the anchor (the volatility known before the move began, so a
         slide does not dilute its own z), else the current one.
@@ -101,7 +101,7 @@ class MoveDetector:
         with np.errstate(invalid="ignore", divide="ignore"):
             q_rel = q / g.price
         for h, (h_ms, thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
-            a_ts, a_px, a_var = anchors[h]
+            a_ts, a_px, a_var, a_q = anchors[h]
             with np.errstate(invalid="ignore"):
                 # The anchor's variance rate, else the current one; filled where missing rather
                 # than np.where over every tick (after warm-up almost none is missing).
@@ -119,8 +119,10 @@ class MoveDetector:
                 # rounding absorbs may come out as -0.0 instead of 0.0: only its absolute value
                 # is ever read, and a zero change never fires.)
                 sign = (g.price >= a_px) * 2.0 - 1.0
-                signed_half = half * sign
-                ratio = (g.price - signed_half) / np.maximum(a_px + signed_half, 0.0) - 1.0
+                # Each price with its own quantum: the anchor's may be coarser (the seed widget
+                # shows $1.08 in cents, $0.97 with six decimals); unknown -> the tick's.
+                a_half = np.where(np.isnan(a_q), half, a_q * 0.5)
+                ratio = (g.price - half * sign) / np.maximum(a_px + a_half * sign, 0.0) - 1.0
                 least = np.maximum(ratio * sign, 0.0) * sign * 100.0
                 if not usable.all():
                     least[~usable] = np.nan

@@ -72,6 +72,8 @@ class DayAnchor:
     ts: I64
     price: F64
     later: F64
+    #: Quantum to allow for at the base prices (the coarsest of theirs and the tick's).
+    quantum: F64
     var_rate: F64
 
 
@@ -108,10 +110,11 @@ class ChangeCheck:
             return []
         with np.errstate(invalid="ignore", divide="ignore"):
             half = q * 0.5
+            base_half = day.quantum * 0.5
             later = np.where(np.isfinite(day.later), day.later, day.price)
             base_lo, base_hi = np.minimum(day.price, later), np.maximum(day.price, later)
-            lo = ((g.price - half) / (base_hi + half) - 1.0) * 100.0
-            below = base_lo - half
+            lo = ((g.price - half) / (base_hi + base_half) - 1.0) * 100.0
+            below = base_lo - base_half
             hi = np.where(below > 0, ((g.price + half) / below - 1.0) * 100.0, np.inf)
             gap_s = np.maximum((g.ts - DAY_MS) - day.ts, 0) / 1000.0
             mag = np.abs(page)

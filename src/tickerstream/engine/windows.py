@@ -13,9 +13,9 @@ tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min
 0.6 % of the horizon). At slow cadence every tick is its own bucket and nothing is thinned. Which
 ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
 
-Memory at the defaults (two rings of 256 points of ts, price and variance rate): 2 x (256 x 24 B +
-8 B) = 12,304 B of rings per symbol, plus 41 B of per-row scalars here and 17 B per move horizon in
-the detector (12,379 B per row).
+Memory at the defaults (two rings of 256 points of ts, price, variance rate and quantum exponent):
+2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 41 B of per-row scalars here, 25 B per
+move horizon in the detector and 9 B for the 24 h change check (12,916 B per row).
 
 Policy for ticks that do not extend a symbol's series (counted, never merged):
 - **duplicate**: same series and ts as the latest accepted tick: dropped, the first one wins;
@@ -230,6 +230,9 @@ class Ring:
     #: Per point: the series' variance rate (per second) just before it; NaN during warm-up. A move's
     #: z uses the one at its anchor: the volatility known before the move began.
     var: F64
+    #: Per point: its price quantum as a power of ten (``quantum_exponents``). The anchor's own, not the
+    #: current tick's: the seed widget shows $1.08 in cents but $0.97093 with six decimals.
+    qexp: npt.NDArray[np.int8]
 
     @property
     def capacity(self) -> int:
@@ -253,6 +256,7 @@ class Windows:
                 np.zeros((0, capacity), dtype=np.float64),
                 np.zeros(0, dtype=np.int64),
                 np.zeros((0, capacity), dtype=np.float64),
+                np.zeros((0, capacity), dtype=np.int8),
             )
             for h in sorted(set(horizons_s))
         ]
@@ -299,6 +303,7 @@ class Windows:
             r.ts = ext(r.ts, 0)
             r.price = ext(r.price, 0.0)
             r.var = ext(r.var, np.nan)
+            r.qexp = ext(r.qexp, NO_Q)
             r.count = ext(r.count, 0)
         self.last_ts = ext(self.last_ts, NO_TS)
         self.last_price = ext(self.last_price, np.nan)
@@ -323,7 +328,7 @@ class Windows:
         out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.n_ret]
         out.append(self.decimals)
         for r in self.rings:
-            out += [r.ts, r.price, r.var, r.count]
+            out += [r.ts, r.price, r.var, r.qexp, r.count]
         return out
 
     def nbytes_per_row(self) -> int:
@@ -437,11 +442,14 @@ class Windows:
         del n
         return v_rate, n_before, weight
 
-    def asof(self, ring: Ring, g: Grouped, kept: B, target: I64, v_rate: F64) -> tuple[I64, F64, F64]:
+    def asof(
+        self, ring: Ring, g: Grouped, kept: B, target: I64, v_rate: F64, qexp: npt.NDArray[np.int8]
+    ) -> tuple[I64, F64, F64, F64]:
         """Per accepted tick i: the latest point of ``ring`` with ts <= target[i] among the points the
-        ring held just before tick i (its last ``capacity`` kept points). Returns its ts, price and
-        variance rate, or (NO_TS, NaN, NaN). ``kept``: which ticks of ``g`` the ring keeps; ``v_rate``
-        the batch's variance rates (``returns_and_vol``). Must run before ``write``."""
+        ring held just before tick i (its last ``capacity`` kept points). Returns its ts, price,
+        variance rate and quantum, or (NO_TS, NaN, NaN, NaN). ``kept``: which ticks of ``g`` the ring
+        keeps; ``v_rate`` and ``qexp`` the batch's variance rates (``returns_and_vol``) and quantum
+        exponents. Must run before ``write``."""
         n = len(g)
         cap = ring.capacity
         all_kept = bool(kept.all())  # the common case at slow cadence: nothing thinned
@@ -455,6 +463,7 @@ class Windows:
         a_ts = np.full(n, NO_TS, dtype=np.int64)
         a_px = np.full(n, np.nan)
         a_var = np.full(n, np.nan)
+        a_qx = np.full(n, NO_Q, dtype=np.int8)
         in_batch = np.zeros(n, dtype=bool)
         # An in-batch anchor needs a target at or after the segment's first tick: a horizon longer
         # than the batch's span (24 h on a few hours of ticks) never finds one, so skip the search.
@@ -465,6 +474,7 @@ class Windows:
             a_ts[in_batch] = g.ts[jj[in_batch]]
             a_px[in_batch] = g.price[jj[in_batch]]
             a_var[in_batch] = v_rate[jj[in_batch]]
+            a_qx[in_batch] = qexp[jj[in_batch]]
         # Not in the batch: search the ring as it was before the batch.
         rest = np.flatnonzero(~in_batch & (wrank < cap))
         if rest.size:
@@ -475,14 +485,15 @@ class Windows:
             a_ts[hit] = ring.ts.reshape(-1).take(flat)
             a_px[hit] = ring.price.reshape(-1).take(flat)
             a_var[hit] = ring.var.reshape(-1).take(flat)
-        return a_ts, a_px, a_var
+            a_qx[hit] = ring.qexp.reshape(-1).take(flat)
+        return a_ts, a_px, a_var, exponent_quanta(a_qx)
 
-    def write(self, g: Grouped, kept: list[B], v_rate: F64) -> int:
+    def write(self, g: Grouped, kept: list[B], v_rate: F64, qexp: npt.NDArray[np.int8]) -> int:
         """Append the kept ticks to each ring and update the last point; returns how many old points
         the longest ring overwrote (its capacity, not the horizon, pushed them out)."""
         evicted = 0
         for ring, k in zip(self.rings, kept, strict=True):
-            evicted = _append(ring, g, k, v_rate)
+            evicted = _append(ring, g, k, v_rate, qexp)
         last = g.ends - 1
         self.last_ts[g.seg_rows] = g.ts[last]
         self.last_price[g.seg_rows] = g.price[last]
@@ -508,6 +519,26 @@ class Windows:
         return ring.ts[rows[:, None], slots], ring.price[rows[:, None], slots], held
 
 
+#: ``qexp`` of a point whose quantum is unknown (or zero: a price that looks unrounded).
+NO_Q = -128
+
+
+def quantum_exponents(q: F64) -> npt.NDArray[np.int8]:
+    """Each quantum as the power of ten at or above it (1 B per ring point instead of 8; rounding
+    up only makes a decision more cautious): 0.01 -> -2, 1e-6 -> -6, 0.05 -> -1; NaN/0 -> NO_Q."""
+    out = np.full(q.shape, NO_Q, dtype=np.int8)
+    ok = np.isfinite(q) & (q > 0)
+    if ok.any():
+        out[ok] = np.clip(np.ceil(np.log10(q[ok]) - 1e-9), -127, 127).astype(np.int8)
+    return out
+
+
+def exponent_quanta(qexp: npt.NDArray[np.int8]) -> F64:
+    """Inverse of ``quantum_exponents``: 10 ** e, NaN for NO_Q."""
+    out: F64 = np.where(qexp == NO_Q, np.nan, 10.0 ** qexp.astype(np.float64))
+    return out
+
+
 def _slot(seq: I64, cap: int) -> I64:
     """``seq % cap`` (numpy's floor modulo). With a power-of-two capacity (the default 256) that is
     ``seq & (cap - 1)`` for every int64, negatives included, and a bitwise and costs a tenth of an
@@ -525,7 +556,7 @@ def ring_ts_all(ring: Ring, rows: I64) -> I64:
     return out
 
 
-def _append(ring: Ring, g: Grouped, kept: B, v_rate: F64) -> int:
+def _append(ring: Ring, g: Grouped, kept: B, v_rate: F64, qexp: npt.NDArray[np.int8]) -> int:
     cap = ring.capacity
     ck: I64 = np.cumsum(kept)
     before: I64 = np.where(g.starts > 0, ck[g.starts - 1], 0)
@@ -537,6 +568,7 @@ def _append(ring: Ring, g: Grouped, kept: B, v_rate: F64) -> int:
     ring.ts.reshape(-1)[flat] = g.ts[keep]
     ring.price.reshape(-1)[flat] = g.price[keep]
     ring.var.reshape(-1)[flat] = v_rate[keep]
+    ring.qexp.reshape(-1)[flat] = qexp[keep]
     ring.count[g.seg_rows] = n0 + lens
     return int(np.maximum(0, np.minimum(lens, n0 + lens - cap)).sum())
 

@@ -189,6 +189,21 @@ def test_deepened_needs_another_threshold_in_the_same_direction(make_engine: Cal
     assert [(m.kind, m.change_pct) for m in moves] == [("new", -6.0), ("deepened", -11.5)]
 
 
+def test_the_anchor_keeps_its_own_quantum_across_one_dollar(make_engine: Callable[..., Engine]) -> None:
+    """The seed widget shows $1.03 in cents and $0.978 with six decimals. Shown, that is -5.05 %;
+    the anchor's true price may be $1.025, so the change may be -4.6 %: not a 5 % move (found by the
+    scorecard's mixed stream). A real -7.8 % still is."""
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    before = [(T0 + k * 10 * MIN, 1.03, 0.01) for k in range(7)]
+    for ts, px, q in [*before, (T0 + 70 * MIN, 0.978, 1e-6)]:
+        out = [m for m in e.process(TickBatch.from_arrays(["A"], [ts], [px], [q])) if isinstance(m, Move)]
+        assert out == []
+    out = e.process(TickBatch.from_arrays(["A"], [T0 + 80 * MIN], [0.95], [1e-6]))
+    assert [(m.horizon_s, m.from_price, m.change_pct) for m in out if isinstance(m, Move)] == [
+        (3600, 1.03, -7.767)
+    ]
+
+
 def test_the_day_horizon_fires_at_one_tick_a_second(make_engine: Callable[..., Engine]) -> None:
     """86,400 ticks a day into 256-point rings: the 24 h change is still measured a day back."""
     n = 86_400 + 3_600

@@ -169,5 +169,6 @@ def test_price_decimals_reads_the_shown_step() -> None:
 
 def test_bytes_per_symbol_as_documented() -> None:
     e = Engine()
-    # two rings (1 h, 24 h) of 256 x (8 B ts, 8 B price, 8 B variance) + 8 B count, 41 B of scalars
-    assert e.windows.nbytes_per_row() == 2 * (256 * 24 + 8) + 41
+    # two rings (1 h, 24 h) of 256 x (8 B ts, 8 B price, 8 B variance, 1 B quantum exponent) + 8 B
+    # count, 41 B of scalars
+    assert e.windows.nbytes_per_row() == 2 * (256 * 25 + 8) + 41
