@@ -17,22 +17,29 @@ MAX_CAPACITY = 100_000
 class WindowConfig:
     """Per-series rolling windows of (ts, price): one ring per distinct horizon.
 
-    Each ring holds ``capacity`` points (16 bytes each), allocated up front, and keeps the first tick
+    Each ring holds ``capacity`` points (25 bytes each), allocated up front, and keeps the first tick
     of each time bucket of ``horizon * (1 + moves.anchor_slack) / (capacity - 2)``, so it spans its
     horizon at any tick rate and memory is fixed per series: at the defaults (horizons 1 h and
-    24 h, 256 points) 8 KB of rings per series; an as-of anchor is at most one bucket (0.6 % of the
+    24 h, 256 points) 12.9 KB per series; an as-of anchor is at most one bucket (0.6 % of the
     horizon) older than the latest tick before ``ts - h``. Window statistics use the ring of
     ``horizon_s``.
+
+    ``max_series`` bounds the memory: ticks of a new series beyond it are dropped and counted
+    (``series_limit``), logged once, never allowed to grow the process without bound (a flood of
+    junk symbols). The default, 50,000 series, is about 650 MB at the default capacity.
     """
 
     horizon_s: int = 86_400
     capacity: int = 256
+    max_series: int = 50_000
 
     def __post_init__(self) -> None:
         if self.horizon_s <= 0:
             raise ValueError("horizon_s must be > 0")
         if self.capacity < 4:
             raise ValueError("capacity must be >= 4")
+        if self.max_series < 1:
+            raise ValueError("max_series must be >= 1")
         if self.capacity > MAX_CAPACITY:
             # Allocated up front for every symbol (and 64 rows at once): 5,000,000 took 4.9 GB.
             raise ValueError(

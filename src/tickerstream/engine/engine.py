@@ -35,7 +35,7 @@ from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.pegs import PegMonitor, PegStatus
 from tickerstream.engine.quality import BASE_WINDOW_MS, DAY_MS, ChangeCheck, DayAnchor
 from tickerstream.engine.registry import load_coin_pins, load_registry
-from tickerstream.engine.series import AMBIGUOUS, SeriesIndex, SeriesKey
+from tickerstream.engine.series import AMBIGUOUS, OVER_LIMIT, SeriesIndex, SeriesKey
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
 from tickerstream.engine.windows import NO_TS, Grouped, Windows, group_and_accept, quantum_exponents
@@ -50,7 +50,8 @@ class Engine:
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = cfg = config or EngineConfig()
         self._stats = EngineStats()
-        self.series = SeriesIndex()
+        self.series = SeriesIndex(cfg.windows.max_series)
+        self._limit_logged = False
         horizons = (
             [cfg.windows.horizon_s, *cfg.moves.horizons_s] if cfg.moves.enabled else [cfg.windows.horizon_s]
         )
@@ -90,12 +91,13 @@ class Engine:
         rows, changed = self.series.rows(batch.symbols, batch.currency, batch.coin_ids)
         if changed:
             self._series_changed(changed)
-        ambiguous = rows == AMBIGUOUS
-        self.last_reference_mask = self._reference[rows] & ~ambiguous
-        if ambiguous.any():
+        dropped = rows < 0
+        self.last_reference_mask = self._reference[rows] & ~dropped
+        if dropped.any():
             # A tick without a coin id on a shared ticker: whose price is it? Not guessed.
-            st.ambiguous_series += int(np.count_nonzero(ambiguous))
-            keep = np.flatnonzero(~ambiguous)
+            st.ambiguous_series += int(np.count_nonzero(rows == AMBIGUOUS))
+            self._count_over_limit(int(np.count_nonzero(rows == OVER_LIMIT)))
+            keep = np.flatnonzero(~dropped)
             rows, batch = rows[keep], batch.take(keep)
             if len(batch) == 0:
                 return []
@@ -158,6 +160,20 @@ class Engine:
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
+
+    def _count_over_limit(self, n: int) -> None:
+        """Ticks of new series past ``windows.max_series``: counted, and logged once per engine."""
+        if n == 0:
+            return
+        self._stats.series_limit += n
+        if not self._limit_logged:
+            self._limit_logged = True
+            log.warning(
+                "engine.series_limit max_series=%d: ticks of new series are dropped (counted in "
+                'ticker_engine_dropped_ticks_total{reason="series_limit"}); raise windows.max_series '
+                "if this many series are real (about 12.9 KB each)",
+                self.series.max_series,
+            )
 
     def _series_changed(self, symbols: set[str]) -> None:
         """New or re-identified series: make room for them, and decide which of them pegs judge."""

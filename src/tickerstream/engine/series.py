@@ -32,10 +32,13 @@ I64 = npt.NDArray[np.int64]
 SeriesKey = tuple[str, str | None, str | None]
 #: Row of a tick that fits no series unambiguously (dropped).
 AMBIGUOUS = -1
+#: Row of a tick whose new series would exceed the series limit (dropped).
+OVER_LIMIT = -2
 
 
 class SeriesIndex:
-    def __init__(self) -> None:
+    def __init__(self, max_series: int = 2**62) -> None:
+        self.max_series = max_series
         self._home: dict[str, int] = {}  # symbol -> row of its first series
         self._home_coin: dict[str, str | None] = {}  # symbol -> coin id of that series
         self._by_symbol: dict[str, list[int]] = {}  # symbol -> its rows, oldest first
@@ -78,8 +81,9 @@ class SeriesIndex:
     def rows(
         self, symbols: Sequence[str], currency: Sequence[str] | None, coin_ids: Sequence[str | None] | None
     ) -> tuple[I64, set[str]]:
-        """The row of each tick (``AMBIGUOUS`` for a tick without a coin id on a shared ticker),
-        creating series as needed; and the symbols whose series changed (created or claimed)."""
+        """The row of each tick (``AMBIGUOUS`` for a tick without a coin id on a shared ticker,
+        ``OVER_LIMIT`` for one whose new series would pass ``max_series``), creating series as
+        needed; and the symbols whose series changed (created or claimed)."""
         n = len(symbols)
         try:  # the steady state: every symbol known, one C-level dict lookup per tick
             rows = np.fromiter(map(self._home.__getitem__, symbols), dtype=np.int64, count=n)
@@ -149,9 +153,14 @@ class SeriesIndex:
         for r in self._by_symbol.get(symbol, ()):
             if self.coin[r] == coin and self.quote[r] == quote:
                 return r
-        return self._create(symbol, coin, quote, set())
+        return self._add(symbol, coin, quote, set())  # owned state is restored beyond the limit too
 
     def _create(self, symbol: str, coin: str | None, quote: str | None, changed: set[str]) -> int:
+        if len(self) >= self.max_series:
+            return OVER_LIMIT
+        return self._add(symbol, coin, quote, changed)
+
+    def _add(self, symbol: str, coin: str | None, quote: str | None, changed: set[str]) -> int:
         if self._free:
             r = self._free.pop()
             self.symbol[r], self.coin[r], self.quote[r] = symbol, coin, quote

@@ -34,6 +34,8 @@ class EngineStats:
     #: Ticks without a coin id whose symbol has several series in their quote (a shared ticker):
     #: dropped, since their price cannot be told apart.
     ambiguous_series: int = 0
+    #: Ticks of new series beyond ``windows.max_series``: dropped (memory stays bounded).
+    series_limit: int = 0
     #: Pegged or reference symbols with several candidate series and no coin id in the registry:
     #: not judged until it names one (gauge; logged once each).
     peg_ambiguous: int = 0

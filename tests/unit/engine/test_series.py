@@ -166,3 +166,19 @@ def test_v2_checkpoint_is_refused_with_a_clear_message(make_engine: Callable[...
     np.savez(buf, meta=np.frombuffer(orjson.dumps(meta | {"watermark": 0, "pegs": {}}), dtype=np.uint8))
     with pytest.raises(CheckpointFormatError, match=r"v2 .*symbol only.* cannot be restored"):
         make_engine().restore(buf.getvalue())
+
+
+def test_new_series_beyond_the_limit_are_dropped_and_counted_not_grown(
+    make_engine: Callable[..., Engine], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A flood of junk symbols must not grow the process without bound (50,000 took 746 MB)."""
+    e = make_engine("windows.max_series=3")
+    with caplog.at_level(logging.WARNING):
+        e.process(ticks([(f"S{k}", None, "USD", T0 + k, 1.0) for k in range(5)]))
+        e.process(ticks([(f"S{k}", None, "USD", T0 + 10 + k, 1.0) for k in range(6)]))
+    assert e.symbols() == ["S0", "S1", "S2"] and e.series.size <= 16
+    assert e.stats.series_limit == 2 + 3 and e.stats.accepted == 3 + 3
+    assert sum("engine.series_limit" in r.getMessage() for r in caplog.records) == 1
+    e.drop(["S1"])  # room again: the next new series is taken
+    e.process(ticks([("S9", None, "USD", T0 + 100, 1.0)]))
+    assert "S9" in e.symbols()
