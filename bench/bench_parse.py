@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_parse.py --mb 300        # the recorded run (docs/benchmarks.md)
     .venv/bin/python bench/bench_parse.py --mb 20 --repeat 1            # quick check
     .venv/bin/python bench/bench_parse.py --mb 300 --sites 200 --change 0.3   # re-scraped pages
+    .venv/bin/python bench/bench_parse.py --dense                        # pages made to be slow
 
 The corpus (seeded, so every run parses the same text) is a sequence of pages. Each page mixes news
 prose (some of it quoting prices: "Bitcoin hit $100,000 on Monday"), menus, a CoinGecko-style
@@ -262,6 +263,45 @@ def _base(page: str, ts: int, source: str) -> int:
     return len(baseline_parse(page, ts, source))
 
 
+#: Pages made to be slow (docs/reliability.md): one unit repeated up to the line cap, line after line,
+#: each line a little different so no cache answers for it; and one line of 1.6 MB without a newline.
+DENSE_UNITS = {
+    "$1$1$1 (signs, no symbol)": "$1",
+    "12$34%5, (digits, $ and %)": "12$34%5,",
+    "USD 1 USD 1 (fiat codes)": "USD 1 ",
+    "seed row, spaces": "Bitcoin (BTC) $ 67,000.12 1.23% ",
+    "seed row, no separator": "Bitcoin (BTC) $ 67,000.12 1.23%",
+    "AB $1 AB $1 (a record every 6 chars)": "AB $1 ",
+    "((((( (brackets)": "(",
+}
+
+
+def dense_pages(size: int = 1_600_000) -> list[tuple[str, str]]:
+    out = []
+    for label, unit in DENSE_UNITS.items():
+        line = unit * ((8_192 - 16) // len(unit))
+        lines = [f"{line}{i % 10}" for i in range(size // (len(line) + 2))]
+        out.append((f"{label}, lines", "\n".join(lines) + "\n"))
+    seed = DENSE_UNITS["seed row, no separator"]
+    out.append(("seed row, one 1.6 MB line", seed * (size // len(seed))))
+    return out
+
+
+def bench_dense(repeat: int) -> None:
+    for label, page in dense_pages():
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            result = parse_text(page, ts=0, source="bench")
+            times.append(time.perf_counter() - t0)
+        t = statistics.median(times)
+        mb = len(page.encode()) / 1e6
+        print(
+            f"{label:<48} {mb:4.1f} MB {t:7.3f} s {mb / t:7.2f} MB/s   "
+            f"ticks {len(result.ticks)}, rejects {len(result.rejects)}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=float, default=300.0, help="corpus size in MB (default 300)")
@@ -276,7 +316,12 @@ def main() -> None:
     ap.add_argument(
         "--widget-only", action="store_true", help="no other-style blocks (fast path + prose only)"
     )
+    ap.add_argument("--dense", action="store_true", help="time the pages made to be slow instead")
     args = ap.parse_args()
+    if args.dense:
+        print(f"python {platform.python_version()} | {_cpu_model()} | load {os.getloadavg()[0]:.2f}")
+        bench_dense(args.repeat)
+        return
 
     t0 = time.perf_counter()
     rng = random.Random(args.seed)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tickerstream.model import RejectReason
 from tickerstream.parse import patterns as P
-from tickerstream.parse.anchors import PctSpan, anchor_at, ident_before, pct_after
+from tickerstream.parse.anchors import PctSpan, anchor_at, ident_before, pct_after, symbol_reach
 from tickerstream.parse.numbers import SUFFIX_MULTIPLIER, Ambiguous, read_number, shown_quantum
 from tickerstream.parse.shapes import Layout, Rec, layouts, remember, shape_of
 from tickerstream.parse.vocab import (
@@ -171,6 +171,9 @@ def _filler_end(line: str, pos: int, endpos: int) -> int:
 
 
 _NO_PCT = (-1, -1, 1, False)
+#: Markers a line gets at full price before ``layout_of`` consults ``symbol_reach``: real ticker
+#: lines have a few per record, and building the stretches costs a Python step per word.
+_FEW_MARKS = 16
 _ASCII_DIGIT = re.compile(r"[0-9]")
 
 
@@ -183,10 +186,31 @@ def layout_of(line: str, pct_ordinal: int = 0) -> Layout:
     """
     recs: list[Rec] = []
     cursor = 0
-    for mk in P.MARK.finditer(line):
+    pos = 0
+    marks = 0
+    reach: list[tuple[int, int]] | None = None  # ``symbol_reach``, for lines dense with markers
+    ri = 0
+    search = P.MARK.search
+    # ``search`` from the last match's end: the matches of ``finditer``, but we may jump ahead.
+    while (mk := search(line, pos)) is not None:
         ms, me = mk.span()
+        pos = me
         if ms < cursor or (me - ms == 3 and mk.group() not in FIAT_CODES):
             continue  # (a symbol such as WBTC: anchor_at would refuse it, after a call)
+        marks += 1
+        if marks > _FEW_MARKS:
+            if reach is None:
+                reach = symbol_reach(line)
+            while ri < len(reach) and reach[ri][1] <= ms:
+                ri += 1
+            if ri == len(reach):
+                break  # no later marker has a symbol before it: nothing more on this line
+            if ms < reach[ri][0]:
+                # Markers before the stretch have no symbol in reach. Starting the search inside a run
+                # of capitals may align three-letter matches differently, but every code in a run of
+                # four or more capitals is refused (a letter touches it), as is one at the run start.
+                pos = reach[ri][0]
+                continue
         a = anchor_at(line, mk, cursor)
         if a is None:
             continue

@@ -143,6 +143,8 @@ class Processor:
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self._to_restore: set[int] = set()
+        #: Partitions kept across a rebalance, to check before they go on (see ``_restore_assigned``).
+        self._to_verify: set[int] = set()
         #: Partitions seen to start over under us (``_went_back``): restored cold from their beginning.
         self._started_over: set[int] = set()
         self._revoke_clean = True
@@ -478,7 +480,10 @@ class Processor:
                 for p in lost - mine:
                     await self.output.close(p)
             new = mine - kept
-            self._to_restore = (self._to_restore & mine) | new
+            # Kept partitions wait (paused) for one check too: a clean revoke does not prove nobody
+            # else owned them meanwhile (``_restore_assigned``).
+            self._to_verify = kept
+            self._to_restore = (self._to_restore & mine) | new | kept
             self._started_over &= mine
             self._consumer.pause(*(TopicPartition(self.ticks_topic, p) for p in self._to_restore))
             log.info("process.assigned", partitions=sorted(mine), kept=sorted(kept), restore=sorted(new))
@@ -489,19 +494,48 @@ class Processor:
         t0 = time.perf_counter()
         replayed = 0
         todo = sorted(self._to_restore)
+        verify, self._to_verify = self._to_verify, set()
         self._to_restore = set()
         assigned = {tp.partition for tp in self._consumer.assignment() if tp.topic == self.ticks_topic}
         todo = [p for p in todo if p in assigned]
         if isinstance(self.output, TransactionalOutput):
+            # Kept partitions get a new producer too: a member that owned one while we were out of the
+            # group opened its transactional id and so fenced ours, even if it committed nothing, and
+            # our next send would fail. A new producer fences it back.
+            for p in verify & set(todo):
+                await self.output.close(p)
             # Fence the previous owners (aborting their open transactions) before reading their commits.
             await asyncio.gather(*(self.output.open(p) for p in todo))
-        bounds = await self._recovery.bounds(todo) if todo else {}
         tps = [TopicPartition(self.ticks_topic, p) for p in todo]
+        # The group's commits first, then the ends and the checkpoints' bounds: read in that order, an
+        # offset committed by the time we look is never beyond the end (unless the topic really was
+        # re-created) and its checkpoint is within the bounds. Read the other way round, a restore that
+        # outlasted a rebalance saw the offsets another member committed meanwhile beyond stale ends,
+        # took the topic for re-created, started the partitions over from their beginning and
+        # checkpointed that empty state over the other member's.
+        commits = {tp: await self._consumer.committed(tp) for tp in tps}
+        bounds = await self._recovery.bounds(todo) if todo else {}
         ends = await self._consumer.end_offsets(tps) if todo else {}
         resume = []
         for tp in tps:
             p = tp.partition
-            committed = await self._consumer.committed(tp)
+            committed = commits[tp]
+            if p in verify and p in self.owned:
+                state = self.owned[p]
+                if state.committed == committed:
+                    # Nobody committed since we did: our state is the committed one. Go on from our own
+                    # position (the client restarts at the committed offset, which is ours).
+                    if state.position is not None:
+                        self._consumer.seek(tp, state.position)
+                    resume.append(tp)
+                    continue
+                # Another member committed it while we were out of the group (a restore or a step that
+                # outlasted the rebalance time-out, with nothing of ours to commit on the revoke): our
+                # state is older than the group's position, so it is restored like a new partition.
+                log.warning(
+                    "process.kept_partition_moved_on", partition=p, ours=state.committed, committed=committed
+                )
+                self.owned.forget([p], self.engine)
             if p in self._started_over:
                 self._started_over.discard(p)
                 restored = Restored(PartitionState(), None, beyond_end=True)
