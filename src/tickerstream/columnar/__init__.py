@@ -6,13 +6,12 @@ this folder knows only the records, so both the producer's archive and the repla
 """
 
 from tickerstream.columnar.schema import TICK_SCHEMA, table_from_json_values
-from tickerstream.columnar.writer import ParquetDataset, ParquetFile, is_parquet_target, open_parquet_sink
+from tickerstream.columnar.writer import ParquetDataset, ParquetFile, open_parquet_sink
 
 __all__ = [
     "TICK_SCHEMA",
     "ParquetDataset",
     "ParquetFile",
-    "is_parquet_target",
     "open_parquet_sink",
     "table_from_json_values",
 ]

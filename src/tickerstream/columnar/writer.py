@@ -169,11 +169,6 @@ class ParquetDataset:
         return ParquetFile(folder / f"part-{max(taken, default=-1) + 1:04d}.parquet")
 
 
-def is_parquet_target(path: str) -> bool:
-    """Is ``path`` meant as Parquet: a ``*.parquet`` name (one file) or a directory (a dataset)?"""
-    return path.endswith(".parquet") or path.endswith(os.sep) or os.path.isdir(path)
-
-
 def open_parquet_sink(path: str, *, overwrite: bool = False) -> ParquetFile | ParquetDataset:
     """``*.parquet``: one file (``overwrite`` or refuse an existing one); else a dataset directory."""
     if path.endswith(".parquet"):

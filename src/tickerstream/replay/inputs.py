@@ -28,7 +28,6 @@ from tickerstream.errors import InputError
 from tickerstream.kafka.codec import decode_tick_lines
 from tickerstream.model import Reject, RejectReason
 from tickerstream.parse import parse_bytes
-from tickerstream.replay.parquet_input import parquet_batches
 from tickerstream.replay.stats import ReadStats
 from tickerstream.sources.files import iter_snapshots
 from tickerstream.sources.recordings import expand_inputs, open_binary
@@ -130,7 +129,11 @@ def open_recorded(inputs: Sequence[str], stats: ReadStats) -> Iterator[TickBatch
     jsonl, pages, parquet = expand_inputs(inputs)
     stats.bytes_total = sum(os.path.getsize(p) for p in [*jsonl, *pages, *parquet])
     streams: list[Iterator[TickBatch]] = [jsonl_batches(p, stats) for p in jsonl]
-    streams += [parquet_batches(p, stats) for p in parquet]
+    if parquet:
+        # Imported here: pyarrow takes a while to load, and replays of JSON Lines or pages don't need it.
+        from tickerstream.replay.parquet_input import parquet_batches
+
+        streams += [parquet_batches(p, stats) for p in parquet]
     if pages:
         streams.append(page_batches(pages, stats))
     if not streams:

@@ -11,6 +11,7 @@ with Parquet's magic bytes (a dataset part named by another tool).
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -61,6 +62,12 @@ def is_parquet(path: Path) -> bool:
             return fh.read(len(_PARQUET_MAGIC)) == _PARQUET_MAGIC
     except OSError:
         return False  # the page reader reports it
+
+
+def is_parquet_target(path: str) -> bool:
+    """Is an output ``path`` meant as Parquet: a ``*.parquet`` name (one file) or a directory (a
+    dataset; existing, or named with a trailing ``/``)? Anything else is written as JSON Lines."""
+    return path.endswith(PARQUET_SUFFIX) or path.endswith(os.sep) or os.path.isdir(path)
 
 
 class Recordings(NamedTuple):
