@@ -8,8 +8,9 @@ and our own readers (which skip hidden names) never see a half-written file, and
 A dataset directory is laid out as ``DIR/date=YYYY-MM-DD/part-NNNN.parquet`` (hive partitioning:
 pandas, polars and DuckDB turn ``date`` into a column when asked). The date is the tick's event
 time (``ts``) in UTC, so a backtest of one day reads one folder. A file is closed and a new one
-started after ``rows_per_file`` rows, after ``max_file_age_s`` seconds open (so a long-running
-``ticker-produce --follow`` makes its ticks readable at least that often), and at close. Parts are
+started after ``rows_per_file`` rows, after ``max_file_age_s`` seconds open (checked whenever ticks
+are written or the sink is flushed: a long-running ``ticker-produce --follow`` makes its ticks
+readable about that often while ticks keep coming), and at close. Parts are
 numbered on from the highest number already in the folder: a second run adds files, never
 overwrites, as the JSON Lines archive appends.
 """

@@ -84,7 +84,7 @@ def test_a_file_open_too_long_is_closed_so_its_ticks_become_readable(tmp_path: P
     data.write_values(_values([_tick(0, T0)]))
     assert not list(tmp_path.rglob("*.parquet"))
     now[0] = 61.0
-    data.flush()  # the producer flushes periodically; a quiet feed still gets its file closed
+    data.flush()  # checked on a flush too, not only when the next ticks come
     assert [p.name for p in tmp_path.rglob("*.parquet")] == ["part-0000.parquet"]
     data.write_values(_values([_tick(1, T0 + 1)]))
     data.close()
