@@ -66,8 +66,9 @@ def batch_to_ticks(batch: pa.RecordBatch, source: str, first_row: int = 0) -> tu
     col = batch.column
     price = _floats(col("price"))
     quantum = _floats(col("price_quantum"))
-    ts_arr = col("ts").cast(pa.int64())
-    ts = ts_arr.to_numpy(zero_copy_only=False) if ts_arr.null_count else ts_arr.to_numpy()
+    ts_arr = col("ts").cast(pa.int64())  # zero-copy: a timestamp[ms] is int64 milliseconds
+    # A null ts (refused below) must not turn the column into floats: 0 in its place.
+    ts = (pc.fill_null(ts_arr, 0) if ts_arr.null_count else ts_arr).to_numpy()
     invalid = _invalid_rows(batch, price, quantum, ts)
     keep = None
     if invalid:
@@ -107,8 +108,7 @@ def _invalid_rows(
         checks.append((~np.isnan(quantum) & ~(np.isfinite(quantum) & (quantum > 0)), "bad price_quantum"))
         change = _floats(col("change_pct"))
         checks.append((~np.isnan(change) & ~np.isfinite(change), "change_pct must be finite or null"))
-    if not col("ts").null_count:
-        checks.append((ts < 0, "ts must be >= 0"))
+    checks.append((ts < 0, "ts must be >= 0"))
     invalid: dict[int, tuple[RejectReason, str]] = {}
     for mask, detail in checks:
         for i in np.flatnonzero(mask).tolist():
