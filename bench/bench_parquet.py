@@ -16,6 +16,10 @@ Read to ``TickBatch`` (all rows, batches of ~64k rows, in process, warm file cac
 * ``fastparquet``: ``ParquetFile.to_pandas`` of the six columns, ``tolist`` / ``to_numpy``, no validation;
 * ``jsonl``: our JSON Lines reader (``jsonl_batches``), for scale.
 
+Write (what ``--archive`` costs per acknowledged tick): the JSON records, 10,000 per call as the
+producer hands them over, to a Parquet file with ``ParquetFile.write_values``, against appending
+them to a JSON Lines file (the previous archive).
+
 Replay end to end (in process, events to memory): ``run_replay`` over ``open_recorded(parquet)``, over
 ``open_recorded(jsonl)``, and over the batches already in memory (the engine alone). Rounds alternate
 the three; CPU time (``time.process_time``) is reported beside wall time because the machine is shared.
@@ -159,6 +163,36 @@ def main() -> None:
         rel = f"  {cpu / base:.2f}x pyarrow's CPU" if base else ""
         rate = f"{n / cpu:>12,.0f}/s"
         print(f"  {name:12s} {runs[0][2]:>9,} ticks  cpu {cpu:6.2f} s  wall {wall:6.2f} s  {rate}{rel}")
+
+    values = [line for line in jsonl.read_bytes().split(b"\n") if line]
+    scratch = OUT / "bench-write.parquet"
+
+    def write_parquet() -> int:
+        out = ParquetFile(scratch, overwrite=True)
+        for i in range(0, len(values), 10_000):
+            out.write_values(values[i : i + 10_000])
+        out.close()
+        return len(values)
+
+    def write_jsonl() -> int:
+        with scratch.with_suffix(".jsonl").open("wb") as fh:
+            for i in range(0, len(values), 10_000):
+                chunk = values[i : i + 10_000]
+                chunk.append(b"")
+                fh.write(b"\n".join(chunk))
+        return len(values)
+
+    print("\nwrite the JSON records, 10,000 per call (median of rounds; CPU s, wall s, ticks/s by CPU)")
+    writes: dict[str, list[tuple[float, float, int]]] = {"parquet": [], "jsonl": []}
+    for _ in range(args.rounds):
+        writes["parquet"].append(timed(write_parquet))
+        writes["jsonl"].append(timed(write_jsonl))
+    for name, runs in writes.items():
+        cpu = statistics.median(r[1] for r in runs)
+        wall = statistics.median(r[0] for r in runs)
+        per_tick = f"{cpu / n * 1e6:.2f} us/tick"
+        print(f"  {name:12s} cpu {cpu:6.2f} s  wall {wall:6.2f} s  {n / cpu:>12,.0f}/s  {per_tick}")
+    values.clear()  # the replays below should not share the process with 1 M extra objects
 
     in_memory = list(read_pyarrow(parquet))
     sides: dict[str, Callable[[], int]] = {
