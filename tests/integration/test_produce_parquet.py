@@ -3,6 +3,7 @@ by other tools, one file or a day-partitioned directory."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.integration.test_produce import SEED, produce_cli, read_all, run_cli
+from tests.integration.test_produce import SEED, _write_pages, produce_cli, read_all, run_cli
 from tickerstream.model import Tick
 from tickerstream.parse import parse_bytes
 from tickerstream.sources.files import parse_iso_ts
@@ -93,3 +94,29 @@ async def test_archive_directory_is_partitioned_by_day_and_grows_across_runs(
     records = await read_all(kafka_bootstrap, ticks_topic)
     archived = _archived([p for p in files if p.is_file()])
     assert len(archived) == len(records) and sorted(archived) == sorted(r.value for r in records)
+
+
+async def test_sigterm_mid_way_leaves_complete_files_of_exactly_the_acknowledged_ticks(
+    kafka_bootstrap: str, kafka_topics: TopicFactory, tmp_path: Path, child_processes: ChildProcesses
+) -> None:
+    ticks_topic, rejects_topic = kafka_topics.name("ticks"), kafka_topics.name("rejects")
+    total = _write_pages(tmp_path / "pages", pages=400, symbols=2000)
+    archive = tmp_path / "archive/"
+    cmd = produce_cli(
+        kafka_bootstrap, ticks_topic, rejects_topic, "--archive", f"{archive}/", "--progress-interval", "0.2",
+        str(tmp_path / "pages"),
+    )  # fmt: skip
+    proc = child_processes.add(subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True))
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until ticks are flowing, then stop it mid-way
+        if '"produce.progress"' in line and '"ticks_acked": 0,' not in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, rest
+    records = await read_all(kafka_bootstrap, ticks_topic)
+    assert 0 < len(records) < total
+    files = sorted(archive.rglob("*"))
+    assert files and all(not p.name.startswith(".") for p in files)  # every file completed and renamed
+    parts = [p for p in files if p.is_file()]
+    assert sorted(_archived(parts)) == sorted(r.value for r in records)

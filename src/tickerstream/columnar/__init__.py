@@ -1,5 +1,5 @@
-"""Parquet recordings of ticks: the tick schema as Arrow types, writing files and day-partitioned
-directories, and finding the files of a recording.
+"""Parquet recordings of ticks: the tick schema as Arrow types, writing one file or a day-partitioned
+directory of rotating files, and reading a file's tick columns (``reader.py``).
 
 Readers that need the engine's batch (``ticker-replay``) convert in ``replay/parquet_input.py``;
 this folder knows only the records, so both the producer's archive and the replay can use it.
