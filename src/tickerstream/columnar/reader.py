@@ -35,7 +35,14 @@ def iter_tick_batches(path: Path, batch_rows: int = 65_536) -> Iterator[pa.Recor
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
     columns = [f.name for f in TICK_SCHEMA if f.name in names]
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False):
+    batches = pf.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as exc:  # a damaged page or row group: one line, not a traceback
+            raise InputError(f"{path}: cannot read ({exc})") from None
+        if batch is None:
+            return
         yield _conform(batch, path)
 
 

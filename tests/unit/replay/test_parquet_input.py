@@ -173,3 +173,13 @@ def test_progress_counts_the_share_of_rows_read(tmp_path: Path) -> None:
     path = _write_rows(tmp_path / "p.parquet", [dict(GOOD, ts=GOOD["ts"] + i) for i in range(10)])
     _, stats = _read(path)
     assert stats.positions == {str(path): path.stat().st_size}
+
+
+def test_a_damaged_file_is_an_input_error_not_a_traceback(sample_jsonl: Path, tmp_path: Path) -> None:
+    values = [line for line in sample_jsonl.read_bytes().splitlines() if line]
+    path = _write_values(tmp_path / "damaged.parquet", values)
+    data = bytearray(path.read_bytes())
+    data[100:4000] = bytes(3900)  # zeroes over the first column chunk's pages; the footer is intact
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"damaged\.parquet: "):
+        list(parquet_batches(path, ReadStats()))
