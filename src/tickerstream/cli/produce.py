@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from tickerstream.cli.common import (
     EXIT_INTERRUPTED,
@@ -43,6 +43,10 @@ from tickerstream.model import TICK_SCHEMA_VERSION, TICK_SCHEMA_VERSIONS
 from tickerstream.producer.runner import ProduceInputs, Producer, producer_config
 from tickerstream.producer.tick_producer import CODECS, ProducerConfig, ProduceStats
 from tickerstream.sources.files import parse_iso_ts
+from tickerstream.sources.recordings import is_parquet_target
+
+if TYPE_CHECKING:
+    from tickerstream.columnar.writer import ParquetDataset, ParquetFile
 
 PROG = "ticker-produce"
 log = get_logger(PROG)
@@ -98,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--archive",
         metavar="FILE",
-        help="also append the ticks Kafka acknowledged to FILE as JSON Lines, in the order read",
+        help="also keep the ticks Kafka acknowledged, in the order read: appended to FILE as JSON Lines; "
+        "FILE.parquet: one Parquet file; an existing directory (or a name ending in /): Parquet files "
+        "partitioned by day, DIR/date=YYYY-MM-DD/part-NNNN.parquet, rotated every 1,000,000 rows or hour",
     )
     p.add_argument(
         "--tick-version",
@@ -265,10 +271,20 @@ async def _init_topics(opts: _Options) -> int:
 
 async def _produce(opts: _Options, metrics: AnyMetrics, server: MetricsServer | None) -> int:
     args = opts.args
-    archive: BinaryIO | None = None
+    archive: BinaryIO | ParquetFile | ParquetDataset | None = None
     if args.archive:
         try:
-            archive = open(args.archive, "ab")  # noqa: SIM115 - closed below
+            if is_parquet_target(args.archive):
+                # Imported here: pyarrow takes a while to load, and only a Parquet archive needs it.
+                from tickerstream.columnar.writer import open_parquet_sink
+
+                archive = open_parquet_sink(args.archive)
+            else:
+                archive = open(args.archive, "ab")  # noqa: SIM115 - closed below
+        except FileExistsError as exc:
+            raise UsageError(
+                f"--archive: {exc}; give a directory for a dataset that grows across runs"
+            ) from None
         except OSError as exc:
             raise UsageError(f"--archive: cannot write {args.archive}: {exc.strerror}") from None
     producer = Producer(
@@ -294,7 +310,7 @@ async def _produce(opts: _Options, metrics: AnyMetrics, server: MetricsServer | 
         failed = exc
     finally:
         if archive is not None:
-            archive.close()
+            archive.close()  # a Parquet file is complete (readable) only from here on
     _summary(producer.stats, time.monotonic() - started, producer.stop_requested, opts.config.ticks_topic)
     if failed is not None:
         unacked = producer.stats.ticks_sent - producer.stats.ticks_acked

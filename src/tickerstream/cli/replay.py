@@ -27,6 +27,7 @@ from tickerstream.errors import InputError, UsageError, describe
 from tickerstream.model import Reject
 from tickerstream.replay import ReadStats, ReplaySummary, open_recorded, paced, run_replay
 from tickerstream.replay.report import ReportCollector, write_report
+from tickerstream.replay.save import save_records
 from tickerstream.sources.files import parse_iso_ts
 
 #: Show a progress line only for inputs big enough to take a noticeable time.
@@ -39,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Replay recorded ticks through the tickerstream engine (the same engine ticker-process runs) "
             "and write move and peg events as JSON Lines. Inputs are JSON Lines of ticks (*.jsonl, "
-            "*.jsonl.gz) and page text (parsed like ticker-parse), files or directories, merged in "
-            "event-time order. Same input and config give byte-identical output."
+            "*.jsonl.gz), Parquet (*.parquet, e.g. a ticker-produce --archive directory) and page text "
+            "(parsed like ticker-parse), files or directories, merged in event-time order. Same input "
+            "and config give byte-identical output."
         ),
         epilog="exit codes: 0 done, 2 usage error, 130 interrupted (Ctrl-C)",
     )
@@ -53,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kafka.add_argument("--start", metavar="ISO", help="ticks recorded from this time (inclusive), ISO 8601")
     kafka.add_argument("--end", metavar="ISO", help="... until this time (exclusive), ISO 8601; default now")
+    kafka.add_argument(
+        "--save",
+        metavar="PATH",
+        help="also keep the range's ticks for later replays: PATH.parquet = one Parquet file, a directory "
+        "(or a name ending in /) = Parquet files partitioned by day, else JSON Lines",
+    )
     kafka.add_argument(
         "--bootstrap-servers",
         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
@@ -154,8 +162,8 @@ def _open_inputs(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickBat
         if args.inputs:
             raise UsageError("give either INPUT files or --from-topic, not both")
         return _topic_batches(args, stats)
-    if args.start or args.end:
-        raise UsageError("--start and --end go with --from-topic")
+    if args.start or args.end or args.save:
+        raise UsageError("--start, --end and --save go with --from-topic")
     if not args.inputs:
         raise UsageError("nothing to replay: give INPUT files or directories, or --from-topic")
     return _readable(open_recorded(args.inputs, stats), stats)
@@ -196,9 +204,20 @@ def _topic_batches(args: argparse.Namespace, stats: ReadStats) -> Iterator[TickB
     with kafka_failures(kafka.bootstrap_servers):
         found = asyncio.run(
             read_time_range(
-                kafka.bootstrap_servers, args.from_topic, start, end, client_kwargs=kafka.client_kwargs()
+                kafka.bootstrap_servers,
+                args.from_topic,
+                start,
+                end,
+                client_kwargs=kafka.client_kwargs(),
+                keep_values=bool(args.save),
             )
         )
+    if args.save:
+        try:
+            saved = save_records(args.save, found.values)
+        except OSError as exc:
+            raise UsageError(f"--save: cannot write {args.save}: {exc.strerror or exc}") from None
+        print(f"ticker-replay: saved {saved:,} ticks to {args.save}", file=sys.stderr)
     stats.records = found.records
     for reject in found.rejects:
         stats.reject(reject)

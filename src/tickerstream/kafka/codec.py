@@ -102,7 +102,7 @@ def decode_tick_values(
             decoded = DecodedTicks(TickBatch(*columns), np.arange(n, dtype=np.int64))
     if decoded is None:
         decoded = _decode_one_by_one(values, max_bytes)
-    decoded = _refuse_implausible(decoded)
+    decoded = refuse_implausible(decoded)
     return decoded if max_ts is None else _refuse_future(decoded, max_ts)
 
 
@@ -115,7 +115,7 @@ def _refuse_future(decoded: DecodedTicks, max_ts: int) -> DecodedTicks:
     return _drop(decoded, {int(i): (reason, f"ts {int(ts[i])} is after {max_ts}") for i in late})
 
 
-def _refuse_implausible(decoded: DecodedTicks) -> DecodedTicks:
+def refuse_implausible(decoded: DecodedTicks) -> DecodedTicks:
     """Refuse prices the parser would refuse (``price_out_of_range``), with the parser's bounds.
 
     One vectorised test on the price column; only rows above the US-dollar cap (rare: none in a
@@ -165,10 +165,10 @@ def decode_tick_lines(chunk: bytes, max_bytes: int = MAX_TICK_BYTES) -> tuple[De
             ticks = None
         if ticks is not None and len(ticks) == body.count(b"\n") + 1:
             decoded = DecodedTicks(TickBatch(*_columns(ticks)), np.arange(len(ticks), dtype=np.int64))
-            checked = _refuse_implausible(decoded)
+            checked = refuse_implausible(decoded)
             return checked, ([line.strip() for line in body.split(b"\n")] if checked.bad else [])
     lines = [line for line in (raw.strip() for raw in chunk.split(b"\n")) if line]
-    return _refuse_implausible(_decode_one_by_one(lines, max_bytes)), lines
+    return refuse_implausible(_decode_one_by_one(lines, max_bytes)), lines
 
 
 def _fast_columns(joined: bytes, n: int) -> Columns | None:

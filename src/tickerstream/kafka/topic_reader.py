@@ -34,6 +34,9 @@ class TopicRange:
     batch: TickBatch
     records: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    #: With ``keep_values``: the records of ``batch``'s rows as read (tick JSON), in its order, so a
+    #: range can be saved whole (``ticker-replay --save``); the batch keeps only what the engine uses.
+    values: list[bytes] = field(default_factory=list)
 
 
 async def read_time_range(
@@ -44,8 +47,10 @@ async def read_time_range(
     *,
     timeout_s: float = 30.0,
     client_kwargs: Mapping[str, Any] | None = None,
+    keep_values: bool = False,
 ) -> TopicRange:
-    """Ticks recorded at ``start_ms <= record time < end_ms`` in every partition of ``topic``."""
+    """Ticks recorded at ``start_ms <= record time < end_ms`` in every partition of ``topic``
+    (``keep_values``: their records too, see ``TopicRange.values``)."""
     security = dict(client_kwargs or {})  # KafkaSettings.client_kwargs(): SASL/TLS, if configured
     count = await partition_count(bootstrap, topic, timeout_s=timeout_s, client_kwargs=security)
     if count is None:
@@ -66,7 +71,7 @@ async def read_time_range(
         end = await _offsets_at(consumer, tps, end_ms)
         for tp in tps:
             consumer.seek(tp, begin[tp])
-        return await asyncio.wait_for(_read(consumer, begin, end, topic), timeout_s)
+        return await asyncio.wait_for(_read(consumer, begin, end, topic, keep_values), timeout_s)
     finally:
         await consumer.stop()
 
@@ -81,10 +86,15 @@ async def _offsets_at(
 
 
 async def _read(
-    consumer: AIOKafkaConsumer, begin: dict[TopicPartition, int], end: dict[TopicPartition, int], topic: str
+    consumer: AIOKafkaConsumer,
+    begin: dict[TopicPartition, int],
+    end: dict[TopicPartition, int],
+    topic: str,
+    keep_values: bool,
 ) -> TopicRange:
     pending = {tp for tp in begin if begin[tp] < end[tp]}
     batches: list[TickBatch] = []
+    kept: list[bytes] = []
     result = TopicRange(batch=TickBatch.empty())
     while pending:
         fetched = await consumer.getmany(*pending, timeout_ms=500, max_records=50_000)
@@ -101,9 +111,13 @@ async def _read(
                         Reject(raw, bad.reason, f"{topic}/{tp.partition}/{rec.offset}", bad.detail)
                     )
                 batches.append(decoded.batch)
+                if keep_values:
+                    kept.extend(values[i] for i in decoded.rows.tolist())
             if await consumer.position(tp) >= end[tp]:
                 pending.discard(tp)
     merged = TickBatch.concat(batches)
     order = np.argsort(merged.ts, kind="stable")
     result.batch = merged.take(order)
+    if keep_values:
+        result.values = [kept[i] for i in order.tolist()]
     return result

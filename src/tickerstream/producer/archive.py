@@ -1,4 +1,5 @@
-"""``--archive``: the ticks Kafka acknowledged, as JSON Lines, in the order they were accepted.
+"""``--archive``: the ticks Kafka acknowledged, in the order they were accepted, as JSON Lines or
+Parquet (any :class:`ArchiveSink`: what is acknowledged is decided here, the format by the sink).
 
 Why not write a tick when it is accepted: a batch that is never acknowledged (an outage longer than
 the delivery timeout, an error that cannot pass, a forced stop) left its ticks in the archive though
@@ -17,7 +18,34 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class ArchiveSink(Protocol):
+    """Where acknowledged ticks go: ``write_values`` gets tick records (JSON) in acceptance order.
+
+    ``columnar.ParquetFile`` and ``columnar.ParquetDataset`` are sinks; a binary file is wrapped in
+    :class:`JsonLinesSink`. The sink is closed by whoever opened it, after the producer stopped.
+    """
+
+    def write_values(self, values: list[bytes]) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class JsonLinesSink:
+    """Tick records appended to a binary file, one per line (the replay's JSON Lines)."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+
+    def write_values(self, values: list[bytes]) -> None:
+        values.append(b"")  # a newline after the last line too (the list is ours to change)
+        self.file.write(b"\n".join(values))
+
+    def flush(self) -> None:
+        self.file.flush()
 
 
 @dataclass(slots=True)
@@ -30,7 +58,8 @@ class _Run:
 
 
 class AckedArchive:
-    """Appends accepted ticks to ``file`` once Kafka has acknowledged the batches that carry them.
+    """Hands accepted ticks to ``sink`` once Kafka has acknowledged the batches that carry them
+    (a binary file: JSON Lines appended to it).
 
     The producer tells it, in this order: :meth:`track` for each ticks batch it opens while accepting
     a run, :meth:`accept` for the run, then :meth:`acked` or :meth:`abandoned` once per batch (a batch
@@ -38,8 +67,8 @@ class AckedArchive:
     what never settled and writes the rest.
     """
 
-    def __init__(self, file: BinaryIO) -> None:
-        self.file = file
+    def __init__(self, sink: BinaryIO | ArchiveSink) -> None:
+        self.sink: ArchiveSink = sink if isinstance(sink, ArchiveSink) else JsonLinesSink(sink)
         #: Ticks written to the file, and ticks left out because their batch was never acknowledged.
         self.written = 0
         self.left_out = 0
@@ -72,14 +101,14 @@ class AckedArchive:
             self._drain()
 
     def flush(self) -> None:
-        self.file.flush()
+        self.sink.flush()
 
     def close(self) -> None:
         """End of the run: batches still unsettled (never sent after a failure) count as abandoned."""
         self._abandoned.update(self._pending)
         self._pending.clear()
         self._drain()
-        self.file.flush()
+        self.sink.flush()
 
     def _drain(self) -> None:
         """Write the waiting runs, oldest first, up to the first one that touches an unsettled batch."""
@@ -99,5 +128,4 @@ class AckedArchive:
             self.left_out += len(run.values) - len(values)
         if values:
             self.written += len(values)
-            values.append(b"")  # a newline after the last line too
-            self.file.write(b"\n".join(values))
+            self.sink.write_values(values)

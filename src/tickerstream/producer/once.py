@@ -14,12 +14,13 @@ import itertools
 import os
 from pathlib import Path
 
+from tickerstream.errors import SourceError
 from tickerstream.producer.inputs import produce_in_thread, produce_stdin_once
 from tickerstream.producer.jsonl import produce_jsonl
 from tickerstream.producer.tick_producer import TickProducer
 from tickerstream.producer.workers import produce_in_workers, worker_count
 from tickerstream.sources.files import walk_files
-from tickerstream.sources.recordings import is_jsonl
+from tickerstream.sources.recordings import PARQUET_SUFFIX, is_jsonl
 
 
 async def produce_once(
@@ -29,6 +30,7 @@ async def produce_once(
 
     ``workers`` is the ``--parse-workers`` setting ("auto" or a count). Returns early once ``stop`` is set.
     """
+    _refuse_parquet(paths)
     for run in _runs(paths):
         if stop.is_set():
             return
@@ -52,6 +54,19 @@ async def _produce_pages(
         await produce_in_workers(producer, sized, count, ts_override, stop)
     else:
         await produce_in_thread(producer, files, ts_override, stop)
+
+
+def _refuse_parquet(paths: list[str]) -> None:
+    """Parquet recordings are for ``ticker-replay``: read as page text they would give no ticks and
+    binary rejects, so they are refused up front (a usage error), before anything is sent."""
+    for run in _runs(paths):
+        if run != ["-"]:
+            found = next((f for f in _files_of(run) if f.endswith(PARQUET_SUFFIX)), None)
+            if found is not None:
+                raise SourceError(
+                    f"{found}: ticker-produce reads pages and JSON Lines of ticks, not Parquet "
+                    "(replay it with ticker-replay)"
+                )
 
 
 def _files_of(run: list[str]) -> list[str]:

@@ -24,6 +24,7 @@ from tickerstream.errors import ProduceError, describe
 from tickerstream.kafka.admin import ensure_topics, topic_specs_for
 from tickerstream.kafka.settings import KafkaSettings
 from tickerstream.metrics import AnyMetrics, NoMetrics
+from tickerstream.producer.archive import ArchiveSink
 from tickerstream.producer.follow import follow_all
 from tickerstream.producer.once import produce_once
 from tickerstream.producer.progress import batch_observer, log_progress, sync_metrics, sync_totals
@@ -65,14 +66,14 @@ class Producer:
         config: ProducerConfig | None = None,
         *,
         create_topics: bool = True,
-        archive: BinaryIO | None = None,
+        archive: BinaryIO | ArchiveSink | None = None,
         metrics: AnyMetrics | None = None,
         progress_interval_s: float = 0.0,
     ) -> None:
-        """``archive``: also append the JSON of every tick Kafka acknowledged to this file, in the order
-        the ticks were read (ticks never acknowledged stay out). ``metrics``: Prometheus
-        totals mirrored every second (default none). ``progress_interval_s``: a progress log line every
-        that many seconds (0: none)."""
+        """``archive``: also append the JSON of every tick Kafka acknowledged to this file (or hand it
+        to this sink: Parquet), in the order the ticks were read (ticks never acknowledged stay
+        out). ``metrics``: Prometheus totals mirrored every second (default none).
+        ``progress_interval_s``: a progress log line every that many seconds (0: none)."""
         self.settings = settings
         self.config = config or producer_config(settings)
         self.create_topics = create_topics

@@ -62,7 +62,7 @@ from tickerstream.kafka.partitioner import KeyRouter
 from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, TopicNames
 from tickerstream.log import get_logger
 from tickerstream.model import TICK_SCHEMA_VERSION, TICK_SCHEMA_VERSIONS, Reject, Tick
-from tickerstream.producer.archive import AckedArchive
+from tickerstream.producer.archive import AckedArchive, ArchiveSink
 from tickerstream.producer.encoding import tick_encoder
 
 log = get_logger(__name__)
@@ -174,12 +174,13 @@ class TickProducer:
         config: ProducerConfig | None = None,
         *,
         stats: ProduceStats | None = None,
-        archive: BinaryIO | None = None,
+        archive: BinaryIO | ArchiveSink | None = None,
         on_acked: Callable[[int, float], None] | None = None,
     ) -> None:
-        """``archive``: a binary file that receives each tick's JSON as one line (the replay format)
-        once Kafka has acknowledged it, in the order the ticks were accepted; ticks of a batch that is
-        never acknowledged stay out (:class:`~tickerstream.producer.archive.AckedArchive`).
+        """``archive``: a binary file that receives each tick's JSON as one line (the replay format),
+        or an :class:`~tickerstream.producer.archive.ArchiveSink` (Parquet), once Kafka has
+        acknowledged it, in the order the ticks were accepted; ticks of a batch that is never
+        acknowledged stay out (:class:`~tickerstream.producer.archive.AckedArchive`).
         ``on_acked(records, seconds)`` is called once per acknowledged record batch with the time from
         handing it to aiokafka to the ack (for metrics)."""
         self.config = config or ProducerConfig()

@@ -1,10 +1,12 @@
 """Recorded inputs for replay, as streams of columnar tick batches merged in event-time order.
 
-Two kinds of recording are accepted, as files or directories (searched recursively):
+Three kinds of recording are accepted, as files or directories (searched recursively):
 
 * JSON Lines of ticks (``*.jsonl``, ``*.jsonl.gz``, ``*.ndjson``): the ticks topic's JSON; each
   file is one stream, expected in event-time order (a file out of order is still read, and the
   engine counts the late ticks).
+* Parquet (``*.parquet``, e.g. a ``ticker-produce --archive DIR`` dataset): each file is one
+  stream, read a record batch at a time straight into columns (``parquet_input.py``).
 * anything else is page text, parsed as ``ticker-parse`` does; every page is one snapshot whose
   event time comes from its file name or mtime, and all pages together form one stream sorted by it.
 
@@ -16,8 +18,7 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,34 +28,13 @@ from tickerstream.errors import InputError
 from tickerstream.kafka.codec import decode_tick_lines
 from tickerstream.model import Reject, RejectReason
 from tickerstream.parse import parse_bytes
+from tickerstream.replay.stats import ReadStats
 from tickerstream.sources.files import iter_snapshots
 from tickerstream.sources.recordings import expand_inputs, open_binary
 
 #: Bytes decoded per chunk (~40k ticks): big enough to amortise per-call costs, small enough to stay
 #: cache-friendly and to keep memory flat whatever the file size.
 CHUNK_BYTES = 8 * 1024 * 1024
-
-
-@dataclass(slots=True)
-class ReadStats:
-    """What the readers have seen so far (for the summary and the progress line)."""
-
-    bytes_total: int = 0
-    #: Bytes consumed so far per input file (streams are read interleaved by the merge).
-    positions: dict[str, int] = field(default_factory=dict)
-    records: int = 0
-    reject_counts: dict[str, int] = field(default_factory=dict)
-    #: Where rejects go (e.g. a --rejects file); counted either way, so none is lost silently.
-    reject_sink: Callable[[Reject], None] | None = None
-
-    @property
-    def bytes_read(self) -> int:
-        return sum(self.positions.values())
-
-    def reject(self, reject: Reject) -> None:
-        self.reject_counts[reject.reason.value] = self.reject_counts.get(reject.reason.value, 0) + 1
-        if self.reject_sink is not None:
-            self.reject_sink(reject)
 
 
 def jsonl_batches(path: Path, stats: ReadStats) -> Iterator[TickBatch]:
@@ -146,9 +126,14 @@ def merge_by_time(streams: Sequence[Iterator[TickBatch]]) -> Iterator[TickBatch]
 
 def open_recorded(inputs: Sequence[str], stats: ReadStats) -> Iterator[TickBatch]:
     """All inputs as one event-time-ordered stream of batches."""
-    jsonl, pages = expand_inputs(inputs)
-    stats.bytes_total = sum(os.path.getsize(p) for p in [*jsonl, *pages])
+    jsonl, pages, parquet = expand_inputs(inputs)
+    stats.bytes_total = sum(os.path.getsize(p) for p in [*jsonl, *pages, *parquet])
     streams: list[Iterator[TickBatch]] = [jsonl_batches(p, stats) for p in jsonl]
+    if parquet:
+        # Imported here: pyarrow takes a while to load, and replays of JSON Lines or pages don't need it.
+        from tickerstream.replay.parquet_input import parquet_batches
+
+        streams += [parquet_batches(p, stats) for p in parquet]
     if pages:
         streams.append(page_batches(pages, stats))
     if not streams:

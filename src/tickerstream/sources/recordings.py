@@ -4,15 +4,17 @@ text, and how to open them. Shared by the backtest (``tickerstream.replay``) and
 JSON Lines of ticks are the ticks topic's own JSON (``*.jsonl``, ``*.ndjson``, optionally ``.gz``),
 or any other plain file whose first line is a tick record (a feed saved as ``ticks.txt``: read as
 a page it gave "0 ticks, 0 rejects", since JSON is not ticker text); anything else is page text,
-read as ``ticker-parse`` reads it.
+read as ``ticker-parse`` reads it. Parquet recordings are ``*.parquet`` files, or files that start
+with Parquet's magic bytes (a dataset part named by another tool).
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import orjson
 
@@ -20,6 +22,8 @@ from tickerstream.errors import InputError, SourceError
 from tickerstream.sources.files import walk_files
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+PARQUET_SUFFIX = ".parquet"
+_PARQUET_MAGIC = b"PAR1"
 
 
 #: How much of a file is looked at to tell a tick recording from page text.
@@ -49,10 +53,34 @@ def _starts_with_a_tick(path: Path) -> bool:
     return isinstance(obj, dict) and "v" in obj and "symbol" in obj
 
 
-def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[Path]]:
-    """Split inputs into (JSON Lines files, page files); directories are walked in sorted order."""
-    jsonl: list[Path] = []
-    pages: list[Path] = []
+def is_parquet(path: Path) -> bool:
+    """A ``*.parquet`` name, or a file that starts with Parquet's magic bytes."""
+    if path.name.endswith(PARQUET_SUFFIX):
+        return True
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(_PARQUET_MAGIC)) == _PARQUET_MAGIC
+    except OSError:
+        return False  # the page reader reports it
+
+
+def is_parquet_target(path: str) -> bool:
+    """Is an output ``path`` meant as Parquet: a ``*.parquet`` name (one file) or a directory (a
+    dataset; existing, or named with a trailing ``/``)? Anything else is written as JSON Lines."""
+    return path.endswith(PARQUET_SUFFIX) or path.endswith(os.sep) or os.path.isdir(path)
+
+
+class Recordings(NamedTuple):
+    """Input files by kind, each list in walk order."""
+
+    jsonl: list[Path]
+    pages: list[Path]
+    parquet: list[Path]
+
+
+def expand_inputs(inputs: Sequence[str]) -> Recordings:
+    """Split inputs into JSON Lines, page and Parquet files; directories are walked in sorted order."""
+    found = Recordings([], [], [])
     for raw in inputs:
         path = Path(raw)
         if not path.exists():
@@ -64,8 +92,9 @@ def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[Path]]:
         except SourceError as exc:
             raise InputError(str(exc)) from None
         for f in files:
-            (jsonl if is_jsonl(f) else pages).append(f)
-    return jsonl, pages
+            kind = found.parquet if is_parquet(f) else found.jsonl if is_jsonl(f) else found.pages
+            kind.append(f)
+    return found
 
 
 def open_binary(path: Path) -> BinaryIO:

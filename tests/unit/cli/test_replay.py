@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.support.processes import ChildProcesses
 from tickerstream.cli.replay import main as replay_main
+from tickerstream.columnar import ParquetDataset, ParquetFile
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -69,6 +72,45 @@ def test_split_and_gzipped_inputs_merge_to_the_same_events(
     assert sorted(whole.read_bytes().splitlines()) == sorted(split.read_bytes().splitlines())
 
 
+def test_parquet_inputs_give_the_events_of_json_lines(
+    sample_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = [line for line in sample_jsonl.read_bytes().splitlines() if line]
+    one = ParquetFile(tmp_path / "sample.parquet")
+    one.write_values(values)
+    one.close()
+    dataset = ParquetDataset(tmp_path / "archive", rows_per_file=700)  # many parts, three days
+    for i in range(0, len(values), 1000):
+        dataset.write_values(values[i : i + 1000])
+    dataset.close()
+    outs = []
+    for source in (sample_jsonl, tmp_path / "sample.parquet", tmp_path / "archive"):
+        out = tmp_path / f"{source.name}.events"
+        code, err = run([str(source), "--out", str(out)], capsys)
+        assert code == 0 and f"{len(values):,} ticks" in err and "0 rejects" in err
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2] and outs[0]
+
+
+def test_bad_parquet_rows_are_counted_and_written_to_rejects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], validate_record: Callable[[str, Any], None]
+) -> None:
+    good = {
+        "v": 2, "symbol": "BTC", "name": "Bitcoin", "coin_id": None, "price": 1.5, "currency": "USD",
+        "change_pct": None, "change_sign_known": False, "ts": 5, "source": "-", "price_quantum": None,
+    }  # fmt: skip
+    rows = [good, dict(good, price=-1.0), dict(good, price=1e200), dict(good, symbol=None)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "mixed.parquet")
+    rejects = tmp_path / "rejects.jsonl"
+    code, err = run([str(tmp_path / "mixed.parquet"), "--rejects", str(rejects)], capsys)
+    assert code == 0
+    assert "1 ticks" in err and "3 rejects (invalid_tick=2, price_out_of_range=1)" in err
+    found = [orjson.loads(line) for line in rejects.read_bytes().splitlines()]
+    assert [r["detail"].split(":")[0] for r in found] == ["row 1", "row 2", "row 3"]
+    for row in found:
+        validate_record("reject", row)
+
+
 def test_bad_records_are_counted_and_written_to_rejects(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], validate_record: Callable[[str, Any], None]
 ) -> None:
@@ -95,12 +137,17 @@ def test_bad_records_are_counted_and_written_to_rejects(
         (["{sample}", "--set", "moves.nope=1"], "unknown setting moves.nope"),
         (["{sample}", "--speed", "-1"], "--speed must be >= 0"),
         (["{sample}", "--config", "/no/such.toml"], "config file not found"),
+        (["{sample}", "--save", "x.parquet"], "--start, --end and --save go with --from-topic"),
+        (["{not_ticks}"], "not a tick recording, missing column(s)"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(
-    argv: list[str], message: str, sample_jsonl: Path, capsys: pytest.CaptureFixture[str]
+    argv: list[str], message: str, sample_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, err = run([a.replace("{sample}", str(sample_jsonl)) for a in argv], capsys)
+    not_ticks = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"symbol": ["BTC"]}), not_ticks)
+    argv = [a.replace("{sample}", str(sample_jsonl)).replace("{not_ticks}", str(not_ticks)) for a in argv]
+    code, err = run(argv, capsys)
     assert code == 2
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 

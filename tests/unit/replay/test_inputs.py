@@ -47,7 +47,7 @@ def test_directories_are_walked_like_the_other_commands(sample_jsonl: Path, tmp_
     (hidden_parent / "sub" / "b.jsonl").write_bytes(sample_jsonl.read_bytes())
     (hidden_parent / "a.txt").write_text("Bitcoin (BTC) $ 104,442.98 0.48%\n")
     (hidden_parent / ".skip.jsonl").write_text("hidden\n")
-    jsonl, pages = expand_inputs([str(hidden_parent)])
+    jsonl, pages, _ = expand_inputs([str(hidden_parent)])
     assert [p.name for p in jsonl] == ["b.jsonl"] and [p.name for p in pages] == ["a.txt"]
     # '..' as an input is a path like any other, not a hidden entry.
     cwd = Path.cwd()
