@@ -70,6 +70,15 @@ def batch_to_ticks(batch: pa.RecordBatch, source: str, first_row: int = 0) -> tu
     # A null ts (refused below) must not turn the column into floats: 0 in its place.
     ts = (pc.fill_null(ts_arr, 0) if ts_arr.null_count else ts_arr).to_numpy()
     invalid = _invalid_rows(batch, price, quantum, ts)
+    # The page's own 24 h change, checked against the history like the JSON decoder's (NaN: none).
+    change = _floats(col("change_pct"))
+    signed_col = col("change_sign_known")
+    signed = np.asarray(
+        (pc.fill_null(signed_col, False) if signed_col.null_count else signed_col).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
     keep = None
     if invalid:
         mask = np.ones(batch.num_rows, dtype=bool)
@@ -82,6 +91,8 @@ def batch_to_ticks(batch: pa.RecordBatch, source: str, first_row: int = 0) -> tu
         quantum=quantum if keep is None else quantum[keep],
         currency=_strings(col("currency"), keep),
         coin_ids=_strings(col("coin_id"), keep),
+        change=change if keep is None else change[keep],
+        change_signed=signed if keep is None else signed[keep],
     )
     rows = np.arange(batch.num_rows, dtype=np.int64) if keep is None else keep.astype(np.int64)
     # The decoder's own price check, currency by currency; its refusals name batch rows.

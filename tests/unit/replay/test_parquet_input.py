@@ -61,6 +61,10 @@ def _same(a: TickBatch, b: TickBatch) -> None:
     np.testing.assert_array_equal(a.ts, b.ts)
     np.testing.assert_array_equal(a.price, b.price)
     np.testing.assert_array_equal(a.quantum, b.quantum)  # NaN where unknown, on both sides
+    # The page's 24 h change: the engine checks it against the history (quality events).
+    assert a.change is not None and b.change is not None
+    np.testing.assert_array_equal(a.change, b.change)
+    np.testing.assert_array_equal(a.change_signed, b.change_signed)  # type: ignore[arg-type]
 
 
 def test_the_sample_gives_the_same_batches_and_events_as_json_lines(
