@@ -73,9 +73,7 @@ class Engine:
         self._coarse: set[SeriesKey] = set()  # series already reported as having a too coarse quantum
         self._unjudged: set[str] = set()  # pegged/reference symbols already logged as ambiguous
         self._other_coin: set[SeriesKey] = set()  # series logged as another coin than the registry's
-        #: Per tick of the last ``process`` call: is it a point of a reference series (``BTC`` in USD
-        #: for WBTC)? The processor publishes exactly those to other instances.
-        self.last_reference_mask = np.zeros(0, dtype=bool)
+        self._last_rows: I64 = np.zeros(0, dtype=np.int64)  # per tick of the last batch (< 0: dropped)
 
     # --- input -----------------------------------------------------------------------------------
 
@@ -86,13 +84,13 @@ class Engine:
         st = self._stats
         st.ticks += n
         if n == 0:
-            self.last_reference_mask = np.zeros(0, dtype=bool)
+            self._last_rows = np.zeros(0, dtype=np.int64)
             return []
         rows, changed = self.series.rows(batch.symbols, batch.currency, batch.coin_ids)
         if changed:
             self._series_changed(changed)
+        self._last_rows = rows
         dropped = rows < 0
-        self.last_reference_mask = self._reference[rows] & ~dropped
         if dropped.any():
             # A tick without a coin id on a shared ticker: whose price is it? Not guessed.
             st.ambiguous_series += int(np.count_nonzero(rows == AMBIGUOUS))
@@ -160,6 +158,15 @@ class Engine:
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
+
+    @property
+    def last_reference_mask(self) -> npt.NDArray[np.bool_]:
+        """Per tick of the last ``process`` call: is it a point of a reference series (``BTC`` in USD
+        for WBTC)? The processor publishes exactly those to other instances. (Computed on demand:
+        a replay never asks.)"""
+        rows = self._last_rows
+        mask: npt.NDArray[np.bool_] = self._reference[np.maximum(rows, 0)] & (rows >= 0)
+        return mask
 
     def _count_over_limit(self, n: int) -> None:
         """Ticks of new series past ``windows.max_series``: counted, and logged once per engine."""

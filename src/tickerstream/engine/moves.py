@@ -121,7 +121,8 @@ class MoveDetector:
                 sign = (g.price >= a_px) * 2.0 - 1.0
                 # Each price with its own quantum: the anchor's may be coarser (the seed widget
                 # shows $1.08 in cents, $0.97 with six decimals); unknown -> the tick's.
-                a_half = np.where(np.isnan(a_q), half, a_q * 0.5)
+                a_half = a_q * 0.5
+                np.copyto(a_half, half, where=np.isnan(a_half))
                 ratio = (g.price - half * sign) / np.maximum(a_px + a_half * sign, 0.0) - 1.0
                 least = np.maximum(ratio * sign, 0.0) * sign * 100.0
                 if not usable.all():

@@ -23,6 +23,7 @@ some tick does not fit (new symbols, second quotes, shared tickers) are resolved
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -47,11 +48,11 @@ class SeriesIndex:
         self.quote: list[str | None] = []
         self._free: list[int] = []
         self._quote_ids: dict[str | None, int] = {None: 0}
-        # Per row, for the vectorised check: quote id, coin id, and "the only series of its symbol
-        # in its quote" (a tick without a coin id may go there).
-        self._quote_id = np.zeros(0, dtype=np.int16)
+        # Per row, for the vectorised check: its coin id, and one code for its quote id and whether
+        # it is "the only series of its symbol in its quote" (a tick without a coin id may go
+        # there): 2 * quote id + alone, so the common check is one gather and one compare.
         self._coin = np.empty(0, dtype=object)
-        self._alone = np.zeros(0, dtype=bool)
+        self._code = np.zeros(0, dtype=np.int32)
         self._grow(16)  # never empty: an unknown symbol's row -1 is read (and masked) as row 0
 
     @property
@@ -85,30 +86,33 @@ class SeriesIndex:
         ``OVER_LIMIT`` for one whose new series would pass ``max_series``), creating series as
         needed; and the symbols whose series changed (created or claimed)."""
         n = len(symbols)
+        known = True
         try:  # the steady state: every symbol known, one C-level dict lookup per tick
             rows = np.fromiter(map(self._home.__getitem__, symbols), dtype=np.int64, count=n)
         except KeyError:
             rows = np.fromiter((self._home.get(s, -1) for s in symbols), dtype=np.int64, count=n)
-        at = np.maximum(rows, 0)
+            known = False
+        at = rows if known else np.maximum(rows, 0)
+        code = self._code[at]
         if currency is None:
-            fits = self._quote_id[at] == 0
+            qid: Any = 0
         elif currency.count(currency[0]) == n:
-            fits = self._quote_id[at] == self._quote_id_of(currency[0])
+            qid = self._quote_id_of(currency[0])
         else:
-            qids = np.fromiter(map(self._quote_id_of, currency), dtype=np.int16, count=n)
-            fits = self._quote_id[at] == qids
+            qid = np.fromiter(map(self._quote_id_of, currency), dtype=np.int32, count=n)
         if coin_ids is None:
-            fits &= self._alone[at]
+            fits = code == qid * 2 + 1  # same quote, and the symbol's only series there
         elif _all_home_coins(self._home_coin, symbols, coin_ids):
-            pass  # the usual stream: every tick carries its home series' coin id (C-level compare)
+            fits = (code | 1) == qid * 2 + 1  # the usual stream: every tick carries its home's coin id
         elif coin_ids.count(None) == n:
-            fits &= self._alone[at]
+            fits = code == qid * 2 + 1
         else:
             coins = np.empty(n, dtype=object)
             coins[:] = coin_ids
             no_id = coins == None  # noqa: E711 -- elementwise on an object array, not an identity test
-            fits &= (coins == self._coin[at]) | (no_id & self._alone[at])
-        fits &= rows >= 0
+            fits = ((code | 1) == qid * 2 + 1) & ((coins == self._coin[at]) | (no_id & ((code & 1) == 1)))
+        if not known:
+            fits &= rows >= 0
         changed: set[str] = set()
         if fits.all():
             return rows, changed
@@ -169,9 +173,8 @@ class SeriesIndex:
             self.symbol.append(symbol)
             self.coin.append(coin)
             self.quote.append(quote)
-            if r >= self._alone.shape[0]:
+            if r >= self._code.shape[0]:
                 self._grow(max(16, 2 * r))
-        self._quote_id[r] = self._quote_id_of(quote)
         self._coin[r] = coin
         self._by_symbol.setdefault(symbol, []).append(r)
         if symbol not in self._home:
@@ -193,8 +196,7 @@ class SeriesIndex:
             for r in rows:
                 self.symbol[r], self.coin[r], self.quote[r] = "", None, None
                 self._coin[r] = None
-                self._quote_id[r] = 0
-                self._alone[r] = False
+                self._code[r] = 0
             freed.extend(rows)
         # Reused lowest first, so row numbers stay dense and do not depend on the order of drops.
         self._free = sorted(set(self._free) | set(freed), reverse=True)
@@ -203,7 +205,8 @@ class SeriesIndex:
     def _refresh_alone(self, symbol: str) -> None:
         rows = self._by_symbol[symbol]
         for r in rows:
-            self._alone[r] = sum(1 for o in rows if self.quote[o] == self.quote[r]) == 1
+            alone = sum(1 for o in rows if self.quote[o] == self.quote[r]) == 1
+            self._code[r] = 2 * self._quote_id_of(self.quote[r]) + alone
 
     def _quote_id_of(self, quote: str | None) -> int:
         i = self._quote_ids.get(quote)
@@ -212,12 +215,11 @@ class SeriesIndex:
         return i
 
     def _grow(self, rows: int) -> None:
-        old = self._alone.shape[0]
-        self._quote_id = np.concatenate([self._quote_id, np.zeros(rows - old, dtype=np.int16)])
+        old = self._code.shape[0]
         coin = np.empty(rows, dtype=object)
         coin[:old] = self._coin
         self._coin = coin
-        self._alone = np.concatenate([self._alone, np.zeros(rows - old, dtype=bool)])
+        self._code = np.concatenate([self._code, np.zeros(rows - old, dtype=np.int32)])
 
 
 def _all_home_coins(

@@ -172,3 +172,20 @@ def test_bytes_per_symbol_as_documented() -> None:
     # two rings (1 h, 24 h) of 256 x (8 B ts, 8 B price, 8 B variance, 1 B quantum exponent) + 8 B
     # count, 41 B of scalars
     assert e.windows.nbytes_per_row() == 2 * (256 * 25 + 8) + 41
+
+
+def test_quantum_exponents_are_the_power_of_ten_at_or_above_each_quantum() -> None:
+    """The hot path's log-free version against the plain definition, on every kind of quantum."""
+    import numpy as np
+
+    from tickerstream.engine.windows import NO_Q, exponent_quanta, quantum_exponents
+
+    rng = np.random.default_rng(1)
+    q = np.concatenate(
+        [10.0 ** rng.integers(-15, 8, 500), rng.uniform(1e-12, 1e6, 20_000), [0.05, 0.5, 1.0, 3e-7]]
+    )
+    expected = np.ceil(np.log10(q) - 1e-9).astype(np.int8)
+    assert (quantum_exponents(q) == expected).all()
+    assert quantum_exponents(np.array([np.nan, 0.0])).tolist() == [NO_Q, NO_Q]
+    back = exponent_quanta(quantum_exponents(np.array([0.01, 1e-6, 0.05, np.nan])))
+    assert back[:3].tolist() == [0.01, 1e-6, 0.1] and np.isnan(back[3])
