@@ -47,6 +47,7 @@ class SeriesIndex:
         self.coin: list[str | None] = []
         self.quote: list[str | None] = []
         self._free: list[int] = []
+        self._mutations = 0  # series created or claimed so far (invalidates resolutions)
         self._quote_ids: dict[str | None, int] = {None: 0}
         # Per row, for the vectorised check: its coin id, and one code for its quote id and whether
         # it is "the only series of its symbol in its quote" (a tick without a coin id may go
@@ -120,13 +121,23 @@ class SeriesIndex:
         # series changes where that symbol's later ticks belong.
         misfit_rows = np.unique(rows[~fits])
         slow = np.flatnonzero(np.isin(rows, misfit_rows))
+        # One resolution per (symbol, coin, quote) until the symbol's series change (a new symbol's
+        # first batch would otherwise resolve every one of its ticks): a new or claimed series can
+        # only change where the symbol's ticks *without* a coin id belong, so only those are redone.
+        memo: dict[str, dict[tuple[str | None, str | None], int]] = {}
         for i in slow.tolist():
-            rows[i] = self._resolve(
-                symbols[i],
-                None if coin_ids is None else coin_ids[i],
-                None if currency is None else currency[i],
-                changed,
-            )
+            symbol = symbols[i]
+            key = (None if coin_ids is None else coin_ids[i], None if currency is None else currency[i])
+            known_rows = memo.setdefault(symbol, {})
+            r = known_rows.get(key)
+            if r is None:
+                before = self._mutations
+                r = self._resolve(symbol, key[0], key[1], changed)
+                if self._mutations != before:
+                    for k in [k for k in known_rows if k[0] is None]:
+                        del known_rows[k]
+                known_rows[key] = r
+            rows[i] = r
         return rows, changed
 
     def _resolve(self, symbol: str, coin: str | None, quote: str | None, changed: set[str]) -> int:
@@ -143,6 +154,7 @@ class SeriesIndex:
                 return r
         if len(same_quote) == 1 and self.coin[same_quote[0]] is None:
             r = same_quote[0]  # claim: the id-less series was this coin all along
+            self._mutations += 1
             self.coin[r] = coin
             self._coin[r] = coin
             if self._home[symbol] == r:
@@ -165,6 +177,7 @@ class SeriesIndex:
         return self._add(symbol, coin, quote, changed)
 
     def _add(self, symbol: str, coin: str | None, quote: str | None, changed: set[str]) -> int:
+        self._mutations += 1
         if self._free:
             r = self._free.pop()
             self.symbol[r], self.coin[r], self.quote[r] = symbol, coin, quote
