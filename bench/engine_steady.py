@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engine import make_stream  # noqa: E402
-from tickerstream.engine import Engine  # noqa: E402
+from bench_engine import make_stream
+from tickerstream.engine import Engine
 
 
 def main() -> None:
