@@ -143,16 +143,21 @@ def test_a_real_move_at_a_coarse_quantum_still_fires(make_engine: Callable[..., 
     assert [(m.horizon_s, m.direction, m.change_pct) for m in moves] == [(3600, "down", -15.7895)]
 
 
-def test_a_one_day_slide_reads_as_many_sigmas(make_engine: Callable[..., Engine]) -> None:
-    """-20 % over a day, after three calm days at 3 %/day, one tick a minute: the 24 h move (threshold
-    20 %) fires with |z| >= 4 (the old per-tick z read about -0.9), down, its anchor a day back.
-    (At the default 10 % threshold it fires half-way, at -10 %, with the z of that moment: ~-3.5.)"""
+def slide_day() -> tuple[np.ndarray, np.ndarray]:
+    """Three calm days at 3 %/day, then a day sliding -20 %, one tick a minute (cent prices)."""
     rng = np.random.default_rng(3)
     n_calm, n_day = 3 * 1440, 1440
     steps = rng.normal(0.0, 0.03 / np.sqrt(1440), n_calm + n_day)
     steps[n_calm:] += np.log(0.8) / n_day
     px = np.round(100.0 * np.exp(np.cumsum(steps)), 2)
-    ts = T0 + np.arange(px.size) * MIN
+    return T0 + np.arange(px.size) * MIN, px
+
+
+def test_a_one_day_slide_reads_as_many_sigmas(make_engine: Callable[..., Engine]) -> None:
+    """-20 % over a day, after three calm days at 3 %/day, one tick a minute: the 24 h move (threshold
+    20 %) fires with |z| >= 4 (the old per-tick z read about -0.9), down, its anchor a day back.
+    (At the default 10 % threshold it fires half-way, at -10 %, with the z of that moment: ~-3.5.)"""
+    ts, px = slide_day()
     e = make_engine("moves.horizons_s=[3600, 86400]", "moves.threshold_pct=[5.0, 20.0]")
     out = [ev for ev in e.process(TickBatch.from_arrays(["A"] * px.size, ts, px)) if isinstance(ev, Move)]
     day = [m for m in out if m.horizon_s == 86400]
@@ -165,12 +170,7 @@ def test_a_one_day_slide_at_the_default_threshold_is_reported_again_when_it_deep
 ) -> None:
     """The same -20 % day at the default 10 % threshold: reported when it reaches -10 % (z of that
     moment, about -3.4), and again, as ``deepened``, when it reaches -20 %, now with |z| >= 4."""
-    rng = np.random.default_rng(3)
-    n_calm, n_day = 3 * 1440, 1440
-    steps = rng.normal(0.0, 0.03 / np.sqrt(1440), n_calm + n_day)
-    steps[n_calm:] += np.log(0.8) / n_day
-    px = np.round(100.0 * np.exp(np.cumsum(steps)), 2)
-    ts = T0 + np.arange(px.size) * MIN
+    ts, px = slide_day()
     e = make_engine(*HORIZONS)
     out = [ev for ev in e.process(TickBatch.from_arrays(["A"] * px.size, ts, px)) if isinstance(ev, Move)]
     day = [m for m in out if m.horizon_s == 86400]
