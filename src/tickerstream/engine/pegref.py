@@ -33,7 +33,7 @@ MIN_VOL_RETURNS = 4
 _DAY_S = 86_400.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per referenced pegged tick (a frozen __init__ costs 2-3x)
 class RefBand:
     """Where the reference price at a tick's ts lies: ``[lo, hi]``, whose half-width in bps is
     ``uncertainty_bps``; the as-of ``price`` reported (the point before ts, else the one after),

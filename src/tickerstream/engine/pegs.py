@@ -99,13 +99,17 @@ class PegMonitor:
     ) -> list[PegEvent]:
         """Ticks of pegged/reference symbols in stream order, with the watermark around each."""
         out: list[PegEvent] = []
+        by_ref, specs = self.by_ref, self.specs
         for sym, t, p, before, after in zip(symbols, ts, price, wm_before, wm_after, strict=True):
-            self.release_due(before, out)
-            if sym in self.by_ref:
+            # release_due's own test, inlined: it runs twice per pegged tick and is rarely due.
+            if self._next_deadline is not None and before > self._next_deadline:
+                self.release_due(before, out)
+            if sym in by_ref:
                 self.add_reference(sym, t, p, out)
-            if sym in self.specs:
+            if sym in specs:
                 self._on_pegged(sym, t, p, after, out)
-            self.release_due(after, out)
+            if self._next_deadline is not None and after > self._next_deadline:
+                self.release_due(after, out)
         self.release_due(wm_end, out)
         return out
 

@@ -69,7 +69,7 @@ class PegTrack:
         return cls(**obj)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per pegged tick, and a frozen __init__ costs 2-3x
 class Observation:
     """One pegged tick as the monitor saw it. ``target``/``shown``/``judged`` are None when the tick
     could not be judged (then ``reason`` says why)."""
