@@ -78,8 +78,9 @@ class Engine:
     # --- input -----------------------------------------------------------------------------------
 
     def process(self, batch: TickBatch) -> list[Event]:
-        """Append a batch (ticks in stream order) and return its events, sorted by (ts, symbol, type,
-        horizon). Late ticks and duplicates are dropped and counted (see ``windows``)."""
+        """Append a batch (ticks in stream order) and return its events (moves, peg events, quality
+        events), sorted by ``event_sort_key``. Late ticks, duplicates and ticks no series can take
+        (ambiguous, over the series limit) are dropped and counted."""
         n = len(batch)
         st = self._stats
         st.ticks += n
@@ -133,23 +134,11 @@ class Engine:
                 events.extend(moves)
                 self._note_coarse(g, q)
             if batch.change is not None and batch.change_signed is not None and self._has_day_ring:
-                a_ts, a_px, _, a_q = anchor(DAY_MS)
-                slack = int(DAY_MS * (1.0 + self.config.moves.anchor_slack))
-                a_ts = np.where(a_ts >= g.ts - slack, a_ts, NO_TS)
                 k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == DAY_MS)
-                later = g.ts - DAY_MS + BASE_WINDOW_MS
-                _, later_px, _, later_q = win.asof(win.rings[k], g, kept[k], later, v_anchor, qexp)
-                base_q = np.fmax(np.fmax(a_q, later_q), q)  # the coarsest display of the three prices
-                day = DayAnchor(a_ts, a_px, later_px, base_q, np.maximum(var_rate, self._floor_rate))
-                checked = self.quality.check(
-                    g,
-                    q,
-                    batch.change[g.order],
-                    batch.change_signed[g.order],
-                    day,
-                    (s.symbol, s.coin, s.quote),
-                    st,
-                )
+                later = win.asof(win.rings[k], g, kept[k], g.ts - DAY_MS + BASE_WINDOW_MS, v_anchor, qexp)
+                day = self._day_anchor(g, q, anchor(DAY_MS), later, var_rate)
+                change, signed = batch.change[g.order], batch.change_signed[g.order]
+                checked = self.quality.check(g, q, change, signed, day, (s.symbol, s.coin, s.quote), st)
                 st.quality += len(checked)
                 events.extend(checked)
             st.evicted += win.write(g, kept, v_anchor, qexp)
@@ -158,6 +147,24 @@ class Engine:
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
+
+    def _day_anchor(
+        self,
+        g: Grouped,
+        q: F64,
+        at_day: tuple[I64, F64, F64, F64],
+        an_hour_later: tuple[I64, F64, F64, F64],
+        var_rate: F64,
+    ) -> DayAnchor:
+        """What the 24 h change check compares the page with: the as-of point a day back (within
+        the anchor slack), the one an hour later (sources take their base at different times), the
+        coarsest quantum of those prices and the tick's, and the variance rate (floored)."""
+        a_ts, a_px, _, a_q = at_day
+        _, later_px, _, later_q = an_hour_later
+        slack = int(DAY_MS * (1.0 + self.config.moves.anchor_slack))
+        a_ts = np.where(a_ts >= g.ts - slack, a_ts, NO_TS)
+        base_q = np.fmax(np.fmax(a_q, later_q), q)
+        return DayAnchor(a_ts, a_px, later_px, base_q, np.maximum(var_rate, self._floor_rate))
 
     @property
     def last_reference_mask(self) -> npt.NDArray[np.bool_]:
