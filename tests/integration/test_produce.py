@@ -58,6 +58,20 @@ async def read_all(bootstrap: str, topic: str, partitions: int = 6, timeout_s: f
         await consumer.stop()
 
 
+def sigterm_once_acked(cmd: list[str], child_processes: ChildProcesses) -> str:
+    """Start ``ticker-produce`` (with ``--progress-interval``), send SIGTERM as soon as its progress
+    shows acknowledged ticks, check that it exits 0, and return the rest of its stderr."""
+    proc = child_processes.add(subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True))
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until ticks are flowing, then stop it mid-way
+        if '"produce.progress"' in line and '"ticks_acked": 0,' not in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, rest
+    return rest
+
+
 def produce_cli(bootstrap: str, ticks: str, rejects: str, *args: str) -> list[str]:
     return [
         str(BIN / "ticker-produce"),
@@ -185,14 +199,7 @@ async def test_sigterm_flushes_everything_accepted(
         kafka_bootstrap, ticks_topic, rejects_topic, "--archive", str(archive), "--progress-interval", "0.2",
         str(tmp_path / "pages"),
     )  # fmt: skip
-    proc = child_processes.add(subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True))
-    assert proc.stderr is not None
-    for line in proc.stderr:  # wait until ticks are flowing, then stop it mid-way
-        if '"produce.progress"' in line and '"ticks_acked": 0,' not in line:
-            break
-    proc.send_signal(signal.SIGTERM)
-    rest = proc.stderr.read()
-    assert proc.wait(timeout=60) == 0, rest
+    rest = sigterm_once_acked(cmd, child_processes)
     m = re.search(
         r"ticker-produce: (\d+) ticks, 0 rejects from (\d+) snapshot\(s\) .*\(stopped by signal\)", rest
     )

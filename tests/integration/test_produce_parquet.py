@@ -3,7 +3,6 @@ by other tools, one file or a day-partitioned directory."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +12,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.integration.test_produce import SEED, _write_pages, produce_cli, read_all, run_cli
+from tests.integration.test_produce import (
+    SEED,
+    _write_pages,
+    produce_cli,
+    read_all,
+    run_cli,
+    sigterm_once_acked,
+)
 from tickerstream.model import Tick
 from tickerstream.parse import parse_bytes
 from tickerstream.sources.files import parse_iso_ts
@@ -106,14 +112,7 @@ async def test_sigterm_mid_way_leaves_complete_files_of_exactly_the_acknowledged
         kafka_bootstrap, ticks_topic, rejects_topic, "--archive", f"{archive}/", "--progress-interval", "0.2",
         str(tmp_path / "pages"),
     )  # fmt: skip
-    proc = child_processes.add(subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True))
-    assert proc.stderr is not None
-    for line in proc.stderr:  # wait until ticks are flowing, then stop it mid-way
-        if '"produce.progress"' in line and '"ticks_acked": 0,' not in line:
-            break
-    proc.send_signal(signal.SIGTERM)
-    rest = proc.stderr.read()
-    assert proc.wait(timeout=60) == 0, rest
+    sigterm_once_acked(cmd, child_processes)
     records = await read_all(kafka_bootstrap, ticks_topic)
     assert 0 < len(records) < total
     files = sorted(archive.rglob("*"))

@@ -154,6 +154,13 @@ class TickBatch:
             None if self.change_signed is None else self.change_signed[idx],
         )
 
+    def in_ts_order(self) -> TickBatch:
+        """The ticks in event-time order (stable: ties keep stream order); itself when already so."""
+        ts = self.ts
+        if len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all()):
+            return self
+        return self.take(np.argsort(ts, kind="stable"))
+
     def slice(self, start: int, stop: int) -> TickBatch:
         """Ticks ``start:stop`` in stream order (used to cut a stream into batches)."""
         cur = None if self.currency is None else self.currency[start:stop]

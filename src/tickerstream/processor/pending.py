@@ -103,8 +103,7 @@ class Segment:
             np.concatenate([a.quanta(), b.quanta()]),
             a.quotes() + b.quotes(),
             a.coins() + b.coins(),
-            np.concatenate([a.changes()[0], b.changes()[0]]),
-            np.concatenate([a.changes()[1], b.changes()[1]]),
+            *(np.concatenate(pair) for pair in zip(a.changes(), b.changes(), strict=True)),
         )
 
     @classmethod
@@ -121,8 +120,7 @@ class Segment:
             np.concatenate([s.quanta() for s in segments]),
             [c for s in segments for c in s.quotes()],
             [c for s in segments for c in s.coins()],
-            np.concatenate([s.changes()[0] for s in segments]),
-            np.concatenate([s.changes()[1] for s in segments]),
+            *(np.concatenate(cols) for cols in zip(*(s.changes() for s in segments), strict=True)),
         )
 
     def split(self, n: int) -> tuple[Segment, Segment | None]:
@@ -306,8 +304,7 @@ def _merge_rows(heads: list[tuple[int, Segment]]) -> Cut:
     quantum = np.concatenate([seg.quanta() for _, seg in rows])
     quotes = [c for _, seg in rows for c in seg.quotes()]
     coins = [c for _, seg in rows for c in seg.coins()]
-    change = np.concatenate([seg.changes()[0] for _, seg in rows])
-    signed = np.concatenate([seg.changes()[1] for _, seg in rows])
+    change, signed = (np.concatenate(cols) for cols in zip(*(seg.changes() for _, seg in rows), strict=True))
     key = np.concatenate([np.maximum.accumulate(seg.ts) for _, seg in rows])
     part = np.concatenate([np.full(len(seg), p, dtype=np.int64) for p, seg in rows])
     symbols = [s for _, seg in rows for s in seg.symbols]

@@ -59,7 +59,7 @@ def jsonl_batches(path: Path, stats: ReadStats) -> Iterator[TickBatch]:
                     raw = lines[bad.index].decode("utf-8", "replace")
                     stats.reject(Reject(raw, bad.reason, source, bad.detail))
                 if len(decoded.batch):
-                    yield _sorted(decoded.batch)
+                    yield decoded.batch.in_ts_order()
             if not block:
                 return
 
@@ -82,18 +82,6 @@ def page_batches(paths: Sequence[Path], stats: ReadStats) -> Iterator[TickBatch]
             stats.reject(reject)
         if result.ticks:
             yield TickBatch.from_ticks(result.ticks)
-
-
-def _sorted(batch: TickBatch) -> TickBatch:
-    ts = batch.ts
-    if len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all()):
-        return batch
-    order = np.argsort(ts, kind="stable")
-    return _take(batch, order)
-
-
-def _take(batch: TickBatch, idx: np.ndarray) -> TickBatch:
-    return batch.take(idx)
 
 
 def merge_by_time(streams: Sequence[Iterator[TickBatch]]) -> Iterator[TickBatch]:
@@ -121,7 +109,7 @@ def merge_by_time(streams: Sequence[Iterator[TickBatch]]) -> Iterator[TickBatch]
                 ready.append(buf.slice(0, cut) if cut < len(buf) else buf)
             buffers[i] = buf.slice(cut, len(buf)) if cut < len(buf) else next(streams[i], None)
         merged = ready[0] if len(ready) == 1 else TickBatch.concat(ready)
-        yield _take(merged, np.argsort(merged.ts, kind="stable")) if len(ready) > 1 else merged
+        yield merged.take(np.argsort(merged.ts, kind="stable")) if len(ready) > 1 else merged
 
 
 def open_recorded(inputs: Sequence[str], stats: ReadStats) -> Iterator[TickBatch]:

@@ -52,7 +52,7 @@ def parquet_batches(path: Path, stats: ReadStats) -> Iterator[TickBatch]:
         for reject in rejects:
             stats.reject(reject)
         if len(ticks):
-            yield _sorted(ticks)
+            yield ticks.in_ts_order()
 
 
 def _row_count(path: Path) -> int:
@@ -187,10 +187,3 @@ def _rejects(
 
 def _jsonable(value: Any) -> Any:
     return str(value)
-
-
-def _sorted(batch: TickBatch) -> TickBatch:
-    ts = batch.ts
-    if len(ts) < 2 or bool((ts[1:] >= ts[:-1]).all()):
-        return batch
-    return batch.take(np.argsort(ts, kind="stable"))

@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from tests.support.paths import DATA
+from tests.support.strategies import any_tick
 from tickerstream.model import Tick
 from tickerstream.parse import parse_bytes
 from tickerstream.producer.encoding import (
@@ -21,20 +21,7 @@ from tickerstream.producer.encoding import (
     tick_encoder,
 )
 
-ticks = st.builds(
-    Tick,
-    symbol=st.text(min_size=1, max_size=12),
-    name=st.text(max_size=40),
-    coin_id=st.none() | st.text(max_size=30),
-    price=st.floats(min_value=1e-12, max_value=1e9, allow_nan=False),
-    currency=st.sampled_from(["USD", "EUR"]),
-    change_pct=st.none() | st.floats(min_value=-100, max_value=5000, allow_nan=False),
-    change_sign_known=st.booleans(),
-    ts=st.integers(min_value=0, max_value=2**53),
-    # Text that looks like the cut point must not fool the v1 encoder.
-    source=st.text(max_size=60) | st.just(',"price_quantum":1}'),
-    price_quantum=st.none() | st.floats(min_value=1e-12, max_value=1.0),
-)
+ticks = any_tick
 
 
 def _seed_ticks() -> list[Tick]:

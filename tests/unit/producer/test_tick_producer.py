@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
+from tests.support.strategies import any_tick
 from tickerstream.model import Tick
 from tickerstream.producer.encoding import _tick_json_via_dataclass, encode_tick
 from tickerstream.producer.tick_producer import ProducerConfig, default_codec
 
-ticks = st.builds(
-    Tick,
-    symbol=st.text(min_size=1, max_size=12),
-    name=st.text(max_size=40),
-    coin_id=st.none() | st.text(max_size=30),
-    price=st.floats(min_value=1e-12, max_value=1e9, allow_nan=False),
-    currency=st.sampled_from(["USD", "EUR"]),
-    change_pct=st.none() | st.floats(min_value=-100, max_value=5000, allow_nan=False),
-    change_sign_known=st.booleans(),
-    ts=st.integers(min_value=0, max_value=2**53),
-    source=st.text(max_size=60),
-)
+ticks = any_tick
 
 
 def test_the_fast_encoder_is_in_use() -> None:
