@@ -143,7 +143,7 @@ class Engine:
                 events.extend(checked)
             st.evicted += win.write(g, kept, v_anchor, qexp)
             self._touched = g.seg_rows
-        events.extend(self._pegs_for(batch, rows, g.order))
+        events.extend(self._pegs_for(batch, g))
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
@@ -267,11 +267,11 @@ class Engine:
                 )
         self._stats.coarse_quantum = len(self._coarse)
 
-    def _pegs_for(self, batch: TickBatch, rows: I64, accepted_order: I64) -> list[PegEvent]:
+    def _pegs_for(self, batch: TickBatch, g: Grouped) -> list[PegEvent]:
         """Hand the accepted ticks of pegged/reference symbols to the peg monitor, in stream order."""
-        accepted = np.zeros(len(batch), dtype=bool)
-        accepted[accepted_order] = True
-        pos = np.flatnonzero(accepted & self._relevant[rows])
+        # Per series, not per tick: the few relevant segments' ticks, back in stream order.
+        relevant = self._relevant[g.seg_rows]
+        pos = np.sort(g.order[g.per_tick(relevant)]) if relevant.any() else g.order[:0]
         if pos.size == 0 and not self.pegs.held:
             return []
         wm = np.maximum.accumulate(batch.ts)

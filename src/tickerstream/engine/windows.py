@@ -90,34 +90,37 @@ def group_and_accept(rows: I64, ts: I64, price: F64, quantum: F64, last_ts: I64)
     first = np.empty(n, dtype=bool)
     first[:1] = True
     np.not_equal(r[1:], r[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], n)
     # The running max of earlier ts in the row; while a row's ts never decrease within the batch
-    # (the normal case) that is simply the previous tick's ts, or the row's last accepted ts.
+    # (the normal case) that is simply the previous tick's ts, or the row's last accepted ts (one
+    # gather per row, repeated over its ticks: cheaper than a gather per tick).
     prev_max = np.empty(n, dtype=np.int64)
     prev_max[1:] = t[:-1]
     prev_max[first] = NO_TS
-    np.maximum(prev_max, last_ts[r], out=prev_max)
+    np.maximum(prev_max, np.repeat(last_ts[r[starts]], ends - starts), out=prev_max)
     decreasing = np.flatnonzero(~first[1:] & (t[1:] < t[:-1])) + 1
     if decreasing.size:
-        starts = np.flatnonzero(first)
         for s in np.unique(np.searchsorted(starts, decreasing, side="right") - 1):
             lo = int(starts[s])
-            hi = int(starts[s + 1]) if s + 1 < starts.size else n
+            hi = int(ends[s])
             run = np.maximum.accumulate(t[lo:hi])
             prev_max[lo + 1 : hi] = np.maximum(run[:-1], last_ts[r[lo]])
     accepted = t > prev_max
     duplicates = int(np.count_nonzero(t == prev_max))
     late = n - int(np.count_nonzero(accepted)) - duplicates
-    keep = np.flatnonzero(accepted)
-    order = order[keep]
-    r = r[keep]
-    t = t[keep]
+    if late or duplicates:  # the common case drops nothing: no regrouping, no gathers per tick
+        keep = np.flatnonzero(accepted)
+        order = order[keep]
+        r = r[keep]
+        t = t[keep]
+        first = np.empty(r.shape[0], dtype=bool)
+        first[:1] = True
+        np.not_equal(r[1:], r[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        ends = np.append(starts[1:], r.shape[0])
     m = r.shape[0]
-    seg_first = np.empty(m, dtype=bool)
-    seg_first[:1] = True
-    np.not_equal(r[1:], r[:-1], out=seg_first[1:])
-    starts = np.flatnonzero(seg_first)
-    ends = np.append(starts[1:], m)
-    seg_of = np.cumsum(seg_first) - 1
+    seg_of = np.cumsum(first) - 1
     rank = np.arange(m, dtype=np.int64) - np.repeat(starts, ends - starts)
     return Grouped(
         order, r, t, price[order], quantum[order], starts, ends, r[starts], seg_of, rank, late, duplicates
@@ -471,10 +474,11 @@ class Windows:
             j = _search_kept(g, w, target)  # index into w, or -1
             jj = w[np.maximum(j, 0)]
             in_batch = (j >= 0) & (g.seg_of[jj] == g.seg_of) & (wrank[jj] >= wrank - cap)
-            a_ts[in_batch] = g.ts[jj[in_batch]]
-            a_px[in_batch] = g.price[jj[in_batch]]
-            a_var[in_batch] = v_rate[jj[in_batch]]
-            a_qx[in_batch] = qexp[jj[in_batch]]
+            src = jj[in_batch]
+            a_ts[in_batch] = g.ts[src]
+            a_px[in_batch] = g.price[src]
+            a_var[in_batch] = v_rate[src]
+            a_qx[in_batch] = qexp[src]
         # Not in the batch: search the ring as it was before the batch.
         rest = np.flatnonzero(~in_batch & (wrank < cap))
         if rest.size:
@@ -527,19 +531,17 @@ def quantum_exponents(q: F64) -> npt.NDArray[np.int8]:
     """Each quantum as the power of ten at or above it (1 B per ring point instead of 8; rounding
     up only makes a decision more cautious): 0.01 -> -2, 1e-6 -> -6, 0.05 -> -1; NaN/0 -> NO_Q.
 
-    Per tick on the hot path, so no log10 (a quarter of the engine's whole budget per tick): the
-    binary exponent gives a start at most two below the answer, and a table of powers of ten
-    steps it up."""
+    Per tick on the hot path, so no log10 (a quarter of the engine's whole budget per tick): a
+    quantum in [2**k, 2**(k+1)) has one of two answers, since 2 < 10. The float's exponent bits
+    give k, a table the smaller answer and the threshold above which it is the larger one."""
     out = np.full(q.shape, NO_Q, dtype=np.int8)
     ok = (q > 0) & (q < 1e127)  # NaN compares false: unknown
     if not ok.any():
         return out
     every = bool(ok.all())
     qq = q if every else q[ok]
-    e2 = np.frexp(qq)[1]  # qq = m * 2**e2 with 0.5 <= m < 1: log10(qq) in [0.301 (e2 - 1), 0.301 e2)
-    e = np.maximum(np.floor(e2 * 0.30102999566398120).astype(np.intp) - 1, -127)
-    for _ in range(2):
-        e += _POWERS_OF_TEN[e - NO_Q] * (1.0 + 1e-9) < qq
+    k = qq.view(np.int64) >> 52  # the biased binary exponent (the sign bit is 0: qq > 0)
+    e = _EXP_LOW.take(k) + (_EXP_LOW_LIMIT.take(k) < qq)
     if every:
         out[:] = e
     else:
@@ -547,14 +549,42 @@ def quantum_exponents(q: F64) -> npt.NDArray[np.int8]:
     return out
 
 
-#: 10 ** e for every int8 e, NaN at NO_Q: a gather per tick instead of a pow (this runs per tick
-#: and horizon on the hot path, where a pow costs more than the rest of the anchor lookup).
-_POWERS_OF_TEN = np.concatenate([[np.nan], 10.0 ** np.arange(-127, 128, dtype=np.float64)])
+def _smallest_exponent_at_or_above(x: float) -> int:
+    """The smallest e in [-127, 127] with 10 ** e >= x, allowing float noise of 1e-9 (0.01 -> -2)."""
+    e = min(max(-127, math.floor(math.log10(x)) - 1), 127) if x > 0 else -127
+    while e < 127 and 10.0**e * (1.0 + 1e-9) < x:
+        e += 1
+    return e
+
+
+def _exponent_tables() -> tuple[npt.NDArray[np.int8], F64]:
+    """Per biased binary exponent k (a quantum in [2**(k-1023), 2**(k-1022))): the answer at the
+    bottom of that range, and the quantum beyond which the answer is one more."""
+    low = np.empty(2048, dtype=np.int8)
+    limit = np.full(2048, np.inf)
+    for k in range(2048):
+        bottom = math.ldexp(1.0, k - 1023) if 0 < k < 2047 else 0.0 if k == 0 else math.inf
+        e = _smallest_exponent_at_or_above(bottom) if math.isfinite(bottom) else 127
+        low[k] = e
+        if e < 127:
+            limit[k] = 10.0**e * (1.0 + 1e-9)
+    return low, limit
+
+
+_EXP_LOW, _EXP_LOW_LIMIT = _exponent_tables()
+
+
+#: 10 ** e for every int8 e read as a byte (``e & 0xFF``), NaN at NO_Q: a gather per tick instead
+#: of a pow (this runs per tick and horizon on the hot path, where a pow costs more than the rest
+#: of the anchor lookup), indexed by the raw byte so that no conversion pass precedes it.
+_QUANTUM_OF_BYTE = np.array(
+    [np.nan if b == NO_Q & 0xFF else 10.0 ** (b - 256 if b >= 128 else b) for b in range(256)]
+)
 
 
 def exponent_quanta(qexp: npt.NDArray[np.int8]) -> F64:
     """Inverse of ``quantum_exponents``: 10 ** e, NaN for NO_Q."""
-    out: F64 = _POWERS_OF_TEN.take(qexp.astype(np.intp) - NO_Q)
+    out: F64 = _QUANTUM_OF_BYTE.take(qexp.view(np.uint8))
     return out
 
 
