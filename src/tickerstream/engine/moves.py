@@ -100,6 +100,7 @@ class MoveDetector:
         floor_rate = (cfg.sigma_floor_daily * cfg.sigma_floor_daily) / 86_400.0
         with np.errstate(invalid="ignore", divide="ignore"):
             q_rel = q / g.price
+        z_reach = 1.12 / 100.0 / (cfg.zscore_k * cfg.recede_ratio)  # |change in %| x this >= sigma
         for h, (h_ms, thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
             a_ts, a_px, a_var, a_q = anchors[h]
             with np.errstate(invalid="ignore"):
@@ -131,10 +132,16 @@ class MoveDetector:
                 # (floored), and never below the quantum's relative size.
                 elapsed_s = (g.ts - a_ts) / 1000.0
                 sigma = np.maximum(np.sqrt(rate * elapsed_s), q_rel)
-                z = np.log1p(least / 100.0) / sigma
+                absc = np.abs(least)
+                # |ln(1 + c)| <= 1.12 |c| while |c| <= 10 %: below that bound's reach of a z-score
+                # test (``zscore_k * recede_ratio``, the lower one) and of the threshold, the exact z
+                # decides nothing and is never reported, so the logarithm (a third of this loop's
+                # cost) runs only for the few ticks near a test; the others read as 0.
+                need = np.flatnonzero((absc >= min(thr, 10.0)) | (absc * z_reach >= sigma))
+                z = np.zeros(len(g))
+                z[need] = np.log1p(least[need] / 100.0) / sigma[need]
                 if not warm.all():
                     z[~warm] = np.nan
-                absc = np.abs(least)
                 absz = np.abs(z)
                 # NaN (no usable anchor, warm-up) compares false: neither triggers nor recedes.
                 c_hit = absc >= thr
