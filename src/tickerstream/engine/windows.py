@@ -373,28 +373,33 @@ class Windows:
         """
         ring = self.rings[-1]
         cap = ring.capacity
-        n = len(g)
         k_idx = np.flatnonzero(kept)
-        seg_k = g.seg_of[k_idx]
         m = k_idx.size
-        # Previous point of each kept tick: the previous kept tick of its segment, else the ring's last.
+        seg_k = g.seg_of[k_idx]
+        price_k = g.price[k_idx]
+        ts_k = g.ts[k_idx]
+        # Runs of kept ticks per segment (only segments with one): what is per segment is read once
+        # per run and repeated, not gathered per kept tick.
         first_k = np.empty(m, dtype=bool)
         first_k[:1] = True
         np.not_equal(seg_k[1:], seg_k[:-1], out=first_k[1:])
-        rows_k = g.rows[k_idx]
-        has_pt = ring.count[rows_k] > 0
-        last_slot = rows_k * cap + _slot(ring.count[rows_k] - 1, cap)
+        starts_k = np.flatnonzero(first_k)
+        ends_k = np.append(starts_k[1:], m)
+        lens_k = ends_k - starts_k
+        segs_k = seg_k[starts_k]
+        rows_seg_k = g.seg_rows[segs_k]
+        # Previous point of each kept tick: the previous kept tick of its segment, else the ring's last.
         prev = np.empty(m, dtype=np.float64)
         prev_ts = np.empty(m, dtype=np.int64)
-        prev[1:] = g.price[k_idx[:-1]]
-        prev_ts[1:] = g.ts[k_idx[:-1]]
-        ring_px = np.where(has_pt, ring.price.reshape(-1).take(np.where(has_pt, last_slot, 0)), np.nan)
-        ring_ts = np.where(has_pt, ring.ts.reshape(-1).take(np.where(has_pt, last_slot, 0)), NO_TS)
-        prev[first_k] = ring_px[first_k]
-        prev_ts[first_k] = ring_ts[first_k]
-        price_k = g.price[k_idx]
+        prev[1:] = price_k[:-1]
+        prev_ts[1:] = ts_k[:-1]
+        count = ring.count[rows_seg_k]
+        has_pt = count > 0
+        last_slot = np.where(has_pt, rows_seg_k * cap + _slot(count - 1, cap), 0)
+        prev[starts_k] = np.where(has_pt, ring.price.reshape(-1).take(last_slot), np.nan)
+        prev_ts[starts_k] = np.where(has_pt, ring.ts.reshape(-1).take(last_slot), NO_TS)
         valid = ~np.isnan(prev)
-        dt_ms = (g.ts[k_idx] - prev_ts).astype(np.float64)
+        dt_ms = (ts_k - prev_ts).astype(np.float64)
         # Rounding noise: each shown price is the true one plus an error uniform in +-q/2 (variance
         # q^2/12), so a shown return's square carries 2 q^2/12 of it on average: taken off.
         q_rel = q[k_idx] / price_k
@@ -404,15 +409,11 @@ class Windows:
         decay = np.where(valid, 0.5 ** (dt_ms / self.halflife_ms), 1.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             b = np.where(valid, (1.0 - decay) * sq / (dt_ms / 1000.0), 0.0)
-        starts_k = np.flatnonzero(first_k)
-        ends_k = np.append(starts_k[1:], m)
-        rows_seg_k = rows_k[starts_k]
         b[starts_k] += decay[starts_k] * self.var[rows_seg_k]
-        v_after = segmented_recurrence(decay, b, starts_k, ends_k - starts_k)
+        v_after = segmented_recurrence(decay, b, starts_k, lens_k)
         n_after = np.cumsum(valid)
         base = np.where(starts_k > 0, n_after[np.maximum(starts_k - 1, 0)], 0)
-        seg_of_k = np.cumsum(first_k) - 1
-        n_after = n_after - base[seg_of_k] + self.n_ret[rows_seg_k][seg_of_k]
+        n_after += np.repeat(self.n_ret[rows_seg_k] - base, lens_k)
         first = self.first_ts[g.seg_rows]
         first = np.where(first == NO_TS, g.ts[g.starts], first)
         self.first_ts[g.seg_rows] = first
@@ -424,25 +425,24 @@ class Windows:
             n0 = self.n_ret[g.seg_rows]
             w0 = 1.0 - 0.5 ** ((ring_ts_all(ring, g.seg_rows) - first).astype(np.float64) / hl)
             r0 = np.where(n0 > 0, np.maximum(self.var[g.seg_rows] / w0, 0.0), np.nan)
-            wk = 1.0 - 0.5 ** ((g.ts[k_idx] - first[g.seg_of[k_idx]]).astype(np.float64) / hl)
+            wk = 1.0 - 0.5 ** ((ts_k - np.repeat(first[segs_k], lens_k)).astype(np.float64) / hl)
             rk = np.where(n_after > 0, np.maximum(v_after / wk, 0.0), np.nan)
-        # Per tick: the state after the last kept tick strictly before it (else the pre-batch state).
+        # Per tick: the state after the last kept tick strictly before it, else the pre-batch state
+        # of its segment. Both kinds of state sit in one array (segments first, then kept ticks),
+        # so each value is one gather per tick.
         ck = np.cumsum(kept)
         before_seg = np.where(g.starts > 0, ck[np.maximum(g.starts - 1, 0)], 0)
         before_tick = g.per_tick(before_seg)
         j = ck - kept - before_tick  # kept ticks of the segment strictly before tick i
-        inside = j > 0
+        nseg = g.seg_rows.shape[0]
+        at = np.where(j > 0, before_tick + j - 1 + nseg, g.seg_of)
+        v_rate = np.concatenate([r0, rk]).take(at)
+        n_before = np.concatenate([n0, n_after]).take(at)
+        weight = np.concatenate([w0, wk]).take(at)
         if m:
-            pos_ok = np.where(inside, before_tick + j - 1, 0)  # index into k_idx
-            v_rate = np.where(inside, rk[pos_ok], g.per_tick(r0))
-            n_before = np.where(inside, n_after[pos_ok], g.per_tick(n0))
-            weight = np.where(inside, wk[pos_ok], g.per_tick(w0))
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
-        else:
-            v_rate, n_before, weight = g.per_tick(r0), g.per_tick(n0), g.per_tick(w0)
         weight = np.where(n_before > 0, weight, 0.0)
-        del n
         return v_rate, n_before, weight
 
     def asof(
