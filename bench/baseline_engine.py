@@ -19,8 +19,8 @@ import numpy as np
 from tickerstream.engine import EngineConfig, EngineStats, TickBatch
 from tickerstream.engine.moves import NEVER
 from tickerstream.engine.pegs import PegMonitor
+from tickerstream.engine.quanta import MIN_ESTIMATED_DECIMALS, UNROUNDED, price_decimals
 from tickerstream.engine.registry import load_registry
-from tickerstream.engine.windows import MIN_ESTIMATED_DECIMALS, UNROUNDED, price_decimals
 from tickerstream.events import Event, Move, PegEvent, Trigger, event_sort_key
 
 NAN = math.nan

@@ -31,14 +31,16 @@ import numpy.typing as npt
 from tickerstream.engine import checkpoint
 from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
+from tickerstream.engine.grouping import NO_TS, Grouped, group_and_accept
 from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.pegs import PegMonitor, PegStatus
 from tickerstream.engine.quality import BASE_WINDOW_MS, DAY_MS, ChangeCheck, DayAnchor
+from tickerstream.engine.quanta import quantum_exponents
 from tickerstream.engine.registry import load_coin_pins, load_registry
 from tickerstream.engine.series import AMBIGUOUS, OVER_LIMIT, SeriesIndex, SeriesKey
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
-from tickerstream.engine.windows import NO_TS, Grouped, Windows, group_and_accept, quantum_exponents
+from tickerstream.engine.windows import Windows
 from tickerstream.events import Event, PegEvent, event_sort_key
 
 I64 = npt.NDArray[np.int64]

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tickerstream.engine.config import MoveConfig
-from tickerstream.engine.windows import NO_TS, Grouped
+from tickerstream.engine.grouping import NO_TS, Grouped
 from tickerstream.events import Move, MoveKind, Trigger
 
 I64 = npt.NDArray[np.int64]

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from tickerstream.engine.grouping import NO_TS, Grouped
 from tickerstream.engine.stats import EngineStats
-from tickerstream.engine.windows import NO_TS, Grouped
 from tickerstream.events import Quality
 
 I64 = npt.NDArray[np.int64]

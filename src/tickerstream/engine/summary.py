@@ -8,7 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tickerstream.engine.moves import MoveDetector
-from tickerstream.engine.windows import Ring, Windows, ring_ts_all
+from tickerstream.engine.rings import Ring, ring_ts_all
+from tickerstream.engine.windows import Windows
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

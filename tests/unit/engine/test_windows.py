@@ -9,7 +9,9 @@ import pytest
 
 from tests.support.engine import HOUR, MIN, T0, batch
 from tickerstream.engine import Engine
-from tickerstream.engine.windows import UNROUNDED, bsearch_last_le, price_decimals, segmented_recurrence
+from tickerstream.engine.grouping import segmented_recurrence
+from tickerstream.engine.quanta import UNROUNDED, price_decimals
+from tickerstream.engine.rings import bsearch_last_le
 
 SHORT = ("windows.horizon_s=600", "moves.horizons_s=[600]", "moves.threshold_pct=[50.0]")
 
@@ -178,7 +180,7 @@ def test_quantum_exponents_are_the_power_of_ten_at_or_above_each_quantum() -> No
     """The hot path's log-free version against the plain definition, on every kind of quantum."""
     import numpy as np
 
-    from tickerstream.engine.windows import NO_Q, exponent_quanta, quantum_exponents
+    from tickerstream.engine.quanta import NO_Q, exponent_quanta, quantum_exponents
 
     rng = np.random.default_rng(1)
     q = np.concatenate(
