@@ -57,8 +57,11 @@ class Move:
     ``zscore`` is that change in units of the series' volatility over the same time:
     ``ln(1 + c) / (sigma_per_sqrt_second * sqrt((ts - from_ts) / 1000))``, where ``c`` is the smallest
     change consistent with the price quantum (display rounding), and sigma (per unit of time,
-    floored) never below ``quantum / to_price``; ``None`` while the series has too few returns.
-    ``sigma_pct`` is that sigma over the elapsed time, in percent. ``trigger`` says which measure
+    floored) never below ``quantum / to_price``, is the volatility known at ``from_ts`` (the regime
+    before the move); ``None`` while the series has too few returns, or had too little history at
+    ``from_ts`` (less than a half-life, or too few returns).
+    ``sigma_pct`` is that sigma over the elapsed time, in percent (``None`` when no volatility was
+    known at ``from_ts``). ``trigger`` says which measure
     reached its level; ``direction`` is always the sign of ``change_pct``. ``kind`` tells a new move
     from a later report of the same one (``deepened``, ``reminder``). The series is
     (``coin_id`` or ``symbol``, ``currency``): two coins sharing a ticker never share a series.
@@ -76,7 +79,7 @@ class Move:
     to_price: float
     change_pct: float
     zscore: float | None
-    sigma_pct: float
+    sigma_pct: float | None
     quantum: float
     trigger: Trigger
     direction: Direction

@@ -113,7 +113,9 @@ class Engine:
             kept = win.kept(g)
             var_rate, n_before, weight = win.returns_and_vol(g, q, kept[-1])
             # The variance a later move may be judged by (at its anchor): only once it rests on at
-            # least one half-life of history, else that move uses the current estimate.
+            # least one half-life of history and zscore_min_returns returns, else that move has no z
+            # (fewer returns, e.g. ten rather than a half-life's, gave 1.5-2x the |z| >= 4 episodes
+            # under calm GBM in the scorecard: too noisy an estimate to call a move unusual).
             mature = (n_before >= self.config.moves.zscore_min_returns) & (weight >= 0.5)
             v_anchor = np.where(mature, var_rate, np.nan)
             # Ring points keep the quantum their source showed; an estimated one (NO_Q) is not

@@ -104,13 +104,10 @@ class MoveDetector:
         for h, (h_ms, thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
             a_ts, a_px, a_var, a_q = anchors[h]
             with np.errstate(invalid="ignore"):
-                # The anchor's variance rate, else the current one; filled where missing rather
-                # than np.where over every tick (after warm-up almost none is missing).
-                rate = a_var.copy()
-                missing = np.isnan(rate)
-                if missing.any():
-                    rate[missing] = var_rate[missing]
-                np.maximum(rate, floor_rate, out=rate)
+                # The variance rate known at the anchor, the regime before the move began; NaN (so
+                # no z) when the series was still warming up there: the current estimate would count
+                # the move's own returns, and a crash would read as a calm day.
+                rate = np.maximum(a_var, floor_rate)
             usable = (a_ts != NO_TS) & (a_ts >= g.ts - int(h_ms * (1.0 + cfg.anchor_slack)))
             with np.errstate(invalid="ignore", divide="ignore"):
                 # The smallest change consistent with both shown prices (each within q/2 of the
@@ -224,7 +221,7 @@ class MoveDetector:
                         to_price=px,
                         change_pct=round(shown, 4),
                         zscore=None if math.isnan(z[i]) else round(float(z[i]), 3),
-                        sigma_pct=round(float(sigma[i]) * 100.0, 4),
+                        sigma_pct=None if math.isnan(sigma[i]) else round(float(sigma[i]) * 100.0, 4),
                         quantum=float(q[i]),
                         trigger=trigger,
                         direction="up" if shown > 0 else "down",

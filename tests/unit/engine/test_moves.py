@@ -68,7 +68,11 @@ def test_sustained_move_repeats_only_after_cooldown(make_engine: Callable[..., E
 
 def test_zscore_spike_after_warmup(make_engine: Callable[..., Engine]) -> None:
     e = make_engine(
-        *HORIZONS, "moves.zscore_k=4", "moves.sigma_floor_daily=0.001", "moves.zscore_min_returns=10"
+        *HORIZONS,
+        "moves.zscore_k=4",
+        "moves.sigma_floor_daily=0.001",
+        "moves.zscore_min_returns=10",
+        "moves.ewma_halflife_s=3600",  # z needs a half-life of history at the anchor: 90 min here
     )
     # +-0.2 % every 5 min, a bounce: volatility is sampled per 24 h-ring bucket (506 s), so it sees
     # little of it; sigma over an hour stays near its floors
@@ -251,3 +255,33 @@ def test_a_tick_in_another_quote_is_another_series(make_engine: Callable[..., En
     )
     eur_moves = [m for m in e.process(eur_crash) if isinstance(m, Move)]
     assert [(m.currency, m.horizon_s, m.from_price) for m in eur_moves] == [("EUR", 3600, 92_000.0)]
+
+
+def crash_after(calm_h: float, seed: int = 3) -> list[tuple[int, float]]:
+    """One tick a minute: ``calm_h`` hours of a 3 %/day random walk, then -8 % over 30 minutes."""
+    rng = np.random.default_rng(seed)
+    n = int(calm_h * 60)
+    calm = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.03 / np.sqrt(1440), n)))
+    crash = calm[-1] * np.linspace(1.0, 0.92, 31)[1:]
+    return [(T0 + k * MIN, round(float(p), 2)) for k, p in enumerate([*calm, *crash])]
+
+
+def test_a_crash_is_judged_by_the_volatility_before_it(make_engine: Callable[..., Engine]) -> None:
+    """A calm day and two hours (past the 1-day half-life), then -8 % in 30 minutes: the 1 h move's z
+    uses the volatility known at its anchor, not the current estimate that the crash inflates."""
+    e = make_engine(*HORIZONS)
+    hour = [m for m in run(e, crash_after(26.0)) if m.horizon_s == 3600]
+    assert hour
+    first = hour[0]  # z reaches 6 before the change reaches the 5 % threshold
+    assert first.trigger == "zscore" and first.zscore is not None and first.zscore <= -6
+    assert first.sigma_pct is not None and first.sigma_pct < 1.0  # about 0.6 % an hour at 3 %/day
+
+
+def test_no_z_when_the_anchor_is_in_the_warm_up(make_engine: Callable[..., Engine]) -> None:
+    """The crash starts 90 minutes into the series, and its 1 h anchor 30 minutes before that, when
+    the series had neither a half-life (1 day) of history nor zscore_min_returns returns: no z, no
+    sigma (the current estimate would count the crash itself); the threshold reports it."""
+    e = make_engine(*HORIZONS)
+    hour = [m for m in run(e, crash_after(1.5)) if m.horizon_s == 3600]
+    assert hour and all(m.zscore is None and m.sigma_pct is None for m in hour)
+    assert hour[0].trigger == "threshold" and hour[0].change_pct <= -5
