@@ -62,7 +62,8 @@ log = get_logger(__name__)
 
 __all__ = ["Processor", "ProcessorConfig", "ProcessorStats", "checkpoint_topic_for", "refprices_topic_for"]
 
-#: Poll time-out while fetched ticks wait (for the gate or for room): come back soon to feed them.
+#: Poll time-out while fetched ticks are pending: come back soon to feed them. (A step takes all that
+#: is pending, so this only matters if a step ever leaves rows behind.)
 PENDING_POLL_MS = 10
 #: Sends handed to the client but not yet acknowledged before a step waits for them (bounds memory).
 MAX_UNSETTLED_SENDS = 50_000
