@@ -16,9 +16,20 @@ ticks is a state change.
 What is measured is therefore producer linger + broker + fetch + decode + engine + event produce + event
 fetch. At saturation the producer offers as fast as it can (latency then includes the backlog).
 
+Scale-out: N ``Processor`` instances, each its own OS process, one fresh group per run, on one
+pre-filled topic. The drain time runs from starting the processes until the group's committed offsets
+reach the end offsets (checkpoint_interval_ms=1000, so commits follow processing within a second).
+Reported per run: drain time, ticks/s, total CPU s (the instances' user+sys, from their own rusage at
+exit), and per instance the steps taken and the steps in which the reference gate held something back.
+Instance counts run in alternation, round after round; ``--tree LABEL=SRC`` runs the instances from
+another source tree too (e.g. the commit before a change), alternating with ours. Also reported: the
+cores the rest of the machine left free during each run (from /proc/stat, minus our own CPU).
+
     .venv/bin/python bench/bench_process.py                       # everything, ~3 minutes
     .venv/bin/python bench/bench_process.py --only throughput --ticks 2000000
     .venv/bin/python bench/bench_process.py --only latency --rate 10000 --seconds 20
+    .venv/bin/python bench/bench_process.py --only scaleout --instances 1,2,3 --rounds 3 \
+        --symbols 975 --tree before=/tmp/base/src --tree after=src
 """
 
 from __future__ import annotations
@@ -26,9 +37,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import resource
+import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -321,6 +335,165 @@ async def run_latency(
     }
 
 
+# --- scale-out: N instances, separate processes, one group ---------------------------------------------
+
+
+async def scaleout_worker(kafka: KafkaSettings, group: str) -> None:
+    """One instance: run until SIGTERM, then print its stats and CPU as one JSON line on stdout."""
+    config = ProcessorConfig(group=group, checkpoint_interval_ms=1000, transactional_id_prefix=group)
+    proc = Processor(kafka, config=config)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, proc.request_stop)
+    async with proc:
+        await proc.run()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    st = proc.stats
+    out = {
+        "cpu_s": ru.ru_utime + ru.ru_stime,
+        "ticks": st.ticks,
+        "steps": st.steps,
+        "gate_blocked_steps": st.gate_blocked_steps,
+        "gate_timeouts": st.gate_timeouts,
+        "rebalances": st.rebalances,
+        "events": st.moves + st.pegs,
+    }
+    print(json.dumps(out), flush=True)
+
+
+def _cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine."""
+    with open("/proc/stat") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+async def run_scaleout(
+    kafka: KafkaSettings, prefix: str, instances: int, src: str, label: str
+) -> dict[str, object]:
+    end = await end_offsets(kafka.bootstrap_servers, kafka.topics.ticks, kafka.ticks_partitions)
+    group = f"{prefix}so{label}{instances}{uuid.uuid4().hex[:4]}"
+    env = {**os.environ, "PYTHONPATH": src}
+    busy0, total0 = _cpu_jiffies()
+    t0 = time.perf_counter()
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--bootstrap-servers",
+            kafka.bootstrap_servers,
+            "--scaleout-worker",
+            kafka.topics.ticks.removesuffix("ticks"),
+            "--group",
+            group,
+            "--partitions",
+            str(kafka.ticks_partitions),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        for _ in range(instances)
+    ]
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        while True:
+            got = await admin.list_consumer_group_offsets(group)
+            done = {tp.partition: meta.offset for tp, meta in got.items() if tp.topic == kafka.topics.ticks}
+            if all(done.get(p, -1) >= e for p, e in end.items()):
+                break
+            for proc in procs:
+                if proc.returncode is not None:
+                    raise RuntimeError(f"an instance exited early ({proc.returncode})")
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    drain = time.perf_counter() - t0
+    busy1, total1 = _cpu_jiffies()
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    outs = []
+    for proc in procs:
+        stdout, _ = await proc.communicate()
+        outs.append(json.loads(stdout.decode().strip().splitlines()[-1]))
+    cpu = sum(float(o["cpu_s"]) for o in outs)
+    ncpu = os.cpu_count() or 1
+    machine_busy = (busy1 - busy0) / max(1, total1 - total0) * ncpu  # cores busy, ours included
+    return {
+        "label": label,
+        "instances": instances,
+        "drain_s": drain,
+        "ticks_per_s": sum(end.values()) / drain,
+        "cpu_s": cpu,
+        "free_cores": ncpu - max(0.0, machine_busy - cpu / drain),
+        "steps": [o["steps"] for o in outs],
+        "gate_blocked": [o["gate_blocked_steps"] for o in outs],
+        "timeouts": sum(int(o["gate_timeouts"]) for o in outs),
+    }
+
+
+async def scaleout(args: argparse.Namespace, prefix: str) -> None:
+    kafka = kafka_settings(args.bootstrap_servers, prefix + "so.", args.partitions)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--bootstrap-servers",
+        args.bootstrap_servers,
+        "--prefill-prefix",
+        prefix + "so.",
+        "--ticks",
+        str(args.ticks),
+        "--symbols",
+        str(args.symbols),
+        "--partitions",
+        str(args.partitions),
+    )
+    if await child.wait() != 0:
+        raise RuntimeError("prefill failed")
+    trees = dict(t.split("=", 1) for t in args.tree) or {"this": str(Path(__file__).parents[1] / "src")}
+    counts = [int(x) for x in args.instances.split(",")]
+    runs: list[dict[str, object]] = []
+    for rnd in range(args.rounds):
+        for n in counts:
+            for label, src in trees.items():
+                r = await run_scaleout(kafka, prefix, n, str(Path(src).resolve()), label)
+                runs.append(r)
+                log(
+                    f"round {rnd + 1} {label} x{n}: drain {r['drain_s']:.1f} s, "
+                    f"{r['ticks_per_s']:,.0f} ticks/s, "
+                    f"cpu {r['cpu_s']:.1f} s, free cores {r['free_cores']:.2f}, steps {r['steps']}, "
+                    f"gate-held steps {r['gate_blocked']}, gate timeouts {r['timeouts']}"
+                )
+    log(
+        "\n| tree | instances | drain s (median) | ticks/s (median) | CPU s total (median) | "
+        "free cores | steps per instance | gate-held steps per instance |"
+    )
+    log("|---|---|---|---|---|---|---|---|")
+    med: dict[tuple[str, int], dict[str, float]] = {}
+    for label in trees:
+        for n in counts:
+            rs = [r for r in runs if r["label"] == label and r["instances"] == n]
+            m = {k: statistics.median(float(r[k]) for r in rs) for k in ("drain_s", "ticks_per_s", "cpu_s")}  # type: ignore[arg-type]
+            med[(label, n)] = m
+            free = statistics.median(float(r["free_cores"]) for r in rs)  # type: ignore[arg-type]
+            log(
+                f"| {label} | {n} | {m['drain_s']:.1f} | {m['ticks_per_s']:,.0f} | {m['cpu_s']:.1f} | "
+                f"{free:.2f} | {'; '.join(str(r['steps']) for r in rs)} | "
+                f"{'; '.join(str(r['gate_blocked']) for r in rs)} |"
+            )
+    for label in trees:
+        one = med.get((label, 1))
+        if one is None:
+            continue
+        for n in counts:
+            if n == 1:
+                continue
+            m = med[(label, n)]
+            log(
+                f"{label}: {n} vs 1 instance: CPU {m['cpu_s'] / one['cpu_s']:.2f}x, "
+                f"throughput {m['ticks_per_s'] / one['ticks_per_s']:.2f}x"
+            )
+
+
 # --- main -------------------------------------------------------------------------------------------
 
 
@@ -329,7 +502,7 @@ async def main() -> None:
     ap.add_argument(
         "--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     )
-    ap.add_argument("--only", choices=["throughput", "latency"])
+    ap.add_argument("--only", choices=["throughput", "latency", "scaleout"])
     ap.add_argument("--ticks", type=int, default=1_000_000)
     ap.add_argument("--symbols", type=int, default=2_000, help="synthetic symbols besides the 25 real ones")
     ap.add_argument("--partitions", type=int, default=6)
@@ -346,8 +519,24 @@ async def main() -> None:
         help="extra --set for the latency runs' ticker-process, e.g. process.commit_interval_ms=100",
     )
     ap.add_argument("--no-saturation", action="store_true", help="latency at --rate only")
+    ap.add_argument("--instances", default="1,2,3", help="scale-out: instance counts, in alternation")
+    ap.add_argument("--rounds", type=int, default=3, help="scale-out: rounds over the instance counts")
+    ap.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="LABEL=SRC",
+        help="scale-out: run the instances from this source tree too (repeat; default: this checkout)",
+    )
     ap.add_argument("--prefill-prefix", help=argparse.SUPPRESS)  # internal: the prefill child
+    ap.add_argument("--scaleout-worker", help=argparse.SUPPRESS)  # internal: one scale-out instance
+    ap.add_argument("--group", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.scaleout_worker:
+        await scaleout_worker(
+            kafka_settings(args.bootstrap_servers, args.scaleout_worker, args.partitions), args.group
+        )
+        return
     if args.prefill_prefix:
         kafka = kafka_settings(args.bootstrap_servers, args.prefill_prefix, args.partitions)
         ticks = sample_ticks(args.ticks, args.symbols)
@@ -360,6 +549,8 @@ async def main() -> None:
     cpu = platform.processor() or platform.machine()
     log(f"machine: {os.cpu_count()} CPUs, {cpu}, Python {platform.python_version()}")
     try:
+        if args.only == "scaleout":  # not part of "everything": minutes per round
+            await scaleout(args, prefix)
         if args.only in (None, "throughput"):
             kafka = kafka_settings(args.bootstrap_servers, prefix + "tp.", args.partitions)
             # Prefill in a child process: the measured processor then runs in a process that never

@@ -65,7 +65,9 @@ async def test_failed_deliveries_are_not_committed_and_a_successor_re_emits_them
         async with proc:
             await produce(kafka_bootstrap, kafka.topics.ticks, tick_records(ticks))
             await asyncio.wait_for(proc.run(), 30)
-    assert moves["failed"] == 5
+    # The failure surfaces at the next settle (the first commit is due at once): after one to five of
+    # the failing sends, depending on how many moves the steps before it carried.
+    assert 1 <= moves["failed"] <= 5
 
     got = by_id(
         await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality])
@@ -73,7 +75,7 @@ async def test_failed_deliveries_are_not_committed_and_a_successor_re_emits_them
     # How far the first processor got before the failure surfaced depends on how the broker cut the
     # fetches (a busy machine fetches in smaller pieces): what it sent is right, the failed sends are
     # missing, and the successor below must bring the output to exactly the expected events.
-    assert len(failed_ids) == 5 and not failed_ids & set(got), "the failed sends are missing from the output"
+    assert len(failed_ids) == moves["failed"] and not failed_ids & set(got), "the failed sends are missing"
     assert all(expected.get(i) == v for i, v in got.items()), "everything sent is an expected event"
     end = await end_offsets(kafka_bootstrap, kafka.topics.ticks)
     committed = await committed_offsets(kafka_bootstrap, config.group)

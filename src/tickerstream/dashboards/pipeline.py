@@ -112,8 +112,8 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Batch size",
-            "Records (ticks and dead letters) per processing step: what the reference gate released of the "
-            "fetched records, merged over partitions; not a poll. p50 and p99 within coarse buckets "
+            "Records (ticks and dead letters) per processing step: every record fetched since the last "
+            "step, merged over partitions; not a poll. p50 and p99 within coarse buckets "
             "(1, 10, 100, 500, 1k, ...).",
             quantiles("ticker_batch_records", qs=(0.5, 0.99)),
             "short",
@@ -126,7 +126,7 @@ def build() -> Json:
     lay.add(
         timeseries(
             "Batch processing duration",
-            "Wall time of one processing step that took records: the gate's cut, the engine, and handing "
+            "Wall time of one processing step that took records: the cut, the engine, and handing "
             "reference points, dead letters and events to the Kafka producer (acks are awaited only when "
             "too many are outstanding). Decoding happens at fetch time and is not included.",
             quantiles("ticker_batch_duration_seconds"),

@@ -22,7 +22,7 @@ take about 129 MB; rows grow by half, so up to 1.5x the rows in use may be alloc
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -302,6 +302,24 @@ class Engine:
         events: list[Event] = list(out)
         events.sort(key=event_sort_key)
         return events
+
+    def set_reference_horizons(self, horizons: Mapping[str, int | None]) -> list[Event]:
+        """Per reference symbol: every point of it with a smaller ts is known (``observe_reference``
+        or this engine's own ticks); None lifts the cap. A held pegged tick is then released by the
+        watermark only below its reference's horizon, so ticks of other symbols may run ahead
+        without deciding it early. Returns the events of ticks this releases now. A replay never
+        calls it: its stream carries the reference, and the watermark alone is exact there."""
+        out: list[PegEvent] = []
+        for ref, until in horizons.items():
+            if ref in self.pegs.by_ref:
+                self.pegs.set_horizon(ref, until, self._watermark, out)
+        events: list[Event] = list(out)
+        events.sort(key=event_sort_key)
+        return events
+
+    def blocked_references(self) -> set[str]:
+        """References whose horizon alone holds a pegged tick the watermark would have released."""
+        return self.pegs.blocked(self._watermark)
 
     def flush(self) -> list[Event]:
         """End of input (replay end): judge every held pegged tick with whatever reference is fresh."""

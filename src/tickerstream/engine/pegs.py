@@ -9,7 +9,11 @@ describes the semantics for users; the pieces:
   different batches, so a pegged tick is *held* until the reference has been seen at ts' >= its ts,
   or until the event-time watermark (the largest ts the engine has processed, advanced tick by tick
   in stream order) passes ``ts + ref_max_wait_s``. Release points are positions in the stream, not
-  batch ends, so results do not depend on batching.
+  batch ends, so results do not depend on batching. A caller that feeds the reference from
+  elsewhere (the Kafka processor: BTC may live on another instance) also caps the watermark per
+  reference (:meth:`PegMonitor.set_horizon`): a held tick then waits until the reference's points
+  up to ``ts + ref_max_wait_s`` are known, however far other symbols' ticks have moved the watermark.
+  The verdict depends only on those points, so it equals the replay's, just later.
 - **Reference quality** (``pegref.py``): the reference at ts as an interval from its nearest points
   and its recent volatility; too wide an interval, or no point within ``ref_max_age_s``, and the
   tick is not judged (counted in ``ref_stale`` / ``released_without_ref``).
@@ -77,7 +81,10 @@ class PegMonitor:
             vol_prior=RefModel.daily_pct_to_per_sqrt_s(config.ref_vol_prior_daily_pct),
         )
         self.machine = PegStateMachine(config)
-        self._next_deadline: int | None = None  # smallest ts + wait among held ticks
+        #: Per reference: every point of it with a smaller ts is known (``set_horizon``). Absent: no
+        #: cap (a replay sees the reference in its own stream, so its watermark is enough).
+        self.horizon: dict[str, int] = {}
+        self._next_deadline: int | None = None  # smallest ts + wait among releasable held ticks
 
     @property
     def references(self) -> set[str]:
@@ -123,14 +130,42 @@ class PegMonitor:
                 self._release(sym, q, out)
 
     def release_due(self, watermark: int, out: list[PegEvent]) -> None:
-        """Release every held tick whose wait ended: watermark > ts + ref_max_wait_s."""
+        """Release every held tick whose wait ended: ts + ref_max_wait_s < watermark, and below its
+        reference's horizon (when capped)."""
         if self._next_deadline is None or watermark <= self._next_deadline:
             return
         for sym in sorted(self.held):
             q = self.held[sym]
-            while q and q[0][0] + self.wait_ms < watermark:
+            cap = self._cap(sym)
+            limit = watermark if cap is None else min(watermark, cap)
+            while q and q[0][0] + self.wait_ms < limit:
                 self._release(sym, q, out)
         self._update_deadline()
+
+    def set_horizon(self, ref: str, until: int | None, watermark: int, out: list[PegEvent]) -> None:
+        """Every point of ``ref`` with ts < ``until`` is known (None: lift the cap). Held ticks of its
+        pegs are released by the watermark only below it; those it now allows go at once."""
+        if until is None:
+            self.horizon.pop(ref, None)
+        else:
+            self.horizon[ref] = until
+        self._update_deadline()
+        self.release_due(watermark, out)
+
+    def blocked(self, watermark: int) -> set[str]:
+        """References whose horizon alone holds a pegged tick back: the watermark has passed its
+        ts + wait (a replay would have judged it), the reference's points up to there are unknown."""
+        out: set[str] = set()
+        for sym, q in self.held.items():
+            if q and q[0][0] + self.wait_ms < watermark:
+                ref = self.specs[sym].reference
+                if ref is not None and ref in self.horizon and q[0][0] + self.wait_ms >= self.horizon[ref]:
+                    out.add(ref)
+        return out
+
+    def _cap(self, sym: str) -> int | None:
+        ref = self.specs[sym].reference
+        return None if ref is None else self.horizon.get(ref)
 
     def flush(self) -> list[PegEvent]:
         out: list[PegEvent] = []
@@ -144,7 +179,14 @@ class PegMonitor:
     def _on_pegged(self, sym: str, ts: int, price: float, watermark: int, out: list[PegEvent]) -> None:
         ref = self.specs[sym].reference
         q = self.held.get(sym)
-        if ref is None or (not q and (self._ref_seen(ref) >= ts or ts + self.wait_ms < watermark)):
+        if ref is None:
+            self._evaluate(sym, ts, price, out)
+            return
+        due = ts + self.wait_ms
+        # Waited enough as release_due decides: past the watermark and below the reference's horizon.
+        if not q and (
+            self._ref_seen(ref) >= ts or (due < watermark and due < self.horizon.get(ref, watermark))
+        ):
             self._evaluate(sym, ts, price, out)
             return
         if q is None:
@@ -152,9 +194,10 @@ class PegMonitor:
         q.append((ts, price))
         self.stats.held += 1
         self.stats.held_total += 1
-        deadline = ts + self.wait_ms
-        if self._next_deadline is None or deadline < self._next_deadline:
-            self._next_deadline = deadline
+        # A head at or past its reference's horizon waits for set_horizon, not for the watermark.
+        releasable = len(q) == 1 and due < self.horizon.get(ref, due + 1)
+        if releasable and (self._next_deadline is None or due < self._next_deadline):
+            self._next_deadline = due
         while q and q[0][0] <= self._ref_seen(ref):
             self._release(sym, q, out)
 
@@ -169,8 +212,15 @@ class PegMonitor:
         self._evaluate(sym, ts, price, out)
 
     def _update_deadline(self) -> None:
-        heads = [q[0][0] for q in self.held.values() if q]
-        self._next_deadline = min(heads) + self.wait_ms if heads else None
+        """The smallest ts + wait among held heads the watermark may release (below their horizon)."""
+        due = []
+        for sym, q in self.held.items():
+            if q:
+                d = q[0][0] + self.wait_ms
+                cap = self._cap(sym)
+                if cap is None or d < cap:
+                    due.append(d)
+        self._next_deadline = min(due) if due else None
 
     # --- judgement ------------------------------------------------------------------------------
 

@@ -136,7 +136,7 @@ class Metrics:
         )
         self.batch_size = Histogram(
             "ticker_batch_records",
-            "Records per processing step (what the reference gate released, all partitions).",
+            "Records per processing step (everything fetched since the last one, all partitions).",
             buckets=BATCH_SIZE_BUCKETS,
             registry=r,
         )

@@ -29,9 +29,10 @@ class ProcessorConfig:
     refprices_topic: str = ""
     poll_timeout_ms: int = 100
     max_records: int = 20_000
-    #: A partition with more fetched-but-gated ticks than this is paused until they drain.
+    #: A partition with more fetched-but-unprocessed ticks than this is paused until they drain.
     max_pending_rows: int = 60_000
-    #: Wall time a reference may make no progress while gating before it stops gating (counted).
+    #: Wall time a reference may make no progress while it alone holds pegged ticks back before it
+    #: stops holding them (counted in ``gate_timeouts``; they are judged with what is known).
     ref_gate_timeout_ms: int = 30_000
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
@@ -90,6 +91,8 @@ class ProcessorStats:
     #: Partitions started over from their beginning: checkpoint/commit beyond the end (topic re-created).
     offset_resets: int = 0
     rebalances: int = 0
+    #: Steps in which a reference's progress alone held pegged ticks back (the watermark had passed
+    #: their ts + wait). Nothing else waits: every step takes all fetched ticks.
     gate_blocked_steps: int = 0
     gate_timeouts: int = 0
     aborts: int = 0

@@ -1,31 +1,40 @@
-"""The reference gate: what of the pending ticks the engine may be fed now, and what progress to publish.
+"""The reference gate: how far each reference's points are known, what that lets the engine judge, and
+what progress to publish.
 
 A pegged asset (WBTC) is judged against its reference (BTC) as of the pegged tick's event time, and
-BTC's partition may be owned by another instance. :class:`RefGate` keeps the bookkeeping that makes a
-Kafka run give the replay's verdicts (the argument is in ``refprices``' docstring):
+BTC's partition may be owned by another instance. Every fetched tick goes to the engine in the next
+step, whatever the references' progress: only the pegged ticks wait, inside the engine, which holds
+them until their reference's points are known (#12: holding back the whole cut instead fragmented
+every instance's steps and made a second instance slower than one). :class:`RefGate` keeps the
+bookkeeping that makes a Kafka run give the replay's verdicts (argument: docs/processing.md):
 
 * **progress** of a reference's partition: every tick of it with a smaller ts is processed. Ours when
   we own the partition, else what its owner published on the group's refprices topic;
-* **the cut limit**: pending ticks are fed only up to ``min(progress of each gating reference) + wait``;
-* **stale references**: a reference whose progress does not move for ``ref_gate_timeout_ms`` of wall
-  time stops gating (counted and logged) until it moves again, so a dead owner cannot stall the group;
+* **horizons**: each step hands the engine every reference's progress (``set_reference_horizons``);
+  a held pegged tick at T is released by the watermark only once T + wait is below it;
+* **stale references**: a reference whose horizon alone holds ticks back and does not move for
+  ``ref_gate_timeout_ms`` of wall time stops capping (counted and logged) until it moves again, so a
+  dead owner cannot hold the pegs of the group forever;
 * **publishing**: reference points and progress records of the partitions we own, for the others.
 
-The gate does no I/O: it returns the records to send, and the :class:`Processor` sends them.
+The gate does no I/O: it returns the records to send and the events to emit, and the
+:class:`Processor` sends them.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from tickerstream.engine import Engine
+from tickerstream.events import Event
 from tickerstream.log import get_logger
 from tickerstream.processor.config import ProcessorStats
 from tickerstream.processor.ownership import Ownership
 from tickerstream.processor.pending import Cut, PendingTicks
-from tickerstream.processor.refprices import UNKNOWN, RefFollower, encode_ref, gate_limit, reference_ticks
+from tickerstream.processor.refprices import UNKNOWN, RefFollower, encode_ref, reference_ticks
 
 log = get_logger(__name__)
 
@@ -38,28 +47,29 @@ class RefGate:
         self,
         engine: Engine,
         ref_partition: dict[str, int],
-        dependents: dict[str, set[int]],
         follower: RefFollower,
         owned: Ownership,
         pending: PendingTicks,
         stats: ProcessorStats,
         *,
         timeout_ms: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``ref_partition``: each reference symbol's ticks partition. ``dependents``: for each
-        reference, the partitions of the symbols pegged to it (they wait for it when we own one)."""
+        """``ref_partition``: each reference symbol's ticks partition. ``clock``: seconds, for the
+        stale time-out (tests pass their own)."""
         self.engine = engine
         self.ref_partition = ref_partition
-        self.dependents = dependents
         self.follower = follower
         self.owned = owned
         self.pending = pending
         self.stats = stats
         self.timeout_ms = timeout_ms
+        self._clock = clock
         self._published_until: dict[str, int] = {}
-        #: References that stopped gating after a time-out, with the horizon they were stuck at.
+        #: References that stopped capping after a time-out, with the horizon they were stuck at.
         self._stale: dict[str, int] = {}
-        self._blocked_since: float | None = None
+        #: References holding pegged ticks back: since when (clock) and at which horizon.
+        self._blocked: dict[str, tuple[float, int]] = {}
 
     def progress(self, ref: str) -> int:
         """What we may promise about ``ref``'s partition (published): every tick of it with a smaller ts
@@ -72,46 +82,60 @@ class RefGate:
         first = self.pending.first_ts(p)
         return max(remote, first if first is not None else self.owned[p].last_ts)
 
-    def horizon(self, ref: str) -> int:
-        """How far ``ref``'s points are known for the gate. For a partition we own, every fetched tick
-        counts: a cut is merged by event time, so its reference ticks precede the later ticks in it."""
-        p = self.ref_partition[ref]
-        last = self.pending.last_key(p) if p in self.owned else None
-        return self.progress(ref) if last is None else max(last, self.progress(ref))
+    def release(self) -> list[Event]:
+        """Hand the engine every reference's horizon (call after the follower's points are in, before
+        the step's cut): the pegged ticks it now allows are judged, and their events returned.
+
+        The horizon is the *processed* progress, not what has been fetched: the cut feeds every
+        fetched tick, and the watermark it reaches may pass a held tick's ts + wait before the
+        reference's fetched points come up in it; points below the progress are already in."""
+        until = {r: self.progress(r) for r in self.ref_partition}
+        for r in [r for r, u in self._stale.items() if until[r] > u]:
+            del self._stale[r]  # it moves again: it caps again
+        events = self.engine.set_reference_horizons(
+            {r: None if r in self._stale else u for r, u in until.items()}
+        )
+        stale = self._watch(until)
+        if stale:  # judged now with what is known (the engine's own rule)
+            events += self.engine.set_reference_horizons(dict.fromkeys(stale))
+        return events
+
+    def _watch(self, until: dict[str, int]) -> list[str]:
+        """Count steps in which a reference holds pegged ticks back; after ``timeout_ms`` of wall time
+        without its horizon moving, mark it stale (its ticks are then judged with what is known)."""
+        blocked = self.engine.blocked_references()
+        for r in [r for r in self._blocked if r not in blocked]:
+            del self._blocked[r]
+        if not blocked:
+            return []
+        self.stats.gate_blocked_steps += 1
+        now = self._clock()
+        timed_out = []
+        for r in sorted(blocked):
+            since, at = self._blocked.get(r, (now, until[r]))
+            if until[r] != at:  # it moved: the wait starts again
+                since, at = now, until[r]
+            self._blocked[r] = (since, at)
+            if (now - since) * 1000 >= self.timeout_ms:
+                timed_out.append(r)
+        if timed_out:
+            for r in timed_out:
+                self._stale[r] = until[r]
+                del self._blocked[r]
+            self.stats.gate_timeouts += 1
+            log.warning("process.ref_gate_timeout", refs=timed_out, until={r: until[r] for r in timed_out})
+        return timed_out
 
     def cut(self) -> Cut | None:
-        """The pending ticks the engine may take now (None: nothing may go yet, or nothing pending)."""
+        """Every pending tick, merged by event time (None: nothing pending). Nothing of the cut waits
+        for a reference here: pegged ticks wait inside the engine (``release``)."""
         if not self.pending:
             return None
-        owned = self.owned.parts.keys()
-        gating = [r for r, deps in self.dependents.items() if deps & owned]
-        until = {r: self.horizon(r) for r in gating}
-        for r in [r for r, u in self._stale.items() if until.get(r, UNKNOWN) > u]:
-            del self._stale[r]  # it moves again: it gates again
-        # Up to the horizon itself, not horizon + ref_max_wait_s: a tick the watermark releases is
-        # judged with the reference's first point after it too (within the wait; engine/pegref.py),
-        # so all of the reference's points up to ts + wait must be known by then, as in a replay.
-        cut = self.pending.cut(gate_limit(gating, until, 0, set(self._stale)))
-        if cut is not None:
-            if len(cut):
-                self._blocked_since = None
-            return cut
-        self.stats.gate_blocked_steps += 1
-        now = time.monotonic()
-        if self._blocked_since is None:
-            self._blocked_since = now
-        elif (now - self._blocked_since) * 1000 >= self.timeout_ms:
-            for r in gating:
-                self._stale.setdefault(r, until.get(r, UNKNOWN))
-            self.stats.gate_timeouts += 1
-            log.warning("process.ref_gate_timeout", refs=sorted(gating), until=until)
-            self._blocked_since = None
-            return self.pending.cut(None)
-        return None
+        return self.pending.cut(None)
 
     def reset(self) -> None:
-        """Forget the blocked time (a rebalance: what was fetched is gone)."""
-        self._blocked_since = None
+        """Forget the blocked times (a rebalance: what was fetched is gone)."""
+        self._blocked.clear()
 
     def points_of(self, cut: Cut) -> list[RefRecord]:
         """Reference ticks of ``cut`` on their own partitions (ours): note how far each partition got,

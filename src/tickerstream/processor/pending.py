@@ -9,9 +9,9 @@ Why a buffer at all, instead of handing each ``getmany`` result to the engine as
   another partition, arrived). So every cut is merged across partitions by event time, keeping each
   partition's own order (the merge key is the running maximum of ts within the partition, which never
   decreases, so a stable sort on it interleaves partitions without reordering any of them).
-* **The reference gate.** Ticks may only advance the watermark as far as the reference prices are
-  known (see :mod:`tickerstream.processor.refprices`): :meth:`PendingTicks.cut` takes a limit and leaves
-  ticks above it for later.
+* **Whole steps.** The processor cuts everything pending each step (pegged ticks that must wait for a
+  reference wait inside the engine: :mod:`tickerstream.processor.gate`), so a step is as big as the
+  fetch. :meth:`PendingTicks.cut` can also stop at a limit, leaving later ticks for a later cut.
 
 Bad records travel with their partition's ticks and leave in the same cut as the good records around
 them, so a dead letter is committed together with the offsets that pass it.
@@ -188,7 +188,7 @@ class PendingTicks:
     """Per-partition queues of fetched, not yet processed records.
 
     A partition's queue is a list of segments, one per fetch: appending never copies what is already
-    queued (a gated partition may queue hundreds of thousands of rows), and a cut concatenates only what
+    queued (a paused partition may queue tens of thousands of rows), and a cut concatenates only what
     it takes. Each segment keeps its own running maximum of ts; a cut carries the maximum over from one
     segment to the next, which gives the merge key of the whole queue without building it.
     """

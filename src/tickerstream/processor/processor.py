@@ -1,7 +1,8 @@
 """``Processor``: one member of the ``ticker-process`` consumer group (design: docs/processing.md).
 
-Per poll: ``getmany`` -> one batch decode for all partitions -> pending buffer -> a cut merged by event
-time and limited by the reference gate -> one ``Engine.process`` -> events (key = symbol) to the moves
+Per poll: ``getmany`` -> one batch decode for all partitions -> pending buffer -> the references'
+horizons to the engine (pegged ticks wait there, nothing else does) -> a cut of everything pending,
+merged by event time -> one ``Engine.process`` -> events (key = symbol) to the moves
 pegs and quality topics, dead letters to the rejects topic, reference points and progress to the group's
 refprices topic. Then, every ``commit_interval_ms``: at-least-once waits for the acks (and every
 ``checkpoint_interval_ms`` checkpoints and commits the offsets); exactly-once commits each partition's
@@ -61,7 +62,8 @@ log = get_logger(__name__)
 
 __all__ = ["Processor", "ProcessorConfig", "ProcessorStats", "checkpoint_topic_for", "refprices_topic_for"]
 
-#: Poll time-out while fetched ticks wait (for the gate or for room): come back soon to feed them.
+#: Poll time-out while fetched ticks are pending: come back soon to feed them. (A step takes all that
+#: is pending, so this only matters if a step ever leaves rows behind.)
 PENDING_POLL_MS = 10
 #: Sends handed to the client but not yet acknowledged before a step waits for them (bounds memory).
 MAX_UNSETTLED_SENDS = 50_000
@@ -110,7 +112,6 @@ class Processor:
         router = KeyRouter(kafka.ticks_partitions)
         by_ref = self.engine.pegs.by_ref
         ref_partition = {r: router.route(r)[1] for r in by_ref}
-        dependents = {r: {router.route(s)[1] for s in syms} for r, syms in by_ref.items()}
         bootstrap = kafka.bootstrap_servers
         security = kafka.client_kwargs()
         if cfg.exactly_once:
@@ -153,7 +154,6 @@ class Processor:
         self._gate = RefGate(
             self.engine,
             ref_partition,
-            dependents,
             self._follower,
             self.owned,
             self._pending,
@@ -319,6 +319,9 @@ class Processor:
         refs = self._follower.drain()
         if len(refs):
             events.extend(self._observe(refs.symbols, refs.ts, refs.price))
+        # Pegged ticks the references' progress now allows (before the cut: its watermark must meet
+        # the new horizons), then every fetched tick: nothing of the cut waits for a reference.
+        events.extend(self._gate.release())
         cut = self._gate.cut()
         if cut is not None:
             events.extend(await self._process(cut))

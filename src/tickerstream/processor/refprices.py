@@ -16,16 +16,17 @@ processed and its reference points published before this record. Every instance 
 from the beginning (:class:`RefFollower`, no consumer group, ``read_committed``) and feeds the points
 to ``Engine.observe_reference``.
 
-**The gate** (:func:`gate_limit`). The engine holds a pegged tick at ts T until it has seen the reference
+**The gate** (``gate.RefGate``). The engine holds a pegged tick at ts T until it has seen the reference
 at ts >= T, or until its watermark passes T + ``pegs.ref_max_wait_s``; then it judges T with the
 reference's points around T (the newest <= T and the first after T within the wait). That verdict
-equals the replay's exactly when every reference point <= T + wait is known at that moment. So a
-processor only feeds the engine ticks with ts <= until(R) for each reference R of the pegged symbols
-it owns (``gate_limit(..., wait_ms=0)``): a held T is then released by the watermark only when
-T + wait < until(R), i.e. after all of R's points <= T + wait arrived. The instance whose earliest
-pending tick is the smallest in the group can always proceed, so the group never deadlocks; a
-reference that makes no progress for ``ref_gate_timeout_ms`` of wall time stops gating (counted)
-until it moves again.
+equals the replay's exactly when every reference point <= T + wait is known at that moment. The
+processor feeds every fetched tick at once, so its watermark may run far ahead of a reference owned
+elsewhere; instead of holding the other ticks back, it caps the watermark per reference
+(``Engine.set_reference_horizons``) at what this module's ``until`` promises. A held T is then
+released only when T + wait < until(R), i.e. after all of R's points <= T + wait arrived. Progress
+never waits for anything (a reference's own ticks are never held), so the group cannot deadlock; a
+reference that holds ticks back and makes no progress for ``ref_gate_timeout_ms`` of wall time stops
+capping (counted) until it moves again.
 """
 
 from __future__ import annotations
@@ -202,20 +203,6 @@ class RefFollower:
             buf.price.append(rec.price)
         if rec.until > buf.until.get(rec.symbol, UNKNOWN):
             buf.until[rec.symbol] = rec.until
-
-
-def gate_limit(refs: Iterable[str], until: dict[str, int], wait_ms: int, stale: set[str]) -> int | None:
-    """The largest tick ts the engine may be fed now: min over gating references of until + wait.
-
-    None means no limit (no reference gates). ``UNKNOWN + wait`` (very negative) means "nothing yet".
-    """
-    limit: int | None = None
-    for ref in refs:
-        if ref in stale:
-            continue
-        cand = until.get(ref, UNKNOWN) + wait_ms
-        limit = cand if limit is None else min(limit, cand)
-    return limit
 
 
 def reference_ticks(

@@ -234,3 +234,51 @@ def test_user_registry_overrides_and_replaces(tmp_path: Path, make_engine: Calla
     f.write_text('[assets.ABC]\npeg = "USD"\nwarn_bps = 300\ncritical_bps = 200\n')
     with pytest.raises(RegistryError):
         make_engine(f'pegs.registry_file="{f}"')
+
+
+def test_a_reference_horizon_holds_a_pegged_tick_however_far_the_watermark_runs(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """A Kafka processor feeds every tick at once, so other symbols move the watermark far past a WBTC
+    tick while BTC's points (owned elsewhere) are still to come. The horizon holds WBTC until BTC is
+    known up to its ts + wait: the verdict is the replay's, only later."""
+    btc = [("BTC", T0 - k * MIN, 100_000.0 * (1 + 1e-4 * (k % 3))) for k in range(30, 0, -1)]
+    late_btc = [("BTC", T0 + 4 * MIN, 99_990.0), ("BTC", T0 + 8 * MIN, 99_980.0)]
+    replay = make_engine("pegs.ref_max_wait_s=300")
+    expected = pegs(replay.process(batch([*btc, ("WBTC", T0, 95_000.0), *late_btc, ("X", T0 + HOUR, 1.0)])))
+    assert [ev.state for ev in expected] == ["critical"]
+
+    e = make_engine("pegs.ref_max_wait_s=300")
+    e.observe_reference([s for s, _, _ in btc], [t for _, t, _ in btc], [p for _, _, p in btc])
+    assert e.set_reference_horizons({"BTC": T0 - MIN + 1}) == []
+    assert pegs(e.process(batch([("WBTC", T0, 95_000.0), ("X", T0 + HOUR, 1.0)]))) == []
+    assert e.stats.held == 1 and e.blocked_references() == {"BTC"}
+    assert pegs(e.set_reference_horizons({"BTC": T0 + 5 * MIN})) == []  # T0 + wait not yet below it
+    got = pegs(e.observe_reference(["BTC"], [T0 + 4 * MIN], [99_990.0]))  # the first point after T0
+    e.set_reference_horizons({"BTC": T0 + 9 * MIN})
+    assert e.stats.held == 0 and e.blocked_references() == set()
+    assert [ev.to_json() for ev in got] == [ev.to_json() for ev in expected]
+
+
+def test_a_pegged_tick_without_a_reference_point_goes_once_the_horizon_passes_its_wait(
+    make_engine: Callable[..., Engine],
+) -> None:
+    btc = [("BTC", T0 - k * MIN, 100_000.0) for k in range(10, 0, -1)]
+    replay = make_engine("pegs.ref_max_wait_s=300")
+    expected = pegs(replay.process(batch([*btc, ("WBTC", T0, 95_000.0), ("X", T0 + HOUR, 1.0)])))
+    assert expected and replay.stats.held == 0
+
+    e = make_engine("pegs.ref_max_wait_s=300")
+    e.process(batch(btc))  # BTC on one of our own partitions this time
+    e.set_reference_horizons({"BTC": T0 - MIN + 1})
+    assert pegs(e.process(batch([("WBTC", T0, 95_000.0), ("X", T0 + HOUR, 1.0)]))) == []
+    assert pegs(e.set_reference_horizons({"BTC": T0 + 5 * MIN})) == []  # ts + wait is not below it
+    got = pegs(e.set_reference_horizons({"BTC": T0 + 5 * MIN + 1}))
+    assert [ev.to_json() for ev in got] == [ev.to_json() for ev in expected]
+    # Lifting the cap (a stale reference) leaves the engine's own rule: the watermark alone.
+    e.process(batch([("WBTC", T0 + 2 * HOUR, 95_000.0)]))
+    assert e.stats.held == 1
+    e.process(batch([("X", T0 + 3 * HOUR, 1.0)]))
+    assert e.stats.held == 1  # held by the horizon, though the watermark passed its wait
+    e.set_reference_horizons({"BTC": None})
+    assert e.stats.held == 0 and e.stats.released_without_ref == 1

@@ -1,5 +1,5 @@
 """The pending buffer (``processor.pending``): fetched records decoded per partition, bad ones kept as
-dead letters, and cut in event-time order across partitions up to the reference gate's limit."""
+dead letters, and cut in event-time order across partitions (optionally up to a limit)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 from tickerstream.engine import Engine, TickBatch
 from tickerstream.model import RejectReason, Tick
 from tickerstream.processor.pending import BadTick, PendingTicks, Segment, decode_fetch
-from tickerstream.processor.refprices import UNKNOWN, gate_limit
+from tickerstream.processor.refprices import UNKNOWN
 
 
 class Rec(NamedTuple):
@@ -104,21 +104,24 @@ def test_cut_lets_bad_only_partitions_through_even_when_gated() -> None:
     assert cut is not None and len(cut) == 0 and cut.positions == {2: 8} and len(cut.bad) == 1
 
 
-def test_merged_cuts_give_the_replays_events() -> None:
-    """Feeding the engine cut by cut (partitions interleaved by the merge) = one replay over the stream."""
+def _stream() -> list[tuple[str, int, float]]:
     rng = np.random.default_rng(1)
     symbols = ["BTC", "WBTC", "ETH", "USDC", "SOL"]
     stream = []
     for k in range(300):
         ts = 1_700_000_000_000 + k * 60_000
         for s in symbols:
+            if s == "BTC" and k % 7 == 3:
+                continue  # BTC missing from some pages: those WBTC ticks wait for the watermark
             base = {"BTC": 100_000.0, "WBTC": 100_000.0, "ETH": 3000.0, "USDC": 1.0, "SOL": 150.0}[s]
             dip = 0.96 if s == "WBTC" and 100 <= k < 150 else 0.97 if s == "USDC" and 200 <= k < 230 else 1.0
             stream.append((s, ts, round(base * dip * float(np.exp(rng.normal(0, 0.001))), 2)))
-    syms, ts_, px_ = zip(*stream, strict=True)
-    replay = Engine().process(TickBatch.from_arrays(syms, ts_, px_, currency=["USD"] * len(stream)))
-    assert {e.symbol for e in replay if e.type == "peg"} == {"WBTC", "USDC"}
+    return stream
 
+
+def _run_in_cuts(stream: list[tuple[str, int, float]], horizons: bool) -> list[bytes]:
+    """Fetch unevenly (WBTC's partition far ahead of BTC's), cut *everything* pending each step, and
+    hand the engine BTC's processed progress first when ``horizons`` (what ``RefGate.release`` does)."""
     part = {"BTC": 0, "WBTC": 1, "ETH": 2, "USDC": 1, "SOL": 0}
     engine = Engine()
     pending = PendingTicks()
@@ -126,24 +129,44 @@ def test_merged_cuts_give_the_replays_events() -> None:
     by_p: dict[int, list[Rec]] = {0: [], 1: [], 2: []}
     for s, ts, px in stream:
         by_p[part[s]].append(Rec(len(by_p[part[s]]), tick(s, ts, px)))
-    # Fetch unevenly: partition 1 (WBTC) runs far ahead of partition 0 (BTC).
     chunks = {0: 7, 1: 40, 2: 13}
     pos = dict.fromkeys(by_p, 0)
-    while any(pos[p] < len(by_p[p]) for p in by_p):
+    btc_done = UNKNOWN  # largest ts processed of BTC's partition
+    while any(pos[p] < len(by_p[p]) for p in by_p) or pending:
         fetch = {p: by_p[p][pos[p] : pos[p] + chunks[p]] for p in by_p}
         for p in by_p:
             pos[p] += chunks[p]
         for p, segment in decode_fetch({p: f for p, f in fetch.items() if f}).items():
             pending.add(p, segment)
-        horizon = pending.last_key(0)  # BTC's partition: what has been fetched of it
-        limit = gate_limit(["BTC"], {"BTC": horizon if horizon is not None else UNKNOWN}, 300_000, set())
-        cut = pending.cut(limit)
+        if horizons:
+            first = pending.first_ts(0)
+            got.extend(engine.set_reference_horizons({"BTC": btc_done if first is None else first}))
+        cut = pending.cut()
         if cut is not None:
             got.extend(engine.process(cut.batch))
-    cut = pending.cut()
-    if cut is not None:
-        got.extend(engine.process(cut.batch))
-    assert sorted(e.to_json() for e in got) == sorted(e.to_json() for e in replay)
+            rows = cut.partition_of_row == 0
+            if rows.any():
+                btc_done = max(btc_done, int(cut.batch.ts[rows].max()))
+    if horizons:  # the end: BTC's progress is final
+        got.extend(engine.set_reference_horizons({"BTC": btc_done + 1}))
+    got.extend(engine.flush())
+    return sorted(e.to_json() for e in got)
+
+
+def test_whole_cuts_with_reference_horizons_give_the_replays_events() -> None:
+    """Every fetched tick goes in each cut, however far ahead of BTC's partition; only WBTC's ticks wait
+    (in the engine, for BTC's horizon). That equals one replay over the stream."""
+    stream = _stream()
+    syms, ts_, px_ = zip(*stream, strict=True)
+    engine = Engine()
+    replay = engine.process(TickBatch.from_arrays(syms, ts_, px_, currency=["USD"] * len(stream)))
+    replay += engine.flush()
+    assert {e.symbol for e in replay if e.type == "peg"} == {"WBTC", "USDC"}
+    assert engine.stats.released_without_ref == 0 and engine.stats.held_total > 0
+    expected = sorted(e.to_json() for e in replay)
+    assert _run_in_cuts(stream, horizons=True) == expected
+    # Without the horizons the same cuts judge WBTC before BTC's points arrived: the test has teeth.
+    assert _run_in_cuts(stream, horizons=False) != expected
 
 
 def test_decode_fetch_dead_letters_a_tick_far_ahead_of_the_clock() -> None:

@@ -1,11 +1,11 @@
-"""Reference-price records (``processor.refprices``): their encoding, the gate's limit, and which ticks
+"""Reference-price records (``processor.refprices``): their encoding and which ticks
 are published as references."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tickerstream.processor.refprices import UNKNOWN, decode_ref, encode_ref, gate_limit, reference_ticks
+from tickerstream.processor.refprices import decode_ref, encode_ref, reference_ticks
 
 
 def test_reference_records_round_trip_and_ignore_junk() -> None:
@@ -17,13 +17,6 @@ def test_reference_records_round_trip_and_ignore_junk() -> None:
         assert decode_ref(junk) is None
     bad_price = decode_ref(b'{"v":1,"symbol":"BTC","ts":1,"price":-1,"until":3}')
     assert bad_price is not None and bad_price.ts is None  # progress kept, point dropped
-
-
-def test_gate_limit_is_the_slowest_reference_plus_the_wait() -> None:
-    assert gate_limit([], {}, 300, set()) is None
-    assert gate_limit(["BTC", "ETH"], {"BTC": 1000, "ETH": 500}, 300, set()) == 800
-    assert gate_limit(["BTC", "ETH"], {"BTC": 1000, "ETH": 500}, 300, {"ETH"}) == 1300
-    assert gate_limit(["BTC"], {}, 300, set()) == UNKNOWN + 300
 
 
 def test_reference_ticks_are_only_those_on_their_own_owned_partition() -> None:
