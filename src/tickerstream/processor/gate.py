@@ -131,7 +131,7 @@ class RefGate:
         for a reference here: pegged ticks wait inside the engine (``release``)."""
         if not self.pending:
             return None
-        return self.pending.cut(None)
+        return self.pending.cut()
 
     def reset(self) -> None:
         """Forget the blocked times (a rebalance: what was fetched is gone)."""

@@ -1,4 +1,4 @@
-"""Fetched tick records waiting to be processed: per partition, merged by event time, cut at a gate.
+"""Fetched tick records waiting to be processed: per partition, then merged by event time in one cut.
 
 Why a buffer at all, instead of handing each ``getmany`` result to the engine as it comes:
 
@@ -11,7 +11,7 @@ Why a buffer at all, instead of handing each ``getmany`` result to the engine as
   decreases, so a stable sort on it interleaves partitions without reordering any of them).
 * **Whole steps.** The processor cuts everything pending each step (pegged ticks that must wait for a
   reference wait inside the engine: :mod:`tickerstream.processor.gate`), so a step is as big as the
-  fetch. :meth:`PendingTicks.cut` can also stop at a limit, leaving later ticks for a later cut.
+  fetch.
 
 Bad records travel with their partition's ticks and leave in the same cut as the good records around
 them, so a dead letter is committed together with the offsets that pass it.
@@ -123,47 +123,6 @@ class Segment:
             *(np.concatenate(cols) for cols in zip(*(s.changes() for s in segments), strict=True)),
         )
 
-    def split(self, n: int) -> tuple[Segment, Segment | None]:
-        """The first ``n`` good rows (with the bad records before row ``n``), and the rest or None."""
-        if n >= len(self):
-            return self, None
-        stop = int(self.offsets[n])
-        head_bad = [b for b in self.bad if b.offset < stop]
-        tail_bad = self.bad[len(head_bad) :]
-        # The head keeps the fetch's last append time: an upper bound for its own last record.
-        a = self.appended
-        q, c, k = self.quanta(), self.quotes(), self.coins()
-        ch, sg = self.changes()
-        head = Segment(
-            self.offsets[:n],
-            self.symbols[:n],
-            self.ts[:n],
-            self.price[:n],
-            head_bad,
-            stop,
-            a,
-            q[:n],
-            c[:n],
-            k[:n],
-            ch[:n],
-            sg[:n],
-        )
-        tail = Segment(
-            self.offsets[n:],
-            self.symbols[n:],
-            self.ts[n:],
-            self.price[n:],
-            tail_bad,
-            self.end,
-            a,
-            q[n:],
-            c[n:],
-            k[n:],
-            ch[n:],
-            sg[n:],
-        )
-        return head, tail
-
 
 @dataclass(slots=True)
 class Cut:
@@ -188,17 +147,15 @@ class PendingTicks:
     """Per-partition queues of fetched, not yet processed records.
 
     A partition's queue is a list of segments, one per fetch: appending never copies what is already
-    queued (a paused partition may queue tens of thousands of rows), and a cut concatenates only what
-    it takes. Each segment keeps its own running maximum of ts; a cut carries the maximum over from one
-    segment to the next, which gives the merge key of the whole queue without building it.
+    queued (a paused partition may queue tens of thousands of rows); a cut joins each partition's
+    segments once and merges the partitions by event time.
     """
 
     def __init__(self) -> None:
-        self._queues: dict[int, list[tuple[Segment, I64]]] = {}
+        self._queues: dict[int, list[Segment]] = {}
 
     def add(self, partition: int, segment: Segment) -> None:
-        key = np.maximum.accumulate(segment.ts) if len(segment) else segment.ts
-        self._queues.setdefault(partition, []).append((segment, key))
+        self._queues.setdefault(partition, []).append(segment)
 
     def discard(self, partitions: Iterable[int]) -> None:
         for p in partitions:
@@ -208,7 +165,7 @@ class PendingTicks:
         self._queues.clear()
 
     def rows(self, partition: int) -> int:
-        return sum(len(seg) for seg, _ in self._queues.get(partition, ()))
+        return sum(len(seg) for seg in self._queues.get(partition, ()))
 
     @property
     def total_rows(self) -> int:
@@ -222,62 +179,17 @@ class PendingTicks:
 
     def first_ts(self, partition: int) -> int | None:
         """Smallest ts among the partition's pending good rows (None if it has none)."""
-        mins = [int(seg.ts.min()) for seg, _ in self._queues.get(partition, ()) if len(seg)]
+        mins = [int(seg.ts.min()) for seg in self._queues.get(partition, ()) if len(seg)]
         return min(mins) if mins else None
 
-    def last_key(self, partition: int) -> int | None:
-        """Largest ts among the partition's pending good rows (the end of what has been fetched)."""
-        maxes = [int(key[-1]) for seg, key in self._queues.get(partition, ()) if len(seg)]
-        return max(maxes) if maxes else None
-
-    def cut(self, limit: int | None = None) -> Cut | None:
-        """Take every pending record whose merge key is <= ``limit`` (None: everything), merged by
-        event time. Returns None when nothing (not even a bad record) can be taken."""
-        heads: list[tuple[int, Segment]] = []
-        for p in sorted(self._queues):
-            taken, rest = self._take(self._queues[p], limit)
-            if taken is None:
-                continue  # nothing of this partition may go yet
-            heads.append((p, taken))
-            if rest:
-                self._queues[p] = rest
-            else:
-                del self._queues[p]
-        if not heads:
+    def cut(self) -> Cut | None:
+        """Take every pending record, merged by event time (None: nothing pending). Nothing waits
+        here: pegged ticks that need a reference wait inside the engine (``processor/gate.py``)."""
+        if not self._queues:
             return None
+        heads = [(p, q[0] if len(q) == 1 else Segment.join(q)) for p, q in sorted(self._queues.items())]
+        self._queues.clear()
         return _merge(heads)
-
-    @staticmethod
-    def _take(
-        queue: list[tuple[Segment, I64]], limit: int | None
-    ) -> tuple[Segment | None, list[tuple[Segment, I64]]]:
-        """Whole segments whose keys stay <= limit, plus the allowed head of the next one."""
-        whole: list[Segment] = []
-        carry = UNSET
-        i = 0
-        head: Segment | None = None
-        rest: list[tuple[Segment, I64]] = []
-        while i < len(queue):
-            seg, key = queue[i]
-            seg_max = int(key[-1]) if len(seg) else carry
-            if limit is None or max(carry, seg_max) <= limit:
-                whole.append(seg)
-                carry = max(carry, seg_max)
-                i += 1
-                continue
-            n = int(np.searchsorted(np.maximum(key, carry), limit, side="right"))
-            head, tail = seg.split(n)
-            if tail is not None:
-                rest = [(tail, key[n:]), *queue[i + 1 :]]
-            break
-        parts = whole + ([head] if head is not None and (len(head) or head.bad) else [])
-        if not parts:
-            return None, rest
-        return parts[0] if len(parts) == 1 else Segment.join(parts), rest
-
-
-#: Running-maximum carry before the first segment: below any ts.
-UNSET = -(2**62)
 
 
 def _merge(heads: list[tuple[int, Segment]]) -> Cut:

@@ -1,5 +1,5 @@
 """The pending buffer (``processor.pending``): fetched records decoded per partition, bad ones kept as
-dead letters, and cut in event-time order across partitions (optionally up to a limit)."""
+dead letters, and cut in event-time order across partitions."""
 
 from __future__ import annotations
 
@@ -72,22 +72,7 @@ def test_cut_never_reorders_a_partition_even_with_a_late_tick() -> None:
     assert cut.batch.ts.tolist() == [100, 250, 300, 200]
 
 
-def test_cut_at_a_limit_leaves_the_rest_and_moves_positions_exactly() -> None:
-    pending = PendingTicks()
-    bad = BadTick(0, 1, RejectReason.NOT_JSON, "x", b"x")
-    late_bad = BadTick(0, 4, RejectReason.NOT_JSON, "x", b"y")
-    pending.add(0, seg([0, 2, 3], ["A", "A", "A"], [100, 200, 300], [bad, late_bad]))
-    cut = pending.cut(limit=150)
-    assert cut is not None and cut.batch.ts.tolist() == [100]
-    assert cut.bad == [bad] and cut.positions == {0: 2}  # the bad record before row 2 goes with it
-    assert pending.first_ts(0) == 200 and pending.last_key(0) == 300
-    assert pending.cut(limit=150) is None  # nothing more may go
-    rest = pending.cut()
-    assert rest is not None and rest.batch.ts.tolist() == [200, 300]
-    assert rest.bad == [late_bad] and rest.positions == {0: 5}
-
-
-def test_cut_lets_bad_only_partitions_through_even_when_gated() -> None:
+def test_cut_takes_bad_only_partitions_and_moves_their_positions() -> None:
     pending = PendingTicks()
     pending.add(
         2,
@@ -100,8 +85,9 @@ def test_cut_lets_bad_only_partitions_through_even_when_gated() -> None:
             8,
         ),
     )
-    cut = pending.cut(limit=UNKNOWN)
+    cut = pending.cut()
     assert cut is not None and len(cut) == 0 and cut.positions == {2: 8} and len(cut.bad) == 1
+    assert not pending and pending.cut() is None
 
 
 def _stream() -> list[tuple[str, int, float]]:
