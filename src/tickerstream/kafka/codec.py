@@ -52,7 +52,7 @@ class _WireTick(msgspec.Struct, gc=False):
     per batch would otherwise trigger collections over and over.
     """
 
-    v: Literal[1, 2]
+    v: Literal[1, 2, 3]
     symbol: Annotated[str, msgspec.Meta(min_length=1)]
     name: str
     coin_id: str | None

@@ -2,8 +2,8 @@
 
 Each value is validated by the same decoder the processor uses; a valid one is sent byte for byte
 (no re-encoding), an invalid one becomes a reject with the decoder's reason, so nothing is lost.
-With ``--tick-version 1`` the valid ones are re-encoded as v1 records instead (no ``price_quantum``,
-no field beyond the frozen schema), so a v1-only consumer can read what a v2 recording held.
+With ``--tick-version 1`` or ``2`` the valid ones are re-encoded as records of that version instead
+(no field beyond the frozen schema), so a consumer of that version can read what a newer recording held.
 """
 
 from __future__ import annotations

@@ -104,8 +104,8 @@ class ProducerConfig:
     #: Longest pause between two retries (they start at 0.5 s and double).
     retry_backoff_max_s: float = 10.0
     client_id: str = "ticker-produce"
-    #: Schema version of every tick record written (topic and archive): 2, or 1 for consumers that
-    #: validate against the frozen v1 schema (``--tick-version 1``; README "Tick schema versions").
+    #: Schema version of every tick record written (topic and archive): 3, or 2 or 1 for consumers
+    #: that validate against a frozen schema (``--tick-version``; README "Tick schema versions").
     tick_version: int = TICK_SCHEMA_VERSION
     #: Connection security for aiokafka (``KafkaSettings.client_kwargs()``); holds the SASL password.
     client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
