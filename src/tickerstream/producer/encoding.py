@@ -9,11 +9,22 @@ the frozen records for consumers that validate against ``tick.v2.schema.json`` o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import orjson
 
-from tickerstream.model import TICK_SCHEMA_VERSION, TICK_SCHEMA_VERSIONS, Tick, tick_from_dict
+from tickerstream.model import (
+    SYMBOL_FROM_PAGE,
+    TICK_SCHEMA_VERSION,
+    TICK_SCHEMA_VERSIONS,
+    Reject,
+    RejectReason,
+    Tick,
+    tick_from_dict,
+)
+
+#: The first version that says how a symbol was obtained (``symbol_source``).
+SYMBOL_SOURCE_VERSION = 3
 
 #: The key each older version's record ends before: v2 has everything up to ``symbol_source``, v1
 #: everything up to ``price_quantum`` (fields in declaration order, the newest last). Inside a JSON
@@ -73,15 +84,35 @@ def tick_encoder(version: int) -> Callable[[Tick], bytes]:
     raise ValueError(f"tick version must be one of {TICK_SCHEMA_VERSIONS}, got {version!r}")
 
 
-def recode_values(values: list[bytes], version: int) -> list[bytes]:
-    """Valid tick records (e.g. lines of a recording) as records of ``version``.
+def decode_values(values: list[bytes]) -> list[Tick]:
+    """Valid tick records (e.g. lines of a recording) as ticks, to write them as an older version.
 
-    The current version keeps the bytes as they are (a v1 or v2 line stays as it is: every reader of
-    ours takes it, and a quantum or symbol source it never had cannot be invented). An older version
-    re-encodes every record, so no field beyond that frozen schema's reaches a reader of it (a v3
-    line written as v2 loses ``symbol_source``, as v1 also ``price_quantum``).
-    """
-    if version == TICK_SCHEMA_VERSION:
-        return values
-    encode = tick_encoder(version)
-    return [encode(tick_from_dict(orjson.loads(value))) for value in values]
+    The current version sends a recording's bytes as they are (a v1 or v2 line stays as it is: every
+    reader of ours takes it, and a quantum or symbol source it never had cannot be invented). An older
+    version re-encodes every record through ``send_ticks``, so no field beyond that frozen schema's
+    reaches a reader of it, and ``page_symbols_only`` applies as to parsed ticks."""
+    return [tick_from_dict(orjson.loads(value)) for value in values]
+
+
+def page_symbols_only(ticks: Sequence[Tick], version: int) -> tuple[Sequence[Tick], list[Reject]]:
+    """The ticks a record of ``version`` can carry honestly, and a reject for each other one.
+
+    A v1 or v2 record cannot say that its symbol was mapped from a name by the coin registry, and
+    its readers take every symbol for the page's (README "Tick schema versions"). So a tick whose
+    symbol came from the registry is not written as one; it becomes an ``unmapped_name`` reject
+    holding its v3 record, so nothing is lost and the reason says how to get it."""
+    if version >= SYMBOL_SOURCE_VERSION or all(t.symbol_source == SYMBOL_FROM_PAGE for t in ticks):
+        return ticks, []
+    keep = [t for t in ticks if t.symbol_source == SYMBOL_FROM_PAGE]
+    rejects = [
+        Reject(
+            t.to_json().decode(),
+            RejectReason.UNMAPPED_NAME,
+            t.source,
+            f"symbol {t.symbol} was mapped from the name {t.name!r} by the coin registry, which a v{version} "
+            f"tick cannot say; --tick-version {SYMBOL_SOURCE_VERSION} writes it",
+        )
+        for t in ticks
+        if t.symbol_source != SYMBOL_FROM_PAGE
+    ]
+    return keep, rejects

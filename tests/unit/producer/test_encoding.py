@@ -11,14 +11,15 @@ from hypothesis import given
 
 from tests.support.paths import DATA
 from tests.support.strategies import any_tick
-from tickerstream.model import Tick
+from tickerstream.model import RejectReason, Tick
 from tickerstream.parse import parse_bytes
 from tickerstream.producer.encoding import (
     _slow,
+    decode_values,
     encode_tick,
     encode_tick_v1,
     encode_tick_v2,
-    recode_values,
+    page_symbols_only,
     tick_encoder,
 )
 
@@ -74,24 +75,25 @@ def test_encoder_by_version() -> None:
         tick_encoder(4)
 
 
-def test_recoding_to_v1_drops_the_quantum_and_any_field_beyond_the_frozen_schema(
-    validate_record: Callable[[str, Any], None],
-) -> None:
+def test_older_versions_carry_only_the_pages_symbols(validate_record: Callable[[str, Any], None]) -> None:
+    page = b"Bitcoin (BTC) $ 104,442.98 0.48%\nEthereum 3,200.10 1.1%\n"
+    ticks = parse_bytes(page, ts=5, source="news").ticks
+    assert [t.symbol_source for t in ticks] == ["page", "registry"]
+    assert page_symbols_only(ticks, 3) == (ticks, [])
+    for version in (1, 2):
+        kept, (reject,) = page_symbols_only(ticks, version)
+        assert kept == ticks[:1]
+        assert reject.reason is RejectReason.UNMAPPED_NAME and reject.source == "news"
+        assert orjson.loads(reject.raw) == ticks[1].to_dict()  # the v3 record: nothing lost
+        assert "--tick-version 3" in (reject.detail or "")
+        validate_record("reject", reject.to_dict())
+
+
+def test_recordings_decode_to_the_ticks_they_hold() -> None:
     tick = _seed_ticks()[0]
-    v2_with_extra = orjson.dumps({**tick.to_dict(), "scraper": "x"})
-    (out,) = recode_values([v2_with_extra], 1)
-    assert out == tick.to_json(version=1)
-    validate_record("tick.v1", orjson.loads(out))
-
-
-def test_recoding_to_the_current_version_keeps_the_bytes() -> None:
-    lines = [b'{"v":1,"symbol":"BTC","name":"B","coin_id":null,"price":1e2,"currency":"USD",'
-             b'"change_pct":null,"change_sign_known":false,"ts":0,"source":"s"}']  # fmt: skip
-    assert recode_values(lines, 3) is lines
-
-
-def test_recoding_to_v2_drops_the_symbol_source(validate_record: Callable[[str, Any], None]) -> None:
-    (tick,) = parse_bytes(b"Bitcoin 49,485.50 3.39%\n", ts=0, source="s").ticks
-    (out,) = recode_values([tick.to_json()], 2)
-    assert out == tick.to_json(version=2) and b"symbol_source" not in out
-    validate_record("tick.v2", orjson.loads(out))
+    v2_with_extra = orjson.dumps({**tick.to_dict(version=2), "scraper": "x"})
+    assert decode_values([tick.to_json(version=1), v2_with_extra, tick.to_json()]) == [
+        Tick(*[getattr(tick, f) for f in Tick.__slots__][:-2]),
+        tick,
+        tick,
+    ]
