@@ -199,7 +199,10 @@ def test_indices_commodities_and_labels_are_not_even_rejects(line: str) -> None:
 def test_values_of_a_name_only_row_are_checked_like_any_other() -> None:
     result = parse_text("Bitcoin 0.00 1%\nBitcoin 49,485.50 5000%\n", ts=1)
     assert result.ticks == []
-    assert [r.reason for r in result.rejects] == [RejectReason.INVALID_PRICE, RejectReason.CHANGE_OUT_OF_RANGE]
+    assert [r.reason for r in result.rejects] == [
+        RejectReason.INVALID_PRICE,
+        RejectReason.CHANGE_OUT_OF_RANGE,
+    ]
 
 
 def test_seed_rows_never_go_through_the_registry() -> None:
