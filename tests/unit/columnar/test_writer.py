@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tickerstream.columnar import TICK_SCHEMA, ParquetDataset, ParquetFile, table_from_json_values
+from tickerstream.columnar.reader import iter_tick_batches
 from tickerstream.model import Tick
 
 DAY = 86_400_000
@@ -126,3 +127,24 @@ def test_duckdb_reads_our_dataset_as_it_is(tmp_path: Path) -> None:
     assert [r[:12] for r in rows] == [tuple(t.to_dict().values()) for t in ticks]
     assert [str(r[12]) for r in rows] == ["2025-01-20"] * 2 + ["2025-01-21"] * 2 + ["2025-01-22"] * 2
     assert ts_type == ("TIMESTAMP WITH TIME ZONE",)
+
+
+def test_symbol_source_round_trips_and_older_recordings_read_without_it(tmp_path: Path) -> None:
+    """v3's column is written as the record says and read back; a recording from before v3 (no such
+    column) still reads, with nulls there: the page's symbols, as every symbol was then."""
+    page = _tick(1, T0)
+    mapped = Tick("ETH", "Ethereum", None, 3200.1, "USD", 1.1, False, T0 + 1, "t", 0.01, "registry")
+    path = tmp_path / "v3.parquet"
+    out = ParquetFile(path)
+    out.write_values([*_values([page, mapped]), page.to_json(version=2)])
+    out.close()
+    got = pa.Table.from_batches(list(iter_tick_batches(path)))
+    assert got.column("symbol_source").to_pylist() == ["page", "registry", None]
+    assert _rows(path)[:2] == [page.to_dict(), mapped.to_dict()]
+
+    older = tmp_path / "v2.parquet"
+    pq.write_table(pq.read_table(path).drop_columns(["symbol_source"]), older)
+    got = pa.Table.from_batches(list(iter_tick_batches(older)))
+    assert got.schema.names == TICK_SCHEMA.names
+    assert got.column("symbol_source").to_pylist() == [None, None, None]
+    assert got.column("symbol").to_pylist() == ["S1", "ETH", "S1"]
