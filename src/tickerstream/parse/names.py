@@ -34,9 +34,6 @@ NAME_ROW = re.compile(
     r"(?P<price>\d{1,3}(?:,\d{3})+(?:\.\d{1,12})?|\d{1,12}(?:\.\d{1,12})?)"
     r"[ \t]+(?P<sign>[+\-−])?(?P<pct>\d{1,4}(?:\.\d{1,4})?)%"
 )
-#: Where a line may end in a percent: the only lines worth a ``NAME_ROW`` match. ``%`` first, so the
-#: regex engine skips to each one at C speed.
-PCT_AT_END = re.compile(r"%[ \t]*\r?$", re.M)
 
 
 def read_name_row(line: str) -> Found | Bad | None:

@@ -11,8 +11,8 @@ always agree. Context (the slug line above a record, the table header above a ro
 looking back from the record, so lines without prices cost nothing.
 
 Rows that show a name and no symbol (``names``) are tried only on lines neither path read: hit lines
-that gave no record, and lines ending in a percent between hits (``_gap``: one C-speed search per
-stretch of lines without a currency marker).
+that gave no record, and lines ending in a percent between hits (``_gap``: ``str.find`` from one
+``%`` to the next over the stretches of lines without a currency marker).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tickerstream.model import (
     truncate_raw,
 )
 from tickerstream.parse import patterns as P
-from tickerstream.parse.names import PCT_AT_END, read_name_row
+from tickerstream.parse.names import read_name_row
 from tickerstream.parse.records import Bad, Found, parse_line_cached, table_pct_ordinal
 from tickerstream.parse.slugs import as_slug, slug_belongs, spelled_by_slug
 from tickerstream.parse.ticks import make_tick
@@ -135,11 +135,12 @@ class SnapshotParser:
         while pos < n:
             h = search(text, pos)
             if h is None:
-                self._gap(text, pos, n)
+                if text.find("%", pos) >= 0:
+                    self._gap(text, pos, n)
                 break
             hp = h.start()
             ls = text.rfind("\n", 0, hp) + 1
-            if ls > pos:
+            if ls > pos and text.find("%", pos, ls) >= 0:  # most stretches have none: no call
                 self._gap(text, pos, ls)
             le = text.find("\n", hp)
             if le < 0:
@@ -188,16 +189,17 @@ class SnapshotParser:
 
     def _gap(self, text: str, pos: int, end: int) -> None:
         """Name-only rows among the lines text[pos:end] (whole lines, none with a currency marker):
-        only lines ending in a percent can be one."""
-        find = PCT_AT_END.search
-        while (m := find(text, pos, end)) is not None:
-            p = m.start()
-            ls = text.rfind("\n", 0, p) + 1
-            le = text.find("\n", p, end)
+        only a line that ends in a percent can be one. ``str.find`` jumps from one ``%`` to the next
+        in C (the caller has checked there is one: most stretches of prose have none)."""
+        find = text.find
+        while (p := find("%", pos, end)) >= 0:
+            le = find("\n", p, end)
             if le < 0:
                 le = end
-            if le - ls <= MAX_LINE_CHARS:
-                self._name_row(text, ls, text[ls:le])
+            if p + 1 == le or text[p + 1 : le].isspace():  # the line ends in it (blanks, \r after)
+                ls = text.rfind("\n", 0, p) + 1
+                if le - ls <= MAX_LINE_CHARS:
+                    self._name_row(text, ls, text[ls:le])
             pos = le + 1
 
     def _name_row(self, text: str, ls: int, line: str) -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.support.paths import REPO
 from tests.support.schemas import assert_valid_records
 from tickerstream.model import RejectReason
-from tickerstream.parse import parse_text
+from tickerstream.parse import SnapshotParser, parse_text
 from tickerstream.parse import patterns as P
 from tickerstream.parse.names import NAME_ROW
 from tickerstream.parse.records import name_ok, parse_line
@@ -203,6 +203,23 @@ def test_values_of_a_name_only_row_are_checked_like_any_other() -> None:
         RejectReason.INVALID_PRICE,
         RejectReason.CHANGE_OUT_OF_RANGE,
     ]
+
+
+def test_name_rows_read_the_same_whole_or_fed_in_pieces() -> None:
+    """Lines without a currency mark are found by their final percent (blanks and ``\\r`` after it
+    allowed), wherever the chunks of a followed file cut the text."""
+    page = (
+        "Markets rose 5% today, and more\n"
+        "Bitcoin 49,485.50 3.39%\r\n"
+        "Ethereum 3,200.10 1.1%  \n"
+        "Solana $ 150.2 -2%\n"
+        "Cardano 0.45 0.1%"
+    )
+    whole = parse_text(page, ts=1).ticks
+    assert [t.symbol for t in whole] == ["BTC", "ETH", "SOL", "ADA"]
+    for cut in range(1, len(page)):
+        parser = SnapshotParser(ts=1, source="-")
+        assert parser.feed(page[:cut]).ticks + parser.feed(page[cut:]).ticks + parser.close().ticks == whole
 
 
 def test_seed_rows_never_go_through_the_registry() -> None:
