@@ -63,6 +63,7 @@ class _WireTick(msgspec.Struct, gc=False):
     ts: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     source: str
     price_quantum: Annotated[float, msgspec.Meta(gt=0)] | None = None  # v2
+    symbol_source: Literal["page", "registry"] = "page"  # v3; checked only, as tick_from_dict does
 
 
 _NAN = float("nan")
