@@ -72,8 +72,10 @@ Tick records are schema v3 (v2 plus symbol_source: "page", or "registry" when th
 from a shown name through the coin registry; v2 is v1 plus price_quantum). --tick-version 2 or 1 writes
 the frozen v2 or v1 record instead, on the topic and in --archive, for every input (pages, --follow,
 JSON Lines, parse workers): for consumers that validate against tick.v2.schema.json or
-tick.v1.schema.json (additionalProperties false). Our own readers take all three; a v1 tick has an
-unknown price quantum, which the engine then estimates per series.
+tick.v1.schema.json (additionalProperties false). Such a record cannot say that a symbol was mapped,
+so a registry-mapped tick becomes an unmapped_name reject instead (holding its v3 record). Our own
+readers take all three; a v1 tick has an unknown price quantum, which the engine then estimates per
+series.
 
 Delivery: idempotent producer, acks=all, compressed record batches built per partition. SIGTERM or
 Ctrl-C stops reading, sends everything already accepted and waits for the broker's acks, then exits 0;
