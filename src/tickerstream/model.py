@@ -16,10 +16,17 @@ import orjson
 
 #: Version of rejects and other v1 records (and of ticks written for v1-only readers).
 SCHEMA_VERSION = 1
-#: Version of the tick record. v2 = v1 plus ``price_quantum``; readers accept both (a v1 tick
-#: has an unknown quantum). ``Tick.to_dict(version=1)`` writes a v1 record for v1-only consumers.
-TICK_SCHEMA_VERSION = 2
-TICK_SCHEMA_VERSIONS = (1, 2)
+#: Version of the tick record. v2 = v1 plus ``price_quantum``; v3 = v2 plus ``symbol_source``.
+#: Readers accept every version (a v1 tick has an unknown quantum; a v1 or v2 tick's symbol is the
+#: page's). ``Tick.to_dict(version=1 or 2)`` writes the older record for consumers that validate it.
+TICK_SCHEMA_VERSION = 3
+TICK_SCHEMA_VERSIONS = (1, 2, 3)
+
+#: How a tick's symbol was obtained (``Tick.symbol_source``): shown on the page ...
+SYMBOL_FROM_PAGE = "page"
+#: ... or mapped from the shown name through the coin registry (a name-only row, #13).
+SYMBOL_FROM_REGISTRY = "registry"
+SYMBOL_SOURCES = (SYMBOL_FROM_PAGE, SYMBOL_FROM_REGISTRY)
 
 #: Raw text kept in a reject is cut to this many characters so a dead letter stays small.
 REJECT_RAW_MAX_CHARS = 512
@@ -44,6 +51,9 @@ class RejectReason(StrEnum):
     LINE_TOO_LONG = "line_too_long"
     #: The bytes of the line are not valid UTF-8.
     INVALID_UTF8 = "invalid_utf8"
+    #: A row showing a name and no symbol, whose name the coin registry does not map to exactly one
+    #: symbol (unknown, shared by several coins, a common word); the detail says which. Not guessed.
+    UNMAPPED_NAME = "unmapped_name"
     # Dead-letter reasons (ticker-process, on messages of the ticks topic):
     #: The message value is not JSON (or not a JSON object).
     NOT_JSON = "not_json"
@@ -109,6 +119,9 @@ class Tick:
     #: The price step the source showed (``1e-6`` for ``0.000019``, ``0.01`` for ``$1.00``): the
     #: shown price is within half of it of the true one. None when unknown.
     price_quantum: float | None = None
+    #: How the symbol was obtained: ``"page"`` (shown there) or ``"registry"`` (mapped from the shown
+    #: name through the coin registry), so a consumer can keep only what the page itself said.
+    symbol_source: str = SYMBOL_FROM_PAGE
 
     def to_dict(self, version: int = TICK_SCHEMA_VERSION) -> dict[str, Any]:
         out = {
@@ -125,6 +138,8 @@ class Tick:
         }
         if version >= 2:
             out["price_quantum"] = self.price_quantum
+        if version >= 3:
+            out["symbol_source"] = self.symbol_source
         return out
 
     def to_json(self, version: int = TICK_SCHEMA_VERSION) -> bytes:
@@ -205,6 +220,10 @@ def tick_from_dict(obj: Any) -> Tick:
         isinstance(quantum, bool) or not isinstance(quantum, (int, float)) or not quantum > 0
     ):
         raise InvalidTick("price_quantum must be a number > 0 or null")
+    # Missing in v1 and v2 records: their producers only ever wrote symbols the page showed.
+    symbol_source = obj.get("symbol_source", SYMBOL_FROM_PAGE)
+    if symbol_source not in SYMBOL_SOURCES:
+        raise InvalidTick(f"symbol_source must be one of {', '.join(SYMBOL_SOURCES)}")
     if not obj["symbol"] or obj["ts"] < 0:
         raise InvalidTick("symbol must be non-empty and ts >= 0")
     return Tick(
@@ -218,4 +237,5 @@ def tick_from_dict(obj: Any) -> Tick:
         ts=obj["ts"],
         source=obj["source"],
         price_quantum=None if quantum is None else float(quantum),
+        symbol_source=symbol_source,
     )

@@ -59,8 +59,8 @@ partition = murmur2(symbol) like every Kafka client; the topics keep broker appe
 Inputs: files, directories (recursive, sorted, hidden files skipped) or '-' for stdin (the default).
 Each page file or stdin is one snapshot, timed exactly like ticker-parse: --ts, else an ISO timestamp in
 the file name, else the file's mtime, else now (stdin). JSON Lines of ticks (*.jsonl, *.ndjson, .gz)
-are validated and sent as they are (as v1 records with --tick-version 1); an invalid line becomes a
-reject.
+are validated and sent as they are (re-encoded as v1 or v2 records with --tick-version 1 or 2); an
+invalid line becomes a reject.
 
 --follow keeps reading: a file is followed as it grows (like tail -F, from its start unless --from-end;
 truncation and rotation are handled), a directory is watched for new files (each one snapshot, taken
@@ -68,10 +68,14 @@ once its size has settled; hidden and *.tmp/*.part names are ignored), and '-' i
 Followed text has no timestamps of its own: the complete lines read in one poll are one snapshot whose
 event time is the time they were read.
 
-Tick records are schema v2 (v1 plus price_quantum). --tick-version 1 writes the frozen v1 record
-instead, on the topic and in --archive, for every input (pages, --follow, JSON Lines, parse workers):
-for consumers that validate against tick.v1.schema.json (additionalProperties false). Our own readers
-take both; a v1 tick has an unknown price quantum, which the engine then estimates per series.
+Tick records are schema v3 (v2 plus symbol_source: "page", or "registry" when the symbol was mapped
+from a shown name through the coin registry; v2 is v1 plus price_quantum). --tick-version 2 or 1 writes
+the frozen v2 or v1 record instead, on the topic and in --archive, for every input (pages, --follow,
+JSON Lines, parse workers): for consumers that validate against tick.v2.schema.json or
+tick.v1.schema.json (additionalProperties false). Such a record cannot say that a symbol was mapped,
+so a registry-mapped tick becomes an unmapped_name reject instead (holding its v3 record). Our own
+readers take all three; a v1 tick has an unknown price quantum, which the engine then estimates per
+series.
 
 Delivery: idempotent producer, acks=all, compressed record batches built per partition. SIGTERM or
 Ctrl-C stops reading, sends everything already accepted and waits for the broker's acks, then exits 0;
@@ -112,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=TICK_SCHEMA_VERSIONS,
         default=TICK_SCHEMA_VERSION,
         help=f"tick schema version written to Kafka and --archive (default {TICK_SCHEMA_VERSION}; "
-        "1: the frozen v1 record, no price_quantum, for v1-only consumers)",
+        "2: the frozen v2 record, no symbol_source; 1: the frozen v1 record, nor price_quantum)",
     )
     g = p.add_argument_group("topics")
     g.add_argument(

@@ -2,9 +2,10 @@
 
 Files written by others are read too (pandas, polars, DuckDB, Spark): ``ts`` may be
 ``timestamp`` of any unit or int64 milliseconds, strings may be large or views, and
-``price_quantum`` may be missing (v1 ticks). A missing column or one of a type that does not
-convert is an ``InputError`` naming the file; values that are present but invalid (a null
-symbol, a negative price) are left for the caller to refuse row by row.
+``price_quantum`` (v1 ticks) and ``symbol_source`` (v1 and v2 ticks) may be missing. A missing
+column or one of a type that does not convert is an ``InputError`` naming the file; values that
+are present but invalid (a null symbol, a negative price) are left for the caller to refuse row by
+row.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tickerstream.errors import InputError
 
 #: Low-cardinality string columns read as dictionaries: one Python string per distinct value
 #: instead of one per row when the engine's batch is built.
-DICTIONARY_COLUMNS = ("symbol", "currency", "coin_id", "name", "source")
+DICTIONARY_COLUMNS = ("symbol", "currency", "coin_id", "name", "source", "symbol_source")
 
 
 def iter_tick_batches(path: Path, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
@@ -50,7 +51,7 @@ def _conform(batch: pa.RecordBatch, path: Path) -> pa.RecordBatch:
     arrays = []
     for field in TICK_SCHEMA:
         index = batch.schema.get_field_index(field.name)
-        if index < 0:  # price_quantum of a v1 recording: unknown
+        if index < 0:  # a column the recording's version lacks (OPTIONAL_COLUMNS): null, as in JSON
             arrays.append(pa.nulls(batch.num_rows, field.type))
             continue
         column = batch.column(index)

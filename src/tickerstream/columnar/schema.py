@@ -16,7 +16,9 @@ import pyarrow.json as pa_json
 
 TS_TYPE = pa.timestamp("ms", tz="UTC")
 
-#: Nullability follows the JSON schema: only coin_id, change_pct and price_quantum may be null.
+#: Nullability follows the JSON schema: only coin_id, change_pct and price_quantum may be null; and
+#: symbol_source, which a v1 or v2 record does not carry (null there: the page's symbol, as every
+#: symbol was before v3).
 TICK_SCHEMA = pa.schema(
     [
         pa.field("v", pa.int8(), nullable=False),
@@ -30,10 +32,13 @@ TICK_SCHEMA = pa.schema(
         pa.field("ts", TS_TYPE, nullable=False),
         pa.field("source", pa.string(), nullable=False),
         pa.field("price_quantum", pa.float64()),
+        pa.field("symbol_source", pa.string()),
     ]
 )
-#: Columns a recording must have; ``price_quantum`` is v2 and may be missing (all unknown).
-REQUIRED_COLUMNS = tuple(f.name for f in TICK_SCHEMA if f.name != "price_quantum")
+#: Columns added after v1 (``price_quantum``: v2, ``symbol_source``: v3): a recording may lack them.
+OPTIONAL_COLUMNS = ("price_quantum", "symbol_source")
+#: Columns a recording must have.
+REQUIRED_COLUMNS = tuple(f.name for f in TICK_SCHEMA if f.name not in OPTIONAL_COLUMNS)
 
 # JSON has no timestamp type: parse ts as the integer it is, then cast (zero-copy) to TS_TYPE.
 _JSON_SCHEMA = pa.schema([f.with_type(pa.int64()) if f.name == "ts" else f for f in TICK_SCHEMA])
@@ -41,11 +46,12 @@ _JSON_OPTIONS = pa_json.ParseOptions(explicit_schema=_JSON_SCHEMA, unexpected_fi
 
 
 def table_from_json_values(values: list[bytes]) -> pa.Table:
-    """Tick records as we encode them (one JSON object each, v1 or v2) -> a table of ``TICK_SCHEMA``.
+    """Tick records as we encode them (one JSON object each, v1, v2 or v3) -> a table of ``TICK_SCHEMA``.
 
     Parsed in C++ by Arrow's JSON reader: the producer's archive converts every acknowledged
     tick, and a Python loop over decoded objects would cost more than producing the tick did.
-    A v1 record has no ``price_quantum``: null. The values must be valid ticks (ours are).
+    A v1 record has no ``price_quantum`` and a v1 or v2 record no ``symbol_source``: null. The values
+    must be valid ticks (ours are).
     """
     if not values:
         return TICK_SCHEMA.empty_table()

@@ -52,7 +52,7 @@ class _WireTick(msgspec.Struct, gc=False):
     per batch would otherwise trigger collections over and over.
     """
 
-    v: Literal[1, 2]
+    v: Literal[1, 2, 3]
     symbol: Annotated[str, msgspec.Meta(min_length=1)]
     name: str
     coin_id: str | None
@@ -63,6 +63,7 @@ class _WireTick(msgspec.Struct, gc=False):
     ts: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     source: str
     price_quantum: Annotated[float, msgspec.Meta(gt=0)] | None = None  # v2
+    symbol_source: Literal["page", "registry"] = "page"  # v3; checked only, as tick_from_dict does
 
 
 _NAN = float("nan")

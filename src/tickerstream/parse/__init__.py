@@ -6,7 +6,8 @@ fast path for the dominant widget layout), ``records`` (one line -> records, the
 layout, then the values read off it), ``anchors`` (where a line's prices, identifiers and percents
 are), ``shapes`` (the layout cache: lines that differ only in their numbers share a layout),
 ``patterns`` (the regexes), ``numbers`` (reading digits), ``slugs`` (coin-id lines), ``ticks`` (cheap
-``Tick`` construction), ``vocab`` (currencies and words the parser trusts).
+``Tick`` construction), ``vocab`` (currencies and words the parser trusts), ``names`` (rows that show
+a name and no symbol) and ``registry`` (the vendored coin list as a name -> symbol index for them).
 """
 
 from tickerstream.parse.records import MAX_CHANGE_PCT, MIN_CHANGE_PCT

@@ -9,6 +9,10 @@ the *general path* (``records.parse_line_cached``: memoised per line, and per li
 whose numbers changed only has its values read), which knows every other family, so both paths
 always agree. Context (the slug line above a record, the table header above a row) is read by
 looking back from the record, so lines without prices cost nothing.
+
+Rows that show a name and no symbol (``names``) are tried only on lines neither path read: hit lines
+that gave no record, and lines ending in a percent between hits (``_gap``: ``str.find`` from one
+``%`` to the next over the stretches of lines without a currency marker).
 """
 
 from __future__ import annotations
@@ -17,8 +21,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tickerstream.model import Reject, RejectReason, Tick, truncate_raw
+from tickerstream.model import (
+    SYMBOL_FROM_PAGE,
+    SYMBOL_FROM_REGISTRY,
+    Reject,
+    RejectReason,
+    Tick,
+    truncate_raw,
+)
 from tickerstream.parse import patterns as P
+from tickerstream.parse.names import read_name_row
 from tickerstream.parse.records import Bad, Found, parse_line_cached, table_pct_ordinal
 from tickerstream.parse.slugs import as_slug, slug_belongs, spelled_by_slug
 from tickerstream.parse.ticks import make_tick
@@ -123,9 +135,13 @@ class SnapshotParser:
         while pos < n:
             h = search(text, pos)
             if h is None:
+                if text.find("%", pos) >= 0:
+                    self._gap(text, pos, n)
                 break
             hp = h.start()
             ls = text.rfind("\n", 0, hp) + 1
+            if ls > pos and text.find("%", pos, ls) >= 0:  # most stretches have none: no call
+                self._gap(text, pos, ls)
             le = text.find("\n", hp)
             if le < 0:
                 le = n
@@ -167,7 +183,31 @@ class SnapshotParser:
         if items:
             slug, adjacent = self._slug_before(text, ls)
             self._emit(line, items, slug, adjacent)
+        elif "%" in line:
+            self._name_row(text, ls, line)
         return le + 1
+
+    def _gap(self, text: str, pos: int, end: int) -> None:
+        """Name-only rows among the lines text[pos:end] (whole lines, none with a currency marker):
+        only a line that ends in a percent can be one. ``str.find`` jumps from one ``%`` to the next
+        in C (the caller has checked there is one: most stretches of prose have none)."""
+        find = text.find
+        while (p := find("%", pos, end)) >= 0:
+            le = find("\n", p, end)
+            if le < 0:
+                le = end
+            if p + 1 == le or text[p + 1 : le].isspace():  # the line ends in it (blanks, \r after)
+                ls = text.rfind("\n", 0, p) + 1
+                if le - ls <= MAX_LINE_CHARS:
+                    self._name_row(text, ls, text[ls:le])
+            pos = le + 1
+
+    def _name_row(self, text: str, ls: int, line: str) -> None:
+        """The tick (symbol from the coin registry) or reject of a name-only row on line ``ls``."""
+        item = read_name_row(line)
+        if item is not None:
+            slug, adjacent = self._slug_before(text, ls)
+            self._emit(line.rstrip("\r"), (item,), slug, adjacent, SYMBOL_FROM_REGISTRY)
 
     def _block(self, text: str, ls: int, le: int) -> int | None:
         """Take a widget block starting at the row on line ``ls`` with one ``findall``; return where it
@@ -213,7 +253,14 @@ class SnapshotParser:
         row = (ident_of(slug, name, sym), price_s, pct_s)
         return emit_rows((row,), self._seen, self._out.ticks.append, self.ts, self.source)
 
-    def _emit(self, line: str, items: Sequence[Found | Bad], slug: str | None, adjacent: bool) -> None:
+    def _emit(
+        self,
+        line: str,
+        items: Sequence[Found | Bad],
+        slug: str | None,
+        adjacent: bool,
+        symbol_source: str = SYMBOL_FROM_PAGE,
+    ) -> None:
         seen = self._seen
         append = self._out.ticks.append
         first = True
@@ -234,7 +281,7 @@ class SnapshotParser:
                 continue
             seen.add(key)
             append(make_tick(symbol, name, coin_id, price, currency, item.change_pct, item.sign_known,
-                             self.ts, self.source, item.quantum))  # fmt: skip
+                             self.ts, self.source, item.quantum, symbol_source))  # fmt: skip
 
     def _slug_before(self, text: str, ls: int) -> tuple[str | None, bool]:
         """The slug line right above line ``ls`` (across at most a few blank lines), and whether it is

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from tickerstream.model import Tick
+from tickerstream.model import SYMBOL_FROM_PAGE, Tick
 
 _FIELDS = (
     "symbol", "name", "coin_id", "price", "currency", "change_pct", "change_sign_known", "ts", "source",
-    "price_quantum",
+    "price_quantum", "symbol_source",
 )  # fmt: skip
 
 
@@ -38,6 +38,7 @@ class Unfrozen:
     ts: int
     source: str
     price_quantum: float | None
+    symbol_source: str
 
 
 _new = object.__new__
@@ -46,6 +47,7 @@ _new = object.__new__
 def _make_tick(
     symbol: str, name: str, coin_id: str | None, price: float, currency: str,
     change_pct: float | None, sign_known: bool, ts: int, source: str, price_quantum: float | None = None,
+    symbol_source: str = SYMBOL_FROM_PAGE,
 ) -> Tick:  # fmt: skip
     """``Tick(symbol, name, ...)``, built as described in the module docstring."""
     t = _new(Unfrozen)
@@ -59,6 +61,7 @@ def _make_tick(
     t.ts = ts
     t.source = source
     t.price_quantum = price_quantum
+    t.symbol_source = symbol_source
     t.__class__ = Tick  # type: ignore[assignment]  # same slot layout: see the module docstring
     return t  # type: ignore[return-value]
 
@@ -66,7 +69,7 @@ def _make_tick(
 def _trick_holds() -> bool:
     if tuple(f.name for f in fields(Tick)) != _FIELDS or getattr(Tick, "__slots__", None) != _FIELDS:
         return False
-    args = ("BTC", "Bitcoin", "bitcoin", 104442.98, "USD", 0.48, False, 1737331200000, "p", 0.01)
+    args = ("BTC", "Bitcoin", "bitcoin", 104442.98, "USD", 0.48, False, 1737331200000, "p", 0.01, "registry")
     try:
         made = _make_tick(*args)
     except TypeError:  # "__class__ assignment: ... object layout differs"

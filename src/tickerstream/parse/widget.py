@@ -212,6 +212,7 @@ def emit_rows(
         t.ts = ts
         t.source = source
         t.price_quantum = q
+        t.symbol_source = "page"  # SYMBOL_FROM_PAGE, as a constant: a global's load costs more
         t.__class__ = tick_cls  # type: ignore[assignment]
         append(t)  # type: ignore[arg-type]
     return True

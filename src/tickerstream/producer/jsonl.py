@@ -2,8 +2,9 @@
 
 Each value is validated by the same decoder the processor uses; a valid one is sent byte for byte
 (no re-encoding), an invalid one becomes a reject with the decoder's reason, so nothing is lost.
-With ``--tick-version 1`` the valid ones are re-encoded as v1 records instead (no ``price_quantum``,
-no field beyond the frozen schema), so a v1-only consumer can read what a v2 recording held.
+With ``--tick-version 1`` or ``2`` the valid ones are re-encoded as records of that version instead
+(no field beyond the frozen schema; a tick whose symbol the coin registry mapped becomes a reject, as
+for parsed pages), so a consumer of that version can read what a newer recording held.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pathlib import Path
 
 from tickerstream.errors import SourceError
 from tickerstream.kafka.codec import decode_tick_values
-from tickerstream.model import Reject
-from tickerstream.producer.encoding import recode_values
+from tickerstream.model import TICK_SCHEMA_VERSION, Reject
+from tickerstream.producer.encoding import decode_values
 from tickerstream.producer.tick_producer import TickProducer
 from tickerstream.sources.recordings import open_binary
 
@@ -36,8 +37,11 @@ async def produce_jsonl(producer: TickProducer, path: Path, stop: asyncio.Event)
             stats.lines_read += len(lines)
             values = [v for v in (line.strip() for line in lines) if v]
             decoded = decode_tick_values(values)
-            good = recode_values([values[i] for i in decoded.rows.tolist()], version)
-            await producer.send_encoded(decoded.batch.symbols, decoded.batch.ts.tolist(), good)
+            good = [values[i] for i in decoded.rows.tolist()]
+            if version == TICK_SCHEMA_VERSION:
+                await producer.send_encoded(decoded.batch.symbols, decoded.batch.ts.tolist(), good)
+            else:  # re-encoded, and registry-mapped symbols left out as for parsed pages
+                await producer.send_ticks(decode_values(good))
             if decoded.bad:
                 rejects = [
                     Reject(values[b.index].decode("utf-8", "replace"), b.reason, str(path), b.detail)

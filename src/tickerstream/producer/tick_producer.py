@@ -63,7 +63,7 @@ from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, TopicNames
 from tickerstream.log import get_logger
 from tickerstream.model import TICK_SCHEMA_VERSION, TICK_SCHEMA_VERSIONS, Reject, Tick
 from tickerstream.producer.archive import AckedArchive, ArchiveSink
-from tickerstream.producer.encoding import tick_encoder
+from tickerstream.producer.encoding import SYMBOL_SOURCE_VERSION, page_symbols_only, tick_encoder
 
 log = get_logger(__name__)
 
@@ -104,8 +104,8 @@ class ProducerConfig:
     #: Longest pause between two retries (they start at 0.5 s and double).
     retry_backoff_max_s: float = 10.0
     client_id: str = "ticker-produce"
-    #: Schema version of every tick record written (topic and archive): 2, or 1 for consumers that
-    #: validate against the frozen v1 schema (``--tick-version 1``; README "Tick schema versions").
+    #: Schema version of every tick record written (topic and archive): 3, or 2 or 1 for consumers
+    #: that validate against a frozen schema (``--tick-version``; README "Tick schema versions").
     tick_version: int = TICK_SCHEMA_VERSION
     #: Connection security for aiokafka (``KafkaSettings.client_kwargs()``); holds the SASL password.
     client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -287,8 +287,14 @@ class TickProducer:
 
         Returns once the batches this call filled are handed to aiokafka and no more than
         ``max_in_flight`` batches await acks; the rest sits in open batches until full, ``linger_ms``
-        or :meth:`flush`. Raises :class:`ProduceError` if an earlier batch failed.
+        or :meth:`flush`. Raises :class:`ProduceError` if an earlier batch failed. Written as v1 or v2,
+        a tick whose symbol the coin registry mapped is a reject instead (``page_symbols_only``).
         """
+        if self.config.tick_version < SYMBOL_SOURCE_VERSION:
+            first_ts = ticks[0].ts if ticks else None
+            ticks, left_out = page_symbols_only(ticks, self.config.tick_version)
+            if left_out:
+                await self.send_rejects(left_out, ts=first_ts)
         values = list(map(self.encode, ticks))
         await self.send_encoded([t.symbol for t in ticks], [t.ts for t in ticks], values)
 

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from tickerstream.model import Reject
-from tickerstream.producer.encoding import tick_encoder
+from tickerstream.producer.encoding import page_symbols_only, tick_encoder
 from tickerstream.producer.inputs import PULL_BYTES, pull
 from tickerstream.producer.tick_producer import TickProducer
 from tickerstream.sources.files import iter_snapshots, walk_files
@@ -52,12 +52,15 @@ def parse_files(files: list[str], ts_override: int | None, tick_version: int) ->
     """Runs in a worker: read, parse and encode ``files`` (one snapshot each, timed like any input)
     as tick records of ``tick_version`` (the producer's, which the worker cannot ask for itself)."""
     group = pull(iter_snapshots(files, ts_override=ts_override), limit=None)
-    ticks = [t for p in group for t in p.result.ticks]
+    ticks, left_out = page_symbols_only([t for p in group for t in p.result.ticks], tick_version)
+    rejects = [(p.ts, p.result.rejects) for p in group if p.result.rejects]
+    if left_out:  # ticks a v1 or v2 record cannot carry honestly (``send_ticks`` does the same)
+        rejects.append((group[0].ts, left_out))
     return Encoded(
         symbols=[t.symbol for t in ticks],
         ts=[t.ts for t in ticks],
         values=list(map(tick_encoder(tick_version), ticks)),
-        rejects=[(p.ts, p.result.rejects) for p in group if p.result.rejects],
+        rejects=rejects,
         snapshots=len(group),
         size=sum(p.size for p in group),
         lines=sum(p.lines for p in group),

@@ -38,9 +38,10 @@ def test_help_names_the_options(capsys: pytest.CaptureFixture[str]) -> None:
         assert flag in out
 
 
-def test_tick_version_is_1_or_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert build_parser().parse_args([]).tick_version == 2
+def test_tick_version_is_1_2_or_3(capsys: pytest.CaptureFixture[str]) -> None:
+    assert build_parser().parse_args([]).tick_version == 3
+    assert build_parser().parse_args(["--tick-version", "2"]).tick_version == 2
     assert build_parser().parse_args(["--tick-version", "1"]).tick_version == 1
-    assert main(["--bootstrap-servers", "127.0.0.1:1", "--tick-version", "3", "."]) == 2
+    assert main(["--bootstrap-servers", "127.0.0.1:1", "--tick-version", "4", "."]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--tick-version: invalid choice: 3" in err[0], err
+    assert len(err) == 1 and "--tick-version: invalid choice: 4" in err[0], err

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tickerstream.columnar import TICK_SCHEMA, ParquetDataset, ParquetFile, table_from_json_values
+from tickerstream.columnar.reader import iter_tick_batches
 from tickerstream.model import Tick
 
 DAY = 86_400_000
@@ -36,11 +37,15 @@ def _rows(path: Path) -> list[dict[str, object]]:
 
 def test_json_records_become_the_tick_schema_with_ts_as_utc_milliseconds() -> None:
     v1 = Tick("ETH", "Ethereum", None, 3000.0, "EUR", None, False, 5, "x").to_json(version=1)
-    table = table_from_json_values([_tick(1, T0).to_json(), v1])
+    v2 = _tick(2, T0).to_json(version=2)
+    mapped = Tick("SOL", "Solana", None, 150.0, "USD", 1.0, True, 6, "x", 0.1, "registry").to_json()
+    table = table_from_json_values([_tick(1, T0).to_json(), v1, v2, mapped])
     assert table.schema == TICK_SCHEMA
     assert table.column("ts").to_pylist()[0].isoformat() == "2025-01-20T00:00:00+00:00"
-    assert table.column("price_quantum").to_pylist() == [0.01, None]  # v1: unknown
-    assert table.column("v").to_pylist() == [2, 1]
+    assert table.column("price_quantum").to_pylist() == [0.01, None, 0.01, 0.1]  # v1: unknown
+    # v1 and v2 records carry no symbol source: null (the page's symbol, README "Tick schema versions")
+    assert table.column("symbol_source").to_pylist() == ["page", None, None, "registry"]
+    assert table.column("v").to_pylist() == [3, 1, 2, 3]
     assert table_from_json_values([]).num_rows == 0
 
 
@@ -111,13 +116,35 @@ def test_duckdb_reads_our_dataset_as_it_is(tmp_path: Path) -> None:
     try:
         rows = con.execute(
             "SELECT v, symbol, name, coin_id, price, currency, change_pct, change_sign_known, "
-            "epoch_ms(ts), source, price_quantum, date FROM read_parquet(?, hive_partitioning = true) "
+            "epoch_ms(ts), source, price_quantum, symbol_source, date "
+            "FROM read_parquet(?, hive_partitioning = true) "
             "ORDER BY ts",
             [pattern],
         ).fetchall()
         ts_type = con.execute("SELECT typeof(ts) FROM read_parquet(?) LIMIT 1", [pattern]).fetchone()
     finally:
         con.close()
-    assert [r[:11] for r in rows] == [tuple(t.to_dict().values()) for t in ticks]
-    assert [str(r[11]) for r in rows] == ["2025-01-20"] * 2 + ["2025-01-21"] * 2 + ["2025-01-22"] * 2
+    assert [r[:12] for r in rows] == [tuple(t.to_dict().values()) for t in ticks]
+    assert [str(r[12]) for r in rows] == ["2025-01-20"] * 2 + ["2025-01-21"] * 2 + ["2025-01-22"] * 2
     assert ts_type == ("TIMESTAMP WITH TIME ZONE",)
+
+
+def test_symbol_source_round_trips_and_older_recordings_read_without_it(tmp_path: Path) -> None:
+    """v3's column is written as the record says and read back; a recording from before v3 (no such
+    column) still reads, with nulls there: the page's symbols, as every symbol was then."""
+    page = _tick(1, T0)
+    mapped = Tick("ETH", "Ethereum", None, 3200.1, "USD", 1.1, False, T0 + 1, "t", 0.01, "registry")
+    path = tmp_path / "v3.parquet"
+    out = ParquetFile(path)
+    out.write_values([*_values([page, mapped]), page.to_json(version=2)])
+    out.close()
+    got = pa.Table.from_batches(list(iter_tick_batches(path)))
+    assert got.column("symbol_source").to_pylist() == ["page", "registry", None]
+    assert _rows(path)[:2] == [page.to_dict(), mapped.to_dict()]
+
+    older = tmp_path / "v2.parquet"
+    pq.write_table(pq.read_table(path).drop_columns(["symbol_source"]), older)
+    got = pa.Table.from_batches(list(iter_tick_batches(older)))
+    assert got.schema.names == TICK_SCHEMA.names
+    assert got.column("symbol_source").to_pylist() == [None, None, None]
+    assert got.column("symbol").to_pylist() == ["S1", "ETH", "S1"]

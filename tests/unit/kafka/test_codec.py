@@ -216,3 +216,17 @@ def test_v1_and_v2_ticks_decode_with_quantum_and_currency_columns() -> None:
         q = decoded.batch.quantum.tolist()
         assert q[0] == 1e-6 and math.isnan(q[1])
         assert decoded.batch.currency == ["USD", "EUR"]
+
+
+def test_v3_ticks_decode_and_a_bad_symbol_source_is_refused_by_both_paths() -> None:
+    """v3 adds ``symbol_source``, which the engine does not use: a valid one decodes like any tick,
+    an invalid one is ``invalid_tick`` whether the batch takes the typed decode or goes record by
+    record (the two paths must agree)."""
+    mapped = Tick("ETH", "Ethereum", None, 3200.1, "USD", 1.1, False, 1_000, "a", 0.01, "registry").to_json()
+    bad = mapped.replace(b'"registry"', b'"guess"')
+    decoded = decode_tick_values([mapped, mapped.replace(b'"ETH"', b'"SOL"')])
+    assert decoded.batch.symbols == ["ETH", "SOL"] and not decoded.bad
+    for batch_values in ([mapped, bad], [mapped, bad, b"not json"]):
+        decoded = decode_tick_values(batch_values)
+        assert decoded.batch.symbols == ["ETH"]
+        assert (decoded.bad[0].index, decoded.bad[0].reason) == (1, RejectReason.INVALID_TICK)

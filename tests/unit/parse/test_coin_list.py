@@ -1,10 +1,11 @@
 """Every coin of a real coin list, rendered as the seed widget prints it, parses back exactly.
 
-The list (tests/data/coins/, 12,242 symbols and names, MIT, see SOURCE.md) holds the names a coin
-database really uses: lower case (``cat in a dogs world``), abbreviations (``Coritiba F.C. Fan Token``),
-parentheses, digits, non-Latin letters, one-letter and dotted symbols. A row the parser reads must come
-back with exactly its symbol, name, coin id, price and change; a row it refuses must fall under one of
-the documented refusals (docs/parsing.md, "What it refuses"), where precision wins over recall.
+The list (src/tickerstream/data/coins/, the parser's coin registry: 12,242 symbols and names, MIT,
+see SOURCE.md) holds the names a coin database really uses: lower case (``cat in a dogs world``),
+abbreviations (``Coritiba F.C. Fan Token``), parentheses, digits, non-Latin letters, one-letter and
+dotted symbols. A row the parser reads must come back with exactly its symbol, name, coin id, price
+and change; a row it refuses must fall under one of the documented refusals (docs/parsing.md, "What
+it refuses"), where precision wins over recall.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import json
 import re
 from functools import cache
 
-from tests.support.paths import DATA
+from tests.support.paths import REPO
 from tickerstream.parse import parse_bytes
 from tickerstream.parse.records import symbol_of
 from tickerstream.parse.slugs import slug_of
 from tickerstream.parse.vocab import KNOWN_COIN_IDS, NOT_NAME_WORDS
 
-COINS = DATA / "coins" / "cryptocurrencies.json"
+COINS = REPO / "src" / "tickerstream" / "data" / "coins" / "cryptocurrencies.json"
 #: Prices and changes cycled over the rows: sub-cent, cents, thousands with grouping.
 PRICES = [("0.004299", 0.004299), ("1.00", 1.0), ("104,442.98", 104442.98), ("0.000019", 0.000019)]
 PCTS = [("2.72", 2.72), ("0.48", 0.48), ("12.1", 12.1)]

@@ -34,6 +34,16 @@ NOT_TICKS = [
     "The fund raised $120 million from investors.",
     "Gas fee (GWEI) $0.12",
     "Menu\nLogin\nSign up\n© 2024 Example Media",
+    # Names without a symbol (read through the coin registry) in sentences: still prose.
+    "Bitcoin rose 3.39% to 49,485.50 on Monday",
+    "Bitcoin rose 3.39% to $49,485.50 on Monday",
+    "Bitcoin rose to 49,485.50, up 3.39%",
+    "Bitcoin rose to 49,485.50 3.39%",
+    "Ethereum fell to $3,200.10 -3.1%",
+    "Solana traded at 150.20 (2.1%)",
+    "In 2024 Bitcoin gained 120%",
+    "Bitcoin 49,485.50 3.39% on the day",
+    "Bitcoin: 49,485.50 3.39%",
 ]
 
 

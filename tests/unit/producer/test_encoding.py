@@ -1,4 +1,4 @@
-"""Tick records of either schema version, byte for byte the model's (``producer.encoding``)."""
+"""Tick records of every schema version, byte for byte the model's (``producer.encoding``)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from hypothesis import given
 
 from tests.support.paths import DATA
 from tests.support.strategies import any_tick
-from tickerstream.model import Tick
+from tickerstream.model import RejectReason, Tick
 from tickerstream.parse import parse_bytes
 from tickerstream.producer.encoding import (
-    _tick_v1_json_via_dataclass,
+    _slow,
+    decode_values,
     encode_tick,
     encode_tick_v1,
-    recode_values,
+    encode_tick_v2,
+    page_symbols_only,
     tick_encoder,
 )
 
@@ -29,13 +31,26 @@ def _seed_ticks() -> list[Tick]:
     return parse_bytes(page.read_bytes(), ts=1_737_374_400_000, source=str(page)).ticks
 
 
-def test_the_fast_v1_encoder_is_in_use() -> None:
-    assert encode_tick_v1 is _tick_v1_json_via_dataclass
+def test_the_fast_encoders_are_in_use() -> None:
+    # ``_pick`` falls back to ``_slow`` (a lambda named "<lambda>") when a shortcut is not exact.
+    slow_name = _slow(1).__qualname__
+    for encoder in (encode_tick, encode_tick_v2, encode_tick_v1):
+        assert encoder.__qualname__ != slow_name
 
 
 @given(ticks)
 def test_v1_encoding_is_byte_identical_to_to_json_version_1(tick: Tick) -> None:
     assert encode_tick_v1(tick) == tick.to_json(version=1)
+
+
+@given(ticks)
+def test_v2_encoding_is_byte_identical_to_to_json_version_2(tick: Tick) -> None:
+    assert encode_tick_v2(tick) == tick.to_json(version=2)
+
+
+@given(ticks)
+def test_v3_encoding_is_byte_identical_to_to_json(tick: Tick) -> None:
+    assert encode_tick(tick) == tick.to_json() == tick.to_json(version=3)
 
 
 def test_v1_records_of_parsed_ticks_are_valid_frozen_v1(validate_record: Callable[[str, Any], None]) -> None:
@@ -45,23 +60,40 @@ def test_v1_records_of_parsed_ticks_are_valid_frozen_v1(validate_record: Callabl
         validate_record("tick.v1", orjson.loads(encode_tick_v1(tick)))
 
 
+def test_v2_records_of_parsed_ticks_are_valid_frozen_v2(validate_record: Callable[[str, Any], None]) -> None:
+    parsed = _seed_ticks() + parse_bytes(b"Bitcoin 49,485.50 3.39%\n", ts=0, source="s").ticks
+    assert any(t.symbol_source == "registry" for t in parsed)  # so there is a field to leave out
+    for tick in parsed:
+        validate_record("tick.v2", orjson.loads(encode_tick_v2(tick)))
+        validate_record("tick", orjson.loads(encode_tick_v2(tick)))
+
+
 def test_encoder_by_version() -> None:
-    assert tick_encoder(2) is encode_tick and tick_encoder(1) is encode_tick_v1
+    assert tick_encoder(3) is encode_tick and tick_encoder(2) is encode_tick_v2
+    assert tick_encoder(1) is encode_tick_v1
     with pytest.raises(ValueError, match="tick version"):
-        tick_encoder(3)
+        tick_encoder(4)
 
 
-def test_recoding_to_v1_drops_the_quantum_and_any_field_beyond_the_frozen_schema(
-    validate_record: Callable[[str, Any], None],
-) -> None:
+def test_older_versions_carry_only_the_pages_symbols(validate_record: Callable[[str, Any], None]) -> None:
+    page = b"Bitcoin (BTC) $ 104,442.98 0.48%\nEthereum 3,200.10 1.1%\n"
+    ticks = parse_bytes(page, ts=5, source="news").ticks
+    assert [t.symbol_source for t in ticks] == ["page", "registry"]
+    assert page_symbols_only(ticks, 3) == (ticks, [])
+    for version in (1, 2):
+        kept, (reject,) = page_symbols_only(ticks, version)
+        assert kept == ticks[:1]
+        assert reject.reason is RejectReason.UNMAPPED_NAME and reject.source == "news"
+        assert orjson.loads(reject.raw) == ticks[1].to_dict()  # the v3 record: nothing lost
+        assert "--tick-version 3" in (reject.detail or "")
+        validate_record("reject", reject.to_dict())
+
+
+def test_recordings_decode_to_the_ticks_they_hold() -> None:
     tick = _seed_ticks()[0]
-    v2_with_extra = orjson.dumps({**tick.to_dict(), "scraper": "x"})
-    (out,) = recode_values([v2_with_extra], 1)
-    assert out == tick.to_json(version=1)
-    validate_record("tick.v1", orjson.loads(out))
-
-
-def test_recoding_to_the_current_version_keeps_the_bytes() -> None:
-    lines = [b'{"v":1,"symbol":"BTC","name":"B","coin_id":null,"price":1e2,"currency":"USD",'
-             b'"change_pct":null,"change_sign_known":false,"ts":0,"source":"s"}']  # fmt: skip
-    assert recode_values(lines, 2) is lines
+    v2_with_extra = orjson.dumps({**tick.to_dict(version=2), "scraper": "x"})
+    assert decode_values([tick.to_json(version=1), v2_with_extra, tick.to_json()]) == [
+        Tick(*[getattr(tick, f) for f in Tick.__slots__][:-2]),
+        tick,
+        tick,
+    ]

@@ -34,7 +34,7 @@ def test_default_codec_is_zstd_with_cramjam() -> None:
         {"batch_bytes": 10},
         {"linger_ms": -1},
         {"max_in_flight": 0},
-        {"tick_version": 3},
+        {"tick_version": 4},
     ],
 )
 def test_config_refuses_bad_values(kwargs: dict[str, object]) -> None:

@@ -96,7 +96,7 @@ def test_v1_ticks_and_missing_coin_ids_keep_their_unknowns(tmp_path: Path) -> No
         ({"symbol": None}, "invalid_tick", "field 'symbol' is null"),
         ({"symbol": ""}, "invalid_tick", "field 'symbol' is empty"),
         ({"name": None}, "invalid_tick", "field 'name' is null"),
-        ({"v": 3}, "invalid_tick", "unsupported schema version"),
+        ({"v": 4}, "invalid_tick", "unsupported schema version"),
         ({"price": -1.0}, "invalid_tick", "price must be a finite number > 0"),
         ({"price": float("nan")}, "invalid_tick", "price must be a finite number > 0"),
         ({"price": None}, "invalid_tick", "field 'price' is null"),

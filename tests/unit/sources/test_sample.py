@@ -39,7 +39,7 @@ def test_extra_symbols_and_tick_json(tmp_path: Path) -> None:
     assert sample_main([str(out), "--format", "jsonl", "--days", "0.1", "--extra-symbols", "5"]) == 0
     rows = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert {r["symbol"] for r in rows} >= {"SYN00000", "SYN00004", "BTC"}
-    assert all(r["price"] > 0 and r["v"] == 2 for r in rows)
+    assert all(r["price"] > 0 and r["v"] == 3 and r["symbol_source"] == "page" for r in rows)
     # the quantum the widget shows: cents from $1, six decimals below
     assert all(r["price_quantum"] == (0.01 if r["price"] >= 1 else 1e-6) for r in rows)
 
