@@ -81,21 +81,30 @@ def run_once(
                 stdout=err,
                 stderr=err,
             )
+        reaped = None  # (status, rusage) once the process is gone
         try:
             while not watch.reached(end):
-                if proc.poll() is not None and (not run.exits or proc.returncode != 0):
-                    raise RuntimeError(f"{run.system} exited early ({proc.returncode}); see {err.name}")
+                # wait4 rather than Popen.poll: poll would reap the process and lose its rusage.
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG) if reaped is None else (0, 0, None)
+                if pid:
+                    reaped = (status, usage)
+                    if not run.exits or status != 0:
+                        raise RuntimeError(f"{run.system} exited early ({status}); see {err.name}")
                 if time.perf_counter() - t0 > DRAIN_TIMEOUT_S:
                     raise RuntimeError(f"{run.system} did not drain in {DRAIN_TIMEOUT_S} s")
                 time.sleep(0.1)
             took = time.perf_counter() - t0
         finally:
-            if proc.poll() is None and not run.exits:
-                proc.send_signal(signal.SIGTERM)
-            _, status, usage = os.wait4(proc.pid, 0)
+            if reaped is None:
+                if not run.exits:
+                    proc.send_signal(signal.SIGTERM)
+                _, status, usage = os.wait4(proc.pid, 0)
+                reaped = (status, usage)
+            proc.returncode = reaped[0]  # so that Popen does not wait for it again
             watch.close()
             if spy is not None:
                 spy.wait(timeout=120)
+    status, usage = reaped
     if status != 0:
         log(f"  note: {run.system} exit status {status}")
     total = sum(end.values())
