@@ -72,6 +72,33 @@ def test_a_value_holding_two_objects_does_not_shift_the_batch() -> None:
     assert [b.index for b in decoded.bad] == [0]
 
 
+def test_values_are_joined_as_lines_without_shifting_or_dropping_any() -> None:
+    # The fast path decodes the values joined by newlines: a value with a newline of its own, a
+    # blank one or two objects on two lines must neither shift nor hide a record.
+    pretty = orjson.dumps(GOOD[0].to_dict(), option=orjson.OPT_INDENT_2)
+    two_lines = GOOD[0].to_json() + b"\n" + GOOD[1].to_json()
+    batch = [pretty, GOOD[1].to_json(), b"", b"  \n ", two_lines, GOOD[2].to_json()]
+    decoded = decode_tick_values(batch)
+    assert decoded.batch.symbols == ["BTC", "USDC", "ETH"]
+    assert decoded.rows.tolist() == [0, 1, 5]
+    assert [(b.index, b.reason) for b in decoded.bad] == [
+        (2, RejectReason.NOT_JSON),
+        (3, RejectReason.NOT_JSON),
+        (4, RejectReason.NOT_JSON),
+    ]
+
+
+@given(st.lists(st.sampled_from([*values(GOOD), b"", b"\n", b"{}", b"{\n}", b"[]", b"\n" + values(GOOD)[1]])))
+def test_a_batch_decodes_as_its_values_one_by_one(batch: list[bytes]) -> None:
+    together = decode_tick_values(batch)
+    alone = [decode_tick_values([v]) for v in batch]
+    assert together.batch.symbols == [s for d in alone for s in d.batch.symbols]
+    assert together.rows.tolist() == [i for i, d in enumerate(alone) if len(d.batch)]
+    assert [(b.index, b.reason) for b in together.bad] == [
+        (i, b.reason) for i, d in enumerate(alone) for b in d.bad
+    ]
+
+
 def test_empty_batch() -> None:
     decoded = decode_tick_values([])
     assert len(decoded.batch) == 0 and decoded.bad == []
