@@ -61,7 +61,7 @@ def chart(results: list[list[Result]], names: list[str], path: Path, subtitle: s
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     panels = (
-        ("ticks_per_s", "ticks/s (drain)", 1e3, "k"),
+        ("ticks_per_s", "thousand ticks/s (drain)", 1e3, "k"),
         ("cpu_s", "CPU seconds", 1, ""),
         ("rss_mb", "peak RSS (MB)", 1, ""),
     )
