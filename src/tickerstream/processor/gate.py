@@ -151,9 +151,10 @@ class RefGate:
         is_point = self.engine.last_reference_mask
         if is_point.shape[0] != len(b):
             raise RuntimeError("points_of must follow engine.process of the same cut")
-        for i in reference_ticks(b.symbols, cut.partition_of_row, self.ref_partition, set(cut.positions)):
-            if not is_point[i]:
-                continue
+        points = reference_ticks(
+            b.symbols, cut.partition_of_row, self.ref_partition, set(cut.positions), is_point
+        )
+        for i in points:
             s, t = b.symbols[i], int(b.ts[i])
             records.append((int(cut.partition_of_row[i]), encode_ref(s, t, float(b.price[i]), t), s.encode()))
         return records

@@ -38,6 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -206,15 +207,24 @@ class RefFollower:
 
 
 def reference_ticks(
-    symbols: list[str], partition_of_row: Any, ref_partition: dict[str, int], owned: set[int]
+    symbols: list[str],
+    partition_of_row: Any,
+    ref_partition: dict[str, int],
+    owned: set[int],
+    among: Any = None,
 ) -> list[int]:
     """Rows of a merged cut that are ticks of a reference symbol on its own (owned) partition:
-    the points this processor must publish, in stream order."""
-    parts = {p for p in ref_partition.values() if p in owned}
+    the points this processor must publish, in stream order. ``among``: a mask of the rows worth
+    looking at (the engine's reference points), so that the per-row check runs on those alone and
+    not on every tick that shares a partition with a reference."""
+    parts = [p for p in set(ref_partition.values()) if p in owned]
     if not parts:
         return []
-    rows: list[int] = []
-    for p in parts:
-        rows.extend((partition_of_row == p).nonzero()[0].tolist())
-    rows.sort()
-    return [i for i in rows if ref_partition.get(symbols[i], -1) == int(partition_of_row[i])]
+    rows = np.isin(partition_of_row, parts)
+    if among is not None:
+        rows &= among
+    return [
+        i
+        for i in np.flatnonzero(rows).tolist()
+        if ref_partition.get(symbols[i], -1) == int(partition_of_row[i])
+    ]
