@@ -431,15 +431,16 @@ async def run_scaleout(
     }
 
 
-async def scaleout(args: argparse.Namespace, prefix: str) -> None:
-    kafka = kafka_settings(args.bootstrap_servers, prefix + "so.", args.partitions)
+async def prefill_in_child(args: argparse.Namespace, prefix: str) -> None:
+    """Fill the ticks topic of ``prefix`` from a child process: the measured processors then run in
+    processes that never held millions of Tick objects (that alone made a first run ~30 % slower)."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         __file__,
         "--bootstrap-servers",
         args.bootstrap_servers,
         "--prefill-prefix",
-        prefix + "so.",
+        prefix,
         "--ticks",
         str(args.ticks),
         "--symbols",
@@ -449,6 +450,11 @@ async def scaleout(args: argparse.Namespace, prefix: str) -> None:
     )
     if await child.wait() != 0:
         raise RuntimeError("prefill failed")
+
+
+async def scaleout(args: argparse.Namespace, prefix: str) -> None:
+    kafka = kafka_settings(args.bootstrap_servers, prefix + "so.", args.partitions)
+    await prefill_in_child(args, prefix + "so.")
     trees = dict(t.split("=", 1) for t in args.tree) or {"this": str(Path(__file__).parents[1] / "src")}
     counts = [int(x) for x in args.instances.split(",")]
     runs: list[dict[str, object]] = []
@@ -553,24 +559,7 @@ async def main() -> None:
             await scaleout(args, prefix)
         if args.only in (None, "throughput"):
             kafka = kafka_settings(args.bootstrap_servers, prefix + "tp.", args.partitions)
-            # Prefill in a child process: the measured processor then runs in a process that never
-            # held millions of Tick objects (that alone made the first run ~30 % slower).
-            child = await asyncio.create_subprocess_exec(
-                sys.executable,
-                __file__,
-                "--bootstrap-servers",
-                args.bootstrap_servers,
-                "--prefill-prefix",
-                prefix + "tp.",
-                "--ticks",
-                str(args.ticks),
-                "--symbols",
-                str(args.symbols),
-                "--partitions",
-                str(args.partitions),
-            )
-            if await child.wait() != 0:
-                raise RuntimeError("prefill failed")
+            await prefill_in_child(args, prefix + "tp.")
             for mode in modes:
                 r = await run_throughput(kafka, args.ticks, mode == "eos", prefix)
                 log(
