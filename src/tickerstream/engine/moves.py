@@ -76,7 +76,6 @@ class MoveDetector:
         self,
         g: Grouped,
         q: F64,
-        var_rate: F64,
         n_before: I64,
         anchors: list[tuple[I64, F64, F64, F64]],
         names: list[str],
@@ -85,11 +84,11 @@ class MoveDetector:
     ) -> list[Move]:
         """Evaluate every accepted tick of ``g`` for every horizon; update state; return the moves.
 
-        ``q`` is each tick's price quantum, ``var_rate`` the variance per second before it,
+        ``q`` is each tick's price quantum, ``n_before`` the returns its series had before it,
         ``anchors[h]`` the as-of (ts, price, variance rate, quantum) at ``ts - horizon`` per tick,
         ``names[row]``, ``coins[row]`` and ``quotes[row]`` the series' symbol, coin id and quote.
         z uses the variance rate at the anchor (the volatility known before the move began, so a
-        slide does not dilute its own z), else the current one.
+        slide does not dilute its own z); none is known there during warm-up, and then no z.
         """
         cfg = self.config
         out: list[Move] = []
