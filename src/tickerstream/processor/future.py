@@ -7,7 +7,7 @@ wall clock caught up: hours of a coin's prices dropped, its peg judged on nothin
 allowance (``process.max_future_ms``, 5 minutes by default) bounds that: a tick further ahead is a
 dead letter (``invalid_tick``) whose detail names the fix, and a tick inside the allowance can hold
 its series back for at most the allowance. Kafka bounds record timestamps the same way
-(``log.message.timestamp.after.max.ms``, 1 h by default since 3.6).
+(``log.message.timestamp.after.max.ms``, KIP-937; one hour by default since Kafka 4.0).
 """
 
 from __future__ import annotations
