@@ -138,8 +138,8 @@ async def test_a_recorded_tick_from_the_future_becomes_a_reject(
     assert "8 h 0 min ahead of this machine's clock" in str(rejects[0]["detail"])
 
 
-@pytest.mark.parametrize("name", ["capture.txt", "-"])
-def test_the_detail_without_a_name_stamp_blames_the_modification_time(name: str) -> None:
+@pytest.mark.parametrize("name", ["capture.txt", "inbox/2024-05-01_page.txt"])
+def test_the_detail_without_a_matching_name_stamp_blames_the_modification_time(name: str) -> None:
     t0 = 1_737_331_200_000
     detail = snapshot_detail(name, t0 + 8 * HOUR, t0, 5 * MIN)
     assert detail.startswith(
