@@ -24,6 +24,7 @@ class Rec(NamedTuple):
     offset: int
     value: bytes | None
     timestamp: int = -1
+    timestamp_type: int = 0  # CreateTime; 1 = LogAppendTime (our topics)
 
 
 def usdc(ts: int, price: float) -> bytes:
@@ -64,7 +65,7 @@ def stream_with_a_tick_eight_hours_ahead() -> list[tuple[int, int, float]]:
 def test_a_tick_eight_hours_ahead_is_a_dead_letter_and_the_depeg_is_reported() -> None:
     events, bad, engine = live_run(stream_with_a_tick_eight_hours_ahead(), ProcessorConfig())
     assert [(b.offset, b.reason) for b in bad] == [(12, RejectReason.INVALID_TICK)]
-    assert "8 h 0 min ahead of the clock" in bad[0].detail
+    assert "8 h 0 min ahead of the processor's clock" in bad[0].detail
     assert "time zone" in bad[0].detail and "process.max_future_ms" in bad[0].detail
     assert engine.stats.late == 0 and engine.stats.accepted == 60
     pegs = [e.to_dict() for e in events if e.type == "peg"]
@@ -104,15 +105,32 @@ def test_zero_disables_the_check() -> None:
     assert seg.ts.tolist() == [T0 + 8 * HOUR] and seg.bad == []
 
 
+def test_on_a_log_append_time_topic_the_verdict_does_not_depend_on_when_the_record_is_read() -> None:
+    """Against the broker's append time: a record read again hours later (a restart, a rebalance, a
+    backlog) is refused or kept exactly as the first time; the clock only caps a broker running ahead."""
+    appended = T0
+    recs = [Rec(0, usdc(T0 - MIN, 1.0), appended, 1), Rec(1, usdc(T0 + 8 * HOUR, 1.0), appended, 1)]
+    for read_at in (T0 + 1_000, T0 + 9 * HOUR):
+        seg = decode_fetch({0: recs}, now_ms=read_at, max_future_ms=5 * MIN)[0]
+        assert seg.offsets.tolist() == [0] and [b.offset for b in seg.bad] == [1]
+        assert "8 h 0 min ahead of the time Kafka appended it (2027-01-15T08:00:00Z)" in seg.bad[0].detail
+    # Read at T0 + 9 h on the wall clock alone (a CreateTime topic), the same tick would pass:
+    late_read = [Rec(1, usdc(T0 + 8 * HOUR, 1.0))]
+    assert decode_fetch({0: late_read}, now_ms=T0 + 9 * HOUR, max_future_ms=5 * MIN)[0].bad == []
+    # A broker whose clock runs an hour ahead of ours does not widen the allowance.
+    ahead = [Rec(0, usdc(T0 + HOUR, 1.0), T0 + HOUR, 1)]
+    assert [b.offset for b in decode_fetch({0: ahead}, now_ms=T0, max_future_ms=5 * MIN)[0].bad] == [0]
+
+
 def test_the_detail_says_what_to_fix() -> None:
     detail = future_detail(T0 + 8 * HOUR, T0, 5 * MIN)
     assert detail == (
-        "ts 1800028800000 (2027-01-15T16:00:00Z) is 8 h 0 min ahead of the clock (2027-01-15T08:00:00Z), "
-        "more than the allowed clock skew of 5 min (process.max_future_ms): fix the clock or the time "
-        "zone of the source that stamped it (a local time read as UTC is hours ahead)"
+        "ts 1800028800000 (2027-01-15T16:00:00Z) is 8 h 0 min ahead of the processor's clock "
+        "(2027-01-15T08:00:00Z), more than the allowed clock skew of 5 min (process.max_future_ms): fix the "
+        "clock or the time zone of the source that stamped it (a local time read as UTC is hours ahead)"
     )
-    micro = future_detail(T0 * 1000, T0, 5 * MIN)
-    assert "not milliseconds" in micro and "micro- or nanoseconds" in micro
+    micro = future_detail(T0 * 1000, T0, 5 * MIN, appended=True)
+    assert "not milliseconds" in micro and "micro- or nanoseconds" in micro and "Kafka appended it" in micro
 
 
 def test_span_reads_like_a_person_would_write_it() -> None:
