@@ -288,6 +288,15 @@ class Metrics:
             ["symbol", "peg"],
             registry=r,
         )
+        self.peg_last_accepted = Gauge(
+            "ticker_peg_last_accepted_timestamp_seconds",
+            "Wall-clock time, Unix seconds, at which this process last saw a new tick of each pegged "
+            "symbol accepted (its event time advanced); ticks dropped as late or duplicate do not move "
+            "it, so it stops when a tick stamped ahead of the others holds the series back. peg = USD "
+            "or the reference.",
+            ["symbol", "peg"],
+            registry=r,
+        )
         self.coarse_quantum = Gauge(
             "ticker_coarse_quantum_series",
             "Series whose price quantum (display step) is at least the smallest move threshold: "

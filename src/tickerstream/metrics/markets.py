@@ -15,6 +15,11 @@ Per-symbol series are the one place where a stream of scraped pages could blow u
   its last judged deviation; its state (3) says the value is no longer current.
 - A symbol the engine forgets (partition revoked) loses every series at the next refresh, so two
   processes of a group do not both report it for long.
+- Per pegged symbol, two clocks of its last tick: its event time (``ticker_peg_last_tick_...``: how
+  old the newest price is) and the wall time at which a refresh first saw it advance
+  (``ticker_peg_last_accepted_...``). The second stops whenever ticks stop being *accepted*, also
+  when they keep arriving but are dropped as late behind a tick stamped ahead of them, whose event
+  time would keep the first one looking fresh (docs/processing.md, "Ticks from the future").
 
 Fed from the engine's cheap accessors on a timer (``refresh`` returns at once until
 ``refresh_interval_s`` has passed), never per tick: its cost is O(symbols) per interval.
@@ -78,6 +83,8 @@ class MarketGauges:
     _exported: set[str] = field(default_factory=set)
     _pegged: set[str] = field(default_factory=set)
     _peg_labels: dict[str, str] = field(default_factory=dict)  # symbol -> peg label of last_tick
+    #: symbol -> (its last tick's event time, wall clock when a refresh first saw it)
+    _peg_accepted: dict[str, tuple[int, float]] = field(default_factory=dict)
     _ref_aged: set[str] = field(default_factory=set)
     _deviated: set[str] = field(default_factory=set)
     _last_refresh: float | None = None
@@ -87,10 +94,18 @@ class MarketGauges:
         """Symbols that have price series now."""
         return frozenset(self._exported)
 
-    def refresh(self, engine: EngineView, now_s: float | None = None, *, force: bool = False) -> bool:
+    def refresh(
+        self,
+        engine: EngineView,
+        now_s: float | None = None,
+        *,
+        force: bool = False,
+        wall_s: float | None = None,
+    ) -> bool:
         """Update the market gauges from ``engine`` if ``refresh_interval_s`` has passed since the
         last refresh (or ``force``). ``now_s`` is a monotonic clock in seconds (default
-        ``time.monotonic()``). Returns whether it refreshed."""
+        ``time.monotonic()``), ``wall_s`` the wall clock in Unix seconds (default ``time.time()``).
+        Returns whether it refreshed."""
         now = time.monotonic() if now_s is None else now_s
         last = self._last_refresh
         if not force and last is not None and now - last < self.config.refresh_interval_s:
@@ -100,7 +115,7 @@ class MarketGauges:
         symbols = engine.symbols()
         self._track(engine, symbols, now, decay)
         self._export_prices(engine, self._select(now))
-        self._export_pegs(engine, symbols)
+        self._export_pegs(engine, symbols, time.time() if wall_s is None else wall_s)
         m = self.metrics
         m.window_fill.set(engine.window_fill())
         m.symbols_exported.set(len(self._exported))
@@ -150,7 +165,7 @@ class MarketGauges:
                 m.last_update.labels(sym).set(self._seen[sym].ts / 1000.0)
         self._exported = chosen
 
-    def _export_pegs(self, engine: EngineView, symbols: Iterable[str]) -> None:
+    def _export_pegs(self, engine: EngineView, symbols: Iterable[str], wall_s: float) -> None:
         m = self.metrics
         pegged: set[str] = set()
         aged: set[str] = set()
@@ -168,7 +183,12 @@ class MarketGauges:
                 old = self._peg_labels.get(sym)
                 if old is not None and old != status.peg:
                     m.peg_last_tick.remove(sym, old)
+                    m.peg_last_accepted.remove(sym, old)
                 m.peg_last_tick.labels(sym, status.peg).set(status.last_ts / 1000.0)
+                seen = self._peg_accepted.get(sym)
+                if seen is None or seen[0] != status.last_ts:
+                    seen = self._peg_accepted[sym] = (status.last_ts, wall_s)
+                m.peg_last_accepted.labels(sym, status.peg).set(seen[1])
                 self._peg_labels[sym] = status.peg
             if status.ref_age_s is not None:
                 m.peg_ref_age.labels(sym).set(status.ref_age_s)
@@ -178,8 +198,10 @@ class MarketGauges:
             m.peg_state.remove(sym)
             m.peg_worst.remove(sym)
             label = self._peg_labels.pop(sym, None)
+            self._peg_accepted.pop(sym, None)
             if label is not None:
                 m.peg_last_tick.remove(sym, label)
+                m.peg_last_accepted.remove(sym, label)
         for sym in self._deviated - deviated:
             m.peg_deviation.remove(sym)
         for sym in self._ref_aged - aged:

@@ -80,5 +80,12 @@ class NoMarketGauges:
     def exported(self) -> frozenset[str]:
         return frozenset()
 
-    def refresh(self, engine: EngineView, now_s: float | None = None, *, force: bool = False) -> bool:
+    def refresh(
+        self,
+        engine: EngineView,
+        now_s: float | None = None,
+        *,
+        force: bool = False,
+        wall_s: float | None = None,
+    ) -> bool:
         return False

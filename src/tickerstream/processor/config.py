@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from tickerstream.processor.future import DEFAULT_MAX_FUTURE_MS
+
 
 @dataclass(frozen=True)
 class ProcessorConfig:
     """How one processor consumes, commits and waits; loadable with ``load_settings``."""
 
     group: str = "tickerstream"
-    #: Ticks whose event time is more than this ahead of the wall clock are dead letters
-    #: (``invalid_tick``): a bogus far-future ts would otherwise hold up its partition and the
-    #: engine's watermark. 0 disables the check.
-    max_future_ms: int = 24 * 3600 * 1000
+    #: Clock-skew allowance: ticks whose event time is more than this ahead of the wall clock are
+    #: dead letters (``invalid_tick``, the detail says how far ahead and to fix the source's clock or
+    #: time zone). The engine drops every tick of a series older than the newest it accepted, so one
+    #: tick stamped hours ahead would drop its series' ticks as late for those hours; a tick inside
+    #: the allowance holds its series back for at most this long (processor/future.py). 0 disables
+    #: the check.
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS
     exactly_once: bool = False
     #: How often sends are settled (at-least-once: all acks awaited) or transactions committed
     #: (exactly-once, each with a checkpoint of its partition and the offsets).

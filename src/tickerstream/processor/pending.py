@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from tickerstream.engine import TickBatch
 from tickerstream.model import RejectReason
+from tickerstream.processor.future import arrival_times, refuse_future
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -241,10 +242,14 @@ _VALUE = operator.attrgetter("value")
 _OFFSET = operator.attrgetter("offset")
 
 
-def decode_fetch(fetched: dict[int, list[Any]], max_ts: int | None = None) -> dict[int, Segment]:
+def decode_fetch(
+    fetched: dict[int, list[Any]], *, now_ms: int | None = None, max_future_ms: int = 0
+) -> dict[int, Segment]:
     """Decode one fetch (partition -> consumer records with ``offset`` and ``value``) into segments: one
     batch decode for all partitions, then split by partition (a partition's good rows are contiguous).
-    Ticks with ``ts > max_ts`` are dead letters (see ``codec.decode_tick_values``)."""
+    With ``now_ms`` (the wall clock) and ``max_future_ms`` > 0, ticks stamped more than that ahead of
+    the time the broker appended them (LogAppendTime topics, ours) or else of the clock are dead letters
+    (``invalid_tick``, see ``processor/future.py``)."""
     from tickerstream.kafka.codec import decode_tick_values
 
     parts = [p for p, recs in fetched.items() if recs]
@@ -258,7 +263,10 @@ def decode_fetch(fetched: dict[int, list[Any]], max_ts: int | None = None) -> di
         bounds.append(len(values))
     if None in values:  # tombstones: empty values, rejected as not JSON
         values = [b"" if v is None else v for v in values]
-    decoded = decode_tick_values(values, max_ts=max_ts)
+    decoded = decode_tick_values(values)
+    if now_ms is not None and max_future_ms > 0:
+        reference, appended = arrival_times([fetched[p] for p in parts], now_ms)
+        decoded = refuse_future(decoded, reference, appended, max_future_ms)
     all_offsets = np.concatenate(offsets) if offsets else np.empty(0, np.int64)
     rows = decoded.rows
     cuts = np.searchsorted(rows, bounds)

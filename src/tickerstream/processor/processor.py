@@ -305,9 +305,8 @@ class Processor:
         if not any(chosen.values()):
             return
         self.stats.records += sum(len(v) for v in chosen.values())
-        cfg = self.config
-        max_ts = int(time.time() * 1000) + cfg.max_future_ms if cfg.max_future_ms > 0 else None
-        for p, seg in decode_fetch(chosen, max_ts=max_ts).items():
+        now_ms = int(time.time() * 1000)
+        for p, seg in decode_fetch(chosen, now_ms=now_ms, max_future_ms=self.config.max_future_ms).items():
             self._pending.add(p, seg)
             if self._pending.rows(p) > self.config.max_pending_rows and p not in self._paused:
                 self._consumer.pause(TopicPartition(self.ticks_topic, p))

@@ -73,7 +73,9 @@ async def follow_directory(producer: TickProducer, root: Path, interval: float, 
             if stop.is_set():
                 return
             try:
-                group = await asyncio.to_thread(pull, iter_snapshots([str(path)]))
+                snapshots = iter_snapshots([str(path)])
+                max_future_ms = producer.config.max_future_ms
+                group = await asyncio.to_thread(pull, snapshots, max_future_ms=max_future_ms)
             except SourceError as exc:  # vanished or unreadable meanwhile: not fatal for a watcher
                 log.warning("produce.file_skipped", path=str(path), error=str(exc))
                 continue

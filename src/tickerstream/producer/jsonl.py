@@ -15,6 +15,7 @@ from pathlib import Path
 from tickerstream.errors import SourceError
 from tickerstream.kafka.codec import decode_tick_values
 from tickerstream.model import TICK_SCHEMA_VERSION, Reject
+from tickerstream.producer.clock import refuse_future_ticks
 from tickerstream.producer.encoding import decode_values
 from tickerstream.producer.tick_producer import TickProducer
 from tickerstream.sources.recordings import open_binary
@@ -36,7 +37,7 @@ async def produce_jsonl(producer: TickProducer, path: Path, stop: asyncio.Event)
             stats.bytes_read += sum(len(line) for line in lines)
             stats.lines_read += len(lines)
             values = [v for v in (line.strip() for line in lines) if v]
-            decoded = decode_tick_values(values)
+            decoded = refuse_future_ticks(decode_tick_values(values), producer.config.max_future_ms)
             good = [values[i] for i in decoded.rows.tolist()]
             if version == TICK_SCHEMA_VERSION:
                 await producer.send_encoded(decoded.batch.symbols, decoded.batch.ts.tolist(), good)

@@ -63,6 +63,7 @@ from tickerstream.kafka.settings import DEFAULT_BOOTSTRAP, TopicNames
 from tickerstream.log import get_logger
 from tickerstream.model import TICK_SCHEMA_VERSION, TICK_SCHEMA_VERSIONS, Reject, Tick
 from tickerstream.producer.archive import AckedArchive, ArchiveSink
+from tickerstream.producer.clock import DEFAULT_MAX_FUTURE_MS
 from tickerstream.producer.encoding import SYMBOL_SOURCE_VERSION, page_symbols_only, tick_encoder
 
 log = get_logger(__name__)
@@ -107,6 +108,10 @@ class ProducerConfig:
     #: Schema version of every tick record written (topic and archive): 3, or 2 or 1 for consumers
     #: that validate against a frozen schema (``--tick-version``; README "Tick schema versions").
     tick_version: int = TICK_SCHEMA_VERSION
+    #: Clock-skew allowance: a snapshot (or a recorded tick) stamped more than this ahead of this
+    #: machine's clock is not sent; its ticks become ``invalid_tick`` rejects saying where the time
+    #: came from (file name, mtime, ``--ts``) and what to fix (``producer/clock.py``). 0: no check.
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS
     #: Connection security for aiokafka (``KafkaSettings.client_kwargs()``); holds the SASL password.
     client_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -119,6 +124,8 @@ class ProducerConfig:
             raise ValueError("linger_ms must be >= 0 and max_in_flight >= 1")
         if not self.delivery_timeout_s >= 0 or not self.retry_backoff_max_s > 0:
             raise ValueError("delivery_timeout_s must be >= 0 and retry_backoff_max_s > 0")
+        if self.max_future_ms < 0:
+            raise ValueError(f"max_future_ms must be >= 0, got {self.max_future_ms}")
         if self.tick_version not in TICK_SCHEMA_VERSIONS:
             versions = ", ".join(map(str, TICK_SCHEMA_VERSIONS))
             raise ValueError(f"tick_version must be one of {versions}, got {self.tick_version!r}")
@@ -150,6 +157,8 @@ class ProduceStats:
     batches_retried: int = 0
     #: Records whose event time was too far ahead of the clock to be the Kafka timestamp.
     future_ts_clamped: int = 0
+    #: Snapshots stamped further ahead of the clock than ``max_future_ms``: their ticks became rejects.
+    future_snapshots: int = 0
 
 
 @dataclass

@@ -20,8 +20,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from tickerstream.model import Reject
+from tickerstream.producer.clock import DEFAULT_MAX_FUTURE_MS
 from tickerstream.producer.encoding import page_symbols_only, tick_encoder
-from tickerstream.producer.inputs import PULL_BYTES, pull
+from tickerstream.producer.inputs import PULL_BYTES, note_future_snapshot, pull
 from tickerstream.producer.tick_producer import TickProducer
 from tickerstream.sources.files import iter_snapshots, walk_files
 
@@ -37,6 +38,8 @@ class Encoded:
     ts: list[int]
     values: list[bytes]
     rejects: list[tuple[int, list[Reject]]]  # (snapshot event time, its rejects)
+    #: Snapshots whose ticks became rejects for their time: (source, why, rejects).
+    future: list[tuple[str, str, int]]
     snapshots: int
     size: int
     lines: int
@@ -48,10 +51,14 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def parse_files(files: list[str], ts_override: int | None, tick_version: int) -> Encoded:
+def parse_files(
+    files: list[str], ts_override: int | None, tick_version: int, max_future_ms: int = DEFAULT_MAX_FUTURE_MS
+) -> Encoded:
     """Runs in a worker: read, parse and encode ``files`` (one snapshot each, timed like any input)
-    as tick records of ``tick_version`` (the producer's, which the worker cannot ask for itself)."""
-    group = pull(iter_snapshots(files, ts_override=ts_override), limit=None)
+    as tick records of ``tick_version`` (the producer's, which the worker cannot ask for itself);
+    a snapshot more than ``max_future_ms`` ahead of the clock gives rejects (``producer/clock.py``)."""
+    snapshots = iter_snapshots(files, ts_override=ts_override)
+    group = pull(snapshots, limit=None, max_future_ms=max_future_ms, ts_given=ts_override is not None)
     ticks, left_out = page_symbols_only([t for p in group for t in p.result.ticks], tick_version)
     rejects = [(p.ts, p.result.rejects) for p in group if p.result.rejects]
     if left_out:  # ticks a v1 or v2 record cannot carry honestly (``send_ticks`` does the same)
@@ -61,6 +68,7 @@ def parse_files(files: list[str], ts_override: int | None, tick_version: int) ->
         ts=[t.ts for t in ticks],
         values=list(map(tick_encoder(tick_version), ticks)),
         rejects=rejects,
+        future=[(p.source, p.future, len(p.result.rejects)) for p in group if p.future is not None],
         snapshots=len(group),
         size=sum(p.size for p in group),
         lines=sum(p.lines for p in group),
@@ -114,6 +122,7 @@ async def produce_in_workers(
     loop = asyncio.get_running_loop()
     stats = producer.stats
     tick_version = producer.config.tick_version
+    max_future_ms = producer.config.max_future_ms
     groups = file_groups(files)
     context = multiprocessing.get_context("spawn")  # no fork of a process running an event loop
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
@@ -122,7 +131,9 @@ async def produce_in_workers(
         def submit() -> None:
             group = next(groups, None)
             if group is not None:
-                pending.append(loop.run_in_executor(pool, parse_files, group, ts_override, tick_version))
+                pending.append(
+                    loop.run_in_executor(pool, parse_files, group, ts_override, tick_version, max_future_ms)
+                )
 
         for _ in range(workers + 1):  # every worker busy, and one result ready ahead
             submit()
@@ -133,6 +144,8 @@ async def produce_in_workers(
                     break
                 submit()
                 await producer.send_encoded(encoded.symbols, encoded.ts, encoded.values)
+                for source, why, n in encoded.future:
+                    note_future_snapshot(producer, source, why, n)
                 for ts, rejects in encoded.rejects:
                     await producer.send_rejects(rejects, ts=ts)
                 stats.snapshots += encoded.snapshots

@@ -64,6 +64,8 @@ def test_every_alert_is_tested_firing_and_not_firing() -> None:
         "TickerPegReferenceStale",
         "TickerPegAmbiguous",
         "TickerStablecoinTicksStopped",
+        "TickerTickFromFuture",
+        "TickerTicksDroppedLate",
         "TickerSymbolStale",
         "TickerSymbolMissing",
         "TickerProcessDown",

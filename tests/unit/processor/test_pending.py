@@ -158,6 +158,6 @@ def test_whole_cuts_with_reference_horizons_give_the_replays_events() -> None:
 def test_decode_fetch_dead_letters_a_tick_far_ahead_of_the_clock() -> None:
     now = 1_800_000_000_000
     fetched = {0: [Rec(5, tick("BTC", now - 1000)), Rec(6, tick("BTC", now * 1000))]}  # ms, then microseconds
-    seg = decode_fetch(fetched, max_ts=now + 3_600_000)[0]
+    seg = decode_fetch(fetched, now_ms=now, max_future_ms=3_600_000)[0]
     assert seg.ts.tolist() == [now - 1000] and seg.offsets.tolist() == [5] and seg.end == 7
     assert [(b.offset, b.reason) for b in seg.bad] == [(6, RejectReason.INVALID_TICK)]
