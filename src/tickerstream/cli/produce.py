@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"Kafka brokers (env KAFKA_BOOTSTRAP_SERVERS; default {DEFAULT_BOOTSTRAP})",
     )
     p.add_argument("--ts", metavar="ISO8601", help="event time of every snapshot (not with --follow)")
+    p.add_argument(
+        "--max-future",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="refuse a snapshot stamped more than S s ahead of this machine's clock: its ticks become "
+        "invalid_tick rejects (a local-time file name read as UTC); 0 = no check (300)",
+    )
     p.add_argument("--follow", action="store_true", help="keep reading PATHs as they grow (see above)")
     p.add_argument("--from-end", action="store_true", help="with --follow: skip a file's existing content")
     p.add_argument(
@@ -229,8 +237,8 @@ def _options(args: argparse.Namespace) -> _Options:
             raise UsageError(f"--ts: {exc}") from None
     if args.from_end and not args.follow:
         raise UsageError("--from-end needs --follow")
-    if args.poll_interval <= 0 or args.progress_interval < 0:
-        raise UsageError("--poll-interval must be > 0 and --progress-interval >= 0")
+    if args.poll_interval <= 0 or args.progress_interval < 0 or args.max_future < 0:
+        raise UsageError("--poll-interval must be > 0, --progress-interval and --max-future >= 0")
     try:
         config = producer_config(
             settings,
@@ -240,6 +248,7 @@ def _options(args: argparse.Namespace) -> _Options:
             max_in_flight=args.max_in_flight,
             delivery_timeout_s=args.delivery_timeout,
             tick_version=args.tick_version,
+            max_future_ms=round(args.max_future * 1000),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

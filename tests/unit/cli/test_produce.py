@@ -14,6 +14,7 @@ from tickerstream.cli.produce import build_parser, main
         (["--ts", "yesterday", "."], "--ts: not an ISO 8601 timestamp"),
         (["--from-end", "."], "--from-end needs --follow"),
         (["--poll-interval", "0", "--follow", "."], "--poll-interval must be > 0"),
+        (["--max-future", "-1", "."], "--max-future >= 0"),
         (["--compression", "brotli", "."], "invalid choice"),
         (["--batch-bytes", "10", "."], "batch_bytes must be at least 1024"),
         (["no/such/path"], "no such file or directory: no/such/path"),
@@ -34,7 +35,7 @@ def test_help_names_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert exc.value.code == 0
     out = capsys.readouterr().out
     flags = ("--bootstrap-servers", "--follow", "--archive", "--ts", "--ticks-topic", "--compression")
-    for flag in (*flags, "--tick-version"):
+    for flag in (*flags, "--tick-version", "--max-future"):
         assert flag in out
 
 
