@@ -25,32 +25,26 @@ describes the semantics for users; the pieces:
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tickerstream.engine.checkpoint import CheckpointFormatError
 from tickerstream.engine.config import PegConfig
 from tickerstream.engine.pegref import RefHistory, RefModel
 from tickerstream.engine.pegstate import Observation, PegStateMachine, PegTrack
+from tickerstream.engine.pegstore import (
+    STATE_VERSION,
+    Held,
+    held_json,
+    merged_history,
+    read_held,
+    read_tracks,
+)
 from tickerstream.engine.registry import PegSpec
 from tickerstream.engine.stats import EngineStats
 from tickerstream.events import PegEvent
-
-#: Version of the JSON ``export`` gives (inside the engine checkpoint). 1 had no version field and
-#: the v1 track layout; ``merge`` converts it (see ``_tracks_from_v1``). 3 adds the price quantum of
-#: held ticks (2 restores with it unknown).
-STATE_VERSION = 3
-
-#: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown).
-Held = tuple[int, float, float]
-
-
-class PegStateError(CheckpointFormatError):
-    """Peg state in a checkpoint that this version cannot read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,8 +248,7 @@ class PegMonitor:
             band = hist.band(ts, self.model)
             if band is None:
                 self.stats.released_without_ref += 1
-                last = self._last_before(hist, ts)
-                return Observation(ts, price, *last, reason="no_reference")
+                return Observation(ts, price, *hist.changed_before(ts), reason="no_reference")
             if band.uncertainty_bps > self.config.ref_uncertainty_ratio * spec.warn_bps:
                 self.stats.ref_stale += 1
                 return Observation(ts, price, band.price, band.age_s, reason="stale_reference")
@@ -270,12 +263,6 @@ class PegMonitor:
         shown = round((price / target - 1.0) * 1e4, 6)
         judged = round(self._judged_bps(price, quantum, lo, hi), 6)
         return Observation(ts, price, ref_price, ref_age, target, shown, judged)
-
-    @staticmethod
-    def _last_before(hist: RefHistory, ts: int) -> tuple[float | None, float | None]:
-        """The newest reference point at or before ``ts``, however old (for the unknown event)."""
-        i = bisect.bisect_right(hist.ts, ts) - 1
-        return (None, None) if i < 0 else (hist.price[i], (ts - hist.ts[i]) / 1000.0)
 
     def _fallback_quantum(self, price: float) -> float:
         """The rounding assumed for a price whose quantum is unknown (a v1 tick, a reference point):
@@ -318,28 +305,12 @@ class PegMonitor:
         return {
             "version": STATE_VERSION,
             "tracks": {s: asdict(t) for s, t in sorted(self.tracks.items()) if wanted(s)},
-            "held": {
-                s: [[t, p, None if math.isnan(q) else q] for t, p, q in d]
-                for s, d in sorted(self.held.items())
-                if wanted(s)
-            },
-            "refs": {r: [h.ts, h.price] for r, h in sorted(self.refs.items())},
+            "held": {s: [held_json(x) for x in d] for s, d in sorted(self.held.items()) if wanted(s)},
+            "refs": {r: [h.ts, h.price, h.since[:1]] for r, h in sorted(self.refs.items())},
         }
 
     def merge(self, state: dict[str, Any]) -> None:
-        version = state.get("version", 1)
-        if version == 1:
-            tracks = _tracks_from_v1(state["tracks"])
-        elif version in (2, STATE_VERSION):
-            try:
-                tracks = {s: PegTrack.from_json(t) for s, t in state["tracks"].items()}
-            except (TypeError, ValueError) as exc:
-                raise PegStateError(f"checkpoint peg state v{version} is malformed: {exc}") from None
-        else:
-            raise PegStateError(
-                f"checkpoint peg state v{version!r} is newer than this version reads (v{STATE_VERSION}); "
-                "upgrade tickerstream or start from an earlier checkpoint"
-            )
+        tracks = read_tracks(state)  # first: it refuses unreadable state before anything changes
         for s, t in tracks.items():
             if s in self.specs:
                 self.tracks[s] = t
@@ -348,18 +319,13 @@ class PegMonitor:
                 old = self.held.pop(s, None)
                 self.stats.held -= len(old) if old else 0
                 if items:
-                    # v2 items are (ts, price): their quantum is unknown
-                    self.held[s] = deque(
-                        (int(x[0]), float(x[1]), math.nan if len(x) < 3 or x[2] is None else float(x[2]))
-                        for x in items
-                    )
+                    self.held[s] = deque(read_held(x) for x in items)
                     self.stats.held += len(items)
-        for r, (ts, price) in state["refs"].items():
+        for r, (ts, price, *rest) in state["refs"].items():
             if r in self.refs:
-                merged = dict(zip(self.refs[r].ts, self.refs[r].price, strict=True))
-                merged.update(zip(ts, price, strict=True))
-                keys = sorted(merged)[-self.config.ref_history :]
-                self.refs[r] = RefHistory(keys, [merged[k] for k in keys])
+                self.refs[r] = merged_history(
+                    self.refs[r], ts, price, rest[0] if rest else [], self.config.ref_history
+                )
         self._update_deadline()
 
     def drop(self, symbols: Iterable[str]) -> None:
@@ -370,42 +336,3 @@ class PegMonitor:
             if q:
                 self.stats.held -= len(q)
         self._update_deadline()
-
-
-def _tracks_from_v1(tracks: dict[str, Any]) -> dict[str, PegTrack]:
-    """v1 tracks (state, episode_start, worst_bps, exit streak, deviation_bps, last_ts) as v2.
-
-    What v1 did not keep starts fresh: no confirmation in progress, the deepest reported level is
-    the worst seen (so no burst of ``deepened`` events after an upgrade), the first tick back
-    inside is unknown until the next one, and the last judged tick is the last tick (v1 judged
-    every tick it kept state for).
-    """
-    out: dict[str, PegTrack] = {}
-    for sym, t in tracks.items():
-        try:
-            state, last_ts = t["state"], int(t["last_ts"])
-            in_episode = state in ("warn", "critical")
-            worst = float(t["worst_bps"]) if in_episode else 0.0
-            out[sym] = PegTrack(
-                state=state,
-                episode_start=int(t["episode_start"]) if in_episode else -1,
-                worst_bps=worst,
-                worst_seen_bps=worst,
-                reported_bps=abs(worst),
-                last_event_ts=last_ts,
-                streak_ticks=int(t["streak_ticks"]),
-                streak_start=int(t["streak_start"]),
-                streak_level=int(t["streak_level"]),
-                # a streak back inside the warn exit level began at its start
-                inside_since=int(t["streak_start"]) if t["streak_ticks"] and not t["streak_level"] else -1,
-                first_ts=last_ts,
-                last_ts=last_ts,
-                judged_ts=last_ts,
-                deviation_bps=float(t["deviation_bps"]),
-                judged_bps=float(t["deviation_bps"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PegStateError(f"checkpoint peg state v1 for {sym} is malformed: {exc}") from None
-        if state not in ("ok", "warn", "critical"):
-            raise PegStateError(f"checkpoint peg state v1 for {sym} has unknown state {state!r}")
-    return out

@@ -45,7 +45,7 @@ def test_held_ticks_and_references_travel_with_the_snapshot(make_engine) -> None
     b = make_engine()
     b.restore(a.checkpoint(["WBTC"]))
     assert b.stats.held == 1
-    evs = b.observe_reference(["BTC"], [T0], [100_000.0])
+    evs = b.observe_reference(["BTC"], [T0], [100_010.0])
     assert [e.state for e in evs] == ["critical"]  # type: ignore[union-attr]
 
 

@@ -263,7 +263,7 @@ def test_a_reference_horizon_holds_a_pegged_tick_however_far_the_watermark_runs(
 def test_a_pegged_tick_without_a_reference_point_goes_once_the_horizon_passes_its_wait(
     make_engine: Callable[..., Engine],
 ) -> None:
-    btc = [("BTC", T0 - k * MIN, 100_000.0) for k in range(10, 0, -1)]
+    btc = [("BTC", T0 - k * MIN, 100_000.0 + k) for k in range(10, 0, -1)]
     replay = make_engine("pegs.ref_max_wait_s=300")
     expected = pegs(replay.process(batch([*btc, ("WBTC", T0, 95_000.0), ("X", T0 + HOUR, 1.0)])))
     assert expected and replay.stats.held == 0

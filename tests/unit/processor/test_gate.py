@@ -96,7 +96,8 @@ class Rig:
 
 
 def btc_history() -> list[tuple[str, int, float]]:
-    return [("BTC", T0 - k * MIN, 100_000.0) for k in range(20, 0, -1)]
+    # live: BTC moves every minute (a price that repeats is a stale reference, docs/pegs.md)
+    return [("BTC", T0 - k * MIN, 100_000.0 + k) for k in range(20, 0, -1)]
 
 
 def test_every_pending_tick_goes_whatever_the_reference_progress() -> None:
@@ -125,7 +126,11 @@ def test_a_held_tick_goes_with_the_partitions_checkpoint_not_before_its_offset()
     successor.restore(data)
     assert successor.stats.held == 1
     # BTC's owner publishes a point after T0 and progress past T0 + wait: both judge alike.
-    late = (["BTC"] * 21, [t for _, t, _ in btc_history()] + [T0 + MIN], [100_000.0] * 21)
+    late = (
+        ["BTC"] * 21,
+        [t for _, t, _ in btc_history()] + [T0 + MIN],
+        [p for *_, p in btc_history()] + [100_000.0],
+    )
     successor.set_reference_horizons({"BTC": UNKNOWN})
     mine = rig.engine.observe_reference(*late)
     theirs = successor.observe_reference(*late)
