@@ -148,7 +148,7 @@ class PegConfig:
     min_exit_ticks: int = 2
     min_exit_duration_s: int = 300
     display_quantum: float = 0.01
-    confirm_s: int = 0
+    confirm_s: int = 120
     usd_confirm_s: int = 120
     confirm_bypass_bps: float = 2_000.0
     update_step_bps: float = 100.0

@@ -59,7 +59,9 @@ def test_reference_missing_for_six_hours_is_unknown_not_silence(make_engine: Cal
         ("change", "unknown", "critical"),
     ]
     seen, gone, back = changes
-    assert seen.ts == T0 + HOUR and seen.ref_age_s == 300.0 and -300 < seen.judged_bps < -280  # type: ignore[operator]
+    # confirmed on the second page of the run (confirm_s), which started at T0 + 1 h
+    assert seen.ts == T0 + HOUR + 5 * MIN and seen.episode_start == T0 + HOUR
+    assert seen.ref_age_s == 600.0 and -300 < seen.judged_bps < -280  # type: ignore[operator]
     # BTC's last price (T0 + 55 min) stays usable while 2 sigma of its 1 %/day floor volatility is
     # under 25 bps (~22 min); 15 min (unknown_after_s) after the last sound judgement: unknown
     assert gone.ts == T0 + 90 * MIN and gone.deviation_bps is None and gone.target is None

@@ -96,7 +96,7 @@ def test_checkpoints_carry_when_the_reference_last_changed(make_engine: Callable
 
 def test_a_v2_checkpoint_still_restores(make_engine: Callable[..., Engine]) -> None:
     """Peg state v2 (before held ticks kept their quantum and references when they last changed)."""
-    a = make_engine()
+    a = make_engine("pegs.confirm_s=0")  # the held tick decides at once
     a.process(batch([("BTC", T0 - MIN, 100_000.0), ("WBTC", T0, 96_000.0)]))
     with np.load(io.BytesIO(a.checkpoint()), allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
@@ -108,7 +108,7 @@ def test_a_v2_checkpoint_still_restores(make_engine: Callable[..., Engine]) -> N
     arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    b = make_engine()
+    b = make_engine("pegs.confirm_s=0")
     b.restore(buf.getvalue())
     assert b.stats.held == 1
     evs = [ev for ev in b.observe_reference(["BTC"], [T0], [100_010.0]) if isinstance(ev, PegEvent)]

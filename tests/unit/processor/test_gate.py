@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickerstream.engine import Engine
+from tickerstream.engine import Engine, EngineConfig
+from tickerstream.engine.config import PegConfig
 from tickerstream.events import Event
 from tickerstream.model import Tick
 from tickerstream.processor.config import ProcessorStats
@@ -19,6 +20,8 @@ from tickerstream.processor.refprices import UNKNOWN
 T0 = 1_700_000_000_000
 MIN = 60_000
 WAIT = 900_000  # pegs.ref_max_wait_s, the default
+#: One pegged tick decides: referenced pegs without confirmation (the gate is under test, not it).
+JOIN = EngineConfig(pegs=PegConfig(confirm_s=0))
 
 
 @dataclass
@@ -51,7 +54,7 @@ class Rig:
     """We own partitions 0 and 1; BTC lives on partition 2, owned by another instance."""
 
     def __init__(self, timeout_ms: int = 30_000) -> None:
-        self.engine = Engine()
+        self.engine = Engine(JOIN)
         self.owned = Ownership()
         for p in (0, 1):
             self.owned.add(p, PartitionState(position=0))
@@ -122,7 +125,7 @@ def test_a_held_tick_goes_with_the_partitions_checkpoint_not_before_its_offset()
     assert rig.owned[0].position == 2 and rig.engine.stats.held == 1
     data = rig.engine.checkpoint(rig.owned[0].symbols)
 
-    successor = Engine()
+    successor = Engine(JOIN)
     successor.restore(data)
     assert successor.stats.held == 1
     # BTC's owner publishes a point after T0 and progress past T0 + wait: both judge alike.
