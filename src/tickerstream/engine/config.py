@@ -121,9 +121,11 @@ class PegConfig:
     override them. A state is entered when |deviation| reaches it (after ``confirm_s`` /
     ``usd_confirm_s`` in that state, unless |deviation| >= ``confirm_bypass_bps``) and left only
     below the lower exit level, after ``min_exit_ticks`` consecutive ticks spanning
-    ``min_exit_duration_s``. ``display_quantum`` is the rounding of prices >= 1 by the scraped
-    widget (cents): decisions use the smallest deviation consistent with the shown price, so $1.01
-    counts as >= 50 bps, not 100.
+    ``min_exit_duration_s``. Decisions use the smallest deviation consistent with the shown price,
+    which is within half its quantum (the step the tick's page showed: $0.98 in cents counts as
+    >= -150 bps). ``display_quantum`` is the rounding assumed when a price's quantum is unknown (v1
+    ticks, reference points): the seed widget's cents from 1 up ($1.01 counts as >= 50 bps, not
+    100), exact below.
 
     **References.** Referenced pegs (WBTC -> BTC) are judged against where the reference stood at
     the tick's ts (``engine/pegref.py``): its points within ``ref_max_age_s`` either side, widened
@@ -146,7 +148,7 @@ class PegConfig:
     min_exit_ticks: int = 2
     min_exit_duration_s: int = 300
     display_quantum: float = 0.01
-    confirm_s: int = 0
+    confirm_s: int = 120
     usd_confirm_s: int = 120
     confirm_bypass_bps: float = 2_000.0
     update_step_bps: float = 100.0

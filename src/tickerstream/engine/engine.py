@@ -285,6 +285,7 @@ class Engine:
             [batch.symbols[i] for i in pos.tolist()],
             batch.ts[pos].tolist(),
             batch.price[pos].tolist(),
+            batch.quantum[pos].tolist(),
             before.tolist(),
             wm[pos].tolist(),
             int(wm[-1]),

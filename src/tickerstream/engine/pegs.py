@@ -17,34 +17,34 @@ describes the semantics for users; the pieces:
 - **Reference quality** (``pegref.py``): the reference at ts as an interval from its nearest points
   and its recent volatility; too wide an interval, or no point within ``ref_max_age_s``, and the
   tick is not judged (counted in ``ref_stale`` / ``released_without_ref``).
-- **Judgement** (here): the smallest deviation consistent with the price's display rounding
-  (``display_quantum``) and the reference interval; events also report the deviation as shown.
+- **Judgement** (here): the smallest deviation consistent with the price's rounding (the tick's own
+  quantum; ``display_quantum`` for cents from 1 up when it has none) and the reference interval;
+  events also report the deviation as shown.
 - **States, episodes, updates** (``pegstate.py``).
 """
 
 from __future__ import annotations
 
-import bisect
+import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tickerstream.engine.checkpoint import CheckpointFormatError
 from tickerstream.engine.config import PegConfig
 from tickerstream.engine.pegref import RefHistory, RefModel
 from tickerstream.engine.pegstate import Observation, PegStateMachine, PegTrack
+from tickerstream.engine.pegstore import (
+    STATE_VERSION,
+    Held,
+    held_json,
+    merged_history,
+    read_held,
+    read_tracks,
+)
 from tickerstream.engine.registry import PegSpec
 from tickerstream.engine.stats import EngineStats
 from tickerstream.events import PegEvent
-
-#: Version of the JSON ``export`` gives (inside the engine checkpoint). 1 had no version field and
-#: the v1 track layout; ``merge`` converts it (see ``_tracks_from_v1``).
-STATE_VERSION = 2
-
-
-class PegStateError(CheckpointFormatError):
-    """Peg state in a checkpoint that this version cannot read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class PegMonitor:
             if spec.reference is not None:
                 self.by_ref.setdefault(spec.reference, []).append(spec.symbol)
         self.tracks: dict[str, PegTrack] = {}
-        self.held: dict[str, deque[tuple[int, float]]] = {}
+        self.held: dict[str, deque[Held]] = {}
         self.refs: dict[str, RefHistory] = {ref: RefHistory([], []) for ref in self.by_ref}
         self.wait_ms = config.ref_max_wait_s * 1000
         self.model = RefModel(
@@ -100,21 +100,23 @@ class PegMonitor:
         symbols: list[str],
         ts: list[int],
         price: list[float],
+        quantum: list[float],
         wm_before: list[int],
         wm_after: list[int],
         wm_end: int,
     ) -> list[PegEvent]:
-        """Ticks of pegged/reference symbols in stream order, with the watermark around each."""
+        """Ticks of pegged/reference symbols in stream order, with each one's price quantum (NaN:
+        unknown) and the watermark around it."""
         out: list[PegEvent] = []
         by_ref, specs = self.by_ref, self.specs
-        for sym, t, p, before, after in zip(symbols, ts, price, wm_before, wm_after, strict=True):
+        for sym, t, p, q, before, after in zip(symbols, ts, price, quantum, wm_before, wm_after, strict=True):
             # release_due's own test, inlined: it runs twice per pegged tick and is rarely due.
             if self._next_deadline is not None and before > self._next_deadline:
                 self.release_due(before, out)
             if sym in by_ref:
                 self.add_reference(sym, t, p, out)
             if sym in specs:
-                self._on_pegged(sym, t, p, after, out)
+                self._on_pegged(sym, t, p, q, after, out)
             if self._next_deadline is not None and after > self._next_deadline:
                 self.release_due(after, out)
         self.release_due(wm_end, out)
@@ -176,22 +178,24 @@ class PegMonitor:
         self._update_deadline()
         return out
 
-    def _on_pegged(self, sym: str, ts: int, price: float, watermark: int, out: list[PegEvent]) -> None:
+    def _on_pegged(
+        self, sym: str, ts: int, price: float, quantum: float, watermark: int, out: list[PegEvent]
+    ) -> None:
         ref = self.specs[sym].reference
         q = self.held.get(sym)
         if ref is None:
-            self._evaluate(sym, ts, price, out)
+            self._evaluate(sym, ts, price, quantum, out)
             return
         due = ts + self.wait_ms
         # Waited enough as release_due decides: past the watermark and below the reference's horizon.
         if not q and (
             self._ref_seen(ref) >= ts or (due < watermark and due < self.horizon.get(ref, watermark))
         ):
-            self._evaluate(sym, ts, price, out)
+            self._evaluate(sym, ts, price, quantum, out)
             return
         if q is None:
             q = self.held[sym] = deque()
-        q.append((ts, price))
+        q.append((ts, price, quantum))
         self.stats.held += 1
         self.stats.held_total += 1
         # A head at or past its reference's horizon waits for set_horizon, not for the watermark.
@@ -204,12 +208,12 @@ class PegMonitor:
     def _ref_seen(self, ref: str) -> int:
         return self.refs[ref].last_ts
 
-    def _release(self, sym: str, q: deque[tuple[int, float]], out: list[PegEvent]) -> None:
-        ts, price = q.popleft()
+    def _release(self, sym: str, q: deque[Held], out: list[PegEvent]) -> None:
+        ts, price, quantum = q.popleft()
         self.stats.held -= 1
         if not q:
             del self.held[sym]
-        self._evaluate(sym, ts, price, out)
+        self._evaluate(sym, ts, price, quantum, out)
 
     def _update_deadline(self) -> None:
         """The smallest ts + wait among held heads the watermark may release (below their horizon)."""
@@ -224,18 +228,18 @@ class PegMonitor:
 
     # --- judgement ------------------------------------------------------------------------------
 
-    def _evaluate(self, sym: str, ts: int, price: float, out: list[PegEvent]) -> None:
+    def _evaluate(self, sym: str, ts: int, price: float, quantum: float, out: list[PegEvent]) -> None:
         spec = self.specs[sym]
         track = self.tracks.get(sym)
         if track is None:
             track = self.tracks[sym] = PegTrack()
-        obs = self._observe(spec, ts, price)
+        obs = self._observe(spec, ts, price, quantum)
         event = self.machine.step(spec, track, obs)
         if event is not None:
             out.append(event)
             self.stats.pegs += 1
 
-    def _observe(self, spec: PegSpec, ts: int, price: float) -> Observation:
+    def _observe(self, spec: PegSpec, ts: int, price: float, quantum: float) -> Observation:
         if spec.reference is None:
             lo = hi = spec.ratio
             ref_price = ref_age = None
@@ -244,31 +248,34 @@ class PegMonitor:
             band = hist.band(ts, self.model)
             if band is None:
                 self.stats.released_without_ref += 1
-                last = self._last_before(hist, ts)
-                return Observation(ts, price, *last, reason="no_reference")
+                return Observation(ts, price, *hist.changed_before(ts), reason="no_reference")
             if band.uncertainty_bps > self.config.ref_uncertainty_ratio * spec.warn_bps:
                 self.stats.ref_stale += 1
                 return Observation(ts, price, band.price, band.age_s, reason="stale_reference")
-            lo, hi = band.lo * spec.ratio, band.hi * spec.ratio
+            # The reference's shown price is rounded too; its quantum is not carried with reference
+            # points across instances, so the fallback rounding of its price applies everywhere.
+            half = self._fallback_quantum(band.price) / 2
+            lo, hi = (band.lo - half) * spec.ratio, (band.hi + half) * spec.ratio
             ref_price, ref_age = band.price, band.age_s
         target = (ref_price if ref_price is not None else 1.0) * spec.ratio
         # Rounded to 1e-6 bps so that float noise cannot decide a threshold: 0.98 is exactly
         # -200 bps (critical), not -199.99999999999983.
         shown = round((price / target - 1.0) * 1e4, 6)
-        judged = round(self._judged_bps(price, lo, hi), 6)
+        judged = round(self._judged_bps(price, quantum, lo, hi), 6)
         return Observation(ts, price, ref_price, ref_age, target, shown, judged)
 
-    @staticmethod
-    def _last_before(hist: RefHistory, ts: int) -> tuple[float | None, float | None]:
-        """The newest reference point at or before ``ts``, however old (for the unknown event)."""
-        i = bisect.bisect_right(hist.ts, ts) - 1
-        return (None, None) if i < 0 else (hist.price[i], (ts - hist.ts[i]) / 1000.0)
-
-    def _judged_bps(self, price: float, lo: float, hi: float) -> float:
-        """Smallest deviation consistent with the shown price (rounded to ``display_quantum`` when
-        >= 1) and a target anywhere in ``[lo, hi]``: 0 when the two intervals overlap."""
+    def _fallback_quantum(self, price: float) -> float:
+        """The rounding assumed for a price whose quantum is unknown (a v1 tick, a reference point):
+        ``display_quantum`` from 1 up, none below (the seed widget shows six decimals there)."""
         q = self.config.display_quantum
-        p_lo, p_hi = (price - q / 2, price + q / 2) if q > 0 and price >= 1.0 else (price, price)
+        return q if price >= 1.0 else 0.0
+
+    def _judged_bps(self, price: float, quantum: float, lo: float, hi: float) -> float:
+        """Smallest deviation consistent with the shown price and a target anywhere in ``[lo, hi]``:
+        0 when the two intervals overlap. The price is anywhere within half its quantum (the step
+        its page showed; NaN: unknown, then ``_fallback_quantum``)."""
+        q = self._fallback_quantum(price) if math.isnan(quantum) else quantum
+        p_lo, p_hi = price - q / 2, price + q / 2
         if p_lo > hi:
             return (p_lo / hi - 1.0) * 1e4
         if p_hi < lo:
@@ -298,24 +305,12 @@ class PegMonitor:
         return {
             "version": STATE_VERSION,
             "tracks": {s: asdict(t) for s, t in sorted(self.tracks.items()) if wanted(s)},
-            "held": {s: [list(x) for x in q] for s, q in sorted(self.held.items()) if wanted(s)},
-            "refs": {r: [h.ts, h.price] for r, h in sorted(self.refs.items())},
+            "held": {s: [held_json(x) for x in d] for s, d in sorted(self.held.items()) if wanted(s)},
+            "refs": {r: [h.ts, h.price, h.since[:1]] for r, h in sorted(self.refs.items())},
         }
 
     def merge(self, state: dict[str, Any]) -> None:
-        version = state.get("version", 1)
-        if version == 1:
-            tracks = _tracks_from_v1(state["tracks"])
-        elif version == STATE_VERSION:
-            try:
-                tracks = {s: PegTrack.from_json(t) for s, t in state["tracks"].items()}
-            except (TypeError, ValueError) as exc:
-                raise PegStateError(f"checkpoint peg state v{version} is malformed: {exc}") from None
-        else:
-            raise PegStateError(
-                f"checkpoint peg state v{version!r} is newer than this version reads (v{STATE_VERSION}); "
-                "upgrade tickerstream or start from an earlier checkpoint"
-            )
+        tracks = read_tracks(state)  # first: it refuses unreadable state before anything changes
         for s, t in tracks.items():
             if s in self.specs:
                 self.tracks[s] = t
@@ -324,14 +319,13 @@ class PegMonitor:
                 old = self.held.pop(s, None)
                 self.stats.held -= len(old) if old else 0
                 if items:
-                    self.held[s] = deque((int(t), float(p)) for t, p in items)
+                    self.held[s] = deque(read_held(x) for x in items)
                     self.stats.held += len(items)
-        for r, (ts, price) in state["refs"].items():
+        for r, (ts, price, *rest) in state["refs"].items():
             if r in self.refs:
-                merged = dict(zip(self.refs[r].ts, self.refs[r].price, strict=True))
-                merged.update(zip(ts, price, strict=True))
-                keys = sorted(merged)[-self.config.ref_history :]
-                self.refs[r] = RefHistory(keys, [merged[k] for k in keys])
+                self.refs[r] = merged_history(
+                    self.refs[r], ts, price, rest[0] if rest else [], self.config.ref_history
+                )
         self._update_deadline()
 
     def drop(self, symbols: Iterable[str]) -> None:
@@ -342,42 +336,3 @@ class PegMonitor:
             if q:
                 self.stats.held -= len(q)
         self._update_deadline()
-
-
-def _tracks_from_v1(tracks: dict[str, Any]) -> dict[str, PegTrack]:
-    """v1 tracks (state, episode_start, worst_bps, exit streak, deviation_bps, last_ts) as v2.
-
-    What v1 did not keep starts fresh: no confirmation in progress, the deepest reported level is
-    the worst seen (so no burst of ``deepened`` events after an upgrade), the first tick back
-    inside is unknown until the next one, and the last judged tick is the last tick (v1 judged
-    every tick it kept state for).
-    """
-    out: dict[str, PegTrack] = {}
-    for sym, t in tracks.items():
-        try:
-            state, last_ts = t["state"], int(t["last_ts"])
-            in_episode = state in ("warn", "critical")
-            worst = float(t["worst_bps"]) if in_episode else 0.0
-            out[sym] = PegTrack(
-                state=state,
-                episode_start=int(t["episode_start"]) if in_episode else -1,
-                worst_bps=worst,
-                worst_seen_bps=worst,
-                reported_bps=abs(worst),
-                last_event_ts=last_ts,
-                streak_ticks=int(t["streak_ticks"]),
-                streak_start=int(t["streak_start"]),
-                streak_level=int(t["streak_level"]),
-                # a streak back inside the warn exit level began at its start
-                inside_since=int(t["streak_start"]) if t["streak_ticks"] and not t["streak_level"] else -1,
-                first_ts=last_ts,
-                last_ts=last_ts,
-                judged_ts=last_ts,
-                deviation_bps=float(t["deviation_bps"]),
-                judged_bps=float(t["deviation_bps"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PegStateError(f"checkpoint peg state v1 for {sym} is malformed: {exc}") from None
-        if state not in ("ok", "warn", "critical"):
-            raise PegStateError(f"checkpoint peg state v1 for {sym} has unknown state {state!r}")
-    return out

@@ -287,9 +287,10 @@ H = 3_600_000
 def _pages(start: int, end: int, wbtc_ratio: float, btc: bool = True, step_min: int = 5) -> list[Tick]:
     out: list[Tick] = []
     for t in range(start, end, step_min * MIN_MS):
+        live = round(100_000.0 + 0.01 * ((t - T0) // MIN_MS), 2)  # a cent a minute: a repeat is stale
         if btc:
-            out.append(("BTC", t, 100_000.0))
-        out.append(("WBTC", t, round(100_000.0 * wbtc_ratio, 2)))
+            out.append(("BTC", t, live))
+        out.append(("WBTC", t, round(live * wbtc_ratio, 2)))
     return out
 
 

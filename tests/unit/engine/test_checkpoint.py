@@ -39,13 +39,13 @@ def test_snapshot_by_symbols_restores_only_those(make_engine) -> None:  # type: 
 
 
 def test_held_ticks_and_references_travel_with_the_snapshot(make_engine) -> None:  # type: ignore[no-untyped-def]
-    a = make_engine()
+    a = make_engine("pegs.confirm_s=0")
     a.process(batch([("BTC", T0 - MIN, 100_000.0), ("WBTC", T0, 96_000.0)]))
     assert a.stats.held == 1
-    b = make_engine()
+    b = make_engine("pegs.confirm_s=0")
     b.restore(a.checkpoint(["WBTC"]))
     assert b.stats.held == 1
-    evs = b.observe_reference(["BTC"], [T0], [100_000.0])
+    evs = b.observe_reference(["BTC"], [T0], [100_010.0])
     assert [e.state for e in evs] == ["critical"]  # type: ignore[union-attr]
 
 

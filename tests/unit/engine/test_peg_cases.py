@@ -29,13 +29,18 @@ def summary(events: list[PegEvent]) -> list[tuple[str, str, str]]:
     return [(ev.kind, ev.prev_state, ev.state) for ev in events]
 
 
+def live_btc(t: int) -> float:
+    return round(100_000.0 + 0.01 * ((t - T0) // MIN), 2)
+
+
 def wbtc_with_btc(start: int, end: int, step: int, wbtc_ratio: float, btc: bool = True) -> list[Tick]:
-    """WBTC (and BTC when ``btc``) on the same page every ``step`` ms from ``start`` to ``end``."""
+    """WBTC (and BTC when ``btc``) on the same page every ``step`` ms from ``start`` to ``end``. BTC
+    is live: it moves a cent a minute (a price that repeats is a stale one, docs/pegs.md)."""
     out: list[Tick] = []
     for t in range(start, end, step):
         if btc:
-            out.append(("BTC", t, 100_000.0))
-        out.append(("WBTC", t, round(100_000.0 * wbtc_ratio, 2)))
+            out.append(("BTC", t, live_btc(t)))
+        out.append(("WBTC", t, round(live_btc(t) * wbtc_ratio, 2)))
     return out
 
 
@@ -54,11 +59,17 @@ def test_reference_missing_for_six_hours_is_unknown_not_silence(make_engine: Cal
         ("change", "unknown", "critical"),
     ]
     seen, gone, back = changes
-    assert seen.ts == T0 + HOUR and seen.ref_age_s == 300.0 and -300 < seen.judged_bps < -280  # type: ignore[operator]
+    # confirmed on the second page of the run (confirm_s), which started at T0 + 1 h
+    assert seen.ts == T0 + HOUR + 5 * MIN and seen.episode_start == T0 + HOUR
+    assert seen.ref_age_s == 600.0 and -300 < seen.judged_bps < -280  # type: ignore[operator]
     # BTC's last price (T0 + 55 min) stays usable while 2 sigma of its 1 %/day floor volatility is
     # under 25 bps (~22 min); 15 min (unknown_after_s) after the last sound judgement: unknown
     assert gone.ts == T0 + 90 * MIN and gone.deviation_bps is None and gone.target is None
-    assert gone.unknown_reason == "no_reference" and gone.ref_price == 100_000.0 and gone.ref_age_s == 2100.0
+    assert (
+        gone.unknown_reason == "no_reference"
+        and gone.ref_price == live_btc(T0 + 55 * MIN)
+        and gone.ref_age_s == 2100.0
+    )
     assert gone.episode_id == seen.episode_id and gone.duration_s == 900.0  # as long as it was seen
     # back: held WBTC ticks up to ref_max_wait_s (15 min) before BTC's return are judged against it
     assert back.ts == T0 + 405 * MIN and back.duration_s == (405 - 90) * 60.0

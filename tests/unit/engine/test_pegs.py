@@ -30,7 +30,9 @@ def changes(events: list[PegEvent]) -> list[PegEvent]:
 
 
 #: The state machine without confirmation and updates, to test one mechanism at a time.
-PLAIN = ("pegs.usd_confirm_s=0", "pegs.update_step_bps=0", "pegs.reminder_interval_s=0")
+PLAIN = ("pegs.usd_confirm_s=0", "pegs.confirm_s=0", "pegs.update_step_bps=0", "pegs.reminder_interval_s=0")
+#: The reference join, one tick at a time: referenced pegs without confirmation.
+JOIN = ("pegs.confirm_s=0",)
 
 
 def test_registry_is_keyed_by_upper_case_symbol_and_skips_non_pegs() -> None:
@@ -115,7 +117,7 @@ def test_exit_needs_ticks_and_duration(make_engine: Callable[..., Engine]) -> No
 
 def test_wbtc_against_btc_same_snapshot_any_order(make_engine: Callable[..., Engine]) -> None:
     for order in (1, -1):
-        e = make_engine()
+        e = make_engine(*JOIN)
         snap = [("WBTC", T0, 97_000.0), ("BTC", T0, 100_000.0), ("ETH", T0, 3000.0)][::order]
         evs = pegs(e.process(batch(snap)))
         assert len(evs) == 1
@@ -131,7 +133,7 @@ def test_wbtc_against_btc_same_snapshot_any_order(make_engine: Callable[..., Eng
 
 
 def test_wbtc_before_btc_split_across_batches_waits(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine()
+    e = make_engine(*JOIN)
     e.process(batch([("BTC", T0 - 10 * MIN, 50_000.0)]))  # stale-ish older price must not be used
     assert pegs(e.process(batch([("WBTC", T0, 97_000.0)]))) == []
     assert e.stats.held == 1
@@ -141,7 +143,7 @@ def test_wbtc_before_btc_split_across_batches_waits(make_engine: Callable[..., E
 
 
 def test_reference_as_of_the_ticks_ts_not_the_latest(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine()
+    e = make_engine(*JOIN)
     e.process(batch([("BTC", T0, 100_000.0), ("BTC", T0 + MIN, 90_000.0)]))
     evs = pegs(e.process(batch([("WBTC", T0, 100_000.0)])))  # judged against BTC as of T0
     assert evs == [] and e.peg_status("WBTC") == ("ok", 0.0)
@@ -150,7 +152,7 @@ def test_reference_as_of_the_ticks_ts_not_the_latest(make_engine: Callable[..., 
 def test_held_tick_released_on_watermark_judged_only_with_a_sound_reference(
     make_engine: Callable[..., Engine],
 ) -> None:
-    e = make_engine("pegs.ref_max_wait_s=300")
+    e = make_engine(*JOIN, "pegs.ref_max_wait_s=300")
     # a calm BTC that ticked every minute until 5 min before the WBTC tick
     calm = [("BTC", T0 - k * MIN, 100_000.0 * (1 + 1e-5 * ((k + 1) % 2))) for k in range(30, 4, -1)]
     e.process(batch(calm))
@@ -168,14 +170,14 @@ def test_held_tick_released_on_watermark_judged_only_with_a_sound_reference(
 
 
 def test_a_lone_old_reference_price_is_not_a_sound_basis(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine("pegs.ref_max_wait_s=300")
+    e = make_engine(*JOIN, "pegs.ref_max_wait_s=300")
     # one BTC price, no history: its volatility is the prior (5 %/day), 5 minutes -> ~59 bps band
     e.process(batch([("BTC", T0 - 5 * MIN, 100_000.0), ("WBTC", T0, 96_000.0), ("X", T0 + 6 * MIN, 1.0)]))
     assert e.stats.ref_stale == 1 and e.peg_status("WBTC") == ("ok", 0.0)
 
 
 def test_flush_releases_held_ticks(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine()
+    e = make_engine(*JOIN)
     e.process(batch([("BTC", T0 - MIN, 100_000.0), ("WETH", T0, 3000.0)]))
     assert e.stats.held == 1
     assert pegs(e.flush()) == [] and e.stats.held == 0  # WETH has no ETH price at all
@@ -183,7 +185,7 @@ def test_flush_releases_held_ticks(make_engine: Callable[..., Engine]) -> None:
 
 
 def test_observe_reference_feeds_the_as_of_store(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine()
+    e = make_engine(*JOIN)
     assert pegs(e.process(batch([("CBBTC", T0, 95_000.0)]))) == []
     evs = pegs(e.observe_reference(["BTC"], [T0], [100_000.0]))
     assert [ev.state for ev in evs] == ["critical"]
@@ -193,7 +195,7 @@ def test_observe_reference_feeds_the_as_of_store(make_engine: Callable[..., Engi
 
 
 def test_non_one_to_one_tokens_are_never_flagged(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine()
+    e = make_engine(*JOIN)
     snap = [
         ("ETH", T0, 3259.53),
         ("WSTETH", T0, 3882.45),
@@ -211,7 +213,7 @@ def test_non_one_to_one_tokens_are_never_flagged(make_engine: Callable[..., Engi
 
 
 def test_steth_normal_discount_does_not_alarm(make_engine: Callable[..., Engine]) -> None:
-    e = make_engine()
+    e = make_engine(*JOIN)
     evs = pegs(e.process(batch([("ETH", T0, 3000.0), ("STETH", T0, 3000.0 * 0.992)])))
     assert evs == []  # -80 bps: a normal stETH discount
     evs = pegs(e.process(batch([("ETH", T0 + MIN, 3000.0), ("STETH", T0 + MIN, 3000.0 * 0.98)])))
@@ -244,11 +246,11 @@ def test_a_reference_horizon_holds_a_pegged_tick_however_far_the_watermark_runs(
     known up to its ts + wait: the verdict is the replay's, only later."""
     btc = [("BTC", T0 - k * MIN, 100_000.0 * (1 + 1e-4 * (k % 3))) for k in range(30, 0, -1)]
     late_btc = [("BTC", T0 + 4 * MIN, 99_990.0), ("BTC", T0 + 8 * MIN, 99_980.0)]
-    replay = make_engine("pegs.ref_max_wait_s=300")
+    replay = make_engine(*JOIN, "pegs.ref_max_wait_s=300")
     expected = pegs(replay.process(batch([*btc, ("WBTC", T0, 95_000.0), *late_btc, ("X", T0 + HOUR, 1.0)])))
     assert [ev.state for ev in expected] == ["critical"]
 
-    e = make_engine("pegs.ref_max_wait_s=300")
+    e = make_engine(*JOIN, "pegs.ref_max_wait_s=300")
     e.observe_reference([s for s, _, _ in btc], [t for _, t, _ in btc], [p for _, _, p in btc])
     assert e.set_reference_horizons({"BTC": T0 - MIN + 1}) == []
     assert pegs(e.process(batch([("WBTC", T0, 95_000.0), ("X", T0 + HOUR, 1.0)]))) == []
@@ -263,12 +265,12 @@ def test_a_reference_horizon_holds_a_pegged_tick_however_far_the_watermark_runs(
 def test_a_pegged_tick_without_a_reference_point_goes_once_the_horizon_passes_its_wait(
     make_engine: Callable[..., Engine],
 ) -> None:
-    btc = [("BTC", T0 - k * MIN, 100_000.0) for k in range(10, 0, -1)]
-    replay = make_engine("pegs.ref_max_wait_s=300")
+    btc = [("BTC", T0 - k * MIN, 100_000.0 + k) for k in range(10, 0, -1)]
+    replay = make_engine(*JOIN, "pegs.ref_max_wait_s=300")
     expected = pegs(replay.process(batch([*btc, ("WBTC", T0, 95_000.0), ("X", T0 + HOUR, 1.0)])))
     assert expected and replay.stats.held == 0
 
-    e = make_engine("pegs.ref_max_wait_s=300")
+    e = make_engine(*JOIN, "pegs.ref_max_wait_s=300")
     e.process(batch(btc))  # BTC on one of our own partitions this time
     e.set_reference_horizons({"BTC": T0 - MIN + 1})
     assert pegs(e.process(batch([("WBTC", T0, 95_000.0), ("X", T0 + HOUR, 1.0)]))) == []

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickerstream.engine import Engine
+from tickerstream.engine import Engine, EngineConfig
+from tickerstream.engine.config import PegConfig
 from tickerstream.events import Event
 from tickerstream.model import Tick
 from tickerstream.processor.config import ProcessorStats
@@ -19,6 +20,8 @@ from tickerstream.processor.refprices import UNKNOWN
 T0 = 1_700_000_000_000
 MIN = 60_000
 WAIT = 900_000  # pegs.ref_max_wait_s, the default
+#: One pegged tick decides: referenced pegs without confirmation (the gate is under test, not it).
+JOIN = EngineConfig(pegs=PegConfig(confirm_s=0))
 
 
 @dataclass
@@ -51,7 +54,7 @@ class Rig:
     """We own partitions 0 and 1; BTC lives on partition 2, owned by another instance."""
 
     def __init__(self, timeout_ms: int = 30_000) -> None:
-        self.engine = Engine()
+        self.engine = Engine(JOIN)
         self.owned = Ownership()
         for p in (0, 1):
             self.owned.add(p, PartitionState(position=0))
@@ -96,7 +99,8 @@ class Rig:
 
 
 def btc_history() -> list[tuple[str, int, float]]:
-    return [("BTC", T0 - k * MIN, 100_000.0) for k in range(20, 0, -1)]
+    # live: BTC moves every minute (a price that repeats is a stale reference, docs/pegs.md)
+    return [("BTC", T0 - k * MIN, 100_000.0 + k) for k in range(20, 0, -1)]
 
 
 def test_every_pending_tick_goes_whatever_the_reference_progress() -> None:
@@ -121,11 +125,15 @@ def test_a_held_tick_goes_with_the_partitions_checkpoint_not_before_its_offset()
     assert rig.owned[0].position == 2 and rig.engine.stats.held == 1
     data = rig.engine.checkpoint(rig.owned[0].symbols)
 
-    successor = Engine()
+    successor = Engine(JOIN)
     successor.restore(data)
     assert successor.stats.held == 1
     # BTC's owner publishes a point after T0 and progress past T0 + wait: both judge alike.
-    late = (["BTC"] * 21, [t for _, t, _ in btc_history()] + [T0 + MIN], [100_000.0] * 21)
+    late = (
+        ["BTC"] * 21,
+        [t for _, t, _ in btc_history()] + [T0 + MIN],
+        [p for *_, p in btc_history()] + [100_000.0],
+    )
     successor.set_reference_horizons({"BTC": UNKNOWN})
     mine = rig.engine.observe_reference(*late)
     theirs = successor.observe_reference(*late)

@@ -1,0 +1,110 @@
+"""Peg state in engine checkpoints (``PegMonitor.export`` / ``merge``): its versions and conversions.
+
+- v1: no version field, the v1 track layout (``_tracks_from_v1``).
+- v2: ``PegTrack`` as is; held ticks as (ts, price); references as (ts list, price list).
+- v3: held ticks carry their price quantum (null: unknown); each reference also says when the price
+  of its first kept point was first shown (the start of its run of equal prices), so a restore in
+  the middle of a frozen reference keeps its age. v2 restores with both unknown: the quantum falls
+  back to ``display_quantum``, and a frozen run counts from the first kept point (younger than it
+  is, never older).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tickerstream.engine.checkpoint import CheckpointFormatError
+from tickerstream.engine.pegref import RefHistory, runs_since
+from tickerstream.engine.pegstate import PegTrack
+
+#: Version of the JSON ``PegMonitor.export`` gives (inside the engine checkpoint).
+STATE_VERSION = 3
+
+#: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown).
+Held = tuple[int, float, float]
+
+
+class PegStateError(CheckpointFormatError):
+    """Peg state in a checkpoint that this version cannot read."""
+
+
+def read_tracks(state: dict[str, Any]) -> dict[str, PegTrack]:
+    version = state.get("version", 1)
+    if version == 1:
+        return _tracks_from_v1(state["tracks"])
+    if version in (2, STATE_VERSION):
+        try:
+            return {s: PegTrack.from_json(t) for s, t in state["tracks"].items()}
+        except (TypeError, ValueError) as exc:
+            raise PegStateError(f"checkpoint peg state v{version} is malformed: {exc}") from None
+    raise PegStateError(
+        f"checkpoint peg state v{version!r} is newer than this version reads (v{STATE_VERSION}); "
+        "upgrade tickerstream or start from an earlier checkpoint"
+    )
+
+
+def held_json(item: Held) -> list[Any]:
+    ts, price, quantum = item
+    return [ts, price, None if math.isnan(quantum) else quantum]
+
+
+def read_held(item: list[Any]) -> Held:
+    """A held tick of v3, or of v1/v2 ([ts, price]: quantum unknown)."""
+    quantum = item[2] if len(item) > 2 else None
+    return int(item[0]), float(item[1]), math.nan if quantum is None else float(quantum)
+
+
+def merged_history(
+    mine: RefHistory, ts: list[int], price: list[float], first: list[int], keep: int
+) -> RefHistory:
+    """A reference history merged with a checkpoint's points, the newest ``keep``. ``first``: when
+    the price of the checkpoint's first point was first shown ([]: at its own ts)."""
+    since = dict(zip(mine.ts, mine.since, strict=True))
+    if ts:
+        since.setdefault(ts[0], int(first[0]) if first else ts[0])
+    merged = dict(zip(mine.ts, mine.price, strict=True))
+    merged.update(zip(ts, price, strict=True))
+    keys = sorted(merged)
+    prices = [merged[k] for k in keys]
+    runs = runs_since(keys, prices, since.get(keys[0]) if keys else None)
+    return RefHistory(keys[-keep:], prices[-keep:], runs[-keep:])
+
+
+def _tracks_from_v1(tracks: dict[str, Any]) -> dict[str, PegTrack]:
+    """v1 tracks (state, episode_start, worst_bps, exit streak, deviation_bps, last_ts) as v2.
+
+    What v1 did not keep starts fresh: no confirmation in progress, the deepest reported level is
+    the worst seen (so no burst of ``deepened`` events after an upgrade), the first tick back
+    inside is unknown until the next one, and the last judged tick is the last tick (v1 judged
+    every tick it kept state for).
+    """
+    out: dict[str, PegTrack] = {}
+    for sym, t in tracks.items():
+        try:
+            state, last_ts = t["state"], int(t["last_ts"])
+            in_episode = state in ("warn", "critical")
+            worst = float(t["worst_bps"]) if in_episode else 0.0
+            out[sym] = PegTrack(
+                state=state,
+                episode_start=int(t["episode_start"]) if in_episode else -1,
+                worst_bps=worst,
+                worst_seen_bps=worst,
+                reported_bps=abs(worst),
+                last_event_ts=last_ts,
+                streak_ticks=int(t["streak_ticks"]),
+                streak_start=int(t["streak_start"]),
+                streak_level=int(t["streak_level"]),
+                # a streak back inside the warn exit level began at its start
+                inside_since=int(t["streak_start"]) if t["streak_ticks"] and not t["streak_level"] else -1,
+                first_ts=last_ts,
+                last_ts=last_ts,
+                judged_ts=last_ts,
+                deviation_bps=float(t["deviation_bps"]),
+                judged_bps=float(t["deviation_bps"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PegStateError(f"checkpoint peg state v1 for {sym} is malformed: {exc}") from None
+        if state not in ("ok", "warn", "critical"):
+            raise PegStateError(f"checkpoint peg state v1 for {sym} has unknown state {state!r}")
+    return out

@@ -1,0 +1,54 @@
+"""Referenced pegs confirm a level like USD pegs do: one misparsed WBTC row is no critical."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support.engine import MIN, T0, batch
+from tickerstream.engine import Engine
+from tickerstream.events import PegEvent
+
+Tick = tuple[str, int, float]
+STEP = 10 * MIN
+
+
+def run(e: Engine, ticks: list[Tick]) -> list[PegEvent]:
+    out: list[PegEvent] = []
+    for i in range(0, len(ticks), 4):
+        out.extend(ev for ev in e.process(batch(ticks[i : i + 4], 0.01)) if isinstance(ev, PegEvent))
+    out.extend(ev for ev in e.flush() if isinstance(ev, PegEvent))
+    return out
+
+
+def pages(bad: dict[int, float], n: int = 24) -> list[Tick]:
+    """BTC and WBTC (at -10 bps) every 10 minutes; WBTC on page k at ``bad[k]`` x BTC instead."""
+    out: list[Tick] = []
+    for k in range(n):
+        btc = 100_000.0 + 10 * k
+        out += [("BTC", T0 + k * STEP, btc), ("WBTC", T0 + k * STEP, round(btc * bad.get(k, 0.999), 2))]
+    return out
+
+
+def test_one_misparsed_wbtc_page_pages_nobody(make_engine: Callable[..., Engine]) -> None:
+    e = make_engine()
+    assert run(e, pages({12: 0.9488})) == []  # -512 bps on one page, back at -10 the next
+    assert e.peg_report("WBTC").state == "ok"  # type: ignore[union-attr]
+
+
+def test_a_wbtc_depeg_on_two_pages_fires_on_the_second(make_engine: Callable[..., Engine]) -> None:
+    evs = run(make_engine(), pages({12: 0.9488, 13: 0.9488}))
+    assert [(ev.kind, ev.state) for ev in evs][:1] == [("change", "critical")]
+    assert evs[0].ts == T0 + 13 * STEP and evs[0].episode_start == T0 + 12 * STEP
+
+
+def test_beyond_the_bypass_a_referenced_peg_fires_at_once(make_engine: Callable[..., Engine]) -> None:
+    evs = run(make_engine(), pages({12: 0.75}))  # -2500 bps: no scrape error is that plausible
+    assert [(ev.ts, ev.state) for ev in evs][:1] == [(T0 + 12 * STEP, "critical")]
+
+
+def test_confirm_s_per_asset_still_overrides(tmp_path: Path, make_engine: Callable[..., Engine]) -> None:
+    f = tmp_path / "pegs.toml"
+    f.write_text('[assets.WBTC]\npeg = "BTC"\nconfirm_s = 0\n')
+    evs = run(make_engine(f'pegs.registry_file="{f}"'), pages({12: 0.9488}))
+    assert [(ev.ts, ev.state) for ev in evs][:1] == [(T0 + 12 * STEP, "critical")]
