@@ -6,12 +6,13 @@ first-character shortcut finds what the full look-back found."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.support.parse import FRAGMENTS, assert_same, both_ways
 from tickerstream.parse import SnapshotParser, widget
 from tickerstream.parse import patterns as P
+from tickerstream.parse.hits import hit_finder
 from tickerstream.parse.numbers import Ambiguous, read_number
 from tickerstream.parse.slugs import as_slug
 from tickerstream.parse.vocab import FIAT_CODES
@@ -47,6 +48,35 @@ texts = st.one_of(
 @given(texts)
 def test_hit_stops_where_stepping_through_mark_stopped(text: str) -> None:
     assert hits(text) == hits_by_stepping_mark(text)
+
+
+#: Characters whose UTF-16 low byte is a marker's (``Ł`` U+0141 -> ``A``, ``․`` U+2024 -> ``$``, ``Ƭ``
+#: U+01AC shares ``€``'s), emoji (two UTF-16 units), a lone surrogate (no UTF-16 at all), Latin-1.
+_ODD = ["Ł", "․", "Ƭ", "Ř", "🔺", "\ud800", "é", "¥", "₩", "₫"]
+hit_texts = st.one_of(
+    texts,
+    st.lists(
+        st.sampled_from(["USD", "EUR", "XUSD", "WBTC", "ABC", "$", "€", "a", " ", "\n", *_ODD]), max_size=16
+    ).map("".join),
+    st.text(max_size=30),
+)
+
+
+@given(hit_texts, st.lists(st.integers(0, 4), max_size=20))
+@example("a․b ŁŁŁ USD", [])  # candidates that the check on the text must drop
+@example("€ XUSD ƬŘ\n$", [2, 3])
+@example("🔺 USD $", [])  # a text that keeps ``HIT.search``
+@settings(max_examples=300)
+def test_hit_finder_equals_hit_search(text: str, jumps: list[int]) -> None:
+    """``hit_finder`` gives ``HIT.search``'s start from any non-decreasing sequence of positions."""
+    next_hit = hit_finder(text)
+    pos = 0
+    for jump in [*jumps, *([1] * (len(text) + 1))]:
+        if pos > len(text):
+            break
+        h = P.HIT.search(text, pos)
+        assert next_hit(pos) == (-1 if h is None else h.start())
+        pos += jump
 
 
 @pytest.mark.parametrize(
