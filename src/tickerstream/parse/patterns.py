@@ -47,7 +47,8 @@ MARK = re.compile(r"[$€£¥₩₹₽₺₴₦₱₫A-Z](?:(?<=[A-Z])[A-Z][A-Z]
 #: What makes a line worth looking at: a sign, or a window of three capitals that is a fiat code
 #: (``XUSD`` included, as when ``MARK``'s matches were stepped through one position at a time).
 #: Same leading class as ``MARK``; the fixed-width look-behind checks the code without leaving C, so
-#: symbols (``WBTC``: ``WBT``, ``BTC``) no longer cost a Python round each.
+#: symbols (``WBTC``: ``WBT``, ``BTC``) no longer cost a Python round each. The scanner finds these
+#: matches with ``hits.hit_finder`` (``bytes.find``); this is their definition and its fallback.
 HIT = re.compile(
     r"[$€£¥₩₹₽₺₴₦₱₫A-Z](?:(?<=[A-Z])[A-Z][A-Z](?<=" + "|".join(sorted(FIAT_CODES)) + r")|(?<![A-Z]))"
 )

@@ -16,6 +16,7 @@ from tickerstream.parse import patterns as P
 from tickerstream.parse.anchors import PctSpan, anchor_at, ident_before, pct_after, symbol_reach
 from tickerstream.parse.numbers import SUFFIX_MULTIPLIER, Ambiguous, read_number, shown_quantum
 from tickerstream.parse.shapes import Layout, Rec, layouts, remember, shape_of
+from tickerstream.parse.strips import items_of, shifted
 from tickerstream.parse.vocab import (
     FIAT_CODES,
     MIN_PRICE,
@@ -329,6 +330,9 @@ def _parse_by_shape(line: str, pct_ordinal: int) -> list[Found | Bad]:
     """``parse_line``, reusing the layout of an earlier line of the same shape (``shapes``)."""
     shape = shape_of(line, pct_ordinal)
     if shape is None:
+        strip = _strip_layout(line, pct_ordinal)
+        if strip is not None and (items := materialise(line, strip)) is not None:
+            return items
         return parse_line(line, pct_ordinal)
     layout = layouts.get(shape)
     if layout is not None:
@@ -340,6 +344,37 @@ def _parse_by_shape(line: str, pct_ordinal: int) -> list[Found | Bad]:
     items = materialise(line, layout)
     assert items is not None
     return items
+
+
+def _layout_by_shape(line: str, pct_ordinal: int) -> Layout | None:
+    """``layout_of`` through the layout cache; None if ``line`` is not cached (``shape_of``)."""
+    shape = shape_of(line, pct_ordinal)
+    if shape is None:
+        return None
+    layout = layouts.get(shape)
+    if layout is None:
+        layout = layout_of(line, pct_ordinal)
+        remember(shape, layout)
+    return layout
+
+
+def _strip_layout(line: str, pct_ordinal: int) -> Layout | None:
+    """``layout_of`` of a flattened strip from its items' cached layouts (see ``strips``), or None
+    if ``line`` is not one whose items' layouts make its layout."""
+    items = items_of(line)
+    if items is None:
+        return None
+    out: list[Rec] = []
+    for offset, item in items:
+        layout = _layout_by_shape(item, pct_ordinal)
+        if not layout:
+            return None
+        for rec in layout:
+            name = rec[5] if rec[6] < 0 else item[rec[6] : rec[7]]
+            if not name_ok(name, not rec[3]):  # it might be accepted for the whole line's sake
+                return None
+        out.extend(shifted(layout, offset))
+    return tuple(out)
 
 
 _HEADER_CELL_PCT = re.compile(r"%|chg|change|\b\d+\s?[hdwmy]\b", re.I)

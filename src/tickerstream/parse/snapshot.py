@@ -1,6 +1,6 @@
 """One snapshot (a page, or a file followed as it grows) -> ticks and rejects, in page order.
 
-Prose is skipped at C speed: ``HIT`` (a currency sign or a fiat code) finds the next line that could
+Prose is skipped at C speed: ``hits`` (a currency sign or a fiat code) finds the next line that could
 hold a price, and only such lines are looked at. On a hit line the *fast path* (``widget``) tries the
 dominant widget layout (``Name (SYM) $ price pct%``, after an optional slug line) and, once it matches,
 takes the whole run of slug+record lines with one ``findall``; a block with a row that needs any
@@ -30,6 +30,7 @@ from tickerstream.model import (
     truncate_raw,
 )
 from tickerstream.parse import patterns as P
+from tickerstream.parse.hits import hit_finder
 from tickerstream.parse.names import read_name_row
 from tickerstream.parse.records import Bad, Found, parse_line_cached, table_pct_ordinal
 from tickerstream.parse.slugs import as_slug, slug_belongs, spelled_by_slug
@@ -130,15 +131,14 @@ class SnapshotParser:
             text = text[nl + 1 :]
         n = len(text)
         pos = 0
-        search = P.HIT.search
+        next_hit = hit_finder(text)
         self._row_ordinal.clear()
         while pos < n:
-            h = search(text, pos)
-            if h is None:
+            hp = next_hit(pos)
+            if hp < 0:
                 if text.find("%", pos) >= 0:
                     self._gap(text, pos, n)
                 break
-            hp = h.start()
             ls = text.rfind("\n", 0, hp) + 1
             if ls > pos and text.find("%", pos, ls) >= 0:  # most stretches have none: no call
                 self._gap(text, pos, ls)

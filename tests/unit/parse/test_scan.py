@@ -6,13 +6,14 @@ first-character shortcut finds what the full look-back found."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.support.parse import FRAGMENTS, assert_same, both_ways
 from tickerstream.parse import SnapshotParser, widget
 from tickerstream.parse import patterns as P
-from tickerstream.parse.numbers import Ambiguous, read_number
+from tickerstream.parse.hits import hit_finder
+from tickerstream.parse.numbers import Ambiguous, quantum_of_decimals, read_number, shown_quantum
 from tickerstream.parse.slugs import as_slug
 from tickerstream.parse.vocab import FIAT_CODES
 
@@ -47,6 +48,35 @@ texts = st.one_of(
 @given(texts)
 def test_hit_stops_where_stepping_through_mark_stopped(text: str) -> None:
     assert hits(text) == hits_by_stepping_mark(text)
+
+
+#: Characters whose UTF-16 low byte is a marker's (``Ł`` U+0141 -> ``A``, ``․`` U+2024 -> ``$``, ``Ƭ``
+#: U+01AC shares ``€``'s), emoji (two UTF-16 units), a lone surrogate (no UTF-16 at all), Latin-1.
+_ODD = ["Ł", "․", "Ƭ", "Ř", "🔺", "\ud800", "é", "¥", "₩", "₫"]
+hit_texts = st.one_of(
+    texts,
+    st.lists(
+        st.sampled_from(["USD", "EUR", "XUSD", "WBTC", "ABC", "$", "€", "a", " ", "\n", *_ODD]), max_size=16
+    ).map("".join),
+    st.text(max_size=30),
+)
+
+
+@given(hit_texts, st.lists(st.integers(0, 4), max_size=20))
+@example("a․b ŁŁŁ USD", [])  # candidates that the check on the text must drop
+@example("€ XUSD ƬŘ\n$", [2, 3])
+@example("🔺 USD $", [])  # a text that keeps ``HIT.search``
+@settings(max_examples=300)
+def test_hit_finder_equals_hit_search(text: str, jumps: list[int]) -> None:
+    """``hit_finder`` gives ``HIT.search``'s start from any non-decreasing sequence of positions."""
+    next_hit = hit_finder(text)
+    pos = 0
+    for jump in [*jumps, *([1] * (len(text) + 1))]:
+        if pos > len(text):
+            break
+        h = P.HIT.search(text, pos)
+        assert next_hit(pos) == (-1 if h is None else h.start())
+        pos += jump
 
 
 @pytest.mark.parametrize(
@@ -201,3 +231,46 @@ def test_slug_look_back_equals_reference(lines: list[str]) -> None:
     ls = text.rfind("Bitcoin (BTC)")
     parser = SnapshotParser(ts=1, source="t")
     assert parser._slug_before(text, ls) == slug_before_reference(text, ls)
+
+
+def shown_quantum_by_generator(raw: str, value: float) -> float | None:
+    """``shown_quantum`` as it counted digits before (a generator over the characters)."""
+    if not raw.isascii():
+        return None
+    if value >= 1:
+        raw = raw.lstrip("0,.' ")
+        decimals = sum(c.isdigit() for c in raw) - len(str(int(value)))
+    else:
+        cut = max(raw.rfind("."), raw.rfind(","))
+        decimals = sum(c.isdigit() for c in raw[cut + 1 :]) if cut >= 0 else 0
+    return None if decimals < 0 else float(f"1e-{decimals}")
+
+
+price_digits = st.one_of(
+    st.text(alphabet="0123456789,.' ", min_size=1, max_size=24),
+    st.text(alphabet="0123456789,.'a₀₅٣", min_size=1, max_size=12),
+    st.from_regex(P.NUMBER, fullmatch=True),
+)
+
+
+@given(price_digits)
+@example("0,001.00")
+@example("000,000.0001")
+@example("1" + "0" * 25)
+def test_shown_quantum_counts_digits_as_before(raw: str) -> None:
+    try:
+        value = read_number(raw)
+    except ValueError:
+        value = 1.5  # the count does not depend on the value having come from these digits
+    if value == value and value not in (float("inf"), float("-inf")):
+        assert shown_quantum(raw, value) == shown_quantum_by_generator(raw, value)
+    for other in (0.5, 3.0, 12345.0):
+        assert shown_quantum(raw, other) == shown_quantum_by_generator(raw, other)
+
+
+def test_quantum_of_decimals_is_the_float_literal() -> None:
+    for d in range(60):
+        q = quantum_of_decimals(d)
+        assert type(q) is float and q == float(f"1e-{d}")
+    with pytest.raises(ValueError):
+        quantum_of_decimals(-1)
