@@ -285,3 +285,30 @@ def test_no_z_when_the_anchor_is_in_the_warm_up(make_engine: Callable[..., Engin
     hour = [m for m in run(e, crash_after(1.5)) if m.horizon_s == 3600]
     assert hour and all(m.zscore is None and m.sigma_pct is None for m in hour)
     assert hour[0].trigger == "threshold" and hour[0].change_pct <= -5
+
+
+def v_shape(step_min: int, flat: int = 12) -> list[tuple[int, float]]:
+    """Pages every ``step_min`` minutes: flat at 100, one page at 93, then 106 and flat."""
+    px = [100.0] * flat + [93.0] + [106.0] * 6
+    return [(T0 + k * step_min * MIN, p) for k, p in enumerate(px)]
+
+
+@pytest.mark.parametrize("one_batch", [False, True])
+def test_a_reversal_through_the_threshold_is_new_when_it_happens(
+    make_engine: Callable[..., Engine], one_batch: bool
+) -> None:
+    """-7 % fires; 15 minutes later the price is 6 % above where it was an hour ago (+14 % from the
+    low). That reversal is news then, as a new episode: it used to wait for the cooldown and come
+    out 45 minutes late as a "reminder" of the down move (the desk filtering reminders never saw it)."""
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    series = v_shape(15)
+    if one_batch:
+        out = e.process(batch([("A", ts, px) for ts, px in series]))
+        moves = [m for m in out if isinstance(m, Move) and m.horizon_s == 3600]
+    else:
+        moves = [m for m in run(e, series) if m.horizon_s == 3600]
+    assert [(m.ts, m.kind, m.direction, m.from_price, m.to_price) for m in moves[:2]] == [
+        (T0 + 12 * 15 * MIN, "new", "down", 100.0, 93.0),
+        (T0 + 13 * 15 * MIN, "new", "up", 100.0, 106.0),
+    ]
+    assert all(m.kind != "reminder" for m in moves)
