@@ -111,13 +111,16 @@ class Engine:
         if len(g):
             q = win.quantum(g)
             kept = win.kept(g)
-            var_rate, n_before, weight = win.returns_and_vol(g, q, kept[-1])
-            # The variance a later move may be judged by (at its anchor): only once it rests on at
+            before, own = win.returns_and_vol(g, q, kept[-1])
+            var_rate, n_before = before.rate, before.n
+            # The variance a later move may be judged by (at its anchor): the one known once the
+            # anchor's price is, its own return included (a rebound measured from a crash's low is
+            # judged with the crash counted, as from the tick after it); only once it rests on at
             # least one half-life of history and zscore_min_returns returns, else that move has no z
             # (fewer returns, e.g. ten rather than a half-life's, gave 1.5-2x the |z| >= 4 episodes
             # under calm GBM in the scorecard: too noisy an estimate to call a move unusual).
-            mature = (n_before >= self.config.moves.zscore_min_returns) & (weight >= 0.5)
-            v_anchor = np.where(mature, var_rate, np.nan)
+            mature = (own.n >= self.config.moves.zscore_min_returns) & (own.weight >= 0.5)
+            v_anchor = np.where(mature, own.rate, np.nan)
             # Ring points keep the quantum their source showed; an estimated one (NO_Q) is not
             # stored, since the estimate only gets finer and then holds for the older points too.
             qexp = quantum_exponents(g.quantum)

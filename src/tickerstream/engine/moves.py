@@ -89,8 +89,9 @@ class MoveDetector:
         ``q`` is each tick's price quantum, ``n_before`` the returns its series had before it,
         ``anchors[h]`` the as-of (ts, price, variance rate, quantum) at ``ts - horizon`` per tick,
         ``names[row]``, ``coins[row]`` and ``quotes[row]`` the series' symbol, coin id and quote.
-        z uses the variance rate at the anchor (the volatility known before the move began, so a
-        slide does not dilute its own z); none is known there during warm-up, and then no z.
+        z uses the variance rate at the anchor, its own return counted (the volatility known before
+        the move began, so a slide does not dilute its own z); none is known there during warm-up,
+        and then no z.
         """
         cfg = self.config
         out: list[Move] = []

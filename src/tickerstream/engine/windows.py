@@ -25,7 +25,7 @@ Volatility is estimated per unit of time (see ``returns_and_vol``).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,14 @@ from tickerstream.engine.rings import Ring, append_kept, ring_slot, ring_ts_all,
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
+
+
+class Vol(NamedTuple):
+    """Per accepted tick: a state of the volatility estimate."""
+
+    rate: F64  # variance rate per second, debiased; NaN before any return
+    n: I64  # returns it rests on
+    weight: F64  # the EWMA's total weight, ``1 - 0.5 ** (history / halflife)`` (0 without a return)
 
 
 class Windows:
@@ -158,9 +166,11 @@ class Windows:
         est = np.where(running >= UNROUNDED, 0.0, 10.0 ** (-running.astype(np.float64)))
         return np.where(unknown, est, given)
 
-    def returns_and_vol(self, g: Grouped, q: F64, kept: B) -> tuple[F64, I64, F64]:
+    def returns_and_vol(self, g: Grouped, q: F64, kept: B) -> tuple[Vol, Vol]:
         """Per accepted tick: the variance rate (per second), the return count and the EWMA's total
-        weight (``1 - 0.5 ** (history / halflife)``: 0.5 after one half-life) *before* it.
+        weight (``1 - 0.5 ** (history / halflife)``: 0.5 after one half-life) *before* it, and the
+        same *with* its own return (when the tick is a point of the estimator, else the same state):
+        what is known once its price is, the regime a move measured *from* this tick is judged by.
 
         Volatility per unit of time from the points of the longest ring (``kept``: the first tick
         of each of its time buckets, every tick at slow cadence): each return between two such
@@ -239,14 +249,19 @@ class Windows:
         j = ck - kept - before_tick  # kept ticks of the segment strictly before tick i
         nseg = g.seg_rows.shape[0]
         at = np.where(j > 0, before_tick + j - 1 + nseg, g.seg_of)
-        v_rate = np.concatenate([r0, rk]).take(at)
-        n_before = np.concatenate([n0, n_after]).take(at)
-        weight = np.concatenate([w0, wk]).take(at)
+        # With its own return: a kept tick reads its own state (the j-th kept tick of its segment).
+        at_own = np.where(kept, before_tick + j + nseg, at)
+        v_all, n_all = np.concatenate([r0, rk]), np.concatenate([n0, n_after])
+        w_all = np.concatenate([w0, wk])
         if m:
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
-        weight = np.where(n_before > 0, weight, 0.0)
-        return v_rate, n_before, weight
+
+        def state(idx: I64) -> Vol:
+            n = n_all.take(idx)
+            return Vol(v_all.take(idx), n, np.where(n > 0, w_all.take(idx), 0.0))
+
+        return state(at), state(at_own)
 
     def asof(
         self, ring: Ring, g: Grouped, kept: B, target: I64, v_rate: F64, qexp: npt.NDArray[np.int8]

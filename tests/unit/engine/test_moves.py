@@ -312,3 +312,26 @@ def test_a_reversal_through_the_threshold_is_new_when_it_happens(
         (T0 + 13 * 15 * MIN, "new", "up", 100.0, 106.0),
     ]
     assert all(m.kind != "reminder" for m in moves)
+
+
+def test_a_rebound_from_a_crash_low_is_judged_with_the_crash_counted(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """Hourly pages: 30 h flat at 100, -12 % to 88 for 3 h, back to 101. A day after the low the
+    24 h change, measured from 88, is +14.8 %: a true day-over-day reading (the page's 24 h column
+    says the same), reported by the threshold. Its z is judged by the volatility known at the
+    anchor, the low, with the crash that made it counted (sigma about 14 % a day, z about 1): it
+    used to exclude the anchor's own return and judge the rebound by the calm before the crash
+    (sigma at its 0.5 % floor, z 27.5), where the 1 h rebound, from the tick after the low, read 5."""
+    e = make_engine(*HORIZONS)
+    px = [100.0] * 30 + [88.0] * 3 + [101.0] * 30
+    moves = run(e, [(T0 + k * HOUR, p) for k, p in enumerate(px)])
+    day = [m for m in moves if m.horizon_s == 86400]
+    assert [(m.ts, m.kind, m.from_price, m.to_price) for m in day] == [
+        (T0 + 30 * HOUR, "new", 100.0, 88.0),
+        (T0 + 54 * HOUR, "new", 88.0, 101.0),
+    ]
+    rebound = day[1]
+    assert rebound.trigger == "threshold"
+    assert rebound.zscore is not None and 0.5 < rebound.zscore < 2.0
+    assert rebound.sigma_pct is not None and rebound.sigma_pct > 10.0
