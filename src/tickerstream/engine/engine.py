@@ -125,12 +125,22 @@ class Engine:
             # stored, since the estimate only gets finer and then holds for the older points too.
             qexp = quantum_exponents(g.quantum)
             anchors: dict[int, tuple[I64, F64, F64, F64]] = {}
+            # A move is never measured from a lone print (engine/lone.py): far as its horizon's
+            # threshold off both neighbours, which agree.
+            mc = self.config.moves
+            lone = {
+                h * 1000: (thr / 100.0, mc.recede_ratio)
+                for h, thr in zip(mc.horizons_s, mc.threshold_pct, strict=True)
+                if mc.enabled
+            }
 
             def anchor(h_ms: int) -> tuple[I64, F64, F64, F64]:
                 """As-of point at ts - h per tick (one search per horizon, shared by its users)."""
                 if h_ms not in anchors:
                     k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
-                    anchors[h_ms] = win.asof(win.rings[k], g, kept[k], g.ts - h_ms, v_anchor, qexp)
+                    anchors[h_ms] = win.asof(
+                        win.rings[k], g, kept[k], g.ts - h_ms, v_anchor, qexp, lone.get(h_ms)
+                    )
                 return anchors[h_ms]
 
             s = self.series

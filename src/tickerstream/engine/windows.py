@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tickerstream.engine.grouping import NO_TS, Grouped, segmented_recurrence
+from tickerstream.engine.lone import Held, lone_prints
 from tickerstream.engine.quanta import (
     MIN_ESTIMATED_DECIMALS,
     NO_Q,
@@ -264,13 +265,21 @@ class Windows:
         return state(at), state(at_own)
 
     def asof(
-        self, ring: Ring, g: Grouped, kept: B, target: I64, v_rate: F64, qexp: npt.NDArray[np.int8]
+        self,
+        ring: Ring,
+        g: Grouped,
+        kept: B,
+        target: I64,
+        v_rate: F64,
+        qexp: npt.NDArray[np.int8],
+        lone: tuple[float, float] | None = None,
     ) -> tuple[I64, F64, F64, F64]:
         """Per accepted tick i: the latest point of ``ring`` with ts <= target[i] among the points the
         ring held just before tick i (its last ``capacity`` kept points). Returns its ts, price,
         variance rate and quantum, or (NO_TS, NaN, NaN, NaN). ``kept``: which ticks of ``g`` the ring
         keeps; ``v_rate`` and ``qexp`` the batch's variance rates (``returns_and_vol``) and quantum
-        exponents. Must run before ``write``."""
+        exponents. ``lone``: (threshold, agreement) to skip a lone print for the point before it
+        (``lone.py``). Must run before ``write``."""
         n = len(g)
         cap = ring.capacity
         all_kept = bool(kept.all())  # the common case at slow cadence: nothing thinned
@@ -285,6 +294,7 @@ class Windows:
         a_px = np.full(n, np.nan)
         a_var = np.full(n, np.nan)
         a_qx = np.full(n, NO_Q, dtype=np.int8)
+        a_seq = np.full(n, -1, dtype=np.int64)
         in_batch = np.zeros(n, dtype=bool)
         # An in-batch anchor needs a target at or after the segment's first tick: a horizon longer
         # than the batch's span (24 h on a few hours of ticks) never finds one, so skip the search.
@@ -297,6 +307,7 @@ class Windows:
             a_px[in_batch] = g.price[src]
             a_var[in_batch] = v_rate[src]
             a_qx[in_batch] = qexp[src]
+            a_seq[in_batch] = ring.count[g.rows[in_batch]] + wrank[src]
         # Not in the batch: search the ring as it was before the batch.
         rest = np.flatnonzero(~in_batch & (wrank < cap))
         if rest.size:
@@ -308,6 +319,18 @@ class Windows:
             a_px[hit] = ring.price.reshape(-1).take(flat)
             a_var[hit] = ring.var.reshape(-1).take(flat)
             a_qx[hit] = ring.qexp.reshape(-1).take(flat)
+            a_seq[hit] = seq[ok]
+        if lone is not None:
+            # Only the anchors the tick's price is not back near are looked at (lone.py).
+            x, agree = lone
+            with np.errstate(invalid="ignore"):
+                found = np.flatnonzero((a_seq >= 0) & (np.abs(g.price - a_px) >= a_px * (x * agree)))
+            if found.size:
+                held = Held(ring, g, w, wrank)
+                odd = found[lone_prints(held, g, found, a_seq[found], a_px[found], *lone)]
+                if odd.size:
+                    pts = held.point(g, odd, a_seq[odd] - 1, v_rate, qexp)
+                    a_ts[odd], a_px[odd], a_var[odd], a_qx[odd] = pts
         return a_ts, a_px, a_var, exponent_quanta(a_qx)
 
     def write(self, g: Grouped, kept: list[B], v_rate: F64, qexp: npt.NDArray[np.int8]) -> int:

@@ -335,3 +335,52 @@ def test_a_rebound_from_a_crash_low_is_judged_with_the_crash_counted(
     assert rebound.trigger == "threshold"
     assert rebound.zscore is not None and 0.5 < rebound.zscore < 2.0
     assert rebound.sigma_pct is not None and rebound.sigma_pct > 10.0
+
+
+def test_a_lone_print_is_never_an_anchor(make_engine: Callable[..., Engine]) -> None:
+    """USDC at $1.00 every 10 minutes, one page at 0.93: -7 % on the hour when it comes (a flash
+    crash looks the same until the next page). An hour later the bad page is the as-of price: the
+    flat $1.00 used to read +7.5 % from it (a `new` move); far off both neighbours, which agree, it
+    is skipped for the page before it. Cut into batches any way, the events are the same."""
+    px = [1.0] * 10 + [0.93] + [1.0] * 19
+    series = [(T0 + k * 10 * MIN, p) for k, p in enumerate(px)]
+    expected = [(T0 + 100 * MIN, "new", 1.0, 0.93)]
+    for cuts in ([], list(range(1, 30)), [11], [12, 17]):
+        e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+        moves: list[Move] = []
+        for lo, hi in zip([0, *cuts], [*cuts, len(series)], strict=True):
+            out = e.process(batch([("A", ts, p) for ts, p in series[lo:hi]]))
+            moves += [m for m in out if isinstance(m, Move)]
+        assert [(m.ts, m.kind, m.from_price, m.to_price) for m in moves] == expected, cuts
+
+
+def test_a_spike_is_reported_both_ways_but_never_measured_from_a_day_later(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """Hourly pages at 100, one page at 121. The spike is news both ways on the hour: +21 % up,
+    then -17.4 % down from it (the page after it is the tick itself, not yet a neighbour). A day
+    later the spike is the 24 h anchor with both neighbours at 100: skipped, so the flat 100 is not
+    a -17.4 % day (it was, 23 hours after the reversal the hour had reported)."""
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    px = [100.0] * 30 + [121.0] + [100.0] * 30
+    moves = run(e, [(T0 + k * HOUR, p) for k, p in enumerate(px)])
+    assert [(m.ts, m.horizon_s, m.kind, m.from_price, m.to_price) for m in moves] == [
+        (T0 + 30 * HOUR, 3600, "new", 100.0, 121.0),
+        (T0 + 30 * HOUR, 86400, "new", 100.0, 121.0),
+        (T0 + 31 * HOUR, 3600, "new", 121.0, 100.0),
+    ]
+
+
+def test_a_v_and_a_step_are_not_lone_prints(make_engine: Callable[..., Engine]) -> None:
+    """15-minute pages. 100, 93, 106 is a V (the neighbours disagree by 6 %): an hour after the low
+    the 1 h change is measured from it (+14 %, deepened). 100, 93, 93 is a step: the low stays the
+    anchor, the move has receded an hour later, and no reminder comes (from 100 it would)."""
+    def hour_moves(tail: list[float]) -> list[tuple[int, str, float, float]]:
+        e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+        px = [100.0] * 12 + [93.0] + tail
+        moves = run(e, [(T0 + k * 15 * MIN, p) for k, p in enumerate(px)])
+        return [(m.ts, m.kind, m.from_price, m.to_price) for m in moves if m.horizon_s == 3600]
+
+    low = T0 + 12 * 15 * MIN
+    assert (low + HOUR, "deepened", 93.0, 106.0) in hour_moves([106.0] * 8)
+    assert hour_moves([93.0] * 8) == [(low, "new", 100.0, 93.0)]
