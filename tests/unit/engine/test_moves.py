@@ -384,3 +384,16 @@ def test_a_v_and_a_step_are_not_lone_prints(make_engine: Callable[..., Engine]) 
     low = T0 + 12 * 15 * MIN
     assert (low + HOUR, "deepened", 93.0, 106.0) in hour_moves([106.0] * 8)
     assert hour_moves([93.0] * 8) == [(low, "new", 100.0, 93.0)]
+
+
+def test_a_lone_print_is_skipped_after_a_restore_too(make_engine: Callable[..., Engine]) -> None:
+    """The skip reads the ring's points, which a checkpoint carries: restored between the bad page
+    and the hour after it, the engine reports what an uninterrupted one does."""
+    px = [1.0] * 10 + [0.93] + [1.0] * 19
+    ticks = [("A", T0 + k * 10 * MIN, p) for k, p in enumerate(px)]
+    first = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    got = [m for m in first.process(batch(ticks[:13])) if isinstance(m, Move)]
+    second = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    second.restore(first.checkpoint())
+    got += [m for m in second.process(batch(ticks[13:])) if isinstance(m, Move)]
+    assert [(m.ts, m.from_price, m.to_price) for m in got] == [(T0 + 100 * MIN, 1.0, 0.93)]
