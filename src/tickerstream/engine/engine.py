@@ -111,23 +111,36 @@ class Engine:
         if len(g):
             q = win.quantum(g)
             kept = win.kept(g)
-            var_rate, n_before, weight = win.returns_and_vol(g, q, kept[-1])
-            # The variance a later move may be judged by (at its anchor): only once it rests on at
+            before, own = win.returns_and_vol(g, q, kept[-1])
+            var_rate, n_before = before.rate, before.n
+            # The variance a later move may be judged by (at its anchor): the one known once the
+            # anchor's price is, its own return included (a rebound measured from a crash's low is
+            # judged with the crash counted, as from the tick after it); only once it rests on at
             # least one half-life of history and zscore_min_returns returns, else that move has no z
             # (fewer returns, e.g. ten rather than a half-life's, gave 1.5-2x the |z| >= 4 episodes
             # under calm GBM in the scorecard: too noisy an estimate to call a move unusual).
-            mature = (n_before >= self.config.moves.zscore_min_returns) & (weight >= 0.5)
-            v_anchor = np.where(mature, var_rate, np.nan)
+            mature = (own.n >= self.config.moves.zscore_min_returns) & (own.weight >= 0.5)
+            v_anchor = np.where(mature, own.rate, np.nan)
             # Ring points keep the quantum their source showed; an estimated one (NO_Q) is not
             # stored, since the estimate only gets finer and then holds for the older points too.
             qexp = quantum_exponents(g.quantum)
             anchors: dict[int, tuple[I64, F64, F64, F64]] = {}
+            # A move is never measured from a lone print (engine/lone.py): far as its horizon's
+            # threshold off both neighbours, which agree.
+            mc = self.config.moves
+            lone = {
+                h * 1000: (thr / 100.0, mc.recede_ratio)
+                for h, thr in zip(mc.horizons_s, mc.threshold_pct, strict=True)
+                if mc.enabled
+            }
 
             def anchor(h_ms: int) -> tuple[I64, F64, F64, F64]:
                 """As-of point at ts - h per tick (one search per horizon, shared by its users)."""
                 if h_ms not in anchors:
                     k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
-                    anchors[h_ms] = win.asof(win.rings[k], g, kept[k], g.ts - h_ms, v_anchor, qexp)
+                    anchors[h_ms] = win.asof(
+                        win.rings[k], g, kept[k], g.ts - h_ms, v_anchor, qexp, lone.get(h_ms)
+                    )
                 return anchors[h_ms]
 
             s = self.series

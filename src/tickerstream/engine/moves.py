@@ -17,6 +17,8 @@ the ticks that trigger (rare) go through the small per-tick state machine:
   its latest event (``kind="deepened"``: a -20 % day on the 10 % threshold is reported at -10 % and
   at -20 %, each with its own z), or when it still triggers one cooldown (``cooldown_s``, by default the
   horizon) after its latest event (``kind="reminder"``);
+- a trigger against the direction of the latest event is a new episode (``kind="new"``): the
+  reversal is reported when it happens, never as a reminder of the move it reverses;
 - it re-arms after a tick whose change is defined and where both measures are below
   ``recede_ratio`` of their trigger levels (the move receded).
 
@@ -87,8 +89,9 @@ class MoveDetector:
         ``q`` is each tick's price quantum, ``n_before`` the returns its series had before it,
         ``anchors[h]`` the as-of (ts, price, variance rate, quantum) at ``ts - horizon`` per tick,
         ``names[row]``, ``coins[row]`` and ``quotes[row]`` the series' symbol, coin id and quote.
-        z uses the variance rate at the anchor (the volatility known before the move began, so a
-        slide does not dilute its own z); none is known there during warm-up, and then no z.
+        z uses the variance rate at the anchor, its own return counted (the volatility known before
+        the move began, so a slide does not dilute its own z); none is known there during warm-up,
+        and then no z.
         """
         cfg = self.config
         out: list[Move] = []
@@ -169,7 +172,11 @@ class MoveDetector:
             with np.errstate(invalid="ignore"):
                 next_level = (np.floor(np.abs(pre_change) / thr) + 1.0) * thr
                 deeper = (least[cand] * np.sign(pre_change) >= next_level) & c_hit[cand]
-            keep = maybe | deeper | np.isin(seg, seg[maybe])
+                # A trigger against the direction of the latest event opens a new episode (below);
+                # its level then has the other sign, so keep its segment's later triggers too.
+                opposite = least[cand] * pre_change < 0
+            opens = maybe | opposite
+            keep = opens | deeper | np.isin(seg, seg[opens])
             cand = cand[keep]
             fired: dict[int, int] = {}  # segment -> index of its latest fired tick
             last_fire: dict[int, int] = {}
@@ -189,7 +196,10 @@ class MoveDetector:
                 c = float(least[i])
                 level = last_change.get(s, pc)
                 kind: MoveKind
-                if armed:
+                if armed or c * level < 0:
+                    # Armed, or against the direction of the latest event (NaN level: never): a
+                    # reversal through the trigger is news now, and a new episode (the old one ended),
+                    # never a reminder of a move the other way.
                     kind = "new"
                 elif c_hit[i] and c * level > 0 and abs(c) >= (math.floor(abs(level) / thr) + 1) * thr:
                     kind = "deepened"  # the next multiple of the threshold (NaN level: never)

@@ -25,12 +25,13 @@ Volatility is estimated per unit of time (see ``returns_and_vol``).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from tickerstream.engine.grouping import NO_TS, Grouped, segmented_recurrence
+from tickerstream.engine.lone import Held, lone_prints
 from tickerstream.engine.quanta import (
     MIN_ESTIMATED_DECIMALS,
     NO_Q,
@@ -43,6 +44,14 @@ from tickerstream.engine.rings import Ring, append_kept, ring_slot, ring_ts_all,
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
+
+
+class Vol(NamedTuple):
+    """Per accepted tick: a state of the volatility estimate."""
+
+    rate: F64  # variance rate per second, debiased; NaN before any return
+    n: I64  # returns it rests on
+    weight: F64  # the EWMA's total weight, ``1 - 0.5 ** (history / halflife)`` (0 without a return)
 
 
 class Windows:
@@ -158,9 +167,11 @@ class Windows:
         est = np.where(running >= UNROUNDED, 0.0, 10.0 ** (-running.astype(np.float64)))
         return np.where(unknown, est, given)
 
-    def returns_and_vol(self, g: Grouped, q: F64, kept: B) -> tuple[F64, I64, F64]:
+    def returns_and_vol(self, g: Grouped, q: F64, kept: B) -> tuple[Vol, Vol]:
         """Per accepted tick: the variance rate (per second), the return count and the EWMA's total
-        weight (``1 - 0.5 ** (history / halflife)``: 0.5 after one half-life) *before* it.
+        weight (``1 - 0.5 ** (history / halflife)``: 0.5 after one half-life) *before* it, and the
+        same *with* its own return (when the tick is a point of the estimator, else the same state):
+        what is known once its price is, the regime a move measured *from* this tick is judged by.
 
         Volatility per unit of time from the points of the longest ring (``kept``: the first tick
         of each of its time buckets, every tick at slow cadence): each return between two such
@@ -239,23 +250,36 @@ class Windows:
         j = ck - kept - before_tick  # kept ticks of the segment strictly before tick i
         nseg = g.seg_rows.shape[0]
         at = np.where(j > 0, before_tick + j - 1 + nseg, g.seg_of)
-        v_rate = np.concatenate([r0, rk]).take(at)
-        n_before = np.concatenate([n0, n_after]).take(at)
-        weight = np.concatenate([w0, wk]).take(at)
+        # With its own return: a kept tick reads its own state (the j-th kept tick of its segment).
+        at_own = np.where(kept, before_tick + j + nseg, at)
+        v_all, n_all = np.concatenate([r0, rk]), np.concatenate([n0, n_after])
+        w_all = np.concatenate([w0, wk])
         if m:
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
-        weight = np.where(n_before > 0, weight, 0.0)
-        return v_rate, n_before, weight
+
+        def state(idx: I64) -> Vol:
+            n = n_all.take(idx)
+            return Vol(v_all.take(idx), n, np.where(n > 0, w_all.take(idx), 0.0))
+
+        return state(at), state(at_own)
 
     def asof(
-        self, ring: Ring, g: Grouped, kept: B, target: I64, v_rate: F64, qexp: npt.NDArray[np.int8]
+        self,
+        ring: Ring,
+        g: Grouped,
+        kept: B,
+        target: I64,
+        v_rate: F64,
+        qexp: npt.NDArray[np.int8],
+        lone: tuple[float, float] | None = None,
     ) -> tuple[I64, F64, F64, F64]:
         """Per accepted tick i: the latest point of ``ring`` with ts <= target[i] among the points the
         ring held just before tick i (its last ``capacity`` kept points). Returns its ts, price,
         variance rate and quantum, or (NO_TS, NaN, NaN, NaN). ``kept``: which ticks of ``g`` the ring
         keeps; ``v_rate`` and ``qexp`` the batch's variance rates (``returns_and_vol``) and quantum
-        exponents. Must run before ``write``."""
+        exponents. ``lone``: (threshold, agreement) to skip a lone print for the point before it
+        (``lone.py``). Must run before ``write``."""
         n = len(g)
         cap = ring.capacity
         all_kept = bool(kept.all())  # the common case at slow cadence: nothing thinned
@@ -270,6 +294,7 @@ class Windows:
         a_px = np.full(n, np.nan)
         a_var = np.full(n, np.nan)
         a_qx = np.full(n, NO_Q, dtype=np.int8)
+        a_seq = np.full(n, -1, dtype=np.int64)
         in_batch = np.zeros(n, dtype=bool)
         # An in-batch anchor needs a target at or after the segment's first tick: a horizon longer
         # than the batch's span (24 h on a few hours of ticks) never finds one, so skip the search.
@@ -282,6 +307,7 @@ class Windows:
             a_px[in_batch] = g.price[src]
             a_var[in_batch] = v_rate[src]
             a_qx[in_batch] = qexp[src]
+            a_seq[in_batch] = ring.count[g.rows[in_batch]] + wrank[src]
         # Not in the batch: search the ring as it was before the batch.
         rest = np.flatnonzero(~in_batch & (wrank < cap))
         if rest.size:
@@ -293,6 +319,18 @@ class Windows:
             a_px[hit] = ring.price.reshape(-1).take(flat)
             a_var[hit] = ring.var.reshape(-1).take(flat)
             a_qx[hit] = ring.qexp.reshape(-1).take(flat)
+            a_seq[hit] = seq[ok]
+        if lone is not None:
+            # Only the anchors the tick's price is not back near are looked at (lone.py).
+            x, agree = lone
+            with np.errstate(invalid="ignore"):
+                found = np.flatnonzero((a_seq >= 0) & (np.abs(g.price - a_px) >= a_px * (x * agree)))
+            if found.size:
+                held = Held(ring, g, w, wrank)
+                odd = found[lone_prints(held, g, found, a_seq[found], a_px[found], *lone)]
+                if odd.size:
+                    pts = held.point(g, odd, a_seq[odd] - 1, v_rate, qexp)
+                    a_ts[odd], a_px[odd], a_var[odd], a_qx[odd] = pts
         return a_ts, a_px, a_var, exponent_quanta(a_qx)
 
     def write(self, g: Grouped, kept: list[B], v_rate: F64, qexp: npt.NDArray[np.int8]) -> int:

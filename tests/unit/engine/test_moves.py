@@ -285,3 +285,115 @@ def test_no_z_when_the_anchor_is_in_the_warm_up(make_engine: Callable[..., Engin
     hour = [m for m in run(e, crash_after(1.5)) if m.horizon_s == 3600]
     assert hour and all(m.zscore is None and m.sigma_pct is None for m in hour)
     assert hour[0].trigger == "threshold" and hour[0].change_pct <= -5
+
+
+def v_shape(step_min: int, flat: int = 12) -> list[tuple[int, float]]:
+    """Pages every ``step_min`` minutes: flat at 100, one page at 93, then 106 and flat."""
+    px = [100.0] * flat + [93.0] + [106.0] * 6
+    return [(T0 + k * step_min * MIN, p) for k, p in enumerate(px)]
+
+
+@pytest.mark.parametrize("one_batch", [False, True])
+def test_a_reversal_through_the_threshold_is_new_when_it_happens(
+    make_engine: Callable[..., Engine], one_batch: bool
+) -> None:
+    """-7 % fires; 15 minutes later the price is 6 % above where it was an hour ago (+14 % from the
+    low). That reversal is news then, as a new episode: it used to wait for the cooldown and come
+    out 45 minutes late as a "reminder" of the down move (the desk filtering reminders never saw it)."""
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    series = v_shape(15)
+    if one_batch:
+        out = e.process(batch([("A", ts, px) for ts, px in series]))
+        moves = [m for m in out if isinstance(m, Move) and m.horizon_s == 3600]
+    else:
+        moves = [m for m in run(e, series) if m.horizon_s == 3600]
+    assert [(m.ts, m.kind, m.direction, m.from_price, m.to_price) for m in moves[:2]] == [
+        (T0 + 12 * 15 * MIN, "new", "down", 100.0, 93.0),
+        (T0 + 13 * 15 * MIN, "new", "up", 100.0, 106.0),
+    ]
+    assert all(m.kind != "reminder" for m in moves)
+
+
+def test_a_rebound_from_a_crash_low_is_judged_with_the_crash_counted(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """Hourly pages: 30 h flat at 100, -12 % to 88 for 3 h, back to 101. A day after the low the
+    24 h change, measured from 88, is +14.8 %: a true day-over-day reading (the page's 24 h column
+    says the same), reported by the threshold. Its z is judged by the volatility known at the
+    anchor, the low, with the crash that made it counted (sigma about 14 % a day, z about 1): it
+    used to exclude the anchor's own return and judge the rebound by the calm before the crash
+    (sigma at its 0.5 % floor, z 27.5), where the 1 h rebound, from the tick after the low, read 5."""
+    e = make_engine(*HORIZONS)
+    px = [100.0] * 30 + [88.0] * 3 + [101.0] * 30
+    moves = run(e, [(T0 + k * HOUR, p) for k, p in enumerate(px)])
+    day = [m for m in moves if m.horizon_s == 86400]
+    assert [(m.ts, m.kind, m.from_price, m.to_price) for m in day] == [
+        (T0 + 30 * HOUR, "new", 100.0, 88.0),
+        (T0 + 54 * HOUR, "new", 88.0, 101.0),
+    ]
+    rebound = day[1]
+    assert rebound.trigger == "threshold"
+    assert rebound.zscore is not None and 0.5 < rebound.zscore < 2.0
+    assert rebound.sigma_pct is not None and rebound.sigma_pct > 10.0
+
+
+def test_a_lone_print_is_never_an_anchor(make_engine: Callable[..., Engine]) -> None:
+    """USDC at $1.00 every 10 minutes, one page at 0.93: -7 % on the hour when it comes (a flash
+    crash looks the same until the next page). An hour later the bad page is the as-of price: the
+    flat $1.00 used to read +7.5 % from it (a `new` move); far off both neighbours, which agree, it
+    is skipped for the page before it. Cut into batches any way, the events are the same."""
+    px = [1.0] * 10 + [0.93] + [1.0] * 19
+    series = [(T0 + k * 10 * MIN, p) for k, p in enumerate(px)]
+    expected = [(T0 + 100 * MIN, "new", 1.0, 0.93)]
+    for cuts in ([], list(range(1, 30)), [11], [12, 17]):
+        e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+        moves: list[Move] = []
+        for lo, hi in zip([0, *cuts], [*cuts, len(series)], strict=True):
+            out = e.process(batch([("A", ts, p) for ts, p in series[lo:hi]]))
+            moves += [m for m in out if isinstance(m, Move)]
+        assert [(m.ts, m.kind, m.from_price, m.to_price) for m in moves] == expected, cuts
+
+
+def test_a_spike_is_reported_both_ways_but_never_measured_from_a_day_later(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """Hourly pages at 100, one page at 121. The spike is news both ways on the hour: +21 % up,
+    then -17.4 % down from it (the page after it is the tick itself, not yet a neighbour). A day
+    later the spike is the 24 h anchor with both neighbours at 100: skipped, so the flat 100 is not
+    a -17.4 % day (it was, 23 hours after the reversal the hour had reported)."""
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    px = [100.0] * 30 + [121.0] + [100.0] * 30
+    moves = run(e, [(T0 + k * HOUR, p) for k, p in enumerate(px)])
+    assert [(m.ts, m.horizon_s, m.kind, m.from_price, m.to_price) for m in moves] == [
+        (T0 + 30 * HOUR, 3600, "new", 100.0, 121.0),
+        (T0 + 30 * HOUR, 86400, "new", 100.0, 121.0),
+        (T0 + 31 * HOUR, 3600, "new", 121.0, 100.0),
+    ]
+
+
+def test_a_v_and_a_step_are_not_lone_prints(make_engine: Callable[..., Engine]) -> None:
+    """15-minute pages. 100, 93, 106 is a V (the neighbours disagree by 6 %): an hour after the low
+    the 1 h change is measured from it (+14 %, deepened). 100, 93, 93 is a step: the low stays the
+    anchor, the move has receded an hour later, and no reminder comes (from 100 it would)."""
+    def hour_moves(tail: list[float]) -> list[tuple[int, str, float, float]]:
+        e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+        px = [100.0] * 12 + [93.0] + tail
+        moves = run(e, [(T0 + k * 15 * MIN, p) for k, p in enumerate(px)])
+        return [(m.ts, m.kind, m.from_price, m.to_price) for m in moves if m.horizon_s == 3600]
+
+    low = T0 + 12 * 15 * MIN
+    assert (low + HOUR, "deepened", 93.0, 106.0) in hour_moves([106.0] * 8)
+    assert hour_moves([93.0] * 8) == [(low, "new", 100.0, 93.0)]
+
+
+def test_a_lone_print_is_skipped_after_a_restore_too(make_engine: Callable[..., Engine]) -> None:
+    """The skip reads the ring's points, which a checkpoint carries: restored between the bad page
+    and the hour after it, the engine reports what an uninterrupted one does."""
+    px = [1.0] * 10 + [0.93] + [1.0] * 19
+    ticks = [("A", T0 + k * 10 * MIN, p) for k, p in enumerate(px)]
+    first = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    got = [m for m in first.process(batch(ticks[:13])) if isinstance(m, Move)]
+    second = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    second.restore(first.checkpoint())
+    got += [m for m in second.process(batch(ticks[13:])) if isinstance(m, Move)]
+    assert [(m.ts, m.from_price, m.to_price) for m in got] == [(T0 + 100 * MIN, 1.0, 0.93)]

@@ -1,0 +1,107 @@
+"""Lone prints as anchors: a move is never measured from a price its own neighbours contradict.
+
+One page showing USDC at 0.93 between pages at $1.00 is, an hour later, the as-of price of the 1 h
+horizon: measured from it, the flat $1.00 reads +7.5 %. Market-data spike filters call such a print
+bad when it is far off both the print before it and the print after it while those two agree
+(the classic one-tick spike). As an anchor it is known with both neighbours, so it costs no delay
+to skip: the anchor is then the point before it (still at or before ``ts - h``, its own slack check
+applies), as if the lone print had never been shown.
+
+A ring point ``k`` (price ``p``) is a lone print for a horizon of threshold ``x`` (a fraction) when
+``p`` is at least ``x`` beyond both neighbours ``p_prev`` and ``p_next`` on the same side, and the
+neighbours are within ``x * agree`` of each other: a V (100, 93, 106) is a real reversal, a step
+(100, 93, 93) a real move; only (100, 93, 100) is a lone print. Neighbours are the ring's points
+next to ``k`` held just before the tick evaluated (never the tick itself): an anchor whose next
+point is not there yet (a gap of the horizon after it) is taken as it is.
+
+Only anchors the tick's price is at least ``x * agree`` away from are looked at (about 1 % of the
+ticks of ``bench/engine_steady.py``; looking at all cost a fifth of the engine's time). A price
+back near a lone print is so measured from it: should the price have really moved there, from the
+print's neighbours, that move fires one ring point later, once the anchor is past the print.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from tickerstream.engine.grouping import Grouped
+from tickerstream.engine.rings import Ring, ring_slot
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+class Held:
+    """The points a ring holds just before each tick of a batch, by sequence number: the ring's
+    points as they were before the batch (``seq < n0``), then the batch's kept ticks."""
+
+    def __init__(self, ring: Ring, g: Grouped, w: I64, wrank: I64) -> None:
+        self.ring = ring
+        self.w = w
+        self.g = g
+        self.wrank = wrank
+        self.seg_n0 = ring.count[g.seg_rows]
+        # Per segment, the position in ``w`` of its first kept tick.
+        self.seg_first_w = np.searchsorted(g.seg_of[w], np.arange(g.seg_rows.size), side="left")
+
+    def where(self, i: I64, seq: I64) -> tuple[I64, I64]:
+        """For ticks ``i`` and sequence numbers ``seq``: the flat ring index of a point held from
+        before the batch, else -1, and the batch index of one from the batch, else -1."""
+        cap = self.ring.capacity
+        seg = self.g.seg_of[i]
+        n0 = self.seg_n0[seg]
+        # Held just before tick i: the last ``cap`` of the points before it.
+        end = n0 + self.wrank[i]
+        held = (seq >= np.maximum(end - cap, 0)) & (seq < end)
+        in_ring = held & (seq < n0)
+        in_batch = held & ~in_ring
+        flat = np.where(in_ring, self.g.rows[i] * cap + ring_slot(seq, cap), -1)
+        pos = np.where(in_batch, self.seg_first_w[seg] + (seq - n0), 0)
+        b = np.where(in_batch, self.w[np.minimum(pos, self.w.size - 1)] if self.w.size else -1, -1)
+        return flat, b
+
+    def price(self, g: Grouped, i: I64, seq: I64) -> F64:
+        """Price of point ``seq`` as held before tick ``i``; NaN when not held."""
+        flat, b = self.where(i, seq)
+        out = np.full(i.size, np.nan)
+        r = flat >= 0
+        out[r] = self.ring.price.reshape(-1).take(flat[r])
+        out[b >= 0] = g.price[b[b >= 0]]
+        return out
+
+    def point(
+        self, g: Grouped, i: I64, seq: I64, v_rate: F64, qexp: npt.NDArray[np.int8]
+    ) -> tuple[I64, F64, F64, npt.NDArray[np.int8]]:
+        """(ts, price, variance rate, quantum exponent) of held points (the caller checks they are)."""
+        flat, b = self.where(i, seq)
+        r, k = flat >= 0, b >= 0
+        ts = np.zeros(i.size, dtype=np.int64)
+        px, var = np.full(i.size, np.nan), np.full(i.size, np.nan)
+        qx = np.zeros(i.size, dtype=np.int8)
+        ring = self.ring
+        for out, buf, batch in ((ts, ring.ts, g.ts), (px, ring.price, g.price), (var, ring.var, v_rate)):
+            out[r] = buf.reshape(-1).take(flat[r])
+            out[k] = batch[b[k]]
+        qx[r] = ring.qexp.reshape(-1).take(flat[r])
+        qx[k] = qexp[b[k]]
+        return ts, px, var, qx
+
+
+def lone_prints(held: Held, g: Grouped, i: I64, seq: I64, price: F64, x: float, agree: float) -> I64:
+    """Which of the anchors ``seq`` (prices ``price``) of ticks ``i`` are lone prints: positions into
+    ``i``."""
+    # The point after first: an anchor far from it is rare, and only those need the point before.
+    after = held.price(g, i, seq + 1)
+    with np.errstate(invalid="ignore"):
+        far = np.flatnonzero(np.abs(price - after) >= after * x)
+    if not far.size:
+        return far
+    before = held.price(g, i[far], seq[far] - 1)
+    p, a = price[far], after[far]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        up = (p >= before * (1.0 + x)) & (p >= a * (1.0 + x))
+        down = (p <= before * (1.0 - x)) & (p <= a * (1.0 - x))
+        near = np.abs(a / before - 1.0) < x * agree
+    out: I64 = far[(up | down) & near]
+    return out
