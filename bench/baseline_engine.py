@@ -160,7 +160,7 @@ class DequeEngine:
             st.last_ts = ts
             self.stats.accepted += 1
             if self.pegs.is_relevant(sym):
-                pegs += self.pegs.run([sym], [ts], [price], [before], [after], after)
+                pegs += self.pegs.run([sym], [ts], [price], [tq], [before], [after], after)
             else:
                 self.pegs.release_due(after, pegs)
         out += pegs
