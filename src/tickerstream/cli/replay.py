@@ -103,26 +103,28 @@ def _run(args: argparse.Namespace) -> int:
     config = load_engine_config(args)
     stats = ReadStats()
     summary = ReplaySummary()
+    collector = ReportCollector() if args.report else None
+    interrupted = False
+    out: BinaryIO = sys.stdout.buffer
+    progress = None
     with ExitStack() as stack:
-        out: BinaryIO = sys.stdout.buffer
-        if args.out:
-            out = stack.enter_context(_open_for_writing(args.out))
-        if args.rejects:
-            rejects_fh = stack.enter_context(_open_for_writing(args.rejects))
-
-            def write_reject(reject: Reject) -> None:
-                rejects_fh.write(reject.to_json() + b"\n")
-
-            stats.reject_sink = write_reject
-        batches = _open_inputs(args, stats)
-        if args.speed > 0:
-            batches = paced(batches, args.speed)
-        progress = None
-        if sys.stderr.isatty() and stats.bytes_total >= PROGRESS_MIN_BYTES:
-            progress = ProgressLine(stats.bytes_total, lambda: (stats.bytes_read, stats.records))
-        collector = ReportCollector() if args.report else None
-        interrupted = False
+        # Ctrl-C is a clean stop from the moment the output exists, not only once ticks flow: a user
+        # (or a test waiting for the file) may interrupt while the inputs are still being opened.
         try:
+            if args.out:
+                out = stack.enter_context(_open_for_writing(args.out))
+            if args.rejects:
+                rejects_fh = stack.enter_context(_open_for_writing(args.rejects))
+
+                def write_reject(reject: Reject) -> None:
+                    rejects_fh.write(reject.to_json() + b"\n")
+
+                stats.reject_sink = write_reject
+            batches = _open_inputs(args, stats)
+            if args.speed > 0:
+                batches = paced(batches, args.speed)
+            if sys.stderr.isatty() and stats.bytes_total >= PROGRESS_MIN_BYTES:
+                progress = ProgressLine(stats.bytes_total, lambda: (stats.bytes_read, stats.records))
             run_replay(
                 batches,
                 config,

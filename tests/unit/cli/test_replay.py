@@ -187,9 +187,14 @@ def test_ctrl_c_stops_cleanly_with_what_was_done(
             text=True,
         )
     )
-    time.sleep(3.0)
+    # Interrupt once the replay runs (its output file exists), however long a busy machine takes to
+    # start it; the bound only keeps a broken start from hanging the suite.
+    deadline = time.monotonic() + 120
+    while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert out.exists(), "ticker-replay did not start"
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "(interrupted)" in err
     events = [orjson.loads(line) for line in out.read_bytes().splitlines()]  # every line written whole

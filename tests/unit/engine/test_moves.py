@@ -375,6 +375,7 @@ def test_a_v_and_a_step_are_not_lone_prints(make_engine: Callable[..., Engine]) 
     """15-minute pages. 100, 93, 106 is a V (the neighbours disagree by 6 %): an hour after the low
     the 1 h change is measured from it (+14 %, deepened). 100, 93, 93 is a step: the low stays the
     anchor, the move has receded an hour later, and no reminder comes (from 100 it would)."""
+
     def hour_moves(tail: list[float]) -> list[tuple[int, str, float, float]]:
         e = make_engine(*HORIZONS, "moves.zscore_k=1000")
         px = [100.0] * 12 + [93.0] + tail
