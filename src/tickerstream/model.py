@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -239,3 +240,29 @@ def tick_from_dict(obj: Any) -> Tick:
         price_quantum=None if quantum is None else float(quantum),
         symbol_source=symbol_source,
     )
+
+
+# -- event times for people (error details, rejects) ---------------------------------------------
+
+
+def iso_ms(ms: int) -> str:
+    """``ms`` since the epoch as ISO 8601 UTC, to the second."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):
+        return f"{ms} ms since the epoch"
+
+
+def span(ms: int) -> str:
+    """A duration for people, rounded to its last unit: ``45 s``, ``12 min``, ``8 h 0 min``, ``3 d 2 h``."""
+    s = (max(0, ms) + 500) // 1000
+    if s < 120:
+        return f"{s} s"
+    m = (s + 30) // 60
+    if m < 120:
+        return f"{m} min"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h} h {m} min"
+    d, h = divmod(h + (m >= 30), 24)
+    return f"{d} d {h} h"

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from tickerstream.kafka.codec import BadRecord, DecodedTicks
-from tickerstream.model import RejectReason
+from tickerstream.model import RejectReason, iso_ms, span
 
 I64 = npt.NDArray[np.int64]
 
@@ -104,26 +103,3 @@ def future_detail(
         f"more than the allowed clock skew of {span(max_future_ms)} ({setting}): fix the clock or the "
         "time zone of the source that stamped it (a local time read as UTC is hours ahead)"
     )
-
-
-def iso_ms(ms: int) -> str:
-    """``ms`` since the epoch as ISO 8601 UTC, to the second."""
-    try:
-        return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    except (OverflowError, OSError, ValueError):
-        return f"{ms} ms"
-
-
-def span(ms: int) -> str:
-    """A duration for people, rounded to its last unit: ``45 s``, ``12 min``, ``8 h 0 min``, ``3 d 2 h``."""
-    s = (max(0, ms) + 500) // 1000
-    if s < 120:
-        return f"{s} s"
-    m = (s + 30) // 60
-    if m < 120:
-        return f"{m} min"
-    h, m = divmod(m, 60)
-    if h < 48:
-        return f"{h} h {m} min"
-    d, h = divmod(h + (m >= 30), 24)
-    return f"{d} d {h} h"

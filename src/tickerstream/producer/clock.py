@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import numpy as np
 
 from tickerstream.kafka.codec import BadRecord, DecodedTicks
-from tickerstream.model import Reject, RejectReason
+from tickerstream.model import Reject, RejectReason, iso_ms, span
 from tickerstream.parse import ParseResult
 from tickerstream.sources.files import now_ms, ts_from_name
 
@@ -93,26 +92,3 @@ def refuse_future_ticks(
     ]
     bad = sorted(decoded.bad + refused, key=lambda b: b.index)
     return DecodedTicks(decoded.batch.take(keep), rows[keep], bad)
-
-
-def iso_ms(ms: int) -> str:
-    """``ms`` since the epoch as ISO 8601 UTC, to the second."""
-    try:
-        return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    except (OverflowError, OSError, ValueError):
-        return f"{ms} ms since the epoch"
-
-
-def span(ms: int) -> str:
-    """A duration for people, rounded to its last unit: ``45 s``, ``12 min``, ``8 h 0 min``, ``3 d 2 h``."""
-    s = (max(0, ms) + 500) // 1000
-    if s < 120:
-        return f"{s} s"
-    m = (s + 30) // 60
-    if m < 120:
-        return f"{m} min"
-    h, m = divmod(m, 60)
-    if h < 48:
-        return f"{h} h {m} min"
-    d, h = divmod(h + (m >= 30), 24)
-    return f"{d} d {h} h"
