@@ -248,6 +248,7 @@ class PegMonitor:
 
     def _observe(self, spec: PegSpec, ts: int, price: float, quantum: float) -> Observation:
         if quantum == UNJUDGEABLE:
+            self.stats.peg_ambiguous_pages += 1
             return Observation(ts, price, None, None, reason="ambiguous_ticks")
         if spec.reference is None:
             lo = hi = spec.ratio

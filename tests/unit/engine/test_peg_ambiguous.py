@@ -70,6 +70,9 @@ def test_scenario_e_goes_unknown_instead_of_silent(make_engine: Callable[..., En
     assert e.peg_status("USDC") == ("unknown", 0.0)
     # The id-less pages are still dropped as before: no series takes them.
     assert e.stats.ambiguous_series == 20 and len(e.series) == 2
+    assert (
+        e.stats.peg_ambiguous_pages == 20
+    )  # ticker_engine_peg_unjudged_ticks_total{reason="ambiguous_ticks"}
 
 
 def test_scenario_e_does_not_depend_on_batching(make_engine: Callable[..., Engine]) -> None:
@@ -135,6 +138,7 @@ def test_other_symbols_ambiguous_ticks_are_only_dropped(make_engine: Callable[..
     rows += [("ABC", None, T0 + k * MIN, 0.9) for k in range(1, 200)]
     assert run(e, rows) == [] and e.peg_status("ABC") is None
     assert e.stats.ambiguous_series == 199 and e.watermark == T0 + 1
+    assert e.stats.peg_ambiguous_pages == 0
 
 
 def test_ambiguous_pages_do_not_advance_the_watermark_or_the_last_tick(
