@@ -211,8 +211,10 @@ def build() -> Json:
         timeseries(
             "Unjudged pegged ticks",
             "Pegged ticks the engine could not judge, by reason, per rate interval: no_reference (no "
-            "reference price within pegs.ref_max_age_s) or stale_reference (one too old for its "
-            "volatility). A steady rate means a reference symbol is missing from the pages.",
+            "reference price within pegs.ref_max_age_s), stale_reference (one too old for its "
+            "volatility) or ambiguous_ticks (no coin id on a ticker another coin shares). A steady "
+            "rate means a reference symbol is missing from the pages, or a pegged coin's pages lost "
+            "their coin id.",
             [
                 Q(
                     "sum by (reason) (increase(ticker_engine_peg_unjudged_ticks_total"

@@ -34,6 +34,7 @@ from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.grouping import NO_TS, Grouped, group_and_accept
 from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.pegs import PegMonitor, PegStatus
+from tickerstream.engine.pegstore import UNJUDGEABLE
 from tickerstream.engine.quality import BASE_WINDOW_MS, DAY_MS, ChangeCheck, DayAnchor
 from tickerstream.engine.quanta import quantum_exponents
 from tickerstream.engine.registry import load_coin_pins, load_registry
@@ -94,14 +95,21 @@ class Engine:
             self._series_changed(changed)
         self._last_rows = rows
         dropped = rows < 0
+        full, keep, unjudged = batch, None, _NONE
         if dropped.any():
-            # A tick without a coin id on a shared ticker: whose price is it? Not guessed.
-            st.ambiguous_series += int(np.count_nonzero(rows == AMBIGUOUS))
+            # A tick without a coin id on a shared ticker: whose price is it? Not guessed. A pegged
+            # symbol's is still a page its peg could not be judged on (``_unjudgeable``).
+            ambiguous = rows == AMBIGUOUS
+            st.ambiguous_series += int(np.count_nonzero(ambiguous))
             self._count_over_limit(int(np.count_nonzero(rows == OVER_LIMIT)))
+            unjudged = self._unjudgeable(batch, ambiguous)
             keep = np.flatnonzero(~dropped)
             rows, batch = rows[keep], batch.take(keep)
             if len(batch) == 0:
-                return []
+                if unjudged.size == 0:
+                    return []
+                pegged = self._pegs_for(full, keep, _NONE, unjudged)
+                return sorted(pegged, key=event_sort_key)
         win = self.windows
         g = group_and_accept(rows, batch.ts, batch.price, batch.quantum, win.last_ts)
         st.late += g.late
@@ -160,7 +168,9 @@ class Engine:
                 events.extend(checked)
             st.evicted += win.write(g, kept, v_anchor, qexp)
             self._touched = g.seg_rows
-        events.extend(self._pegs_for(batch, g))
+        relevant = self._relevant[g.seg_rows]
+        pos = np.sort(g.order[g.per_tick(relevant)]) if relevant.any() else g.order[:0]
+        events.extend(self._pegs_for(full, keep, pos if keep is None else keep[pos], unjudged))
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
@@ -284,21 +294,41 @@ class Engine:
                 )
         self._stats.coarse_quantum = len(self._coarse)
 
-    def _pegs_for(self, batch: TickBatch, g: Grouped) -> list[PegEvent]:
-        """Hand the accepted ticks of pegged/reference symbols to the peg monitor, in stream order."""
-        # Per series, not per tick: the few relevant segments' ticks, back in stream order.
-        relevant = self._relevant[g.seg_rows]
-        pos = np.sort(g.order[g.per_tick(relevant)]) if relevant.any() else g.order[:0]
-        if pos.size == 0 and not self.pegs.held:
+    def _unjudgeable(self, batch: TickBatch, ambiguous: npt.NDArray[np.bool_]) -> I64:
+        """Positions of the ambiguous ticks that are pages of a pegged symbol in USD (or unquoted),
+        the quotes its peg is judged in: the peg monitor counts them as pages without a sound
+        judgement. Ticks of other symbols are only dropped."""
+        specs, cur = self.pegs.specs, batch.currency
+        if not specs or not ambiguous.any():
+            return _NONE
+        at = [
+            i
+            for i in np.flatnonzero(ambiguous).tolist()
+            if batch.symbols[i] in specs and (cur is None or cur[i] in (None, "USD"))
+        ]
+        return np.array(at, dtype=np.int64)
+
+    def _pegs_for(self, batch: TickBatch, keep: I64 | None, pos: I64, unjudged: I64) -> list[PegEvent]:
+        """Hand the ticks of pegged/reference symbols to the peg monitor, in stream order: the
+        accepted ones at ``pos`` and the pegged pages dropped as ambiguous at ``unjudged``
+        (positions in ``batch``; ``keep``: the positions accepted into series, None for all). Only
+        accepted ticks advance the watermark."""
+        if pos.size == 0 and unjudged.size == 0 and not self.pegs.held:
             return []
-        wm = np.maximum.accumulate(batch.ts)
+        quantum = batch.quantum
+        if unjudged.size:
+            pos = np.union1d(pos, unjudged)  # disjoint, sorted: stream order
+            quantum = quantum.copy()
+            quantum[unjudged] = UNJUDGEABLE
+        ts = batch.ts if keep is None else np.where(_mask(keep, len(batch)), batch.ts, NO_TS)
+        wm = np.maximum.accumulate(ts)
         np.maximum(wm, self._watermark, out=wm)
         before = np.where(pos > 0, wm[pos - 1], self._watermark)
         return self.pegs.run(
             [batch.symbols[i] for i in pos.tolist()],
             batch.ts[pos].tolist(),
             batch.price[pos].tolist(),
-            batch.quantum[pos].tolist(),
+            quantum[pos].tolist(),
             before.tolist(),
             wm[pos].tolist(),
             int(wm[-1]),
@@ -455,6 +485,15 @@ class Engine:
             rows,
             [self.series.symbol[r] for r in rows.tolist()],
         )
+
+
+_NONE: I64 = np.empty(0, dtype=np.int64)
+
+
+def _mask(at: I64, n: int) -> npt.NDArray[np.bool_]:
+    out = np.zeros(n, dtype=bool)
+    out[at] = True
+    return out
 
 
 def _grown(flags: npt.NDArray[np.bool_], rows: int) -> npt.NDArray[np.bool_]:

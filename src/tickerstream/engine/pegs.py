@@ -21,6 +21,11 @@ describes the semantics for users; the pieces:
   quantum; ``display_quantum`` for cents from 1 up when it has none) and the reference interval;
   events also report the deviation as shown.
 - **States, episodes, updates** (``pegstate.py``).
+- **Pages it cannot judge**: a pegged symbol's tick without a coin id on a ticker several coins
+  share is dropped by the engine (whose price is it?), but the monitor still sees it, marked with
+  the quantum ``UNJUDGEABLE``: it goes through the same hold queue as the symbol's other ticks (so
+  Kafka and replay step the state machine in the same order) and counts as a page without a sound
+  judgement (``ambiguous_ticks``); it never moves a reference.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from tickerstream.engine.pegref import RefHistory, RefModel
 from tickerstream.engine.pegstate import Observation, PegStateMachine, PegTrack
 from tickerstream.engine.pegstore import (
     STATE_VERSION,
+    UNJUDGEABLE,
     Held,
     held_json,
     merged_history,
@@ -106,14 +112,15 @@ class PegMonitor:
         wm_end: int,
     ) -> list[PegEvent]:
         """Ticks of pegged/reference symbols in stream order, with each one's price quantum (NaN:
-        unknown) and the watermark around it."""
+        unknown; ``UNJUDGEABLE``: a page of the pegged symbol whose coin is not known) and the
+        watermark around it."""
         out: list[PegEvent] = []
         by_ref, specs = self.by_ref, self.specs
         for sym, t, p, q, before, after in zip(symbols, ts, price, quantum, wm_before, wm_after, strict=True):
             # release_due's own test, inlined: it runs twice per pegged tick and is rarely due.
             if self._next_deadline is not None and before > self._next_deadline:
                 self.release_due(before, out)
-            if sym in by_ref:
+            if sym in by_ref and q != UNJUDGEABLE:
                 self.add_reference(sym, t, p, out)
             if sym in specs:
                 self._on_pegged(sym, t, p, q, after, out)
@@ -240,6 +247,9 @@ class PegMonitor:
             self.stats.pegs += 1
 
     def _observe(self, spec: PegSpec, ts: int, price: float, quantum: float) -> Observation:
+        if quantum == UNJUDGEABLE:
+            self.stats.peg_ambiguous_pages += 1
+            return Observation(ts, price, None, None, reason="ambiguous_ticks")
         if spec.reference is None:
             lo = hi = spec.ratio
             ref_price = ref_age = None
@@ -310,16 +320,18 @@ class PegMonitor:
         }
 
     def merge(self, state: dict[str, Any]) -> None:
-        tracks = read_tracks(state)  # first: it refuses unreadable state before anything changes
+        # First: they refuse unreadable state before anything changes.
+        tracks = read_tracks(state)
+        held = {s: [read_held(x) for x in items] for s, items in state["held"].items()}
         for s, t in tracks.items():
             if s in self.specs:
                 self.tracks[s] = t
-        for s, items in state["held"].items():
+        for s, items in held.items():
             if s in self.specs:
                 old = self.held.pop(s, None)
                 self.stats.held -= len(old) if old else 0
                 if items:
-                    self.held[s] = deque(read_held(x) for x in items)
+                    self.held[s] = deque(items)
                     self.stats.held += len(items)
         for r, (ts, price, *rest) in state["refs"].items():
             if r in self.refs:

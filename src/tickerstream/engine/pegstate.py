@@ -12,9 +12,11 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   ``min_exit_duration_s`` below its exit level (hysteresis), to the highest state they allowed.
 - A depeg *episode* runs from leaving ``ok`` to returning to it; it starts at the first tick of
   the confirmed run and ends at the first tick of the final run back inside the warn exit level.
-- ``unknown``: no sound judgement for ``unknown_after_s``. It ends a running episode (its duration
-  then reaches the last soundly judged tick: how long the depeg was *seen*); the first judged tick
-  afterwards leaves ``unknown`` at once for whatever state it shows.
+- ``unknown``: no sound judgement for ``unknown_after_s``: ticks without one (no reference, one too
+  uncertain, or pages the engine could not attribute to the pegged coin: ``ambiguous_ticks``) for
+  that long after the last judged tick (or the first tick, before any). It ends a running episode
+  (its duration then reaches the last soundly judged tick: how long the depeg was *seen*); the
+  first judged tick afterwards leaves ``unknown`` at once for whatever state it shows.
 - Updates within a state: ``deepened`` when |judged deviation| crosses the next multiple of
   ``update_step_bps`` beyond the deepest reported so far, ``reminder`` after
   ``reminder_interval_s`` without an event.
@@ -96,8 +98,11 @@ class PegStateMachine:
     def step(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
         if t.first_ts < 0:
             t.first_ts = obs.ts
-        t.last_ts = obs.ts
-        t.ref_age_s = obs.ref_age_s
+        if obs.reason != "ambiguous_ticks":
+            # A page that may be another coin's is no tick of this one: the last tick's time (the
+            # metric that alerts when a stablecoin's ticks stop) and its reference age stay.
+            t.last_ts = obs.ts
+            t.ref_age_s = obs.ref_age_s
         if obs.judged is None:
             return self._unjudged(spec, t, obs)
         return self._judged(spec, t, obs)
@@ -105,7 +110,10 @@ class PegStateMachine:
     # --- no sound judgement ----------------------------------------------------------------------
 
     def _unjudged(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
-        t.confirm_ticks = 0
+        if obs.reason != "ambiguous_ticks":
+            # A page of another coin that shares the ticker may sit between two of this coin's:
+            # it does not break a run of judged ticks confirming a depeg. A missing reference does.
+            t.confirm_ticks = 0
         if t.state == UNKNOWN:
             return self._reminder(spec, t, obs)
         since = t.judged_ts if t.judged_ts >= 0 else t.first_ts

@@ -7,6 +7,9 @@
   the middle of a frozen reference keeps its age. v2 restores with both unknown: the quantum falls
   back to ``display_quantum``, and a frozen run counts from the first kept point (younger than it
   is, never older).
+- v4: a held page may be one the monitor cannot judge (a tick without a coin id on a ticker several
+  coins share): ``[ts, price, null, "ambiguous_ticks"]``. v2 and v3 restore as before; a v3 reader
+  refuses v4 (by its version) rather than take such a page for a price of the pegged coin.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from tickerstream.engine.pegref import RefHistory, runs_since
 from tickerstream.engine.pegstate import PegTrack
 
 #: Version of the JSON ``PegMonitor.export`` gives (inside the engine checkpoint).
-STATE_VERSION = 3
+STATE_VERSION = 4
 
-#: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown).
+#: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown; ``UNJUDGEABLE``:
+#: a page whose coin is not known, which only says the peg was not judged at ts).
 Held = tuple[int, float, float]
+
+#: The quantum marking a held page that cannot be judged (a real quantum is never negative).
+UNJUDGEABLE = -1.0
 
 
 class PegStateError(CheckpointFormatError):
@@ -33,7 +40,7 @@ def read_tracks(state: dict[str, Any]) -> dict[str, PegTrack]:
     version = state.get("version", 1)
     if version == 1:
         return _tracks_from_v1(state["tracks"])
-    if version in (2, STATE_VERSION):
+    if version in (2, 3, STATE_VERSION):
         try:
             return {s: PegTrack.from_json(t) for s, t in state["tracks"].items()}
         except (TypeError, ValueError) as exc:
@@ -46,11 +53,17 @@ def read_tracks(state: dict[str, Any]) -> dict[str, PegTrack]:
 
 def held_json(item: Held) -> list[Any]:
     ts, price, quantum = item
+    if quantum == UNJUDGEABLE:
+        return [ts, price, None, "ambiguous_ticks"]
     return [ts, price, None if math.isnan(quantum) else quantum]
 
 
 def read_held(item: list[Any]) -> Held:
-    """A held tick of v3, or of v1/v2 ([ts, price]: quantum unknown)."""
+    """A held tick of v3/v4, or of v1/v2 ([ts, price]: quantum unknown)."""
+    if len(item) > 3:
+        if item[3] != "ambiguous_ticks":
+            raise PegStateError(f"checkpoint peg state has a held page of unknown kind {item[3]!r}")
+        return int(item[0]), float(item[1]), UNJUDGEABLE
     quantum = item[2] if len(item) > 2 else None
     return int(item[0]), float(item[1]), math.nan if quantum is None else float(quantum)
 

@@ -29,6 +29,9 @@ class EngineStats:
     released_without_ref: int = 0
     #: Pegged ticks whose reference was too uncertain for its volatility and age: not judged.
     ref_stale: int = 0
+    #: Pages of a pegged symbol dropped as ambiguous (no coin id, a shared ticker) that the peg
+    #: monitor counted as not judged (towards ``unknown``, reason ``ambiguous_ticks``).
+    peg_ambiguous_pages: int = 0
     #: Reference prices (from ``process`` or ``observe_reference``) dropped as late or duplicate.
     ref_late: int = 0
     #: Ticks without a coin id whose symbol has several series in their quote (a shared ticker):

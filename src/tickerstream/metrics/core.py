@@ -95,7 +95,7 @@ EVENT_TYPES = ("move", "peg", "quality")
 #: ``max by (symbol)`` across two processors never hides it behind an ``ok``.
 PEG_STATE_VALUES: dict[str, int] = {"ok": 0, "warn": 1, "critical": 2, "unknown": 3}
 #: Reasons a pegged tick was not judged (``ticker_engine_peg_unjudged_ticks_total``).
-UNJUDGED_REASONS = ("no_reference", "stale_reference")
+UNJUDGED_REASONS = ("no_reference", "stale_reference", "ambiguous_ticks")
 #: The topic whose lag ``set_lag`` reports when the caller names none.
 DEFAULT_LAG_TOPIC = "ticker.ticks"
 
@@ -191,8 +191,9 @@ class Metrics:
         )
         self.engine_peg_unjudged = Counter(
             "ticker_engine_peg_unjudged_ticks",
-            "Pegged ticks not judged: no reference price within pegs.ref_max_age_s (no_reference) or "
-            "one too uncertain for its age and volatility (stale_reference).",
+            "Pegged ticks not judged: no reference price within pegs.ref_max_age_s (no_reference), "
+            "one too uncertain for its age and volatility (stale_reference), or a page without a coin "
+            "id on a ticker another coin shares (ambiguous_ticks).",
             ["reason"],
             registry=r,
         )
@@ -428,6 +429,7 @@ class Metrics:
         self._mirror(self.engine_peg_waits, "", stats.held_total)
         self._mirror(self.engine_peg_unjudged, "no_reference", stats.released_without_ref)
         self._mirror(self.engine_peg_unjudged, "stale_reference", stats.ref_stale)
+        self._mirror(self.engine_peg_unjudged, "ambiguous_ticks", stats.peg_ambiguous_pages)
         self._mirror(self.engine_ref_late, "", stats.ref_late)
         self._mirror(self.engine_dropped, "ambiguous_series", stats.ambiguous_series)
         self._mirror(self.engine_dropped, "series_limit", stats.series_limit)

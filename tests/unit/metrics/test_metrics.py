@@ -408,6 +408,7 @@ def test_every_engine_counter_is_exported() -> None:
         "held_total": sample(m, "ticker_engine_peg_waits_total"),
         "released_without_ref": sample(m, "ticker_engine_peg_unjudged_ticks_total", reason="no_reference"),
         "ref_stale": sample(m, "ticker_engine_peg_unjudged_ticks_total", reason="stale_reference"),
+        "peg_ambiguous_pages": sample(m, "ticker_engine_peg_unjudged_ticks_total", reason="ambiguous_ticks"),
         "ref_late": sample(m, "ticker_engine_reference_late_total"),
         "ambiguous_series": sample(m, "ticker_engine_dropped_ticks_total", reason="ambiguous_series"),
         "series_limit": sample(m, "ticker_engine_dropped_ticks_total", reason="series_limit"),
