@@ -123,8 +123,10 @@ class RefHistory:
             j if j < len(self.ts) and self.ts[j] - ts <= min(model.max_age_ms, model.max_after_ms) else None
         )
         if after is not None and self.since[after] <= ts:
-            # The first point after ts repeats the price shown at or before ts: no news of ts.
-            before, after = j - 1, None
+            # The first point after ts repeats the price shown at or before ts: no news of ts. Its
+            # run stands for ts (the point before it when kept; when trimming dropped the run's
+            # start, the point itself: same price, same ``since``).
+            before, after = max(j - 1, 0), None
         if before is None and after is None:
             return None
         if before is not None:

@@ -13,6 +13,7 @@ import orjson
 
 from tests.support.engine import MIN, T0, batch
 from tickerstream.engine import Engine
+from tickerstream.engine.pegref import RefHistory, RefModel
 from tickerstream.events import PegEvent
 
 Tick = tuple[str, int, float]
@@ -113,3 +114,19 @@ def test_a_v2_checkpoint_still_restores(make_engine: Callable[..., Engine]) -> N
     assert b.stats.held == 1
     evs = [ev for ev in b.observe_reference(["BTC"], [T0], [100_010.0]) if isinstance(ev, PegEvent)]
     assert [ev.state for ev in evs] == ["critical"]
+
+
+def test_a_run_whose_start_was_trimmed_still_stands_for_a_time_inside_it() -> None:
+    """A tick judged before the oldest point kept, inside a run of one price whose first points were
+    trimmed: the run's price, aged from when it was first shown (it raised a math domain error,
+    reading the newest point instead)."""
+    model = RefModel(
+        max_age_ms=30 * MIN, max_after_ms=15 * MIN, z=2.0, vol_points=32, vol_floor=1e-5, vol_prior=1e-4
+    )
+    history = RefHistory([], [])
+    for k, price in enumerate([100.0, 100.0, 100.0, 100.0, 101.0]):
+        history.add(k * MIN, price, keep=2)
+    assert history.ts == [3 * MIN, 4 * MIN] and history.since == [0, 4 * MIN]  # the run's start is gone
+    band = history.band(MIN // 2, model)
+    assert band is not None
+    assert band.price == 100.0 and band.age_s == 30.0 and band.lo < 100.0 < band.hi
