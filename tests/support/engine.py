@@ -10,6 +10,7 @@ import pytest
 
 from tickerstream.config import load_settings
 from tickerstream.engine import Engine, EngineConfig, TickBatch
+from tickerstream.events import PegEvent
 
 T0 = 1_700_000_000_000  # ms; an arbitrary fixed epoch so tests never read the clock
 MIN = 60_000
@@ -47,6 +48,15 @@ def batch(ticks: Iterable[tuple[str, int, float]], quantum: float | None = None)
     return TickBatch.from_arrays(
         [s for s, _, _ in items], [t for _, t, _ in items], [p for _, _, p in items], q
     )
+
+
+def peg_events_of(e: Engine, ticks: list[tuple[str, int, float]], per_batch: int) -> list[PegEvent]:
+    """The peg events of ``ticks`` (shown in cents) fed ``per_batch`` at a time, then flushed."""
+    out: list[PegEvent] = []
+    for i in range(0, len(ticks), per_batch):
+        out.extend(ev for ev in e.process(batch(ticks[i : i + per_batch], 0.01)) if isinstance(ev, PegEvent))
+    out.extend(ev for ev in e.flush() if isinstance(ev, PegEvent))
+    return out
 
 
 def config(*overrides: str) -> EngineConfig:

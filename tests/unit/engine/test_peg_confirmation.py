@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support.engine import MIN, T0, batch
+from tests.support.engine import MIN, T0, peg_events_of
 from tickerstream.engine import Engine
 from tickerstream.events import PegEvent
 
@@ -14,11 +14,7 @@ STEP = 10 * MIN
 
 
 def run(e: Engine, ticks: list[Tick]) -> list[PegEvent]:
-    out: list[PegEvent] = []
-    for i in range(0, len(ticks), 4):
-        out.extend(ev for ev in e.process(batch(ticks[i : i + 4], 0.01)) if isinstance(ev, PegEvent))
-    out.extend(ev for ev in e.flush() if isinstance(ev, PegEvent))
-    return out
+    return peg_events_of(e, ticks, per_batch=4)
 
 
 def pages(bad: dict[int, float], n: int = 24) -> list[Tick]:

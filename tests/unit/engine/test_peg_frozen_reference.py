@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import orjson
 
-from tests.support.engine import MIN, T0, batch
+from tests.support.engine import MIN, T0, batch, peg_events_of
 from tickerstream.engine import Engine
 from tickerstream.engine.pegref import RefHistory, RefModel
 from tickerstream.events import PegEvent
@@ -21,11 +21,7 @@ STEP = 10 * MIN
 
 
 def run(e: Engine, ticks: list[Tick]) -> list[PegEvent]:
-    out: list[PegEvent] = []
-    for i in range(0, len(ticks), 5):
-        out.extend(ev for ev in e.process(batch(ticks[i : i + 5], 0.01)) if isinstance(ev, PegEvent))
-    out.extend(ev for ev in e.flush() if isinstance(ev, PegEvent))
-    return out
+    return peg_events_of(e, ticks, per_batch=5)
 
 
 def market(k: int) -> float:
