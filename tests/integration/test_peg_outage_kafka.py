@@ -6,7 +6,6 @@ reminders and the episodes that end in it must come out byte for byte as in the 
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import orjson
@@ -17,14 +16,12 @@ from tests.support.processor import (
     expected_events,
     fast_config,
     multiset,
-    produce,
+    process_to_end,
     read_all,
     tick_records,
-    wait_all_committed,
 )
 from tests.unit.engine.peg_scenarios import SCENARIOS
 from tickerstream.model import Tick
-from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
     from tests.support.kafka import TopicFactory
@@ -55,13 +52,7 @@ async def test_reference_outages_give_the_replays_peg_events(
     assert {"unknown", "warn", "critical", "ok"} <= states, "the outages must reach every state"
 
     config = fast_config(kafka_topics.prefix)
-    proc = Processor(kafka, config=config)
-    async with proc:
-        task = asyncio.create_task(proc.run())
-        await produce(kafka_bootstrap, kafka.topics.ticks, tick_records(ticks))
-        await wait_all_committed(kafka_bootstrap, config.group, kafka.topics.ticks, tasks=[task])
-        proc.request_stop()
-        await asyncio.wait_for(task, 10)
+    await process_to_end(kafka, config, kafka_bootstrap, tick_records(ticks))
 
     got = await read_all(kafka_bootstrap, [kafka.topics.moves, kafka.topics.pegs, kafka.topics.quality])
     assert by_id(got) == by_id(expected)

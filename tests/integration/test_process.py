@@ -20,13 +20,11 @@ from tests.support.processor import (
     expected_events,
     fast_config,
     multiset,
-    produce,
+    process_to_end,
     read_all,
     scripted_ticks,
     tick_records,
-    wait_all_committed,
 )
-from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
     from tests.support.kafka import TopicFactory
@@ -53,13 +51,7 @@ async def test_events_equal_the_replay_of_the_same_ticks(
     assert {"USDC", "WBTC", "STETH"} <= pegged, "the script must exercise both joins"
 
     config = fast_config(kafka_topics.prefix, exactly_once=exactly_once)
-    proc = Processor(kafka, config=config)
-    async with proc:
-        task = asyncio.create_task(proc.run())
-        await produce(kafka_bootstrap, kafka.topics.ticks, tick_records(ticks))
-        await wait_all_committed(kafka_bootstrap, config.group, kafka.topics.ticks, tasks=[task])
-        proc.request_stop()
-        await asyncio.wait_for(task, 10)
+    proc = await process_to_end(kafka, config, kafka_bootstrap, tick_records(ticks))
 
     got = await read_all(
         kafka_bootstrap,

@@ -6,16 +6,19 @@ dropped as late: no peg event at all."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING
 
 import orjson
 import pytest
 
-from tests.support.processor import fast_config, produce, read_all, tick_records, wait_all_committed
+from tests.support.processor import (
+    fast_config,
+    process_to_end,
+    read_all,
+    tick_records,
+)
 from tickerstream.model import Tick
-from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
     from tests.support.kafka import TopicFactory
@@ -42,13 +45,7 @@ async def test_a_tick_from_the_future_is_a_dead_letter_and_the_depeg_behind_it_i
     ticks = [*calm, bogus, *depeg]
 
     config = fast_config(kafka_topics.prefix)  # the default clock-skew allowance
-    proc = Processor(kafka, config=config)
-    async with proc:
-        task = asyncio.create_task(proc.run())
-        await produce(kafka_bootstrap, kafka.topics.ticks, tick_records(ticks))
-        await wait_all_committed(kafka_bootstrap, config.group, kafka.topics.ticks, tasks=[task])
-        proc.request_stop()
-        await asyncio.wait_for(task, 10)
+    proc = await process_to_end(kafka, config, kafka_bootstrap, tick_records(ticks))
 
     rejects = [orjson.loads(v) for v in await read_all(kafka_bootstrap, [kafka.topics.rejects])]
     assert [r["reason"] for r in rejects] == ["invalid_tick"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import orjson
@@ -12,14 +11,12 @@ from tests.support.processor import (
     by_id,
     expected_events,
     fast_config,
-    produce,
+    process_to_end,
     read_all,
     scripted_ticks,
     tick_records,
-    wait_all_committed,
 )
 from tickerstream.kafka.partitioner import partition_for
-from tickerstream.processor.processor import Processor
 
 if TYPE_CHECKING:
     from tests.support.kafka import TopicFactory
@@ -56,13 +53,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic(
     mixed += records[len(POISON) * step :]
 
     config = fast_config(kafka_topics.prefix)
-    proc = Processor(kafka, config=config)
-    async with proc:
-        task = asyncio.create_task(proc.run())
-        await produce(kafka_bootstrap, kafka.topics.ticks, mixed)
-        await wait_all_committed(kafka_bootstrap, config.group, kafka.topics.ticks, tasks=[task])
-        proc.request_stop()
-        await asyncio.wait_for(task, 10)
+    proc = await process_to_end(kafka, config, kafka_bootstrap, mixed)
 
     rejects = [orjson.loads(v) for v in await read_all(kafka_bootstrap, [kafka.topics.rejects])]
     assert sorted(r["reason"] for r in rejects) == sorted(reason for _, _, reason in POISON)

@@ -3,7 +3,8 @@ and ``processor_kafka``, the one fixture that gives a test its processor topics.
 
 Everything here talks to the real broker with plain aiokafka clients (no code under test), so the tests
 check the processor from the outside: ticks in with a plain producer, events out with a plain consumer,
-committed offsets from the group coordinator.
+committed offsets from the group coordinator. The one exception, ``process_to_end``, runs a processor
+over some records until its group has committed them all.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from tickerstream.engine import Engine, EngineConfig, TickBatch
 from tickerstream.kafka.admin import partition_count
 from tickerstream.kafka.settings import KafkaSettings, TopicNames
 from tickerstream.model import Tick
-from tickerstream.processor.processor import ProcessorConfig, checkpoint_topic_for, refprices_topic_for
+from tickerstream.processor.processor import (
+    Processor,
+    ProcessorConfig,
+    checkpoint_topic_for,
+    refprices_topic_for,
+)
 from tickerstream.sources.sample import SampleSpec, _asset_map, generate, snapshot_ticks
 
 PARTITIONS = 4
@@ -184,6 +190,24 @@ async def wait_all_committed(
         if time.monotonic() > deadline:
             raise AssertionError(f"group {group} did not commit to the end within {timeout_s} s: {behind}")
         await asyncio.sleep(0.2)
+
+
+async def process_to_end(
+    kafka: KafkaSettings,
+    config: ProcessorConfig,
+    bootstrap: str,
+    records: Iterable[tuple[bytes | None, bytes]],
+) -> Processor:
+    """One processor: produce ``records`` to the ticks topic, run until the group committed them all,
+    stop it cleanly; the stopped processor, for its stats."""
+    proc = Processor(kafka, config=config)
+    async with proc:
+        task = asyncio.create_task(proc.run())
+        await produce(bootstrap, kafka.topics.ticks, records)
+        await wait_all_committed(bootstrap, config.group, kafka.topics.ticks, tasks=[task])
+        proc.request_stop()
+        await asyncio.wait_for(task, 10)
+    return proc
 
 
 async def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
