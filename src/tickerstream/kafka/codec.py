@@ -116,7 +116,7 @@ def _refuse_future(decoded: DecodedTicks, max_ts: int) -> DecodedTicks:
         return decoded
     ts = decoded.batch.ts
     reason = RejectReason.INVALID_TICK
-    return _drop(decoded, {int(i): (reason, f"ts {int(ts[i])} is after {max_ts}") for i in late})
+    return drop_rows(decoded, {int(i): (reason, f"ts {int(ts[i])} is after {max_ts}") for i in late})
 
 
 def refuse_implausible(decoded: DecodedTicks) -> DecodedTicks:
@@ -137,11 +137,12 @@ def refuse_implausible(decoded: DecodedTicks) -> DecodedTicks:
         currency = batch.currency[i] if batch.currency is not None else "USD"
         if value < MIN_PRICE or value > max_price(currency):
             refused[i] = (RejectReason.PRICE_OUT_OF_RANGE, f"price {value!r} {currency} is implausible")
-    return _drop(decoded, refused) if refused else decoded
+    return drop_rows(decoded, refused) if refused else decoded
 
 
-def _drop(decoded: DecodedTicks, refused: dict[int, tuple[RejectReason, str]]) -> DecodedTicks:
-    """``decoded`` without the batch rows in ``refused`` (row -> reason, detail), which become bad records."""
+def drop_rows(decoded: DecodedTicks, refused: dict[int, tuple[RejectReason, str]]) -> DecodedTicks:
+    """``decoded`` without the batch rows in ``refused`` (row -> reason, detail), which become bad
+    records (here: implausible prices; the producer and the processor: ticks from the future)."""
     batch = decoded.batch
     mask = np.ones(len(batch), dtype=bool)
     mask[list(refused)] = False

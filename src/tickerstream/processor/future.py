@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tickerstream.kafka.codec import BadRecord, DecodedTicks
+from tickerstream.kafka.codec import DecodedTicks, drop_rows
 from tickerstream.model import RejectReason, iso_ms, span
 
 I64 = npt.NDArray[np.int64]
@@ -68,18 +68,15 @@ def refuse_future(
     detail says how far ahead they are and what to fix."""
     ts = decoded.batch.ts
     rows = decoded.rows
-    limit = reference[rows] + max_future_ms
-    ahead = np.flatnonzero(ts > limit)
+    ahead = np.flatnonzero(ts > reference[rows] + max_future_ms)
     if not len(ahead):
         return decoded
-    keep = np.flatnonzero(ts <= limit)
-    refused = []
+    refused: dict[int, tuple[RejectReason, str]] = {}
     for i in ahead.tolist():
         k = int(rows[i])
         detail = future_detail(int(ts[i]), int(reference[k]), max_future_ms, appended=bool(appended[k]))
-        refused.append(BadRecord(k, RejectReason.INVALID_TICK, detail))
-    bad = sorted(decoded.bad + refused, key=lambda b: b.index)
-    return DecodedTicks(decoded.batch.take(keep), rows[keep], bad)
+        refused[i] = (RejectReason.INVALID_TICK, detail)
+    return drop_rows(decoded, refused)
 
 
 def future_detail(

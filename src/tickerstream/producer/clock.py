@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tickerstream.kafka.codec import BadRecord, DecodedTicks
+from tickerstream.kafka.codec import DecodedTicks, drop_rows
 from tickerstream.model import Reject, RejectReason, iso_ms, span
 from tickerstream.parse import ParseResult
 from tickerstream.sources.files import now_ms, ts_from_name
@@ -78,17 +78,13 @@ def refuse_future_ticks(
     ahead = np.flatnonzero(ts > clock + max_future_ms)
     if not len(ahead):
         return decoded
-    keep = np.flatnonzero(ts <= clock + max_future_ms)
-    rows = decoded.rows
-    refused = [
-        BadRecord(
-            int(rows[i]),
+    refused = {
+        i: (
             RejectReason.INVALID_TICK,
             f"ts {int(ts[i])} ({iso_ms(int(ts[i]))}) is {span(int(ts[i]) - clock)} ahead of this machine's "
             f"clock ({iso_ms(clock)}), more than the allowed clock skew of {span(max_future_ms)}: fix the "
             "clock or the time zone of the source that stamped it",
         )
         for i in ahead.tolist()
-    ]
-    bad = sorted(decoded.bad + refused, key=lambda b: b.index)
-    return DecodedTicks(decoded.batch.take(keep), rows[keep], bad)
+    }
+    return drop_rows(decoded, refused)
