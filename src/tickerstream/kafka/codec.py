@@ -84,14 +84,9 @@ Columns = tuple[
 ]
 
 
-def decode_tick_values(
-    values: Sequence[bytes], max_bytes: int = MAX_TICK_BYTES, max_ts: int | None = None
-) -> DecodedTicks:
-    """Decode and validate a batch of JSON tick values; never raises on bad input.
-
-    ``max_ts`` (ms): ticks with a later event time are refused as ``invalid_tick``. A live
-    processor passes the wall clock plus a skew: one tick stamped in microseconds (or years
-    ahead) would otherwise become its partition's event time and its engine's watermark.
+def decode_tick_values(values: Sequence[bytes], max_bytes: int = MAX_TICK_BYTES) -> DecodedTicks:
+    """Decode and validate a batch of JSON tick values; never raises on bad input. (Ticks from the
+    future are the processor's to refuse: it knows the records' append times, ``processor/future.py``.)
     """
     n = len(values)
     decoded: DecodedTicks | None = None
@@ -106,17 +101,7 @@ def decode_tick_values(
             decoded = DecodedTicks(TickBatch(*columns), np.arange(n, dtype=np.int64))
     if decoded is None:
         decoded = _decode_one_by_one(values, max_bytes)
-    decoded = refuse_implausible(decoded)
-    return decoded if max_ts is None else _refuse_future(decoded, max_ts)
-
-
-def _refuse_future(decoded: DecodedTicks, max_ts: int) -> DecodedTicks:
-    late = np.flatnonzero(decoded.batch.ts > max_ts)
-    if not len(late):
-        return decoded
-    ts = decoded.batch.ts
-    reason = RejectReason.INVALID_TICK
-    return drop_rows(decoded, {int(i): (reason, f"ts {int(ts[i])} is after {max_ts}") for i in late})
+    return refuse_implausible(decoded)
 
 
 def refuse_implausible(decoded: DecodedTicks) -> DecodedTicks:

@@ -162,19 +162,6 @@ def test_json_lines_agree_with_the_per_value_decoder(rows: list[bytes]) -> None:
     assert [b.reason for b in decoded.bad] == [b.reason for b in by_value.bad]
 
 
-def test_ticks_from_the_far_future_are_refused_when_asked() -> None:
-    future = Tick("BTC", "Bitcoin", None, 1.5, "USD", None, False, 1_737_331_200_000_000, "a")  # microseconds
-    batch = [GOOD[0].to_json(), future.to_json(), b"oops", GOOD[2].to_json()]
-    decoded = decode_tick_values(batch, max_ts=1_800_000_000_000)
-    assert decoded.batch.symbols == ["BTC", "ETH"] and decoded.rows.tolist() == [0, 3]
-    assert [(b.index, b.reason) for b in decoded.bad] == [
-        (1, RejectReason.INVALID_TICK),
-        (2, RejectReason.NOT_JSON),
-    ]
-    assert "is after" in decoded.bad[0].detail
-    assert len(decode_tick_values(batch).batch) == 3  # no limit unless asked
-
-
 # ---- records that used to crash the decoder or slip through it (issue #9 items 1 and 4) ----
 
 NOT_UTF8 = GOOD[0].to_json().replace(b"Bitcoin", b"Bit\xffcoin")
