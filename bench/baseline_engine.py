@@ -1,10 +1,15 @@
-"""A straightforward per-tick engine: deques per symbol, the same rules as ``tickerstream.engine``.
+"""A straightforward per-tick engine: deques per series, the same rules as ``tickerstream.engine``.
 
 Benchmark baseline only (not product code): it shows what the vectorised engine buys, and since it
 follows the same rules tick by tick, ``bench_engine.py`` and ``bench_replay.py`` check that both
-emit the same events, byte for byte (so it is also an independent reading of the rules).
-Transcendental functions go through numpy so both round alike. Pegs reuse the engine's
-``PegMonitor``, which is per-tick Python in both.
+emit the same events, byte for byte (so it is also an independent reading of the rules, written
+from docs/moves.md and the engine's module docs). Each tick is taken in stream order: find its
+series, drop it if late or a duplicate, then quantum, volatility, the as-of anchor per horizon,
+the move state machine, the 24 h change check, the rings, and the peg monitor.
+
+Transcendental functions go through numpy (``_f``) so both round alike. Pegs reuse the engine's
+``PegMonitor``, which is per-tick Python in both; this file decides, like the engine, which series
+and which ticks it sees.
 """
 
 from __future__ import annotations
@@ -13,34 +18,86 @@ import bisect
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 
 from tickerstream.engine import EngineConfig, EngineStats, TickBatch
 from tickerstream.engine.moves import NEVER
 from tickerstream.engine.pegs import PegMonitor
+from tickerstream.engine.pegstore import UNJUDGEABLE
+from tickerstream.engine.quality import (
+    BASE_WINDOW_MS,
+    CONFIRM,
+    DAY_MS,
+    GAP_SIGMAS,
+    PAGE_ROUNDING_PP,
+    SOURCE_PP,
+    SOURCE_REL,
+)
 from tickerstream.engine.quanta import MIN_ESTIMATED_DECIMALS, UNROUNDED, price_decimals
-from tickerstream.engine.registry import load_registry
-from tickerstream.events import Event, Move, PegEvent, Trigger, event_sort_key
+from tickerstream.engine.registry import load_coin_pins, load_registry
+from tickerstream.events import Event, Move, MoveKind, PegEvent, Quality, Trigger, event_sort_key
 
 NAN = math.nan
+INF = math.inf
+
+#: A ring point: (ts, price, variance rate known once its price was, its own quantum or NaN).
+Point = tuple[int, float, float, float]
+#: (symbol, coin id, quote currency): what a series is.
+Key = tuple[str, str | None, str | None]
+_ts_of = itemgetter(0)
 
 
 def _f(fn: np.ufunc, *x: float) -> float:
+    """A numpy ufunc on scalars, as one-element arrays: the engine's loops round like this."""
     return float(fn(*(np.array([v]) for v in x))[0])
 
 
+def _max(a: float, b: float) -> float:
+    """``np.maximum``: NaN wins (Python's ``max`` depends on the argument order)."""
+    return a if a >= b or a != a else b
+
+
+def _div(a: float, b: float) -> float:
+    """``a / b`` as numpy divides: by zero gives +-inf or NaN instead of raising."""
+    if b == 0.0:
+        return NAN if a == 0.0 or a != a else math.copysign(INF, a) * math.copysign(1.0, b)
+    return a / b
+
+
+def _point_quantum(q: float) -> float:
+    """A ring point keeps its tick's quantum rounded up to a power of ten (``quantum_exponents``:
+    0.05 -> 0.1, allowing float noise of 1e-9); unknown or zero -> NaN (the tick's own quantum
+    then stands in for it)."""
+    if not 0.0 < q < 1e127:
+        return NAN
+    e = min(max(-127, math.floor(math.log10(q)) - 1), 127)
+    while e < 127 and 10.0**e * (1.0 + 1e-9) < q:
+        e += 1
+    return 10.0**e
+
+
 @dataclass(slots=True)
-class SymbolState:
-    rings: list[deque[tuple[int, float, float]]]
-    quote: str | None = None
+class Series:
+    """One (symbol, coin id, quote) series: its rings, volatility, move and 24 h check state."""
+
+    symbol: str
+    coin: str | None
+    quote: str | None
+    rings: list[deque[Point]]
     last_ts: int = -1
-    decimals: int = -1
+    decimals: int = -1  # most decimals a price without a quantum needed so far
     first_ts: int = -1
-    var: float = 0.0
+    var: float = 0.0  # EWMA of r^2 / dt, not debiased
     n_ret: int = 0
-    armed: list[bool] = field(default_factory=list)
+    armed: list[bool] = field(default_factory=list)  # per move horizon
     last_fire: list[int] = field(default_factory=list)
+    last_change: list[float] = field(default_factory=list)  # signed change of the latest event
+    mismatch: bool = False  # the page's 24 h change disagrees (confirmed)
+    streak: int = 0  # consecutive disagreeing checks
+    peg: bool = False  # the one series of its symbol the peg monitor judges (or takes as reference)
+    reference: bool = False
 
 
 class DequeEngine:
@@ -51,121 +108,379 @@ class DequeEngine:
         cap = cfg.windows.capacity
         self.bucket = [max(1, math.ceil(h * 1000 * (1.0 + m.anchor_slack) / (cap - 2))) for h in self.ring_h]
         self.hl_ms = m.ewma_halflife_s * 1000.0
-        self.state: dict[str, SymbolState] = {}
+        # The sigma floor as a variance rate, spelled as each engine module does (same rounding).
+        self.floor_rate = (m.sigma_floor_daily * m.sigma_floor_daily) / 86_400.0
+        self.day_floor_rate = m.sigma_floor_daily**2 / 86_400.0
+        #: Per move horizon (ms): (threshold as a fraction, agreement) of its lone-print test.
+        self.lone = {
+            h * 1000: (thr / 100.0, m.recede_ratio)
+            for h, thr in zip(m.horizons_s, m.threshold_pct, strict=True)
+            if m.enabled
+        }
+        self.by_symbol: dict[str, list[Series]] = {}
+        self.n_series = 0
         self.stats = EngineStats()
-        self.foreign_quote = 0
-        self.pegs = PegMonitor(cfg.pegs, load_registry(cfg.pegs), self.stats)
+        registry = load_registry(cfg.pegs) if cfg.pegs.enabled else {}
+        self.pegs = PegMonitor(cfg.pegs, registry, self.stats)
+        self.pins = load_coin_pins(cfg.pegs) if cfg.pegs.enabled else {}
+        self.unjudged: set[str] = set()  # pegged/reference symbols with several candidate series
+        self.coarse: set[Key] = set()
         self.watermark = -1
+        #: Per tick of the last ``process`` call: a point of the series a peg takes as reference.
+        self.last_reference_mask: list[bool] = []
+
+    # --- series --------------------------------------------------------------------------------
+
+    def _series_for(self, symbol: str, coin: str | None, quote: str | None) -> Series | str:
+        """The tick's series, created or claimed as needed; "ambiguous" for a tick without a coin
+        id on a ticker several coins share in its quote (whose price is it? never guessed), and
+        "over_limit" when a new series would pass ``windows.max_series``."""
+        rows = self.by_symbol.get(symbol, [])
+        same_quote = [s for s in rows if s.quote == quote]
+        if coin is None:
+            if len(same_quote) == 1:
+                return same_quote[0]
+            if same_quote:
+                return "ambiguous"
+        else:
+            for s in same_quote:
+                if s.coin == coin:
+                    return s
+            if len(same_quote) == 1 and same_quote[0].coin is None:
+                # The id-less series was this coin all along: it is claimed, and pegs re-decide.
+                same_quote[0].coin = coin
+                self._peg_series(symbol)
+                return same_quote[0]
+        if self.n_series >= self.cfg.windows.max_series:
+            return "over_limit"
+        nh = len(self.cfg.moves.horizons_s)
+        s = Series(
+            symbol,
+            coin,
+            quote,
+            [deque(maxlen=self.cfg.windows.capacity) for _ in self.ring_h],
+            armed=[True] * nh,
+            last_fire=[NEVER] * nh,
+            last_change=[NAN] * nh,
+        )
+        self.by_symbol.setdefault(symbol, []).append(s)
+        self.n_series += 1
+        self.stats.symbols = self.n_series
+        self._peg_series(symbol)
+        return s
+
+    def _peg_series(self, symbol: str) -> None:
+        """Pegs compare like with like: the monitor judges the one USD-quoted (or unquoted) series
+        of the coin pegs.toml pins for the symbol (any coin when it pins none); with two candidates
+        it judges none (never a guess)."""
+        rows = self.by_symbol[symbol]
+        for s in rows:
+            s.peg = s.reference = False
+        if not self.pegs.is_relevant(symbol):
+            return
+        pin = self.pins.get(symbol)
+        cands = [s for s in rows if s.quote in (None, "USD") and (pin is None or s.coin in (None, pin))]
+        if len(cands) == 1:
+            cands[0].peg = True
+            cands[0].reference = symbol in self.pegs.by_ref
+            self.unjudged.discard(symbol)
+        elif len(cands) > 1:
+            self.unjudged.add(symbol)
+        self.stats.peg_ambiguous = len(self.unjudged)
+
+    # --- ticks ---------------------------------------------------------------------------------
 
     def process(self, batch: TickBatch) -> list[Event]:
-        m = self.cfg.moves
-        nh = len(m.horizons_s)
+        n = len(batch)
+        self.stats.ticks += n
         out: list[Event] = []
         pegs: list[PegEvent] = []
-        cap = self.cfg.windows.capacity
-        quotes = batch.currency or [None] * len(batch)
-        for sym, ts, price, tq, cur in zip(
-            batch.symbols,
-            batch.ts.tolist(),
-            batch.price.tolist(),
-            batch.quantum.tolist(),
-            quotes,
-            strict=True,
+        quotes: list[str | None] = list(batch.currency) if batch.currency is not None else [None] * n
+        coins = batch.coin_ids or [None] * n
+        checked = batch.change is not None and batch.change_signed is not None
+        change = batch.change.tolist() if batch.change is not None else [NAN] * n
+        signed = batch.change_signed.tolist() if batch.change_signed is not None else [False] * n
+        self.last_reference_mask = [False] * n
+        for i, (sym, ts, price, tq, quote, coin) in enumerate(
+            zip(
+                batch.symbols,
+                batch.ts.tolist(),
+                batch.price.tolist(),
+                batch.quantum.tolist(),
+                quotes,
+                coins,
+                strict=True,
+            )
         ):
-            st0 = self.state.get(sym)
-            if cur is not None and st0 is not None and st0.quote is not None and cur != st0.quote:
-                self.foreign_quote += 1  # another quote currency: never in this series
-                continue
             before = self.watermark
-            self.watermark = after = max(self.watermark, ts)
-            st = self.state.get(sym)
-            if st is None:
-                rings = [deque(maxlen=cap) for _ in self.ring_h]
-                st = self.state[sym] = SymbolState(rings, cur, armed=[True] * nh, last_fire=[NEVER] * nh)
-            if st.last_ts >= 0 and ts <= st.last_ts:
-                if ts == st.last_ts:
+            s = self._series_for(sym, coin, quote)
+            if isinstance(s, str):
+                # Dropped before any series sees it, and it does not move the watermark; a pegged
+                # symbol's ambiguous page still counts with its peg as one it could not judge.
+                if s == "over_limit":
+                    self.stats.series_limit += 1
+                    continue
+                self.stats.ambiguous_series += 1
+                if sym in self.pegs.specs and quote in (None, "USD"):
+                    pegs += self.pegs.run([sym], [ts], [price], [UNJUDGEABLE], [before], [before], before)
+                continue
+            self.watermark = after = max(before, ts)
+            self.last_reference_mask[i] = s.reference
+            if ts <= s.last_ts:  # the first tick at a ts wins; an older one would rewrite the past
+                if ts == s.last_ts:
                     self.stats.duplicates += 1
                 else:
                     self.stats.late += 1
                 self.pegs.release_due(after, pegs)
                 continue
-            if math.isnan(tq):
-                d = max(int(price_decimals(np.array([price]))[0]), MIN_ESTIMATED_DECIMALS)
-                st.decimals = max(st.decimals, d)
-                q = 0.0 if st.decimals >= UNROUNDED else _f(np.power, 10.0, -float(st.decimals))
-            else:
-                q = tq
-            kept = [ts // b != (st.last_ts // b if st.last_ts >= 0 else -1) for b in self.bucket]
-            if st.first_ts < 0:
-                st.first_ts = ts
-            long = st.rings[-1]
-            # volatility before this tick
-            t_last = long[-1][0] if long else -1
-            if st.n_ret > 0:
-                weight = 1.0 - _f(np.power, 0.5, (t_last - st.first_ts) / self.hl_ms)
-                v_rate = max(st.var / weight, 0.0)
-            else:
-                weight, v_rate = 0.0, NAN
-            n_before = st.n_ret
-            if kept[-1] and long:
-                p_ts, p_px, _ = long[-1]
-                r = _f(np.log, price / p_px)
-                q_rel = q / price
-                sq = r * r - q_rel * q_rel / 6.0
-                dt_ms = float(ts - p_ts)
-                decay = _f(np.power, 0.5, dt_ms / self.hl_ms)
-                st.var = decay * st.var + (1.0 - decay) * sq / (dt_ms / 1000.0)
-                st.n_ret += 1
-            mature = n_before >= m.zscore_min_returns and weight >= 0.5
-            v_anchor = v_rate if mature else NAN
-            warm = n_before >= m.zscore_min_returns
-            floor_rate = (m.sigma_floor_daily * m.sigma_floor_daily) / 86_400.0
-            half = q * 0.5
-            q_rel = q / price
-            for h, (hs, thr) in enumerate(zip(m.horizons_s, m.threshold_pct, strict=True)):
-                ring = st.rings[self.ring_h.index(hs)]
-                i = bisect.bisect_right(ring, (ts - hs * 1000, math.inf, math.inf)) - 1
-                if i < 0 or ring[i][0] < ts - int(hs * 1000 * (1.0 + m.anchor_slack)):
-                    continue  # undefined change: no trigger, no recede
-                a_ts, a_px, a_var = ring[i]
-                shown = (price / a_px - 1.0) * 100.0
-                if price >= a_px:
-                    least = max((price - half) / (a_px + half) - 1.0, 0.0) * 100.0
-                else:
-                    lo = max(a_px - half, 0.0)
-                    least = (min((price + half) / lo - 1.0, 0.0) if lo > 0 else 0.0) * 100.0
-                rate = v_rate if math.isnan(a_var) else a_var
-                rate = NAN if math.isnan(rate) else max(rate, floor_rate)
-                elapsed = (ts - a_ts) / 1000.0
-                sigma = math.sqrt(rate * elapsed)
-                sigma = NAN if math.isnan(sigma) else max(sigma, q_rel)
-                z = _f(np.log1p, least / 100.0) / sigma if warm else NAN
-                c_hit = abs(least) >= thr
-                z_hit = abs(z) >= m.zscore_k
-                if c_hit or z_hit:
-                    if st.armed[h] or ts - st.last_fire[h] >= m.cooldown_for(h) * 1000:
-                        st.armed[h] = False
-                        st.last_fire[h] = ts
-                        trig: Trigger = "both" if c_hit and z_hit else ("threshold" if c_hit else "zscore")
-                        out.append(
-                            Move(sym, None, st.quote, ts, a_ts, hs, a_px, price, round(shown, 4),
-                                 None if math.isnan(z) else round(z, 3), round(sigma * 100.0, 4), q, trig,
-                                 "up" if shown > 0 else "down", "new")
-                        )  # fmt: skip
-                elif abs(least) < thr * m.recede_ratio and not abs(z) >= m.zscore_k * m.recede_ratio:
-                    st.armed[h] = True
-            for ring, k in zip(st.rings, kept, strict=True):
-                if k:
-                    ring.append((ts, price, v_anchor))
-            st.last_ts = ts
             self.stats.accepted += 1
-            if self.pegs.is_relevant(sym):
+            out += self._tick(s, ts, price, tq, change[i] if checked else None, signed[i])
+            if s.peg:  # the peg monitor gets the quantum the page showed (NaN: unknown)
                 pegs += self.pegs.run([sym], [ts], [price], [tq], [before], [after], after)
             else:
                 self.pegs.release_due(after, pegs)
         out += pegs
         out.sort(key=event_sort_key)
         return out
+
+    def _tick(
+        self, s: Series, ts: int, price: float, tq: float, page: float | None, signed: bool
+    ) -> list[Event]:
+        cfg = self.cfg
+        m = cfg.moves
+        out: list[Event] = []
+        # The quantum: the page's, else the finest any of the series' prices needed so far.
+        if math.isnan(tq):
+            d = max(int(price_decimals(np.array([price]))[0]), MIN_ESTIMATED_DECIMALS)
+            s.decimals = max(s.decimals, d)
+            q = 0.0 if s.decimals >= UNROUNDED else _f(np.power, 10.0, -float(s.decimals))
+        else:
+            q = tq
+        # Each ring keeps the first tick of each of its time buckets.
+        kept = [ts // b != s.last_ts // b for b in self.bucket]
+        if s.first_ts < 0:
+            s.first_ts = ts
+        long = s.rings[-1]
+        # Volatility before this tick (for warm-up and the 24 h check's drift) ...
+        n_before = s.n_ret
+        rate_before = self._vol(s, long[-1][0])[0] if n_before > 0 else NAN
+        # ... and with its own return, if it is a point of the estimator: a move measured from this
+        # tick later is judged by the volatility known once its price is.
+        if kept[-1] and long:
+            p_ts, p_px = long[-1][0], long[-1][1]
+            r = _f(np.log, price / p_px)
+            q_rel = q / price
+            sq = r * r - q_rel * q_rel / 6.0  # rounding noise of both ends, taken off
+            dt_ms = float(ts - p_ts)
+            decay = _f(np.power, 0.5, dt_ms / self.hl_ms)
+            s.var = decay * s.var + (1.0 - decay) * sq / (dt_ms / 1000.0)
+            s.n_ret += 1
+        own_rate, weight = self._vol(s, ts if kept[-1] else long[-1][0]) if s.n_ret > 0 else (NAN, 0.0)
+        # Only an estimate on a half-life of history and enough returns may judge a later move.
+        v_anchor = own_rate if s.n_ret >= m.zscore_min_returns and weight >= 0.5 else NAN
+
+        anchors: dict[int, Point | None] = {}
+
+        def anchor(h_ms: int) -> Point | None:
+            """The as-of point at ts - h (one search per horizon, shared by moves and the 24 h check)."""
+            if h_ms not in anchors:
+                ring = s.rings[self.ring_h.index(h_ms // 1000)]
+                anchors[h_ms] = self._asof(ring, ts - h_ms, price, self.lone.get(h_ms))
+            return anchors[h_ms]
+
+        if m.enabled and m.horizons_s:
+            for h, (hs, thr) in enumerate(zip(m.horizons_s, m.threshold_pct, strict=True)):
+                ev = self._move(s, h, hs, thr, ts, price, q, n_before, anchor(hs * 1000))
+                if ev is not None:
+                    out.append(ev)
+                    self.stats.moves += 1
+            # A quantum at least the smallest threshold: counted once per series, no event (the
+            # rounding-aware change already keeps its rounding from firing).
+            if _div(q, price) * 100.0 >= min(m.threshold_pct):
+                self.coarse.add((s.symbol, s.coin, s.quote))
+                self.stats.coarse_quantum = len(self.coarse)
+        if page is not None and DAY_MS // 1000 in self.ring_h:
+            later = self._asof(s.rings[self.ring_h.index(DAY_MS // 1000)], ts - DAY_MS + BASE_WINDOW_MS)
+            ev2 = self._check_change(s, ts, price, q, page, signed, anchor(DAY_MS), later, rate_before)
+            if ev2 is not None:
+                out.append(ev2)
+                self.stats.quality += 1
+        qpt = _point_quantum(tq)  # the page's own quantum; an estimate is not stored
+        for ring, k in zip(s.rings, kept, strict=True):
+            if k:
+                if len(ring) == ring.maxlen and ring is long:
+                    self.stats.evicted += 1
+                ring.append((ts, price, v_anchor, qpt))
+        s.last_ts = ts
+        return out
+
+    def _vol(self, s: Series, t_last: int) -> tuple[float, float]:
+        """(variance rate, EWMA weight) with the estimator's latest point at ``t_last``: the EWMA
+        started at zero, so it is debiased by its total weight (0.5 after one half-life). Rounding
+        noise taken off can leave it below zero: no volatility seen, the floors apply."""
+        weight = 1.0 - _f(np.power, 0.5, (t_last - s.first_ts) / self.hl_ms)
+        return max(s.var / weight, 0.0), weight
+
+    @staticmethod
+    def _asof(
+        ring: deque[Point], target: int, price: float = NAN, lone: tuple[float, float] | None = None
+    ) -> Point | None:
+        """The latest point at or before ``target`` among those the ring holds before this tick.
+        ``lone``: (threshold, agreement) of a move horizon: an anchor far off both its neighbours,
+        which agree with each other, is a lone print and the point before it stands in (lone.py);
+        only anchors the tick's price is not back near are looked at."""
+        j = bisect.bisect_right(ring, target, key=_ts_of) - 1
+        if j < 0:
+            return None
+        pt = ring[j]
+        if lone is not None:
+            x, agree = lone
+            p = pt[1]
+            if abs(price - p) >= p * (x * agree):
+                after = ring[j + 1][1] if j + 1 < len(ring) else NAN
+                if abs(p - after) >= after * x:
+                    before = ring[j - 1][1] if j >= 1 else NAN
+                    up = p >= before * (1.0 + x) and p >= after * (1.0 + x)
+                    down = p <= before * (1.0 - x) and p <= after * (1.0 - x)
+                    near = abs(_div(after, before) - 1.0) < x * agree
+                    if (up or down) and near:
+                        return ring[j - 1]
+        return pt
+
+    def _move(
+        self,
+        s: Series,
+        h: int,
+        hs: int,
+        thr: float,
+        ts: int,
+        price: float,
+        q: float,
+        n_before: int,
+        a: Point | None,
+    ) -> Move | None:
+        """One (series, horizon) at one tick: measures, then the armed / deepened / reminder rules."""
+        m = self.cfg.moves
+        if a is None or a[0] < ts - int(hs * 1000 * (1.0 + m.anchor_slack)):
+            return None  # undefined change: neither fires nor re-arms
+        a_ts, a_px, a_var, a_q = a
+        # The regime at the anchor, before the move began; none known there (warm-up): no z (the
+        # current estimate would count the move's own returns).
+        rate = _max(a_var, self.floor_rate)
+        # The smallest change both shown prices allow, each within half its own quantum.
+        half = q * 0.5
+        a_half = half if math.isnan(a_q) else a_q * 0.5
+        sign = 1.0 if price >= a_px else -1.0
+        ratio = _div(price - half * sign, _max(a_px + a_half * sign, 0.0)) - 1.0
+        least = _max(ratio * sign, 0.0) * sign * 100.0
+        sigma = _max(math.sqrt(rate * ((ts - a_ts) / 1000.0)), q / price)
+        absc = abs(least)
+        # Below this bound |z| < zscore_k * recede_ratio for sure, so z decides nothing and is never
+        # reported: the engine skips the logarithm there (z reads 0), and so does this.
+        z_reach = 1.12 / 100.0 / (m.zscore_k * m.recede_ratio)
+        z = 0.0
+        if absc >= min(thr, 10.0) or absc * z_reach >= sigma:
+            z = _f(np.log1p, least / 100.0) / sigma
+        if n_before < m.zscore_min_returns:
+            z = NAN
+        absz = abs(z)
+        c_hit = absc >= thr
+        z_hit = absz >= m.zscore_k
+        if not (c_hit or z_hit):
+            if absc < thr * m.recede_ratio and not absz >= m.zscore_k * m.recede_ratio:
+                s.armed[h] = True  # the move receded
+            return None
+        level = s.last_change[h]
+        kind: MoveKind
+        if s.armed[h] or least * level < 0:
+            kind = "new"  # armed, or a reversal through the trigger: a new episode, now
+        elif c_hit and least * level > 0 and absc >= (math.floor(abs(level) / thr) + 1) * thr:
+            kind = "deepened"  # the next multiple of the threshold beyond the latest event
+        elif ts - s.last_fire[h] >= m.cooldown_for(h) * 1000:
+            kind = "reminder"
+        else:
+            return None
+        s.armed[h] = False
+        s.last_fire[h] = ts
+        s.last_change[h] = least
+        shown = (price / a_px - 1.0) * 100.0
+        trig: Trigger = "both" if c_hit and z_hit else ("threshold" if c_hit else "zscore")
+        return Move(
+            s.symbol, s.coin, s.quote, ts, a_ts, hs, a_px, price, round(shown, 4),
+            None if math.isnan(z) else round(z, 3), None if math.isnan(sigma) else round(sigma * 100.0, 4),
+            q, trig, "up" if shown > 0 else "down", kind,
+        )  # fmt: skip
+
+    def _check_change(
+        self,
+        s: Series,
+        ts: int,
+        price: float,
+        q: float,
+        page: float,
+        signed: bool,
+        day: Point | None,
+        later_pt: Point | None,
+        var_rate: float,
+    ) -> Quality | None:
+        """The page's 24 h change against the series' own day (engine/quality.py)."""
+        slack = int(DAY_MS * (1.0 + self.cfg.moves.anchor_slack))
+        if not math.isfinite(page) or day is None or day[0] < ts - slack:
+            return None
+        d_ts, d_px, _, d_q = day
+        later_px, later_q = (NAN, NAN) if later_pt is None else (later_pt[1], later_pt[3])
+        base_q = float(np.fmax(np.fmax(d_q, later_q), q))  # the coarsest quantum of the three prices
+        var_rate = _max(var_rate, self.day_floor_rate)
+        half = q * 0.5
+        base_half = base_q * 0.5
+        later = later_px if math.isfinite(later_px) else d_px
+        base_lo, base_hi = min(d_px, later), max(d_px, later)
+        lo = (_div(price - half, base_hi + base_half) - 1.0) * 100.0
+        below = base_lo - base_half
+        hi = ((price + half) / below - 1.0) * 100.0 if below > 0 else INF
+        gap_s = max((ts - DAY_MS) - d_ts, 0) / 1000.0
+        mag = abs(page)
+        drift = GAP_SIGMAS * math.sqrt(var_rate * gap_s) * 100.0  # NaN without a return yet
+        w = PAGE_ROUNDING_PP + SOURCE_PP + SOURCE_REL * mag + (drift if math.isfinite(drift) else 0.0)
+
+        def inside(x: float, width: float) -> bool:
+            return x >= lo - width and x <= hi + width
+
+        plus, minus = inside(mag, w), inside(-mag, w)
+        agree = inside(page, w) if signed else plus or minus
+        close = inside(page, w / 2) if signed else inside(mag, w / 2) or inside(-mag, w / 2)
+        st = self.stats
+        st.change_checks += 1
+        st.change_disagree += not agree
+        st.sign_recovered += (not signed) and plus != minus and mag > w
+        if close:
+            s.streak = 0
+            bad = False  # agrees: decisive
+        elif agree:
+            return None  # between w/2 and w: neither
+        else:
+            s.streak += 1
+            if s.streak < CONFIRM:
+                return None  # one odd page is not a broken feed
+            bad = True
+        if bad == s.mismatch:
+            return None
+        s.mismatch = bad
+        st.change_mismatch += 1 if bad else -1
+        return Quality(
+            symbol=s.symbol,
+            coin_id=s.coin,
+            currency=s.quote,
+            ts=ts,
+            kind="change_mismatch" if bad else "change_agrees",
+            page_change_pct=page,
+            page_sign_known=signed,
+            engine_change_pct=round((price / d_px - 1.0) * 100.0, 4),
+            engine_low_pct=round(lo, 4),
+            engine_high_pct=round(hi, 4) if math.isfinite(hi) else None,
+            tolerance_pp=round(w, 4),
+            from_ts=d_ts,
+        )
 
     def flush(self) -> list[Event]:
         out: list[Event] = list(self.pegs.flush())
