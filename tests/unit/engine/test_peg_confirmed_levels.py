@@ -9,11 +9,13 @@ from collections.abc import Callable
 
 import numpy as np
 import orjson
+import pytest
 
 from tests.support.engine import MIN, T0, batch, config, peg_events_of
 from tickerstream.engine import Engine
 from tickerstream.engine.pegstate import Observation, PegStateMachine, PegTrack
 from tickerstream.engine.registry import PegSpec
+from tickerstream.errors import ConfigError
 from tickerstream.events import PegEvent
 
 Tick = tuple[str, int, float]
@@ -137,6 +139,8 @@ def test_unknown_exit_s_zero_leaves_on_the_first_judged_page() -> None:
     assert changes(machine_events(pattern)) == [(4, "ok", "unknown"), (11, "unknown", "ok")]
     evs = machine_events(pattern, "pegs.unknown_exit_s=0")
     assert changes(evs) == [(4, "ok", "unknown"), (7, "unknown", "ok")]
+    with pytest.raises(ConfigError, match="unknown_exit_s must be >= 0"):
+        config("pegs.unknown_exit_s=-1")
 
 
 # --- checkpoints -----------------------------------------------------------------------------------
