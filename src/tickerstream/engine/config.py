@@ -132,7 +132,9 @@ class PegConfig:
     by ``ref_z`` sigmas of its recent volatility. A tick waits for the reference to pass its ts until
     the event-time watermark passes ``ts + ref_max_wait_s``. A band wider than
     ``ref_uncertainty_ratio`` x the asset's warn level is not a sound basis: the tick is not judged,
-    and after ``unknown_after_s`` without a sound judgement the asset goes ``unknown``.
+    and after ``unknown_after_s`` without a sound judgement the asset goes ``unknown``. It leaves
+    ``unknown`` for a depeg once confirmed (as any entry), for ``ok`` once judged ticks span
+    ``unknown_exit_s`` (hysteresis: one judged page among unjudged ones does not flap it).
 
     **Updates.** While an episode lasts: an update each further ``update_step_bps`` of judged
     deviation, and a reminder after ``reminder_interval_s`` of event time without an event of that
@@ -154,6 +156,7 @@ class PegConfig:
     update_step_bps: float = 100.0
     reminder_interval_s: int = 3_600
     unknown_after_s: int = 900
+    unknown_exit_s: int = 600
     ref_max_age_s: int = 1_800
     ref_max_wait_s: int = 900
     ref_history: int = 4_096
@@ -190,6 +193,8 @@ class PegConfig:
             raise ValueError("min_exit_ticks, ref_history and ref_vol_points must be >= 1")
         if min(self.confirm_s, self.usd_confirm_s, self.reminder_interval_s, self.unknown_after_s) < 0:
             raise ValueError("confirm_s, usd_confirm_s, reminder_interval_s, unknown_after_s must be >= 0")
+        if self.unknown_exit_s < 0:
+            raise ValueError("unknown_exit_s must be >= 0")
         if self.update_step_bps < 0 or self.confirm_bypass_bps <= 0:
             raise ValueError("update_step_bps must be >= 0 and confirm_bypass_bps > 0")
         if self.ref_max_age_s < 0 or self.ref_max_wait_s < 0:

@@ -15,17 +15,21 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
 - ``unknown``: no sound judgement for ``unknown_after_s``: ticks without one (no reference, one too
   uncertain, or pages the engine could not attribute to the pegged coin: ``ambiguous_ticks``) for
   that long after the last judged tick (or the first tick, before any). It ends a running episode
-  (its duration then reaches the last soundly judged tick: how long the depeg was *seen*); the
-  first judged tick afterwards leaves ``unknown`` at once for whatever state it shows.
-- Updates within a state: ``deepened`` when |judged deviation| crosses the next multiple of
-  ``update_step_bps`` beyond the deepest reported so far, ``reminder`` after
-  ``reminder_interval_s`` without an event.
+  (its duration then reaches the last soundly judged tick: how long the depeg was *seen*). It is
+  left for warn/critical once that level is confirmed like any entry (the state stays ``unknown``
+  meanwhile), for ``ok`` once a run of judged ticks spans ``unknown_exit_s`` (hysteresis: a lone
+  judged tick among unjudged ones does not flap it).
+- Only confirmed deviations count beyond entry too: the *held* deviation of a tick is the smallest
+  among the consecutive judged ticks spanning ``confirm_s`` up to it (``_held``). ``worst_bps`` is
+  the largest held deviation of the episode; ``deepened`` fires when the held |judged deviation|
+  crosses the next multiple of ``update_step_bps`` beyond the deepest reported so far. ``reminder``
+  after ``reminder_interval_s`` without an event.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from tickerstream.engine.config import PegConfig
@@ -52,7 +56,9 @@ class PegTrack:
     confirm_ticks: int = 0  # consecutive judged ticks above the current state
     confirm_start: int = -1
     confirm_level: int = 0  # lowest level those ticks reached
-    confirm_worst: float = 0.0
+    # The consecutive judged ticks of the last confirm_s (and the one before it): [ts, shown, judged].
+    recent: list[list[float]] = field(default_factory=list)
+    sound_since: int = -1  # first tick of the current run of judged ticks (-1: none)
     first_ts: int = -1
     last_ts: int = -1
     judged_ts: int = -1  # last soundly judged tick
@@ -94,6 +100,7 @@ class PegStateMachine:
         self.exit_ms = config.min_exit_duration_s * 1000
         self.unknown_ms = config.unknown_after_s * 1000
         self.reminder_ms = config.reminder_interval_s * 1000
+        self.unknown_exit_ms = config.unknown_exit_s * 1000
 
     def step(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
         if t.first_ts < 0:
@@ -114,6 +121,8 @@ class PegStateMachine:
             # A page of another coin that shares the ticker may sit between two of this coin's:
             # it does not break a run of judged ticks confirming a depeg. A missing reference does.
             t.confirm_ticks = 0
+            t.recent.clear()
+            t.sound_since = -1
         if t.state == UNKNOWN:
             return self._reminder(spec, t, obs)
         since = t.judged_ts if t.judged_ts >= 0 else t.first_ts
@@ -126,72 +135,121 @@ class PegStateMachine:
         t.state = UNKNOWN
         t.unknown_since = obs.ts
         self._reset_episode(t)
+        # Leaving needs judged ticks from here on (ambiguous pages alone may have led here).
+        t.recent.clear()
+        t.sound_since = -1
         return ev
 
     # --- judged ticks ----------------------------------------------------------------------------
 
     def _judged(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
         assert obs.judged is not None and obs.shown is not None
+        if t.sound_since < 0 or (self.unknown_ms and obs.ts - t.judged_ts >= self.unknown_ms):
+            t.sound_since = obs.ts  # a run of judged ticks: no unjudged one, none unknown_after_s apart
         t.judged_ts = obs.ts
         t.deviation_bps = obs.shown
         t.judged_bps = obs.judged
         dev = abs(obs.judged)
         level = 2 if dev >= spec.critical_bps else 1 if dev >= spec.warn_bps else 0
+        held = self._held(spec, t, obs)
         if t.state == UNKNOWN:
-            duration = (obs.ts - t.unknown_since) / 1000
-            t.unknown_since = -1
-            if level:
-                self._open_episode(t, obs.ts, obs.shown, dev)
-            prev: PegState = UNKNOWN
-            t.state = _LEVELS[level]
-            return self._event(spec, t, obs, "change", prev, t.state, episode=level > 0, duration=duration)
+            return self._leave_unknown(spec, t, obs, level, dev, held)
         cur = PEG_STATE_RANK[t.state]
         if cur:
-            if abs(obs.shown) > abs(t.worst_bps):
-                t.worst_bps = t.worst_seen_bps = obs.shown
+            if held is not None and abs(held[0]) > abs(t.worst_bps):
+                t.worst_bps = t.worst_seen_bps = held[0]
             if dev >= spec.warn_exit_bps:
                 t.inside_since = -1
             elif t.inside_since < 0:
                 t.inside_since = obs.ts
         if level > cur:
             t.streak_ticks = 0
-            ev = self._enter(spec, t, obs, cur, level, dev)
+            ev = self._enter(spec, t, obs, cur, level, dev, held)
             if ev is not None or not cur:
                 return ev
-            return self._update(spec, t, obs, dev)
+            return self._update(spec, t, obs, held)
         t.confirm_ticks = 0
         if not cur:
             return None
         ev = self._exit(spec, t, obs, cur, dev)
-        return ev if ev is not None else self._update(spec, t, obs, dev)
+        return ev if ev is not None else self._update(spec, t, obs, held)
+
+    def _held(self, spec: PegSpec, t: PegTrack, obs: Observation) -> tuple[float, float] | None:
+        """The deviation this tick confirms: (shown, |judged|) of smallest magnitude among the
+        consecutive judged ticks spanning the last ``confirm_s`` up to it (each the smallest of
+        its kind), or this tick's alone beyond ``confirm_bypass_bps``; None when neither (the run
+        is shorter than ``confirm_s``). ``worst_bps`` and ``deepened`` count only these, so one bad
+        page neither deepens an episode nor sets its worst."""
+        assert obs.judged is not None and obs.shown is not None
+        recent = t.recent
+        recent.append([obs.ts, obs.shown, obs.judged])
+        cutoff = obs.ts - spec.confirm_s * 1000
+        while len(recent) > 1 and recent[1][0] <= cutoff:
+            del recent[0]
+        held: tuple[float, float] | None = None
+        if recent[0][0] <= cutoff:
+            shown = min((r[1] for r in recent), key=abs)
+            held = (shown, min(abs(r[2]) for r in recent))
+        dev = abs(obs.judged)
+        if dev >= self.cfg.confirm_bypass_bps and (held is None or dev > held[1]):
+            held = (obs.shown, dev)
+        return held
+
+    def _leave_unknown(
+        self,
+        spec: PegSpec,
+        t: PegTrack,
+        obs: Observation,
+        level: int,
+        dev: float,
+        held: tuple[float, float] | None,
+    ) -> PegEvent | None:
+        """To warn/critical once the level is confirmed like any entry; to ok after judged ticks
+        spanning ``unknown_exit_s``. Until then the state stays ``unknown``."""
+        if level:
+            return self._enter(spec, t, obs, 0, level, dev, held)
+        t.confirm_ticks = 0
+        if obs.ts - t.sound_since < self.unknown_exit_ms:
+            return None
+        duration = (obs.ts - t.unknown_since) / 1000
+        t.unknown_since = -1
+        t.state = "ok"
+        return self._event(spec, t, obs, "change", UNKNOWN, "ok", episode=False, duration=duration)
 
     def _enter(
-        self, spec: PegSpec, t: PegTrack, obs: Observation, cur: int, level: int, dev: float
+        self,
+        spec: PegSpec,
+        t: PegTrack,
+        obs: Observation,
+        cur: int,
+        level: int,
+        dev: float,
+        held: tuple[float, float] | None,
     ) -> PegEvent | None:
         assert obs.shown is not None
         start = obs.ts
         if spec.confirm_s and dev < self.cfg.confirm_bypass_bps:
             if t.confirm_ticks == 0:
-                t.confirm_start, t.confirm_level, t.confirm_worst = obs.ts, level, obs.shown
+                t.confirm_start, t.confirm_level = obs.ts, level
             else:
                 t.confirm_level = min(t.confirm_level, level)
-                if abs(obs.shown) > abs(t.confirm_worst):
-                    t.confirm_worst = obs.shown
             t.confirm_ticks += 1
             if obs.ts - t.confirm_start < spec.confirm_s * 1000:
                 return None
             level, start = t.confirm_level, t.confirm_start
-            worst = t.confirm_worst
-        else:
-            worst = obs.shown
         t.confirm_ticks = 0
         t.streak_ticks = 0
         prev = t.state
+        duration = None
+        if prev == UNKNOWN:
+            duration = (obs.ts - t.unknown_since) / 1000
+            t.unknown_since = -1
         if not cur:
-            self._open_episode(t, start, worst, dev)
+            # The confirming ticks all reached the level, so they confirm a deviation (held).
+            self._open_episode(t, start, held[0] if held is not None else obs.shown, dev)
         t.reported_bps = max(t.reported_bps, dev)
         t.state = _LEVELS[level]
-        return self._event(spec, t, obs, "change", prev, t.state, episode=True)
+        return self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
 
     def _exit(self, spec: PegSpec, t: PegTrack, obs: Observation, cur: int, dev: float) -> PegEvent | None:
         # Which lower state does this tick allow? Exit levels are below entry levels (hysteresis).
@@ -222,12 +280,15 @@ class PegStateMachine:
         self._reset_episode(t)
         return ev
 
-    def _update(self, spec: PegSpec, t: PegTrack, obs: Observation, dev: float) -> PegEvent | None:
+    def _update(
+        self, spec: PegSpec, t: PegTrack, obs: Observation, held: tuple[float, float] | None
+    ) -> PegEvent | None:
         step = self.cfg.update_step_bps
         # Levels are multiples of the step (400, 500, ... bps), so updates read as round numbers
-        # and do not drift with where the episode happened to start.
-        if step and math.floor(dev / step) > math.floor(t.reported_bps / step):
-            t.reported_bps = dev
+        # and do not drift with where the episode happened to start. Only a confirmed (held)
+        # deviation counts: one bad page is no deepening.
+        if step and held is not None and math.floor(held[1] / step) > math.floor(t.reported_bps / step):
+            t.reported_bps = held[1]
             return self._event(spec, t, obs, "deepened", t.state, t.state, episode=True)
         return self._reminder(spec, t, obs)
 

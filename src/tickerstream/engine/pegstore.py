@@ -10,6 +10,11 @@
 - v4: a held page may be one the monitor cannot judge (a tick without a coin id on a ticker several
   coins share): ``[ts, price, null, "ambiguous_ticks"]``. v2 and v3 restore as before; a v3 reader
   refuses v4 (by its version) rather than take such a page for a price of the pegged coin.
+- v5: a track keeps its consecutive judged ticks of the last ``confirm_s`` (``recent``: what
+  confirms ``worst_bps`` and ``deepened``) and the start of its run of judged ticks
+  (``sound_since``: what leaves ``unknown`` for ``ok``); ``confirm_worst`` is gone. v2-v4 restore
+  with both empty: the next ticks refill them, so a restore delays an update or the way out of
+  ``unknown`` by at most ``confirm_s`` / ``unknown_exit_s``, and never raises one.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from tickerstream.engine.pegref import RefHistory, runs_since
 from tickerstream.engine.pegstate import PegTrack
 
 #: Version of the JSON ``PegMonitor.export`` gives (inside the engine checkpoint).
-STATE_VERSION = 4
+STATE_VERSION = 5
 
 #: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown; ``UNJUDGEABLE``:
 #: a page whose coin is not known, which only says the peg was not judged at ts).
@@ -40,15 +45,24 @@ def read_tracks(state: dict[str, Any]) -> dict[str, PegTrack]:
     version = state.get("version", 1)
     if version == 1:
         return _tracks_from_v1(state["tracks"])
-    if version in (2, 3, STATE_VERSION):
+    if version in (2, 3, 4, STATE_VERSION):
         try:
-            return {s: PegTrack.from_json(t) for s, t in state["tracks"].items()}
+            tracks = state["tracks"].items()
+            return {s: PegTrack.from_json(_track_v5(t) if version < 5 else t) for s, t in tracks}
         except (TypeError, ValueError) as exc:
             raise PegStateError(f"checkpoint peg state v{version} is malformed: {exc}") from None
     raise PegStateError(
         f"checkpoint peg state v{version!r} is newer than this version reads (v{STATE_VERSION}); "
         "upgrade tickerstream or start from an earlier checkpoint"
     )
+
+
+def _track_v5(track: Any) -> Any:
+    """A v2-v4 track as v5: the entry's own worst (``confirm_worst``) is gone, the recent judged
+    ticks and the run of sound judgements start empty (the defaults)."""
+    if not isinstance(track, dict):
+        return track
+    return {k: v for k, v in track.items() if k != "confirm_worst"}
 
 
 def held_json(item: Held) -> list[Any]:

@@ -1,7 +1,7 @@
 """A pegged symbol whose ticks lose their coin id while another coin shares the ticker: those ticks
 are dropped (whose price is it?), yet the peg must not stay silently ``ok``. They are pages without a
 sound judgement: ``unknown_after_s`` of them with no judged page in between and the peg goes
-``unknown`` (``ambiguous_ticks``); the next judged page leaves it."""
+``unknown`` (``ambiguous_ticks``); judged pages leave it."""
 
 from __future__ import annotations
 
@@ -106,16 +106,18 @@ def test_ambiguous_pages_do_not_break_a_confirming_depeg(make_engine: Callable[.
     assert summary(evs) == [(2, "change", "ok", "critical", None)]
 
 
-def test_a_judged_page_leaves_unknown(make_engine: Callable[..., Engine]) -> None:
+def test_judged_pages_leave_unknown(make_engine: Callable[..., Engine]) -> None:
+    """Back to ok once judged pages span unknown_exit_s (600 s); to a depeg once it is confirmed."""
     e = make_engine()
-    evs = run(e, [*SCENARIO_E, ("USDC", REAL, T0 + 500 * MIN, 1.0)])
+    back_rows: list[Row] = [("USDC", REAL, T0 + k * MIN, 1.0) for k in (500, 505, 510)]
+    evs = run(e, [*SCENARIO_E, *back_rows])
     back = evs[-1]
-    assert summary([back]) == [(500, "change", "unknown", "ok", None)]
-    assert back.duration_s == (500 - 310) * 60.0 and back.judged_bps == 0.0
-    # ... and a depeg seen at once is entered from unknown without confirmation.
+    assert summary([back]) == [(510, "change", "unknown", "ok", None)]
+    assert back.duration_s == (510 - 310) * 60.0 and back.judged_bps == 0.0
+    # ... and a depeg is entered from unknown once confirmed (usd_confirm_s), like from ok.
     e = make_engine()
-    evs = run(e, [*SCENARIO_E, ("USDC", REAL, T0 + 500 * MIN, 0.9)])
-    assert summary(evs[-1:]) == [(500, "change", "unknown", "critical", None)]
+    evs = run(e, [*SCENARIO_E, ("USDC", REAL, T0 + 500 * MIN, 0.9), ("USDC", REAL, T0 + 505 * MIN, 0.9)])
+    assert summary(evs[-1:]) == [(505, "change", "unknown", "critical", None)]
     assert evs[-1].episode_start == T0 + 500 * MIN
 
 

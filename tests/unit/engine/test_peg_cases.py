@@ -72,8 +72,10 @@ def test_reference_missing_for_six_hours_is_unknown_not_silence(make_engine: Cal
     )
     assert gone.episode_id == seen.episode_id and gone.duration_s == 900.0  # as long as it was seen
     # back: held WBTC ticks up to ref_max_wait_s (15 min) before BTC's return are judged against it
-    assert back.ts == T0 + 405 * MIN and back.duration_s == (405 - 90) * 60.0
-    assert back.episode_start == back.ts and back.episode_id != seen.episode_id
+    # and the critical is entered from unknown only once confirmed (confirm_s): on the next page
+    assert back.ts == T0 + 410 * MIN and back.duration_s == (410 - 90) * 60.0
+    assert back.episode_start == T0 + 405 * MIN
+    assert back.episode_id != seen.episode_id
     # while unknown, an hourly reminder says so
     reminders = [ev for ev in evs if ev.kind == "reminder" and ev.state == "unknown"]
     assert [r.ts - T0 for r in reminders] == [90 * MIN + k * HOUR for k in range(1, 6)]
@@ -105,7 +107,8 @@ def test_reference_lost_during_warn_ends_the_episode_at_the_last_sound_judgement
     # the next 20 minutes; 4 h 20 min, not the 8 h until the reference came back
     assert lost.episode_id == warn.episode_id and lost.duration_s == 15_600.0
     assert lost.ts == T0 + 275 * MIN and lost.worst_bps == -100.0
-    assert back.duration_s == (585 - 275) * 60.0 and back.episode_id != warn.episode_id
+    assert back.duration_s == (590 - 275) * 60.0 and back.episode_id != warn.episode_id
+    assert back.episode_start == T0 + 585 * MIN  # confirmed on the next page (confirm_s)
     assert ok.duration_s == 15 * 60.0 and ok.episode_id == back.episode_id
 
 
@@ -138,7 +141,12 @@ def test_deepening_depeg_reports_every_further_100_bps(make_engine: Callable[...
     judged = [abs(ev.judged_bps or 0) for ev in deep]
     assert len(deep) == 17 and judged[0] >= 400 and judged[-1] >= 2000
     assert [int(j // 100) for j in judged] == list(range(4, 21))  # one per further 100 bps
-    assert all(ev.worst_bps == ev.deviation_bps for ev in deep)  # worst so far, not only at recovery
+    # worst so far (not only at recovery), as confirmed: the smaller of the two pages spanning
+    # confirm_s, i.e. the page before; beyond confirm_bypass_bps (2000) a page counts at once
+    shown = {t: round((p - 1) * 1e4, 2) for _, t, p in ticks}
+    for ev in deep:
+        expected = ev.deviation_bps if abs(ev.judged_bps or 0) >= 2000 else shown[ev.ts - 10 * MIN]
+        assert ev.worst_bps == expected
     assert {ev.episode_id for ev in evs} == {evs[0].episode_id}
 
 
@@ -175,7 +183,8 @@ def test_confirmation_enters_the_level_the_whole_run_reached(make_engine: Callab
     e = make_engine()
     evs = run(e, [("USDT", T0, 0.99), ("USDT", T0 + MIN, 0.97), ("USDT", T0 + 2 * MIN, 0.97)])
     assert summary(evs) == [("change", "ok", "warn")]  # the run reached warn for 2 min, not critical
-    assert evs[0].ts == T0 + 2 * MIN and evs[0].episode_start == T0 and evs[0].worst_bps == -300.0
+    # worst_bps is what held for confirm_s: -100 (T0 to T0 + 2 min), not the -300 of the last minute
+    assert evs[0].ts == T0 + 2 * MIN and evs[0].episode_start == T0 and evs[0].worst_bps == -100.0
     evs = run(e, [("USDT", T0 + 3 * MIN, 0.97), ("USDT", T0 + 5 * MIN, 0.97)])
     assert summary(evs) == [("change", "warn", "critical")]
 
