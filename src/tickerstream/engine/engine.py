@@ -354,9 +354,7 @@ class Engine:
         without deciding it early. Returns the events of ticks this releases now. A replay never
         calls it: its stream carries the reference, and the watermark alone is exact there."""
         out: list[PegEvent] = []
-        for ref, until in horizons.items():
-            if ref in self.pegs.by_ref:
-                self.pegs.set_horizon(ref, until, self._watermark, out)
+        self.pegs.set_horizons(horizons, self._watermark, out)  # all of them, then one release
         events: list[Event] = list(out)
         events.sort(key=event_sort_key)
         return events

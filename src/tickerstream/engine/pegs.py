@@ -11,7 +11,7 @@ describes the semantics for users; the pieces:
   in stream order) passes ``ts + ref_max_wait_s``. Release points are positions in the stream, not
   batch ends, so results do not depend on batching. A caller that feeds the reference from
   elsewhere (the Kafka processor: BTC may live on another instance) also caps the watermark per
-  reference (:meth:`PegMonitor.set_horizon`): a held tick then waits until the reference's points
+  reference (:meth:`PegMonitor.set_horizons`): a held tick then waits until the reference's points
   up to ``ts + ref_max_wait_s`` are known, however far other symbols' ticks have moved the watermark.
   The verdict depends only on those points, so it equals the replay's, just later.
 - **Reference quality** (``pegref.py``): the reference at ts as an interval from its nearest points
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -87,7 +87,7 @@ class PegMonitor:
             vol_prior=RefModel.daily_pct_to_per_sqrt_s(config.ref_vol_prior_daily_pct),
         )
         self.machine = PegStateMachine(config)
-        #: Per reference: every point of it with a smaller ts is known (``set_horizon``). Absent: no
+        #: Per reference: every point of it with a smaller ts is known (``set_horizons``). Absent: no
         #: cap (a replay sees the reference in its own stream, so its watermark is enough).
         self.horizon: dict[str, int] = {}
         self._next_deadline: int | None = None  # smallest ts + wait among releasable held ticks
@@ -151,13 +151,19 @@ class PegMonitor:
                 self._release(sym, q, out)
         self._update_deadline()
 
-    def set_horizon(self, ref: str, until: int | None, watermark: int, out: list[PegEvent]) -> None:
-        """Every point of ``ref`` with ts < ``until`` is known (None: lift the cap). Held ticks of its
-        pegs are released by the watermark only below it; those it now allows go at once."""
-        if until is None:
-            self.horizon.pop(ref, None)
-        else:
-            self.horizon[ref] = until
+    def set_horizons(self, horizons: Mapping[str, int | None], watermark: int, out: list[PegEvent]) -> None:
+        """Per reference: every point of it with ts < its ``until`` is known (None: lift the cap). Held
+        ticks of its pegs are released by the watermark only below it; those the new horizons allow go
+        at once, but only once *all* of them are in: a reference without a horizon yet is uncapped, so
+        releasing after the first one would judge the other references' held ticks by the watermark
+        alone (a new instance restores held ticks with a watermark far past their wait)."""
+        for ref, until in horizons.items():
+            if ref not in self.by_ref:
+                continue
+            if until is None:
+                self.horizon.pop(ref, None)
+            else:
+                self.horizon[ref] = until
         self._update_deadline()
         self.release_due(watermark, out)
 
@@ -205,7 +211,7 @@ class PegMonitor:
         q.append((ts, price, quantum))
         self.stats.held += 1
         self.stats.held_total += 1
-        # A head at or past its reference's horizon waits for set_horizon, not for the watermark.
+        # A head at or past its reference's horizon waits for set_horizons, not for the watermark.
         releasable = len(q) == 1 and due < self.horizon.get(ref, due + 1)
         if releasable and (self._next_deadline is None or due < self._next_deadline):
             self._next_deadline = due

@@ -284,3 +284,23 @@ def test_a_pegged_tick_without_a_reference_point_goes_once_the_horizon_passes_it
     assert e.stats.held == 1  # held by the horizon, though the watermark passed its wait
     e.set_reference_horizons({"BTC": None})
     assert e.stats.held == 0 and e.stats.released_without_ref == 1
+
+
+@pytest.mark.parametrize("order", [("BTC", "ETH"), ("ETH", "BTC")])
+def test_horizons_are_all_in_before_any_held_tick_goes(
+    make_engine: Callable[..., Engine], order: tuple[str, str]
+) -> None:
+    """An engine restored with held ticks of both references and a watermark far past their wait (a new
+    instance taking partitions over) gets every horizon in one call: whichever comes first in it must
+    not release the other reference's ticks by the watermark before that one's horizon is in."""
+    far = HOUR
+    held = [("WBTC", T0, 95_000.0), ("WETH", T0, 2_900.0), ("X", T0 + far, 1.0)]
+    first = make_engine(*JOIN)
+    first.set_reference_horizons({"BTC": T0 - MIN, "ETH": T0 - MIN})
+    assert pegs(first.process(batch(held))) == [] and first.stats.held == 2
+
+    successor = make_engine(*JOIN)
+    successor.restore(first.checkpoint(["WBTC", "WETH"]))
+    horizons = {"BTC": T0 - MIN, "ETH": T0 - MIN}
+    assert successor.set_reference_horizons({r: horizons[r] for r in order}) == []
+    assert successor.stats.held == 2 and successor.stats.released_without_ref == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support.engine import batch
 from tickerstream.engine import Engine, EngineConfig
 from tickerstream.engine.config import PegConfig
 from tickerstream.events import Event
@@ -183,3 +184,32 @@ def test_progress_of_an_owned_reference_is_what_was_processed_not_fetched() -> N
     rig.step()
     assert rig.gate.progress("BTC") == T0 + 4 * MIN  # all processed: the last one
     assert rig.owned[2].position == 5
+
+
+def test_a_successor_judges_no_held_tick_before_it_knows_every_references_progress() -> None:
+    """A new instance restores held WETH ticks (ETH's partition unread) with the checkpoint's watermark,
+    far past their ts + wait. Its first step hands the engine every reference's horizon: none of them may
+    release a held tick before all are in. Setting BTC's first once judged every held WETH tick with no
+    ETH point at all (``unknown``, ``no_reference``), events a replay never has."""
+    eth = [("ETH", T0 + k * 10 * MIN, 3000.0 + k) for k in range(-3, 5)]
+    weth = [("WETH", T0 + k * 10 * MIN, 2900.0 + k) for k in range(4)]  # ~330 bps under ETH
+    far = ("SOL", T0 + 4 * WAIT, 150.0)
+    replay = Engine(JOIN)
+    snapshots = sorted([*eth, *weth], key=lambda t: t[1])
+    expected = [e.to_json() for e in replay.process(batch([*snapshots, far])) if e.type == "peg"]
+    assert expected and replay.stats.held == 0
+
+    rig = Rig()
+    rig.fetch(0, [*weth, far])
+    rig.step()  # ETH's partition (2) is someone else's and reported nothing: WETH waits
+    assert rig.engine.stats.held == len(weth)
+
+    successor = Rig()
+    successor.engine.restore(rig.engine.checkpoint(rig.owned[0].symbols))
+    _, events = successor.step()
+    assert events == [] and successor.engine.stats.held == len(weth)
+    # ETH's owner publishes its points and progress: judged as the replay judges them.
+    successor.follower.until["ETH"] = eth[-1][1] + 1
+    _, events = successor.step(eth)
+    assert [e.to_json() for e in events if e.type == "peg"] == expected
+    assert successor.engine.stats.held == 0
