@@ -16,7 +16,7 @@ that could fire a move and the ticks of pegged/reference symbols. Semantics: doc
 Memory at the defaults (capacity 256, rings for 1 h and 24 h): about 12.9 KB per series (2 x 256 x
 25 B of rings, ~100 B of per-series state, ~100 B for its key and dict entries), so 10,000 series
 take about 129 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
-(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 12,916 B each: 161 MB of arrays).
+(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 12,926 B each: 161 MB of arrays).
 """
 
 from __future__ import annotations
@@ -58,8 +58,14 @@ class Engine:
         horizons = (
             [cfg.windows.horizon_s, *cfg.moves.horizons_s] if cfg.moves.enabled else [cfg.windows.horizon_s]
         )
+        # The volatility leaves out lone prints as far off both neighbours as the smallest move
+        # threshold (docs/moves.md): one misparsed page must not set sigma for days.
         self.windows = Windows(
-            horizons, cfg.windows.capacity, cfg.moves.anchor_slack, cfg.moves.ewma_halflife_s
+            horizons,
+            cfg.windows.capacity,
+            cfg.moves.anchor_slack,
+            cfg.moves.ewma_halflife_s,
+            lone=(min(cfg.moves.threshold_pct) / 100.0, cfg.moves.recede_ratio),
         )
         self.moves = MoveDetector(cfg.moves, self.windows.rows)
         self.quality = ChangeCheck(self.windows.rows)

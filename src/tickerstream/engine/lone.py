@@ -98,10 +98,16 @@ def lone_prints(held: Held, g: Grouped, i: I64, seq: I64, price: F64, x: float, 
     if not far.size:
         return far
     before = held.price(g, i[far], seq[far] - 1)
-    p, a = price[far], after[far]
+    out: I64 = far[lone_between(before, price[far], after[far], x, agree)]
+    return out
+
+
+def lone_between(before: F64, p: F64, after: F64, x: float, agree: float) -> npt.NDArray[np.bool_]:
+    """Is ``p`` a lone print between ``before`` and ``after``: at least ``x`` beyond both on the same
+    side, while they are within ``x * agree`` of each other? (NaN anywhere: no.)"""
     with np.errstate(invalid="ignore", divide="ignore"):
-        up = (p >= before * (1.0 + x)) & (p >= a * (1.0 + x))
-        down = (p <= before * (1.0 - x)) & (p <= a * (1.0 - x))
-        near = np.abs(a / before - 1.0) < x * agree
-    out: I64 = far[(up | down) & near]
+        up = (p >= before * (1.0 + x)) & (p >= after * (1.0 + x))
+        down = (p <= before * (1.0 - x)) & (p <= after * (1.0 - x))
+        near = np.abs(after / before - 1.0) < x * agree
+    out: npt.NDArray[np.bool_] = (up | down) & near
     return out
