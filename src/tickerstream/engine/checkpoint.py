@@ -10,11 +10,13 @@ match: detector state and the rings' thinning are per horizon. The move detector
 the change of each move's latest event, from which a deepening is measured, whether the latest
 tick receded (re-arming takes two in a row), and each series' 24 h change check state. The
 volatility also keeps its value before the return into the last point (``var_prev``), to which it
-goes back should that point turn out to be a lone print.
+goes back should that point turn out to be a lone print, and the price of a tick dropped as a
+scale jump after the last point (``held_price``, ``scale.py``), which the next tick is judged by.
 
-Version 3 (without ``var_prev`` and ``receded``) is restored: such a series' last point is then kept
+Version 3 (without ``var_prev``, ``receded``, ``held_price``) is restored: a series' last point is kept
 in the volatility even if the next tick shows it was a lone print (the estimate it would go back to
-is unknown), and its latest tick counts as not receded. Both matter for one tick after the restore.
+is unknown), its latest tick counts as not receded and a tick dropped as a scale jump just before
+the checkpoint is forgotten. Each matters for one tick after the restore.
 
 Older versions are refused with ``CheckpointFormatError`` and the caller cold-starts those series:
 version 1 (one per-tick ring, volatility counted per tick) because its variance has no time unit,
@@ -95,6 +97,7 @@ def dump(
         decimals=win.decimals[rows],
         var=win.var[rows],
         var_prev=win.var_prev[rows],
+        held_price=win.held_price[rows],
         n_ret=win.n_ret[rows],
         armed=det.armed[rows],
         last_fire_ts=det.last_fire_ts[rows],
@@ -177,6 +180,7 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     win.var[rows] = a["var"]
     if "var_prev" in a:  # v4 on; older: unknown (NaN, as reset left it)
         win.var_prev[rows] = a["var_prev"]
+        win.held_price[rows] = a["held_price"]
     win.n_ret[rows] = a["n_ret"]
     det.armed[rows] = a["armed"]
     det.last_fire_ts[rows] = a["last_fire_ts"]

@@ -25,10 +25,11 @@ def calm(n: int, seed: int = 5, start: float = 3000.0) -> list[float]:
 
 
 def misparse_then_drop() -> list[tuple[int, float]]:
-    """Two calm days of 10-minute pages, one page at a thousandth of the price (a decimal misparse),
-    calm again for five hours, then a true -6 % step that holds."""
+    """Two calm days of 10-minute pages, one page at half the price (another row's price: a lone
+    print, yet no scale jump, which engine/scale.py drops before it is a point), calm again for five
+    hours, then a true -6 % step that holds."""
     px = calm(300)
-    px[288] = round(px[288] / 1000.0, 2)
+    px[288] = round(px[288] / 2.0, 2)
     last = px[-1]
     px += [round(last * 0.94, 2)] * 6
     return [(T0 + k * 10 * MIN, p) for k, p in enumerate(px)]
@@ -46,9 +47,10 @@ def feed(e: Engine, series: list[tuple[int, float]], cuts: list[int]) -> list[Mo
 def test_a_lone_print_is_left_out_of_the_volatility(
     make_engine: Callable[..., Engine], cuts: list[int]
 ) -> None:
-    """ETH at 3.08 for one page between pages at ~3083: its return in and out (both ~-690 % in log
-    terms) went into the variance, sigma read 201 % an hour for days and a true -6 % hour five hours
-    later had z -0.03 (threshold only). Once the next page shows the page was a lone print, the
+    """ETH at half its price for one page between calm pages: its return in and out (-69 % and +69 %
+    in log terms) went into the variance, sigma read tens of % an hour for days and a true -6 % hour
+    five hours later had a small z (threshold only; a page at 3.08 between pages at 3083 gave 201 %
+    an hour and z -0.03). Once the next page shows the page was a lone print, the
     variance is what it would be without it: the -6 % hour reads its z as on any calm day. However
     the stream is cut (the print's reveal in the next batch included), the events are the same."""
     series = misparse_then_drop()
