@@ -14,6 +14,9 @@ neighbours are within ``x * agree`` of each other: a V (100, 93, 106) is a real 
 next to ``k`` held just before the tick evaluated (never the tick itself): an anchor whose next
 point is not there yet (a gap of the horizon after it) is taken as it is.
 
+The volatility leaves such points out too (``Windows.returns_and_vol``, at the smallest threshold),
+with the same rule (``lone_between``) on the points of its estimator.
+
 Only anchors the tick's price is at least ``x * agree`` away from are looked at (about 1 % of the
 ticks of ``bench/engine_steady.py``; looking at all cost a fifth of the engine's time). A price
 back near a lone print is so measured from it: should the price have really moved there, from the

@@ -203,6 +203,12 @@ class Windows:
         The variance excludes the tick's own return so a shock is measured against the calm before
         it; it is debiased for its start at zero by the total weight
         ``1 - 0.5 ** ((ts_last_point - first_ts) / halflife)``.
+
+        A point that the next one shows to be a lone print (``_lone_points``) is left out from then
+        on: the next point's state is one step from the point before the print (from ``var_prev``,
+        the variance before the last point's return, when the print is the ring's last point), so
+        the estimate is the one the stream without the print gives. The print's own state, what is
+        known until the next point, counts it: a flash crash and a bad page look alike until then.
         """
         ring = self.rings[-1]
         k_idx = np.flatnonzero(kept)
