@@ -1,14 +1,22 @@
 """Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-series arrays plus one JSON member.
 
-Format ``tickerstream-engine`` version 3: per series (``series``: symbol, coin id, quote), one ring
+Format ``tickerstream-engine`` version 4: per series (``series``: symbol, coin id, quote), one ring
 per horizon (``ts_<h>``, ``price_<h>``, ``var_<h>``, ``qexp_<h>``, ``npoints_<h>``), the volatility
 as a variance per second with the series' first ts, and the quantum estimate (``decimals``). Ring
 contents are stored unrotated and without the unused slots (oldest point first), so a checkpoint's
 size follows the data, not the capacity, and it restores into an engine with a different ring
 capacity (keeping the newest points). Horizons (move horizons and ``windows.horizon_s``) must
 match: detector state and the rings' thinning are per horizon. The move detectors' state includes
-the change of each move's latest event, from which a deepening is measured, and each series' 24 h
-change check state.
+the change of each move's latest event, from which a deepening is measured, whether the latest
+tick receded (re-arming takes two in a row), and each series' 24 h change check state. The
+volatility also keeps its value before the return into the last point (``var_prev``), to which it
+goes back should that point turn out to be a lone print, and the price of a tick dropped as a
+scale jump after the last point (``held_price``, ``scale.py``), which the next tick is judged by.
+
+Version 3 (without ``var_prev``, ``receded``, ``held_price``) is restored: a series' last point is kept
+in the volatility even if the next tick shows it was a lone print (the estimate it would go back to
+is unknown), its latest tick counts as not receded and a tick dropped as a scale jump just before
+the checkpoint is forgotten. Each matters for one tick after the restore.
 
 Older versions are refused with ``CheckpointFormatError`` and the caller cold-starts those series:
 version 1 (one per-tick ring, volatility counted per tick) because its variance has no time unit,
@@ -32,12 +40,14 @@ from tickerstream.engine.series import SeriesKey
 from tickerstream.engine.windows import Windows
 
 FORMAT = "tickerstream-engine"
-VERSION = 3
+VERSION = 4
+#: Older versions restored (the state they lack is filled in by ``restore_rows``).
+_RESTORED = {3}
 #: Why each older version cannot be restored (the caller logs it and cold-starts).
 _REFUSED = {
-    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v3 state "
+    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v4 state "
     "(time-bucketed rings, volatility per second): its series start cold",
-    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into v3 state (series "
+    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into v4 state (series "
     "keyed by symbol, coin id and quote): its series start cold",
 }
 
@@ -86,11 +96,14 @@ def dump(
         first_ts=win.first_ts[rows],
         decimals=win.decimals[rows],
         var=win.var[rows],
+        var_prev=win.var_prev[rows],
+        held_price=win.held_price[rows],
         n_ret=win.n_ret[rows],
         armed=det.armed[rows],
         last_fire_ts=det.last_fire_ts[rows],
         last_change=det.last_change[rows],
         anchor_price=det.anchor_price[rows],
+        receded=det.receded[rows],
         change_mismatch=quality.mismatch[rows],
         change_streak=quality.streak[rows],
     )
@@ -107,7 +120,7 @@ def load(data: bytes, config: EngineConfig) -> tuple[list[SeriesKey], dict[str, 
         raise CheckpointFormatError(f"not an engine checkpoint: {exc}") from None
     if meta.get("format") == FORMAT and meta.get("version") in _REFUSED:
         raise CheckpointFormatError(_REFUSED[meta["version"]])
-    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+    if meta.get("format") != FORMAT or meta.get("version") not in (VERSION, *_RESTORED):
         raise CheckpointFormatError(f"unsupported checkpoint {meta.get('format')!r} v{meta.get('version')!r}")
     ours = [r // 1000 for r in sorted({*config_ring_ms(config)})]
     if meta.get("ring_horizons_s") != ours:
@@ -165,6 +178,9 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     win.first_ts[rows] = a["first_ts"]
     win.decimals[rows] = a["decimals"]
     win.var[rows] = a["var"]
+    if "var_prev" in a:  # v4 on; older: unknown (NaN, as reset left it)
+        win.var_prev[rows] = a["var_prev"]
+        win.held_price[rows] = a["held_price"]
     win.n_ret[rows] = a["n_ret"]
     det.armed[rows] = a["armed"]
     det.last_fire_ts[rows] = a["last_fire_ts"]
@@ -172,3 +188,5 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     quality.mismatch[rows] = a["change_mismatch"]
     quality.streak[rows] = a["change_streak"]
     det.anchor_price[rows] = a["anchor_price"]
+    if "receded" in a:  # v4 on; older: not receded (as reset left it)
+        det.receded[rows] = a["receded"]

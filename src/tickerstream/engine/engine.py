@@ -16,7 +16,7 @@ that could fire a move and the ticks of pegged/reference symbols. Semantics: doc
 Memory at the defaults (capacity 256, rings for 1 h and 24 h): about 12.9 KB per series (2 x 256 x
 25 B of rings, ~100 B of per-series state, ~100 B for its key and dict entries), so 10,000 series
 take about 129 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
-(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 12,916 B each: 161 MB of arrays).
+(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 12,934 B each: 161 MB of arrays).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from tickerstream.engine.pegstore import UNJUDGEABLE
 from tickerstream.engine.quality import BASE_WINDOW_MS, DAY_MS, ChangeCheck, DayAnchor
 from tickerstream.engine.quanta import quantum_exponents
 from tickerstream.engine.registry import load_coin_pins, load_registry
+from tickerstream.engine.scale import scale_jumps, without
 from tickerstream.engine.series import AMBIGUOUS, OVER_LIMIT, SeriesIndex, SeriesKey
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
@@ -58,8 +59,14 @@ class Engine:
         horizons = (
             [cfg.windows.horizon_s, *cfg.moves.horizons_s] if cfg.moves.enabled else [cfg.windows.horizon_s]
         )
+        # The volatility leaves out lone prints as far off both neighbours as the smallest move
+        # threshold (docs/moves.md): one misparsed page must not set sigma for days.
         self.windows = Windows(
-            horizons, cfg.windows.capacity, cfg.moves.anchor_slack, cfg.moves.ewma_halflife_s
+            horizons,
+            cfg.windows.capacity,
+            cfg.moves.anchor_slack,
+            cfg.moves.ewma_halflife_s,
+            lone=(min(cfg.moves.threshold_pct) / 100.0, cfg.moves.recede_ratio),
         )
         self.moves = MoveDetector(cfg.moves, self.windows.rows)
         self.quality = ChangeCheck(self.windows.rows)
@@ -114,6 +121,8 @@ class Engine:
         g = group_and_accept(rows, batch.ts, batch.price, batch.quantum, win.last_ts)
         st.late += g.late
         st.duplicates += g.duplicates
+        if len(g):
+            g = self._drop_scale_jumps(g, keep)
         st.accepted += len(g)
         events: list[Event] = []
         if len(g):
@@ -174,6 +183,20 @@ class Engine:
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
+
+    def _drop_scale_jumps(self, g: Grouped, keep: I64 | None) -> Grouped:
+        """A tick at 10x or a tenth of its series' previous one is a misparse until the next tick
+        confirms its scale (``engine/scale.py``): dropped and counted, never a point, a move or a
+        reference price for other instances."""
+        win = self.windows
+        drop, held = scale_jumps(g, win.last_price, win.held_price)
+        win.held_price[g.seg_rows] = held
+        if drop is None:
+            return g
+        self._stats.scale_jumps += int(np.count_nonzero(drop))
+        pos = g.order[drop]
+        self._last_rows[pos if keep is None else keep[pos]] = -1
+        return without(g, drop)
 
     def _day_anchor(
         self,

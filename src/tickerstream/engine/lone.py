@@ -14,6 +14,9 @@ neighbours are within ``x * agree`` of each other: a V (100, 93, 106) is a real 
 next to ``k`` held just before the tick evaluated (never the tick itself): an anchor whose next
 point is not there yet (a gap of the horizon after it) is taken as it is.
 
+The volatility leaves such points out too (``Windows.returns_and_vol``, at the smallest threshold),
+with the same rule (``lone_between``) on the points of its estimator.
+
 Only anchors the tick's price is at least ``x * agree`` away from are looked at (about 1 % of the
 ticks of ``bench/engine_steady.py``; looking at all cost a fifth of the engine's time). A price
 back near a lone print is so measured from it: should the price have really moved there, from the
@@ -98,10 +101,16 @@ def lone_prints(held: Held, g: Grouped, i: I64, seq: I64, price: F64, x: float, 
     if not far.size:
         return far
     before = held.price(g, i[far], seq[far] - 1)
-    p, a = price[far], after[far]
+    out: I64 = far[lone_between(before, price[far], after[far], x, agree)]
+    return out
+
+
+def lone_between(before: F64, p: F64, after: F64, x: float, agree: float) -> npt.NDArray[np.bool_]:
+    """Is ``p`` a lone print between ``before`` and ``after``: at least ``x`` beyond both on the same
+    side, while they are within ``x * agree`` of each other? (NaN anywhere: no.)"""
     with np.errstate(invalid="ignore", divide="ignore"):
-        up = (p >= before * (1.0 + x)) & (p >= a * (1.0 + x))
-        down = (p <= before * (1.0 - x)) & (p <= a * (1.0 - x))
-        near = np.abs(a / before - 1.0) < x * agree
-    out: I64 = far[(up | down) & near]
+        up = (p >= before * (1.0 + x)) & (p >= after * (1.0 + x))
+        down = (p <= before * (1.0 - x)) & (p <= after * (1.0 - x))
+        near = np.abs(after / before - 1.0) < x * agree
+    out: npt.NDArray[np.bool_] = (up | down) & near
     return out

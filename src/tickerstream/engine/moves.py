@@ -19,11 +19,13 @@ the ticks that trigger (rare) go through the small per-tick state machine:
   horizon) after its latest event (``kind="reminder"``);
 - a trigger against the direction of the latest event is a new episode (``kind="new"``): the
   reversal is reported when it happens, never as a reminder of the move it reverses;
-- it re-arms after a tick whose change is defined and where both measures are below
-  ``recede_ratio`` of their trigger levels (the move receded).
+- it re-arms after two ticks in a row whose change is defined and where both measures are below
+  ``recede_ratio`` of their trigger levels (the move receded): a single receding tick between
+  triggering ones is a page lagging the move (a second source minutes behind), not its end.
 
 State per row and horizon: ``armed`` (1 B), ``last_fire_ts`` (8 B), ``last_change`` (8 B, the
-signed change of the latest event) and ``anchor_price`` (8 B, for metrics).
+signed change of the latest event), ``anchor_price`` (8 B, for metrics) and ``receded`` (1 B, did
+the latest tick recede).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class MoveDetector:
         self.last_change = np.full((0, nh), np.nan)
         #: As-of price at ``last ts - h`` per row and horizon, from the row's latest tick (metrics).
         self.anchor_price = np.full((0, nh), np.nan)
+        #: Did the row's latest tick recede, per horizon (re-arming takes two receding ticks in a row).
+        self.receded = np.zeros((0, nh), dtype=bool)
         self.grow(rows)
 
     def grow(self, rows: int) -> None:
@@ -67,12 +71,14 @@ class MoveDetector:
         self.last_fire_ts = np.concatenate([self.last_fire_ts, np.full((add, nh), NEVER, dtype=np.int64)])
         self.last_change = np.concatenate([self.last_change, np.full((add, nh), np.nan)])
         self.anchor_price = np.concatenate([self.anchor_price, np.full((add, nh), np.nan)])
+        self.receded = np.concatenate([self.receded, np.zeros((add, nh), dtype=bool)])
 
     def reset(self, rows: I64) -> None:
         self.armed[rows] = True
         self.last_fire_ts[rows] = NEVER
         self.last_change[rows] = np.nan
         self.anchor_price[rows] = np.nan
+        self.receded[rows] = False
 
     def detect(
         self,
@@ -148,7 +154,14 @@ class MoveDetector:
                 trig = c_hit | z_hit
                 # Receded only when the change is defined and both measures are low: a NaN change
                 # (no anchor) says nothing about the move and must not re-arm the detector.
-                recede = (absc < thr * cfg.recede_ratio) & ~(absz >= cfg.zscore_k * cfg.recede_ratio)
+                low = (absc < thr * cfg.recede_ratio) & ~(absz >= cfg.zscore_k * cfg.recede_ratio)
+            # ... on two ticks in a row: one page of a source lagging behind the move (its change
+            # over h still small) between live pages must not re-arm it (one crash, one `new`).
+            low_before = np.empty_like(low)
+            low_before[1:] = low[:-1]
+            low_before[g.starts] = self.receded[g.seg_rows, h]
+            recede = low & low_before
+            self.receded[g.seg_rows, h] = low[last]
             self.anchor_price[g.seg_rows, h] = np.where(usable[last], a_px[last], np.nan)
             # Index of the latest receding tick at or before a tick (-1 if none in the batch), asked
             # only for the candidates and each segment's last tick; values from an earlier segment

@@ -39,6 +39,9 @@ class EngineStats:
     ambiguous_series: int = 0
     #: Ticks of new series beyond ``windows.max_series``: dropped (memory stays bounded).
     series_limit: int = 0
+    #: Ticks at 10x or a tenth of their series' previous tick, not confirmed by the tick before
+    #: (a misparsed page, ``engine/scale.py``): dropped.
+    scale_jumps: int = 0
     #: Pegged or reference symbols with several candidate series and no coin id in the registry:
     #: not judged until it names one (gauge; logged once each).
     peg_ambiguous: int = 0

@@ -14,8 +14,8 @@ tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min
 ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
 
 Memory at the defaults (two rings of 256 points of ts, price, variance rate and quantum exponent):
-2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 41 B of per-row scalars here, 25 B per
-move horizon in the detector and 9 B for the 24 h change check (12,916 B per row).
+2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 57 B of per-row scalars here, 26 B per
+move horizon in the detector and 9 B for the 24 h change check (12,934 B per row).
 
 Which ticks extend a series (late ticks and duplicates do not) is decided in ``grouping.py``.
 
@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tickerstream.engine.grouping import NO_TS, Grouped, segmented_recurrence
-from tickerstream.engine.lone import Held, lone_prints
+from tickerstream.engine.lone import Held, lone_between, lone_prints
 from tickerstream.engine.quanta import (
     MIN_ESTIMATED_DECIMALS,
     NO_Q,
@@ -58,10 +58,18 @@ class Windows:
     """The rings and the per-row scalars that summarise a series (last point, volatility, quantum)."""
 
     def __init__(
-        self, horizons_s: list[int], capacity: int, anchor_slack: float, halflife_s: float, rows: int = 64
+        self,
+        horizons_s: list[int],
+        capacity: int,
+        anchor_slack: float,
+        halflife_s: float,
+        rows: int = 64,
+        lone: tuple[float, float] | None = None,
     ) -> None:
         self.capacity = capacity
         self.halflife_ms = halflife_s * 1000.0
+        #: (threshold, agreement) of a lone print the volatility leaves out (``lone_between``); None: none.
+        self.lone = lone
         self.rows = 0
         self.rings = [
             Ring(
@@ -79,6 +87,12 @@ class Windows:
         self.last_price = np.zeros(0, dtype=np.float64)
         self.first_ts = np.zeros(0, dtype=np.int64)  # ts of the series' first point (EWMA weight)
         self.var = np.zeros(0, dtype=np.float64)  # EWMA of squared returns per second (not debiased)
+        # ... before the return into the last point (from the point before it): what the estimate
+        # goes back to should the last point turn out to be a lone print. NaN: unknown (restored
+        # from a checkpoint without it, or no point yet): the last point is then kept as it is.
+        self.var_prev = np.zeros(0, dtype=np.float64)
+        # Price of a tick dropped as a scale jump after the last point (NaN: none; ``scale.py``).
+        self.held_price = np.zeros(0, dtype=np.float64)
         self.n_ret = np.zeros(0, dtype=np.int64)  # returns seen (z-score warm-up)
         self.decimals = np.zeros(0, dtype=np.int8)  # finest decimals seen (quantum estimate); -1 none
         self.grow(rows)
@@ -124,6 +138,8 @@ class Windows:
         self.last_price = ext(self.last_price, np.nan)
         self.first_ts = ext(self.first_ts, NO_TS)
         self.var = ext(self.var, 0.0)
+        self.var_prev = ext(self.var_prev, np.nan)
+        self.held_price = ext(self.held_price, np.nan)
         self.n_ret = ext(self.n_ret, 0)
         self.decimals = ext(self.decimals, -1)
         self.rows = new
@@ -136,11 +152,14 @@ class Windows:
         self.last_price[rows] = np.nan
         self.first_ts[rows] = NO_TS
         self.var[rows] = 0.0
+        self.var_prev[rows] = np.nan
+        self.held_price[rows] = np.nan
         self.n_ret[rows] = 0
         self.decimals[rows] = -1
 
     def arrays(self) -> list[npt.NDArray[Any]]:
-        out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.n_ret]
+        out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.var_prev]
+        out += [self.held_price, self.n_ret]
         out.append(self.decimals)
         for r in self.rings:
             out += [r.ts, r.price, r.var, r.qexp, r.count]
@@ -184,9 +203,14 @@ class Windows:
         The variance excludes the tick's own return so a shock is measured against the calm before
         it; it is debiased for its start at zero by the total weight
         ``1 - 0.5 ** ((ts_last_point - first_ts) / halflife)``.
+
+        A point that the next one shows to be a lone print (``_lone_points``) is left out from then
+        on: the next point's state is one step from the point before the print (from ``var_prev``,
+        the variance before the last point's return, when the print is the ring's last point), so
+        the estimate is the one the stream without the print gives. The print's own state, what is
+        known until the next point, counts it: a flash crash and a bad page look alike until then.
         """
         ring = self.rings[-1]
-        cap = ring.capacity
         k_idx = np.flatnonzero(kept)
         m = k_idx.size
         seg_k = g.seg_of[k_idx]
@@ -208,10 +232,23 @@ class Windows:
         prev[1:] = price_k[:-1]
         prev_ts[1:] = ts_k[:-1]
         count = ring.count[rows_seg_k]
-        has_pt = count > 0
-        last_slot = np.where(has_pt, rows_seg_k * cap + ring_slot(count - 1, cap), 0)
-        prev[starts_k] = np.where(has_pt, ring.price.reshape(-1).take(last_slot), np.nan)
-        prev_ts[starts_k] = np.where(has_pt, ring.ts.reshape(-1).take(last_slot), NO_TS)
+        prev[starts_k], prev_ts[starts_k] = _ring_point(ring, rows_seg_k, count, 1)
+        var0 = self.var[rows_seg_k]
+        n0_k = self.n_ret[rows_seg_k]
+        lone, from_ring = self._lone_points(ring, price_k, prev, first_k, starts_k, rows_seg_k, count)
+        if from_ring.any():
+            # The ring's last point was a lone print (the run's first tick says so): the estimate goes
+            # back to what it was before it, and the return is taken from the point before it.
+            at = np.flatnonzero(from_ring)
+            px2, ts2 = _ring_point(ring, rows_seg_k[at], count[at], 2)
+            prev[starts_k[at]], prev_ts[starts_k[at]] = px2, ts2
+            var0[at] = self.var_prev[rows_seg_k[at]]
+            n0_k[at] -= 1
+        lone_at = np.flatnonzero(lone)
+        if lone_at.size:
+            # A lone print in the batch: the tick after it takes its return from the point before it.
+            after = lone_at + 1
+            prev[after], prev_ts[after] = prev[lone_at], prev_ts[lone_at]
         valid = ~np.isnan(prev)
         dt_ms = (ts_k - prev_ts).astype(np.float64)
         # Rounding noise: each shown price is the true one plus an error uniform in +-q/2 (variance
@@ -223,11 +260,35 @@ class Windows:
         decay = np.where(valid, 0.5 ** (dt_ms / self.halflife_ms), 1.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             b = np.where(valid, (1.0 - decay) * sq / (dt_ms / 1000.0), 0.0)
-        b[starts_k] += decay[starts_k] * self.var[rows_seg_k]
-        v_after = segmented_recurrence(decay, b, starts_k, lens_k)
-        n_after = np.cumsum(valid)
+        b[starts_k] += decay[starts_k] * var0
+        inc = valid
+        if lone_at.size:
+            # The recurrence runs over the other points; a lone print's own state (what is known
+            # until the next point comes) is one step from the point before it. A run's first tick
+            # can be one (its next is in the batch), and never two in a row, never a run's last.
+            keep = np.flatnonzero(~lone)
+            n_lone = np.add.reduceat(lone.astype(np.int64), starts_k)
+            lens_c = lens_k - n_lone
+            starts_c = np.cumsum(lens_c) - lens_c
+            first_lone = lone[starts_k]
+            b[starts_k[first_lone] + 1] += decay[starts_k[first_lone] + 1] * var0[first_lone]
+            v_c = segmented_recurrence(decay[keep], b[keep], starts_c, lens_c)
+            v_after = np.empty(m, dtype=np.float64)
+            v_after[keep] = v_c
+            inner = ~first_k[lone_at]
+            v_after[lone_at] = b[lone_at]
+            v_after[lone_at[inner]] += decay[lone_at[inner]] * v_after[lone_at[inner] - 1]
+            inc = valid & ~lone
+            last_c = starts_c + lens_c - 1
+            v_prev = np.where(lens_c > 1, v_c[np.maximum(last_c - 1, 0)], var0)
+        else:
+            v_after = segmented_recurrence(decay, b, starts_k, lens_k)
+            v_prev = np.where(lens_k > 1, v_after[np.maximum(ends_k - 2, 0)], var0) if m else var0
+        n_after = np.cumsum(inc)
         base = np.where(starts_k > 0, n_after[np.maximum(starts_k - 1, 0)], 0)
-        n_after += np.repeat(self.n_ret[rows_seg_k] - base, lens_k)
+        n_after += np.repeat(n0_k - base, lens_k)
+        if lone_at.size:
+            n_after[lone_at] += valid[lone_at]
         first = self.first_ts[g.seg_rows]
         first = np.where(first == NO_TS, g.ts[g.starts], first)
         self.first_ts[g.seg_rows] = first
@@ -257,12 +318,53 @@ class Windows:
         if m:
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
+            self.var_prev[rows_seg_k] = v_prev
 
         def state(idx: I64) -> Vol:
             n = n_all.take(idx)
             return Vol(v_all.take(idx), n, np.where(n > 0, w_all.take(idx), 0.0))
 
         return state(at), state(at_own)
+
+    def _lone_points(
+        self, ring: Ring, price_k: F64, prev: F64, first_k: B, starts_k: I64, rows: I64, count: I64
+    ) -> tuple[B, B]:
+        """Which points the volatility leaves out, as known with the batch's kept ticks: per kept tick
+        (``price_k``, previous points ``prev``), whether it is a lone print (its next kept tick is in
+        the batch), and per run of kept ticks (``starts_k``, ring ``rows`` holding ``count`` points),
+        whether the ring's last point is one (its next is the run's first tick) and its pre-update
+        variance is known. Lone as for anchors (``lone_between``, at the smallest move threshold); of
+        two in a row only the first counts, so the point before a lone print never is one."""
+        m = price_k.size
+        lone = np.zeros(m, dtype=bool)
+        from_ring = np.zeros(starts_k.size, dtype=bool)
+        if self.lone is None or m == 0:
+            return lone, from_ring
+        x, agree = self.lone
+        with np.errstate(invalid="ignore"):
+            # Far from the previous point by x of the lower of the two: implied by a lone print's
+            # jump in and its jump out (NaN, no previous point: never).
+            jump = np.abs(price_k - prev) >= np.minimum(price_k, prev) * x
+        out_of = np.flatnonzero(jump[starts_k])
+        raw_ring = np.zeros(starts_k.size, dtype=bool)  # the ring's last point is far off both sides
+        if out_of.size:
+            rr, cc = rows[out_of], count[out_of]
+            p1, _ = _ring_point(ring, rr, cc, 1)
+            p2, _ = _ring_point(ring, rr, cc, 2)
+            p3, _ = _ring_point(ring, rr, cc, 3)
+            raw_ring[out_of] = lone_between(p2, p1, price_k[starts_k[out_of]], x, agree)
+            # ... and the point before it is not one itself (then it was the lone print).
+            ok = raw_ring[out_of] & ~lone_between(p3, p2, p1, x, agree) & ~np.isnan(self.var_prev[rr])
+            from_ring[out_of] = ok
+        cand = np.flatnonzero(jump[:-1] & jump[1:] & ~first_k[1:])  # jumps in and out, next in the run
+        if cand.size:
+            raw = np.zeros(m, dtype=bool)
+            raw[cand] = lone_between(prev[cand], price_k[cand], price_k[cand + 1], x, agree)
+            raw_before = np.empty(m, dtype=bool)
+            raw_before[1:] = raw[:-1]
+            raw_before[starts_k] = raw_ring
+            lone = raw & ~raw_before
+        return lone, from_ring
 
     def asof(
         self,
@@ -362,3 +464,14 @@ class Windows:
         held = pos[None, :] < k[:, None]
         slots %= cap
         return ring.ts[rows[:, None], slots], ring.price[rows[:, None], slots], held
+
+
+def _ring_point(ring: Ring, rows: I64, count: I64, back: int) -> tuple[F64, I64]:
+    """Price and ts of the ``back``-th newest point of each row's ring (1: the last), holding ``count``
+    points; (NaN, NO_TS) where there is none."""
+    cap = ring.capacity
+    has = count >= back
+    slot = np.where(has, rows * cap + ring_slot(count - back, cap), 0)
+    px: F64 = np.where(has, ring.price.reshape(-1).take(slot), np.nan)
+    ts: I64 = np.where(has, ring.ts.reshape(-1).take(slot), NO_TS)
+    return px, ts

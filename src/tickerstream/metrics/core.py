@@ -165,7 +165,8 @@ class Metrics:
             "ticker_engine_dropped_ticks",
             "Ticks the engine dropped: late (older than the series' last), duplicate (same ts) or "
             "ambiguous_series (no coin id, and its symbol has several coins' series in its quote) or "
-            "series_limit (a new series beyond windows.max_series).",
+            "series_limit (a new series beyond windows.max_series) or scale_jump (10x or a tenth of "
+            "the series' previous tick, not confirmed: a misparsed page).",
             ["reason"],
             registry=r,
         )
@@ -356,7 +357,7 @@ class Metrics:
         for kind in EVENT_TYPES:
             self.events.labels(kind)
             self.event_latency.labels(kind)
-        for why in ("late", "duplicate", "ambiguous_series", "series_limit"):
+        for why in ("late", "duplicate", "ambiguous_series", "series_limit", "scale_jump"):
             self.engine_dropped.labels(why)
         for why in UNJUDGED_REASONS:
             self.engine_peg_unjudged.labels(why)
@@ -433,6 +434,7 @@ class Metrics:
         self._mirror(self.engine_ref_late, "", stats.ref_late)
         self._mirror(self.engine_dropped, "ambiguous_series", stats.ambiguous_series)
         self._mirror(self.engine_dropped, "series_limit", stats.series_limit)
+        self._mirror(self.engine_dropped, "scale_jump", stats.scale_jumps)
         self.engine_symbols.set(stats.symbols)
         self.engine_held.set(stats.held)
         self.coarse_quantum.set(stats.coarse_quantum)

@@ -412,6 +412,7 @@ def test_every_engine_counter_is_exported() -> None:
         "ref_late": sample(m, "ticker_engine_reference_late_total"),
         "ambiguous_series": sample(m, "ticker_engine_dropped_ticks_total", reason="ambiguous_series"),
         "series_limit": sample(m, "ticker_engine_dropped_ticks_total", reason="series_limit"),
+        "scale_jumps": sample(m, "ticker_engine_dropped_ticks_total", reason="scale_jump"),
         "peg_ambiguous": sample(m, "ticker_peg_ambiguous_symbols"),
         "change_checks": sample(m, "ticker_change24h_checks_total"),
         "change_disagree": sample(m, "ticker_change24h_disagreements_total"),

@@ -1,0 +1,95 @@
+"""A page at a thousandth (or a thousand times) of the price is a misparse until the next page
+confirms its scale: never a -99.9 % move."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from tests.support.engine import MIN, T0, batch
+from tickerstream.engine import Engine
+from tickerstream.events import Move
+
+HORIZONS = ("moves.horizons_s=[3600, 86400]", "moves.threshold_pct=[5.0, 10.0]")
+
+
+def pages(n: int, start: float, bad: dict[int, float]) -> list[tuple[int, float]]:
+    """``n`` 10-minute pages of a gentle walk from ``start``; page k shown times ``bad[k]``."""
+    rng = np.random.default_rng(11)
+    walk = start * np.exp(np.cumsum(rng.normal(0.0, 0.002, n)))
+    return [(T0 + k * 10 * MIN, round(float(p) * bad.get(k, 1.0), 2)) for k, p in enumerate(walk)]
+
+
+def feed(e: Engine, ticks: list[tuple[str, int, float]], cuts: list[int]) -> list[Move]:
+    out: list[Move] = []
+    for lo, hi in zip([0, *cuts], [*cuts, len(ticks)], strict=True):
+        out += [m for m in e.process(batch(ticks[lo:hi], 0.01)) if isinstance(m, Move)]
+    return out
+
+
+def misparsed() -> list[tuple[str, int, float]]:
+    """ETH a thousandth for one page, SOL a thousand times for one page, BTC a thousandth twice
+    (one page each), among 10-minute pages over a day and a half."""
+    eth = [("ETH", ts, p) for ts, p in pages(220, 3000.0, {150: 1e-3})]
+    sol = [("SOL", ts, p) for ts, p in pages(220, 200.0, {160: 1e3})]
+    btc = [("BTC", ts, p) for ts, p in pages(220, 99_000.0, {170: 1e-3, 200: 1e-3})]
+    return sorted(eth + sol + btc, key=lambda t: (t[1], t[0]))
+
+
+@pytest.mark.parametrize("cuts", [[], [451], [450, 451, 452, 453], list(range(1, 660, 7))])
+def test_a_one_page_scale_error_is_no_move(make_engine: Callable[..., Engine], cuts: list[int]) -> None:
+    """ETH/1000, SOL x1000 and BTC/1000 on one page each used to publish -99.9 % and +100,437 % moves
+    on both horizons (z -1755) and nothing when the next page reverted. Each such page is now
+    dropped and counted; the page after it, back at the true scale, is taken. However the stream is
+    cut (between the bad page and the next one included), no move and the same count."""
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    assert feed(e, misparsed(), cuts) == []
+    assert e.stats.scale_jumps == 4
+
+
+def test_a_scale_error_is_dropped_across_a_checkpoint(make_engine: Callable[..., Engine]) -> None:
+    """The dropped page's price is in the checkpoint: restored right after it, the next page (back
+    at the true scale) is still taken, not dropped as a jump from the last point."""
+    ticks = [("ETH", ts, p) for ts, p in pages(160, 3000.0, {150: 1e-3})]
+    first = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    got = feed(first, ticks[:151], [])
+    second = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    second.restore(first.checkpoint())
+    got += feed(second, ticks[151:], [])
+    assert got == []
+    row = second.series.home("ETH")
+    assert row is not None and second.windows.last_price[row] == ticks[-1][2]
+
+
+def test_a_real_change_of_scale_is_reported_one_page_late(make_engine: Callable[..., Engine]) -> None:
+    """A redenomination (or a crash of more than 90 % in one page) that holds: the first page is
+    dropped, the second confirms the scale and its move is reported, from the price before."""
+    series = pages(20, 3000.0, {k: 1e-3 for k in range(12, 20)})
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    moves = feed(e, [("ETH", ts, p) for ts, p in series], [])
+    assert [(m.ts, m.horizon_s, m.kind, m.from_price) for m in moves] == [
+        (series[13][0], 3600, "new", series[7][1])
+    ]
+    assert moves[0].change_pct < -99.0
+    assert e.stats.scale_jumps == 1
+
+
+def test_alternating_scales_keep_the_first_scale(make_engine: Callable[..., Engine]) -> None:
+    """3000, 3, 3000, 3, 3000: each page at 3 is a jump from a taken page and dropped; each page
+    back at 3000 is a jump from a dropped one and taken."""
+    series = pages(12, 3000.0, {6: 1e-3, 8: 1e-3, 10: 1e-3})
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    assert feed(e, [("ETH", ts, p) for ts, p in series], []) == []
+    assert e.stats.scale_jumps == 3
+
+
+def test_a_dropped_reference_page_is_not_published(make_engine: Callable[..., Engine]) -> None:
+    """BTC is WBTC's reference: a BTC page dropped as a scale jump is not a reference point other
+    instances would judge WBTC by."""
+    e = make_engine()
+    ticks = [("BTC", T0 + k * MIN, 99_000.0 + k) for k in range(5)]
+    ticks[3] = ("BTC", ticks[3][1], 99.0)
+    e.process(batch(ticks, 0.01))
+    assert e.last_reference_mask.tolist() == [True, True, True, False, True]
