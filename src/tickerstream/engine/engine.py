@@ -84,6 +84,7 @@ class Engine:
         self._unjudged: set[str] = set()  # pegged/reference symbols already logged as ambiguous
         self._other_coin: set[SeriesKey] = set()  # series logged as another coin than the registry's
         self._last_rows: I64 = np.zeros(0, dtype=np.int64)  # per tick of the last batch (< 0: dropped)
+        self._last_mask: npt.NDArray[np.bool_] | None = None  # last_reference_mask of a split batch
 
     # --- input -----------------------------------------------------------------------------------
 
@@ -91,15 +92,39 @@ class Engine:
         """Append a batch (ticks in stream order) and return its events (moves, peg events, quality
         events), sorted by ``event_sort_key``. Late ticks, duplicates and ticks no series can take
         (ambiguous, over the series limit) are dropped and counted."""
+        self._last_mask = None
+        if len(batch) == 0:
+            self._last_rows = np.zeros(0, dtype=np.int64)
+            return []
+        rows, changed, cut = self.series.rows(batch.symbols, batch.currency, batch.coin_ids)
+        if changed:
+            self._series_changed(changed)
+        if cut is None:
+            return self._process_rows(batch, rows)
+        # A tick re-identifies the series of a symbol with earlier ticks in this batch: the batch is
+        # processed in parts, each as a batch of its own (``SeriesIndex.rows``), so that its events
+        # do not depend on where the stream was cut. Each part keeps its own reference mask.
+        events: list[Event] = []
+        all_rows, masks = [], []
+        while cut is not None:
+            events += self._process_rows(batch.take(np.arange(cut, dtype=np.int64)), rows[:cut])
+            all_rows.append(self._last_rows)
+            masks.append(self.last_reference_mask)
+            batch = batch.take(np.arange(cut, len(batch), dtype=np.int64))
+            rows, changed, cut = self.series.rows(batch.symbols, batch.currency, batch.coin_ids)
+            if changed:
+                self._series_changed(changed)
+        events += self._process_rows(batch, rows)
+        self._last_mask = np.concatenate([*masks, self.last_reference_mask])
+        self._last_rows = np.concatenate([*all_rows, self._last_rows])
+        events.sort(key=event_sort_key)
+        return events
+
+    def _process_rows(self, batch: TickBatch, rows: I64) -> list[Event]:
+        """``process`` of a batch whose rows are resolved and whose series need no cut."""
         n = len(batch)
         st = self._stats
         st.ticks += n
-        if n == 0:
-            self._last_rows = np.zeros(0, dtype=np.int64)
-            return []
-        rows, changed = self.series.rows(batch.symbols, batch.currency, batch.coin_ids)
-        if changed:
-            self._series_changed(changed)
         self._last_rows = rows
         dropped = rows < 0
         full, keep, unjudged = batch, None, _NONE
@@ -221,6 +246,8 @@ class Engine:
         """Per tick of the last ``process`` call: is it a point of a reference series (``BTC`` in USD
         for WBTC)? The processor publishes exactly those to other instances. (Computed on demand:
         a replay never asks.)"""
+        if self._last_mask is not None:  # a batch processed in two parts, each with its own flags
+            return self._last_mask
         rows = self._last_rows
         mask: npt.NDArray[np.bool_] = self._reference[np.maximum(rows, 0)] & (rows >= 0)
         return mask

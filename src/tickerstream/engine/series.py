@@ -82,10 +82,18 @@ class SeriesIndex:
 
     def rows(
         self, symbols: Sequence[str], currency: Sequence[str] | None, coin_ids: Sequence[str | None] | None
-    ) -> tuple[I64, set[str]]:
+    ) -> tuple[I64, set[str], int | None]:
         """The row of each tick (``AMBIGUOUS`` for a tick without a coin id on a shared ticker,
         ``OVER_LIMIT`` for one whose new series would pass ``max_series``), creating series as
-        needed; and the symbols whose series changed (created or claimed)."""
+        needed; the symbols whose series changed (created or claimed); and where the batch must be
+        cut (None: nowhere).
+
+        A cut at ``i``: tick ``i`` would create or claim a series of a symbol that has ticks earlier
+        in the batch. Those earlier ticks must be processed with the series as they were before it
+        (the coin id their events carry, which series their peg judges), as they would have been
+        in a batch of their own: a batch's events must not depend on where the stream was cut
+        (replay and Kafka cut it differently). Only the ticks before ``i`` were resolved; the
+        caller processes them, then the rest."""
         n = len(symbols)
         known = True
         try:  # the steady state: every symbol known, one C-level dict lookup per tick
@@ -116,7 +124,7 @@ class SeriesIndex:
             fits &= rows >= 0
         changed: set[str] = set()
         if fits.all():
-            return rows, changed
+            return rows, changed, None
         # Every tick of a symbol with a misfit is resolved in stream order: a claim or a new
         # series changes where that symbol's later ticks belong.
         misfit_rows = np.unique(rows[~fits])
@@ -128,8 +136,11 @@ class SeriesIndex:
         for i in slow.tolist():
             symbol = symbols[i]
             key = (None if coin_ids is None else coin_ids[i], None if currency is None else currency[i])
+            seen = symbol in memo  # every tick of a symbol with a misfit is in ``slow``
             known_rows = memo.setdefault(symbol, {})
             r = known_rows.get(key)
+            if r is None and seen and self._would_change(symbol, *key):
+                return rows, changed, i
             if r is None:
                 before = self._mutations
                 r = self._resolve(symbol, key[0], key[1], changed)
@@ -138,7 +149,20 @@ class SeriesIndex:
                         del known_rows[k]
                 known_rows[key] = r
             rows[i] = r
-        return rows, changed
+        return rows, changed, None
+
+    def _would_change(self, symbol: str, coin: str | None, quote: str | None) -> bool:
+        """Would resolving this tick create or claim a series (``_resolve`` without its effects)?"""
+        rows = self._by_symbol.get(symbol)
+        room = len(self) < self.max_series
+        if rows is None:
+            return room
+        same_quote = [r for r in rows if self.quote[r] == quote]
+        if coin is None:
+            return not same_quote and room
+        if any(self.coin[r] == coin for r in same_quote):
+            return False
+        return (len(same_quote) == 1 and self.coin[same_quote[0]] is None) or room
 
     def _resolve(self, symbol: str, coin: str | None, quote: str | None, changed: set[str]) -> int:
         rows = self._by_symbol.get(symbol)
