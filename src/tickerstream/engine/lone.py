@@ -22,6 +22,8 @@ print's neighbours, that move fires one ring point later, once the anchor is pas
 
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
 import numpy.typing as npt
 
@@ -98,10 +100,19 @@ def lone_prints(held: Held, g: Grouped, i: I64, seq: I64, price: F64, x: float, 
     if not far.size:
         return far
     before = held.price(g, i[far], seq[far] - 1)
-    p, a = price[far], after[far]
     with np.errstate(invalid="ignore", divide="ignore"):
-        up = (p >= before * (1.0 + x)) & (p >= a * (1.0 + x))
-        down = (p <= before * (1.0 - x)) & (p <= a * (1.0 - x))
-        near = np.abs(a / before - 1.0) < x * agree
-    out: I64 = far[(up | down) & near]
+        out: I64 = far[is_lone(before, price[far], after[far], x, agree)]
     return out
+
+
+@overload
+def is_lone(before: float, p: float, after: float, x: float, agree: float) -> bool: ...
+@overload
+def is_lone(before: F64, p: F64, after: F64, x: float, agree: float) -> npt.NDArray[np.bool_]: ...
+def is_lone(before: Any, p: Any, after: Any, x: float, agree: float) -> Any:
+    """The lone-print rule on prices (floats, or arrays elementwise): ``p`` at least ``x`` beyond both
+    neighbours on the same side, the neighbours within ``x * agree`` of each other. The reference
+    prices of pegs (``pegref.py``) use it too."""
+    up = (p >= before * (1.0 + x)) & (p >= after * (1.0 + x))
+    down = (p <= before * (1.0 - x)) & (p <= after * (1.0 - x))
+    return (up | down) & (abs(after / before - 1.0) < x * agree)
