@@ -134,7 +134,9 @@ class PegConfig:
     ``ref_uncertainty_ratio`` x the asset's warn level is not a sound basis: the tick is not judged,
     and after ``unknown_after_s`` without a sound judgement the asset goes ``unknown``. It leaves
     ``unknown`` for a depeg once confirmed (as any entry), for ``ok`` once judged ticks span
-    ``unknown_exit_s`` (hysteresis: one judged page among unjudged ones does not flap it).
+    ``unknown_exit_s`` (hysteresis: one judged page among unjudged ones does not flap it). A
+    reference point ``ref_lone_pct`` off both its neighbours, which agree within half that, is a
+    lone print (a misparsed page): no reference point, and not in the volatility.
 
     **Updates.** While an episode lasts: an update each further ``update_step_bps`` of judged
     deviation, and a reminder after ``reminder_interval_s`` of event time without an event of that
@@ -165,6 +167,7 @@ class PegConfig:
     ref_vol_points: int = 32
     ref_vol_floor_daily_pct: float = 1.0
     ref_vol_prior_daily_pct: float = 5.0
+    ref_lone_pct: float = 5.0
 
     def __post_init__(self) -> None:
         floats = {
@@ -179,6 +182,7 @@ class PegConfig:
             "ref_uncertainty_ratio": self.ref_uncertainty_ratio,
             "ref_vol_floor_daily_pct": self.ref_vol_floor_daily_pct,
             "ref_vol_prior_daily_pct": self.ref_vol_prior_daily_pct,
+            "ref_lone_pct": self.ref_lone_pct,
         }
         bad = [k for k, v in floats.items() if not math.isfinite(v)]  # nan passes every comparison below
         if bad:
@@ -205,6 +209,8 @@ class PegConfig:
             raise ValueError("need 0 < ref_vol_floor_daily_pct <= ref_vol_prior_daily_pct")
         if self.min_exit_duration_s < 0:
             raise ValueError("min_exit_duration_s must be >= 0")
+        if not 0 < self.ref_lone_pct < 100:
+            raise ValueError("ref_lone_pct must be in (0, 100)")
         if self.display_quantum < 0:
             raise ValueError("display_quantum must be >= 0")
 

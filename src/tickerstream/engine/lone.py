@@ -25,6 +25,8 @@ print's neighbours, that move fires one ring point later, once the anchor is pas
 
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
 import numpy.typing as npt
 
@@ -106,11 +108,20 @@ def lone_prints(held: Held, g: Grouped, i: I64, seq: I64, price: F64, x: float, 
 
 
 def lone_between(before: F64, p: F64, after: F64, x: float, agree: float) -> npt.NDArray[np.bool_]:
-    """Is ``p`` a lone print between ``before`` and ``after``: at least ``x`` beyond both on the same
-    side, while they are within ``x * agree`` of each other? (NaN anywhere: no.)"""
+    """``is_lone`` elementwise on arrays, quietly (NaN anywhere, or a zero neighbour: no)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        up = (p >= before * (1.0 + x)) & (p >= after * (1.0 + x))
-        down = (p <= before * (1.0 - x)) & (p <= after * (1.0 - x))
-        near = np.abs(after / before - 1.0) < x * agree
-    out: npt.NDArray[np.bool_] = (up | down) & near
+        out: npt.NDArray[np.bool_] = is_lone(before, p, after, x, agree)
     return out
+
+
+@overload
+def is_lone(before: float, p: float, after: float, x: float, agree: float) -> bool: ...
+@overload
+def is_lone(before: F64, p: F64, after: F64, x: float, agree: float) -> npt.NDArray[np.bool_]: ...
+def is_lone(before: Any, p: Any, after: Any, x: float, agree: float) -> Any:
+    """The lone-print rule on prices (floats, or arrays elementwise): ``p`` at least ``x`` beyond both
+    neighbours on the same side, the neighbours within ``x * agree`` of each other. The reference
+    prices of pegs (``pegref.py``) use it too."""
+    up = (p >= before * (1.0 + x)) & (p >= after * (1.0 + x))
+    down = (p <= before * (1.0 - x)) & (p <= after * (1.0 - x))
+    return (up | down) & (abs(after / before - 1.0) < x * agree)

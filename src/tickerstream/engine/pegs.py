@@ -6,7 +6,8 @@ describes the semantics for users; the pieces:
 
 - **Reference join** (here). A referenced peg (WBTC -> BTC) is judged against where the reference
   stood at the tick's ts. Ticks of one page snapshot share a ts and may arrive in any order or in
-  different batches, so a pegged tick is *held* until the reference has been seen at ts' >= its ts,
+  different batches, so a pegged tick is *held* until the reference has been seen at ts' >= its ts
+  (and at the point after that one when it jumped: it may be a lone print, ``RefHistory.settled``),
   or until the event-time watermark (the largest ts the engine has processed, advanced tick by tick
   in stream order) passes ``ts + ref_max_wait_s``. Release points are positions in the stream, not
   batch ends, so results do not depend on batching. A caller that feeds the reference from
@@ -37,7 +38,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tickerstream.engine.config import PegConfig
-from tickerstream.engine.pegref import RefHistory, RefModel
+from tickerstream.engine.pegref import REF_LONE_AGREE, RefHistory, RefModel
 from tickerstream.engine.pegstate import Observation, PegStateMachine, PegTrack
 from tickerstream.engine.pegstore import (
     STATE_VERSION,
@@ -85,6 +86,8 @@ class PegMonitor:
             vol_points=config.ref_vol_points,
             vol_floor=RefModel.daily_pct_to_per_sqrt_s(config.ref_vol_floor_daily_pct),
             vol_prior=RefModel.daily_pct_to_per_sqrt_s(config.ref_vol_prior_daily_pct),
+            lone_x=config.ref_lone_pct / 100.0,
+            lone_agree=REF_LONE_AGREE,
         )
         self.machine = PegStateMachine(config)
         #: Per reference: every point of it with a smaller ts is known (``set_horizons``). Absent: no
@@ -130,12 +133,13 @@ class PegMonitor:
         return out
 
     def add_reference(self, ref: str, ts: int, price: float, out: list[PegEvent]) -> None:
-        if not self.refs[ref].add(ts, price, self.config.ref_history):
+        hist = self.refs[ref]
+        if not hist.add(ts, price, self.config.ref_history):
             self.stats.ref_late += 1
             return
         for sym in self.by_ref[ref]:
             q = self.held.get(sym)
-            while q and q[0][0] <= ts:
+            while q and hist.settled(q[0][0], self.model):
                 self._release(sym, q, out)
 
     def release_due(self, watermark: int, out: list[PegEvent]) -> None:
@@ -201,8 +205,9 @@ class PegMonitor:
             return
         due = ts + self.wait_ms
         # Waited enough as release_due decides: past the watermark and below the reference's horizon.
+        hist = self.refs[ref]
         if not q and (
-            self._ref_seen(ref) >= ts or (due < watermark and due < self.horizon.get(ref, watermark))
+            hist.settled(ts, self.model) or (due < watermark and due < self.horizon.get(ref, watermark))
         ):
             self._evaluate(sym, ts, price, quantum, out)
             return
@@ -215,11 +220,8 @@ class PegMonitor:
         releasable = len(q) == 1 and due < self.horizon.get(ref, due + 1)
         if releasable and (self._next_deadline is None or due < self._next_deadline):
             self._next_deadline = due
-        while q and q[0][0] <= self._ref_seen(ref):
+        while q and hist.settled(q[0][0], self.model):
             self._release(sym, q, out)
-
-    def _ref_seen(self, ref: str) -> int:
-        return self.refs[ref].last_ts
 
     def _release(self, sym: str, q: deque[Held], out: list[PegEvent]) -> None:
         ts, price, quantum = q.popleft()
