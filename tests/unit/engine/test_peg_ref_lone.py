@@ -1,7 +1,7 @@
 """A lone print in a reference (one page far off both neighbours, which agree: an ETH page reading
-3745.79 between 3475.79 and 3463.06, two digits swapped) is no reference point: pegged ticks are not judged against it and
-it is not in the reference's volatility. A real reference crash that stays down, and an alternation
-of two sources out of step, are no lone prints."""
+3745.79 between 3475.79 and 3463.06, two digits swapped) is no reference point: pegged ticks are not
+judged against it and it is not in the reference's volatility. A real reference crash that stays
+down, and an alternation of two sources out of step, are no lone prints."""
 
 from __future__ import annotations
 
