@@ -4,8 +4,10 @@ Benchmark baseline only (not product code): it shows what the vectorised engine 
 follows the same rules tick by tick, ``bench_engine.py`` and ``bench_replay.py`` check that both
 emit the same events, byte for byte (so it is also an independent reading of the rules, written
 from docs/moves.md and the engine's module docs). Each tick is taken in stream order: find its
-series, drop it if late or a duplicate, then quantum, volatility, the as-of anchor per horizon,
-the move state machine, the 24 h change check, the rings, and the peg monitor.
+series, drop it if late or a duplicate, then if a scale jump, then quantum, volatility (a lone
+print among its points is left out once the next point shows it), the as-of anchor per horizon,
+the move state machine (re-armed by two receding ticks in a row), the 24 h change check, the
+rings, and the peg monitor.
 
 Transcendental functions go through numpy (``_f``) so both round alike. Pegs reuse the engine's
 ``PegMonitor``, which is per-tick Python in both; this file decides, like the engine, which series
@@ -23,6 +25,7 @@ from operator import itemgetter
 import numpy as np
 
 from tickerstream.engine import EngineConfig, EngineStats, TickBatch
+from tickerstream.engine.lone import is_lone
 from tickerstream.engine.moves import NEVER
 from tickerstream.engine.pegs import PegMonitor
 from tickerstream.engine.pegstore import UNJUDGEABLE
@@ -37,6 +40,7 @@ from tickerstream.engine.quality import (
 )
 from tickerstream.engine.quanta import MIN_ESTIMATED_DECIMALS, UNROUNDED, price_decimals
 from tickerstream.engine.registry import load_coin_pins, load_registry
+from tickerstream.engine.scale import FACTOR
 from tickerstream.events import Event, Move, MoveKind, PegEvent, Quality, Trigger, event_sort_key
 
 NAN = math.nan
@@ -87,11 +91,15 @@ class Series:
     quote: str | None
     rings: list[deque[Point]]
     last_ts: int = -1
+    last_px: float = NAN  # price of the last taken tick
+    held_px: float = NAN  # price of a tick dropped as a scale jump after it (NaN: none)
     decimals: int = -1  # most decimals a price without a quantum needed so far
     first_ts: int = -1
     var: float = 0.0  # EWMA of r^2 / dt, not debiased
+    var_prev: float = 0.0  # ... before the return into the last point (should it be a lone print)
     n_ret: int = 0
     armed: list[bool] = field(default_factory=list)  # per move horizon
+    receded: list[bool] = field(default_factory=list)  # did the latest tick recede, per horizon
     last_fire: list[int] = field(default_factory=list)
     last_change: list[float] = field(default_factory=list)  # signed change of the latest event
     mismatch: bool = False  # the page's 24 h change disagrees (confirmed)
@@ -117,6 +125,8 @@ class DequeEngine:
             for h, thr in zip(m.horizons_s, m.threshold_pct, strict=True)
             if m.enabled
         }
+        #: The volatility leaves out lone prints at the smallest threshold (enabled or not).
+        self.vol_lone = (min(m.threshold_pct) / 100.0, m.recede_ratio)
         self.by_symbol: dict[str, list[Series]] = {}
         self.n_series = 0
         self.stats = EngineStats()
@@ -160,6 +170,7 @@ class DequeEngine:
             quote,
             [deque(maxlen=self.cfg.windows.capacity) for _ in self.ring_h],
             armed=[True] * nh,
+            receded=[False] * nh,
             last_fire=[NEVER] * nh,
             last_change=[NAN] * nh,
         )
@@ -233,6 +244,17 @@ class DequeEngine:
                     self.stats.late += 1
                 self.pegs.release_due(after, pegs)
                 continue
+            # A scale jump (10x or a tenth of the previous tick, taken or dropped) is dropped when
+            # the previous tick was taken: it is then nothing, not even a last price.
+            held = s.held_px
+            jump = _div(price, s.last_px if held != held else held)
+            if (jump >= FACTOR or jump <= 1.0 / FACTOR) and held != held:
+                s.held_px = price
+                self.stats.scale_jumps += 1
+                self.last_reference_mask[i] = False
+                self.pegs.release_due(after, pegs)
+                continue
+            s.held_px = NAN
             self.stats.accepted += 1
             out += self._tick(s, ts, price, tq, change[i] if checked else None, signed[i])
             if s.peg:  # the peg monitor gets the quantum the page showed (NaN: unknown)
@@ -268,13 +290,23 @@ class DequeEngine:
         # tick later is judged by the volatility known once its price is.
         if kept[-1] and long:
             p_ts, p_px = long[-1][0], long[-1][1]
-            r = _f(np.log, price / p_px)
-            q_rel = q / price
+            var0 = s.var
+            if self._lone_last(long, price):
+                # The last point was a lone print: from now on it is as if it had never been, so
+                # this return is from the point before it, one step from the variance before it.
+                p_ts, p_px = long[-2][0], long[-2][1]
+                var0 = s.var_prev
+                s.n_ret -= 1
+            r = _f(np.log, _div(price, p_px))
+            q_rel = _div(q, price)
             sq = r * r - q_rel * q_rel / 6.0  # rounding noise of both ends, taken off
             dt_ms = float(ts - p_ts)
             decay = _f(np.power, 0.5, dt_ms / self.hl_ms)
-            s.var = decay * s.var + (1.0 - decay) * sq / (dt_ms / 1000.0)
+            s.var_prev = var0
+            s.var = decay * var0 + _div((1.0 - decay) * sq, dt_ms / 1000.0)
             s.n_ret += 1
+        elif kept[-1]:
+            s.var_prev = s.var
         own_rate, weight = self._vol(s, ts if kept[-1] else long[-1][0]) if s.n_ret > 0 else (NAN, 0.0)
         # Only an estimate on a half-life of history and enough returns may judge a later move.
         v_anchor = own_rate if s.n_ret >= m.zscore_min_returns and weight >= 0.5 else NAN
@@ -312,7 +344,23 @@ class DequeEngine:
                     self.stats.evicted += 1
                 ring.append((ts, price, v_anchor, qpt))
         s.last_ts = ts
+        s.last_px = price
         return out
+
+    def _lone_last(self, long: deque[Point], price: float) -> bool:
+        """Is the estimator's last point a lone print, now that its next point (``price``) is here?
+        Far from the new point (the lower of the two, by the smallest threshold), a lone print between
+        its neighbours, and the point before it is not one itself (of two in a row, the first)."""
+        x, agree = self.vol_lone
+        n = len(long)
+        p1 = long[-1][1]
+        if not abs(price - p1) >= min(price, p1) * x or n < 2:
+            return False
+        # numpy scalars: a zero neighbour divides to inf or NaN (no), as in the engine.
+        c, k = np.float64(price), np.float64(p1)
+        k1, k2 = np.float64(long[-2][1]), np.float64(long[-3][1] if n >= 3 else NAN)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return bool(is_lone(k1, k, c, x, agree)) and not bool(is_lone(k2, k1, k, x, agree))
 
     def _vol(self, s: Series, t_last: int) -> tuple[float, float]:
         """(variance rate, EWMA weight) with the estimator's latest point at ``t_last``: the EWMA
@@ -362,7 +410,8 @@ class DequeEngine:
         """One (series, horizon) at one tick: measures, then the armed / deepened / reminder rules."""
         m = self.cfg.moves
         if a is None or a[0] < ts - int(hs * 1000 * (1.0 + m.anchor_slack)):
-            return None  # undefined change: neither fires nor re-arms
+            s.receded[h] = False  # undefined change: neither fires nor recedes
+            return None
         a_ts, a_px, a_var, a_q = a
         # The regime at the anchor, before the move began; none known there (warm-up): no z (the
         # current estimate would count the move's own returns).
@@ -386,8 +435,11 @@ class DequeEngine:
         absz = abs(z)
         c_hit = absc >= thr
         z_hit = absz >= m.zscore_k
+        # Re-arming takes two receding ticks in a row (a page lagging the move is not its end).
+        low = absc < thr * m.recede_ratio and not absz >= m.zscore_k * m.recede_ratio
+        recede, s.receded[h] = low and s.receded[h], low
         if not (c_hit or z_hit):
-            if absc < thr * m.recede_ratio and not absz >= m.zscore_k * m.recede_ratio:
+            if recede:
                 s.armed[h] = True  # the move receded
             return None
         level = s.last_change[h]
