@@ -17,8 +17,11 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   that long after the last judged tick (or the first tick, before any). It ends a running episode
   (its duration then reaches the last soundly judged tick: how long the depeg was *seen*). It is
   left for warn/critical once that level is confirmed like any entry (the state stays ``unknown``
-  meanwhile), for ``ok`` once a run of judged ticks spans ``unknown_exit_s`` (hysteresis: a lone
-  judged tick among unjudged ones does not flap it).
+  meanwhile), for ``ok`` once the judged ticks since entering it span ``unknown_exit_s`` (two at
+  least: a lone judged tick among unjudged ones does not flap it).
+- A tick without a sound judgement is no information, not contrary evidence: "consecutive judged
+  ticks" skip it, so it breaks no confirmation, held deviation or run leaving ``unknown``. Only a
+  judged tick below the level resets a confirmation; entering ``unknown`` drops it.
 - Only confirmed deviations count beyond entry too: the *held* deviation of a tick is the smallest
   among the consecutive judged ticks spanning ``confirm_s`` up to it (``_held``). ``worst_bps`` is
   the largest held deviation of the episode; ``deepened`` fires when the held |judged deviation|
@@ -58,7 +61,7 @@ class PegTrack:
     confirm_level: int = 0  # lowest level those ticks reached
     # The consecutive judged ticks of the last confirm_s (and the one before it): [ts, shown, judged].
     recent: list[list[float]] = field(default_factory=list)
-    sound_since: int = -1  # first tick of the current run of judged ticks (-1: none)
+    sound_since: int = -1  # first judged tick since entering unknown (-1: none)
     first_ts: int = -1
     last_ts: int = -1
     judged_ts: int = -1  # last soundly judged tick
@@ -117,12 +120,9 @@ class PegStateMachine:
     # --- no sound judgement ----------------------------------------------------------------------
 
     def _unjudged(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
-        if obs.reason != "ambiguous_ticks":
-            # A page of another coin that shares the ticker may sit between two of this coin's:
-            # it does not break a run of judged ticks confirming a depeg. A missing reference does.
-            t.confirm_ticks = 0
-            t.recent.clear()
-            t.sound_since = -1
+        # A tick without a sound judgement is no information about the peg, not contrary evidence:
+        # it breaks no run of judged ticks (confirming a depeg, its held deviation, or the way out
+        # of unknown). Only unknown_after_s of them with no judged tick in between count (below).
         if t.state == UNKNOWN:
             return self._reminder(spec, t, obs)
         since = t.judged_ts if t.judged_ts >= 0 else t.first_ts
@@ -144,8 +144,8 @@ class PegStateMachine:
 
     def _judged(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
         assert obs.judged is not None and obs.shown is not None
-        if t.sound_since < 0 or (self.unknown_ms and obs.ts - t.judged_ts >= self.unknown_ms):
-            t.sound_since = obs.ts  # a run of judged ticks: no unjudged one, none unknown_after_s apart
+        if t.sound_since < 0:
+            t.sound_since = obs.ts
         t.judged_ts = obs.ts
         t.deviation_bps = obs.shown
         t.judged_bps = obs.judged
@@ -204,8 +204,10 @@ class PegStateMachine:
         dev: float,
         held: tuple[float, float] | None,
     ) -> PegEvent | None:
-        """To warn/critical once the level is confirmed like any entry; to ok after judged ticks
-        spanning ``unknown_exit_s``. Until then the state stays ``unknown``."""
+        """To warn/critical once the level is confirmed like any entry; to ok once the judged ticks
+        since entering unknown span ``unknown_exit_s`` (two at least, however far apart: ticks
+        without a sound judgement between them say nothing). Until then the state stays
+        ``unknown``."""
         if level:
             return self._enter(spec, t, obs, 0, level, dev, held)
         t.confirm_ticks = 0
