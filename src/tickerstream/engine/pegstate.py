@@ -18,7 +18,8 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   (its duration then reaches the last soundly judged tick: how long the depeg was *seen*). It is
   left for warn/critical once that level is confirmed like any entry (the state stays ``unknown``
   meanwhile), for ``ok`` once the judged ticks since entering it span ``unknown_exit_s`` (two at
-  least: a lone judged tick among unjudged ones does not flap it).
+  least: a lone judged tick among unjudged ones does not flap it). Reminders in ``unknown`` are due
+  on any tick.
 - A tick without a sound judgement is no information, not contrary evidence: "consecutive judged
   ticks" skip it, so it breaks no confirmation, held deviation or run leaving ``unknown``. Only a
   judged tick below the level resets a confirmation; entering ``unknown`` drops it.
@@ -66,6 +67,7 @@ class PegTrack:
     last_ts: int = -1
     judged_ts: int = -1  # last soundly judged tick
     unknown_since: int = -1
+    unknown_reason: str | None = None  # of the last tick without a sound judgement
     deviation_bps: float | None = None  # at the last judged tick, as shown
     judged_bps: float | None = None
     worst_seen_bps: float = 0.0  # = worst_bps while in an episode, 0 otherwise (for metrics)
@@ -123,6 +125,7 @@ class PegStateMachine:
         # A tick without a sound judgement is no information about the peg, not contrary evidence:
         # it breaks no run of judged ticks (confirming a depeg, its held deviation, or the way out
         # of unknown). Only unknown_after_s of them with no judged tick in between count (below).
+        t.unknown_reason = obs.reason
         if t.state == UNKNOWN:
             return self._reminder(spec, t, obs)
         since = t.judged_ts if t.judged_ts >= 0 else t.first_ts
@@ -207,12 +210,13 @@ class PegStateMachine:
         """To warn/critical once the level is confirmed like any entry; to ok once the judged ticks
         since entering unknown span ``unknown_exit_s`` (two at least, however far apart: ticks
         without a sound judgement between them say nothing). Until then the state stays
-        ``unknown``."""
+        ``unknown``, and its reminders are due on judged ticks too."""
         if level:
-            return self._enter(spec, t, obs, 0, level, dev, held)
+            ev = self._enter(spec, t, obs, 0, level, dev, held)
+            return ev if ev is not None else self._reminder(spec, t, obs)
         t.confirm_ticks = 0
         if obs.ts - t.sound_since < self.unknown_exit_ms:
-            return None
+            return self._reminder(spec, t, obs)
         duration = (obs.ts - t.unknown_since) / 1000
         t.unknown_since = -1
         t.state = "ok"
@@ -298,6 +302,8 @@ class PegStateMachine:
         if not self.reminder_ms or obs.ts - t.last_event_ts < self.reminder_ms:
             return None
         state: PegState = t.state  # type: ignore[assignment]
+        if state == UNKNOWN and obs.reason is None and t.unknown_reason is None:
+            return None  # restored from a state that did not keep the reason: the next unjudged tick
         return self._event(spec, t, obs, "reminder", state, state, episode=state != UNKNOWN)
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -332,22 +338,24 @@ class PegStateMachine:
         duration: float | None = None,
     ) -> PegEvent:
         t.last_event_ts = obs.ts
+        unknown = state == UNKNOWN
+        reason = (obs.reason or t.unknown_reason) if unknown else None
         return PegEvent(
             symbol=spec.symbol,
             ts=obs.ts,
             kind=kind,
             peg=spec.peg,
-            target=None if obs.target is None else round(obs.target, 10),
+            target=None if obs.target is None or unknown else round(obs.target, 10),
             price=obs.price,
             ref_price=obs.ref_price,
             ref_age_s=None if obs.ref_age_s is None else round(obs.ref_age_s, 3),
-            deviation_bps=None if obs.shown is None else round(obs.shown, 2),
-            judged_bps=None if obs.judged is None else round(obs.judged, 2),
+            deviation_bps=None if obs.shown is None or unknown else round(obs.shown, 2),
+            judged_bps=None if obs.judged is None or unknown else round(obs.judged, 2),
             state=state,  # type: ignore[arg-type]
             prev_state=prev,  # type: ignore[arg-type]
             episode_id=episode_id(spec.symbol, t.episode_start) if episode else None,
             episode_start=t.episode_start if episode else None,
             worst_bps=round(t.worst_bps, 2) if episode else None,
             duration_s=duration,
-            unknown_reason=obs.reason if state == UNKNOWN else None,
+            unknown_reason=reason,  # type: ignore[arg-type]
         )

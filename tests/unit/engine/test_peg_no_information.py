@@ -1,15 +1,17 @@
 """A page without a sound judgement is no information about a peg, not contrary evidence: it breaks no
 run of judged pages (one leaving ``unknown``, or one confirming a depeg). Only a judged page that
 contradicts resets a confirmation, and only ``unknown_after_s`` without a sound judgement enters
-``unknown``."""
+``unknown``. Also: reminders in ``unknown`` are due on judged pages too."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
 from tests.support.engine import MIN, T0, config, peg_events_of
 from tickerstream.engine import Engine
 from tickerstream.engine.pegstate import Observation, PegStateMachine, PegTrack
+from tickerstream.engine.pegstore import STATE_VERSION, read_tracks
 from tickerstream.engine.registry import PegSpec
 from tickerstream.events import PegEvent
 
@@ -72,6 +74,21 @@ def test_a_pegged_asset_paged_every_15_minutes_leaves_unknown(make_engine: Calla
     assert changes(evs)[-1][0] == 180
 
 
+def test_a_reminder_in_unknown_is_due_on_a_judged_page() -> None:
+    """Pages 70 min apart: the first judged one after entering unknown does not leave it yet, but an
+    hour has passed since the last event, so a reminder says the asset is still unknown and why."""
+    evs = feed([judged(0, -5.0), unjudged(70), judged(140, -5.0), judged(210, -5.0)])
+    assert [(ev.kind, ev.state) for ev in evs] == [
+        ("change", "unknown"),
+        ("reminder", "unknown"),
+        ("change", "ok"),
+    ]
+    reminder = evs[1]
+    assert reminder.ts == T0 + 140 * MIN and reminder.unknown_reason == "stale_reference"
+    # in unknown the schema wants no target and no deviation, whatever page carried the reminder
+    assert reminder.target is None and reminder.deviation_bps is None and reminder.judged_bps is None
+
+
 # --- an unjudged page breaks no run ----------------------------------------------------------------
 
 
@@ -118,3 +135,26 @@ def test_two_deviating_pages_hours_apart_in_unknown_confirm() -> None:
     evs = feed(pages)
     assert changes(evs) == [(15, "ok", "unknown"), (210, "unknown", "critical")]
     assert evs[-1].episode_start == T0 + 30 * MIN
+
+
+# --- checkpoints -----------------------------------------------------------------------------------
+
+
+def test_a_v5_track_in_unknown_restores_and_reminds_with_a_reason() -> None:
+    """Peg state v5 kept no reason for unknown: a track restored in unknown gives no reminder on a
+    judged page (it could not say why), and gives it on the next unjudged page, as v5 did."""
+    sm = PegStateMachine(config().pegs)
+    t = PegTrack()
+    for obs in [judged(0, -5.0), *(unjudged(m) for m in range(5, 20, 5))]:
+        sm.step(WBTC, t, obs)
+    assert t.state == "unknown" and t.unknown_reason == "stale_reference"
+    v5 = {k: v for k, v in asdict(t).items() if k != "unknown_reason"}
+    restored = read_tracks({"version": 5, "tracks": {"WBTC": v5}})["WBTC"]
+    assert restored.state == "unknown" and restored.unknown_reason is None
+    assert sm.step(WBTC, restored, judged(80, -5.0)) is None  # an hour since the last event: due
+    ev = sm.step(WBTC, restored, unjudged(85))
+    assert ev is not None and ev.kind == "reminder" and ev.unknown_reason == "stale_reference"
+    # the v6 state keeps the reason: the reminder comes on the judged page
+    t6 = read_tracks({"version": STATE_VERSION, "tracks": {"WBTC": asdict(t)}})["WBTC"]
+    ev = sm.step(WBTC, t6, judged(80, -5.0))
+    assert ev is not None and ev.kind == "reminder" and ev.unknown_reason == "stale_reference"
