@@ -27,7 +27,8 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   among the consecutive judged ticks spanning ``confirm_s`` up to it (``_held``). ``worst_bps`` is
   the largest held deviation of the episode; ``deepened`` fires when the held |judged deviation|
   crosses the next multiple of ``update_step_bps`` beyond the deepest reported so far. ``reminder``
-  after ``reminder_interval_s`` without an event.
+  after ``reminder_interval_s`` without an event, except while an exit is being confirmed (the
+  exit is the next event).
 """
 
 from __future__ import annotations
@@ -175,7 +176,12 @@ class PegStateMachine:
         if not cur:
             return None
         ev = self._exit(spec, t, obs, cur, dev)
-        return ev if ev is not None else self._update(spec, t, obs, held)
+        if ev is not None or t.streak_ticks:
+            # While an exit is being confirmed the next event is the exit itself (within
+            # min_exit_duration_s, or the reminder on the tick that breaks the streak): a reminder
+            # of "critical" on a page back at the peg would read as a depeg that is not there.
+            return ev
+        return self._update(spec, t, obs, held)
 
     def _held(self, spec: PegSpec, t: PegTrack, obs: Observation) -> tuple[float, float] | None:
         """The deviation this tick confirms: (shown, |judged|) of smallest magnitude among the

@@ -1,14 +1,15 @@
 """A page without a sound judgement is no information about a peg, not contrary evidence: it breaks no
 run of judged pages (one leaving ``unknown``, or one confirming a depeg). Only a judged page that
 contradicts resets a confirmation, and only ``unknown_after_s`` without a sound judgement enters
-``unknown``. Also: reminders in ``unknown`` are due on judged pages too."""
+``unknown``. Also: reminders in ``unknown`` are due on judged pages too, and no reminder repeats a
+state while the exit from it is being confirmed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
 
-from tests.support.engine import MIN, T0, config, peg_events_of
+from tests.support.engine import MIN, T0, batch, config, peg_events_of
 from tickerstream.engine import Engine
 from tickerstream.engine.pegstate import Observation, PegStateMachine, PegTrack
 from tickerstream.engine.pegstore import STATE_VERSION, read_tracks
@@ -135,6 +136,30 @@ def test_two_deviating_pages_hours_apart_in_unknown_confirm() -> None:
     evs = feed(pages)
     assert changes(evs) == [(15, "ok", "unknown"), (210, "unknown", "critical")]
     assert evs[-1].episode_start == T0 + 30 * MIN
+
+
+# --- no reminder of a state that is being left -----------------------------------------------------
+
+
+def test_no_reminder_of_critical_on_a_page_back_at_the_peg(make_engine: Callable[..., Engine]) -> None:
+    """USDT critical at -900 bps for an hour, then back at 1.0000 just when a reminder is due: before,
+    ``reminder critical`` with deviation 0.0, then the exit 5 min later. The exit alone now."""
+    e = make_engine()
+    prices = [0.91] * 13 + [1.0] * 3
+    evs: list[PegEvent] = []
+    for k, p in enumerate(prices):
+        out = e.process(batch([("USDT", T0 + k * 5 * MIN, p)], 0.0001))
+        evs += [ev for ev in out if isinstance(ev, PegEvent)]
+    assert [(ev.kind, ev.state) for ev in evs] == [("change", "critical"), ("change", "ok")]
+    assert evs[-1].ts == T0 + 70 * MIN and evs[-1].duration_s == 65 * 60.0
+    # a streak that breaks does not swallow the reminder: it comes on the page that breaks it
+    e = make_engine()
+    prices = [0.91] * 13 + [1.0, 0.91]
+    evs = []
+    for k, p in enumerate(prices):
+        out = e.process(batch([("USDT", T0 + k * 5 * MIN, p)], 0.0001))
+        evs += [ev for ev in out if isinstance(ev, PegEvent)]
+    assert [(ev.kind, ev.state, ev.ts) for ev in evs][1:] == [("reminder", "critical", T0 + 70 * MIN)]
 
 
 # --- checkpoints -----------------------------------------------------------------------------------
