@@ -133,8 +133,9 @@ class PegConfig:
     the event-time watermark passes ``ts + ref_max_wait_s``. A band wider than
     ``ref_uncertainty_ratio`` x the asset's warn level is not a sound basis: the tick is not judged,
     and after ``unknown_after_s`` without a sound judgement the asset goes ``unknown``. It leaves
-    ``unknown`` for a depeg once confirmed (as any entry), for ``ok`` once judged ticks span
-    ``unknown_exit_s`` (hysteresis: one judged page among unjudged ones does not flap it). A
+    ``unknown`` for a depeg once confirmed (as any entry), for ``ok`` once the judged ticks since
+    entering it span ``unknown_exit_s`` (hysteresis: one judged page among unjudged ones does not
+    flap it; unjudged pages between judged ones are no information and break nothing). A
     reference point ``ref_lone_pct`` off both its neighbours, which agree within half that, is a
     lone print (a misparsed page): no reference point, and not in the volatility.
 

@@ -17,13 +17,18 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   that long after the last judged tick (or the first tick, before any). It ends a running episode
   (its duration then reaches the last soundly judged tick: how long the depeg was *seen*). It is
   left for warn/critical once that level is confirmed like any entry (the state stays ``unknown``
-  meanwhile), for ``ok`` once a run of judged ticks spans ``unknown_exit_s`` (hysteresis: a lone
-  judged tick among unjudged ones does not flap it).
+  meanwhile), for ``ok`` once the judged ticks since entering it span ``unknown_exit_s`` (two at
+  least: a lone judged tick among unjudged ones does not flap it). Reminders in ``unknown`` are due
+  on any tick.
+- A tick without a sound judgement is no information, not contrary evidence: "consecutive judged
+  ticks" skip it, so it breaks no confirmation, held deviation or run leaving ``unknown``. Only a
+  judged tick below the level resets a confirmation; entering ``unknown`` drops it.
 - Only confirmed deviations count beyond entry too: the *held* deviation of a tick is the smallest
   among the consecutive judged ticks spanning ``confirm_s`` up to it (``_held``). ``worst_bps`` is
   the largest held deviation of the episode; ``deepened`` fires when the held |judged deviation|
   crosses the next multiple of ``update_step_bps`` beyond the deepest reported so far. ``reminder``
-  after ``reminder_interval_s`` without an event.
+  after ``reminder_interval_s`` without an event, except while an exit is being confirmed (the
+  exit is the next event).
 """
 
 from __future__ import annotations
@@ -58,11 +63,12 @@ class PegTrack:
     confirm_level: int = 0  # lowest level those ticks reached
     # The consecutive judged ticks of the last confirm_s (and the one before it): [ts, shown, judged].
     recent: list[list[float]] = field(default_factory=list)
-    sound_since: int = -1  # first tick of the current run of judged ticks (-1: none)
+    sound_since: int = -1  # first judged tick since entering unknown (-1: none)
     first_ts: int = -1
     last_ts: int = -1
     judged_ts: int = -1  # last soundly judged tick
     unknown_since: int = -1
+    unknown_reason: str | None = None  # of the last tick without a sound judgement
     deviation_bps: float | None = None  # at the last judged tick, as shown
     judged_bps: float | None = None
     worst_seen_bps: float = 0.0  # = worst_bps while in an episode, 0 otherwise (for metrics)
@@ -117,12 +123,10 @@ class PegStateMachine:
     # --- no sound judgement ----------------------------------------------------------------------
 
     def _unjudged(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
-        if obs.reason != "ambiguous_ticks":
-            # A page of another coin that shares the ticker may sit between two of this coin's:
-            # it does not break a run of judged ticks confirming a depeg. A missing reference does.
-            t.confirm_ticks = 0
-            t.recent.clear()
-            t.sound_since = -1
+        # A tick without a sound judgement is no information about the peg, not contrary evidence:
+        # it breaks no run of judged ticks (confirming a depeg, its held deviation, or the way out
+        # of unknown). Only unknown_after_s of them with no judged tick in between count (below).
+        t.unknown_reason = obs.reason
         if t.state == UNKNOWN:
             return self._reminder(spec, t, obs)
         since = t.judged_ts if t.judged_ts >= 0 else t.first_ts
@@ -144,8 +148,8 @@ class PegStateMachine:
 
     def _judged(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
         assert obs.judged is not None and obs.shown is not None
-        if t.sound_since < 0 or (self.unknown_ms and obs.ts - t.judged_ts >= self.unknown_ms):
-            t.sound_since = obs.ts  # a run of judged ticks: no unjudged one, none unknown_after_s apart
+        if t.sound_since < 0:
+            t.sound_since = obs.ts
         t.judged_ts = obs.ts
         t.deviation_bps = obs.shown
         t.judged_bps = obs.judged
@@ -172,7 +176,12 @@ class PegStateMachine:
         if not cur:
             return None
         ev = self._exit(spec, t, obs, cur, dev)
-        return ev if ev is not None else self._update(spec, t, obs, held)
+        if ev is not None or t.streak_ticks:
+            # While an exit is being confirmed the next event is the exit itself (within
+            # min_exit_duration_s, or the reminder on the tick that breaks the streak): a reminder
+            # of "critical" on a page back at the peg would read as a depeg that is not there.
+            return ev
+        return self._update(spec, t, obs, held)
 
     def _held(self, spec: PegSpec, t: PegTrack, obs: Observation) -> tuple[float, float] | None:
         """The deviation this tick confirms: (shown, |judged|) of smallest magnitude among the
@@ -204,13 +213,16 @@ class PegStateMachine:
         dev: float,
         held: tuple[float, float] | None,
     ) -> PegEvent | None:
-        """To warn/critical once the level is confirmed like any entry; to ok after judged ticks
-        spanning ``unknown_exit_s``. Until then the state stays ``unknown``."""
+        """To warn/critical once the level is confirmed like any entry; to ok once the judged ticks
+        since entering unknown span ``unknown_exit_s`` (two at least, however far apart: ticks
+        without a sound judgement between them say nothing). Until then the state stays
+        ``unknown``, and its reminders are due on judged ticks too."""
         if level:
-            return self._enter(spec, t, obs, 0, level, dev, held)
+            ev = self._enter(spec, t, obs, 0, level, dev, held)
+            return ev if ev is not None else self._reminder(spec, t, obs)
         t.confirm_ticks = 0
         if obs.ts - t.sound_since < self.unknown_exit_ms:
-            return None
+            return self._reminder(spec, t, obs)
         duration = (obs.ts - t.unknown_since) / 1000
         t.unknown_since = -1
         t.state = "ok"
@@ -296,6 +308,8 @@ class PegStateMachine:
         if not self.reminder_ms or obs.ts - t.last_event_ts < self.reminder_ms:
             return None
         state: PegState = t.state  # type: ignore[assignment]
+        if state == UNKNOWN and obs.reason is None and t.unknown_reason is None:
+            return None  # restored from a state that did not keep the reason: the next unjudged tick
         return self._event(spec, t, obs, "reminder", state, state, episode=state != UNKNOWN)
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -330,22 +344,24 @@ class PegStateMachine:
         duration: float | None = None,
     ) -> PegEvent:
         t.last_event_ts = obs.ts
+        unknown = state == UNKNOWN
+        reason = (obs.reason or t.unknown_reason) if unknown else None
         return PegEvent(
             symbol=spec.symbol,
             ts=obs.ts,
             kind=kind,
             peg=spec.peg,
-            target=None if obs.target is None else round(obs.target, 10),
+            target=None if obs.target is None or unknown else round(obs.target, 10),
             price=obs.price,
             ref_price=obs.ref_price,
             ref_age_s=None if obs.ref_age_s is None else round(obs.ref_age_s, 3),
-            deviation_bps=None if obs.shown is None else round(obs.shown, 2),
-            judged_bps=None if obs.judged is None else round(obs.judged, 2),
+            deviation_bps=None if obs.shown is None or unknown else round(obs.shown, 2),
+            judged_bps=None if obs.judged is None or unknown else round(obs.judged, 2),
             state=state,  # type: ignore[arg-type]
             prev_state=prev,  # type: ignore[arg-type]
             episode_id=episode_id(spec.symbol, t.episode_start) if episode else None,
             episode_start=t.episode_start if episode else None,
             worst_bps=round(t.worst_bps, 2) if episode else None,
             duration_s=duration,
-            unknown_reason=obs.reason if state == UNKNOWN else None,
+            unknown_reason=reason,  # type: ignore[arg-type]
         )

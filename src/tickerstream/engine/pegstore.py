@@ -15,6 +15,12 @@
   (``sound_since``: what leaves ``unknown`` for ``ok``); ``confirm_worst`` is gone. v2-v4 restore
   with both empty: the next ticks refill them, so a restore delays an update or the way out of
   ``unknown`` by at most ``confirm_s`` / ``unknown_exit_s``, and never raises one.
+- v6: a track keeps the reason of its last tick without a sound judgement (``unknown_reason``), so
+  a reminder in ``unknown`` is due on a judged tick too. ``sound_since`` is now the first judged
+  tick since entering ``unknown`` (ticks without a sound judgement no longer restart it); a v5
+  value is that or later, so it delays the way out by at most ``unknown_exit_s``. v2-v5 restore
+  without a reason: a track restored in ``unknown`` gives its next reminder on a tick without a
+  sound judgement (as v5 did), never one without a reason.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from tickerstream.engine.pegref import RefHistory, runs_since
 from tickerstream.engine.pegstate import PegTrack
 
 #: Version of the JSON ``PegMonitor.export`` gives (inside the engine checkpoint).
-STATE_VERSION = 5
+STATE_VERSION = 6
 
 #: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown; ``UNJUDGEABLE``:
 #: a page whose coin is not known, which only says the peg was not judged at ts).
@@ -45,7 +51,7 @@ def read_tracks(state: dict[str, Any]) -> dict[str, PegTrack]:
     version = state.get("version", 1)
     if version == 1:
         return _tracks_from_v1(state["tracks"])
-    if version in (2, 3, 4, STATE_VERSION):
+    if version in (2, 3, 4, 5, STATE_VERSION):
         try:
             tracks = state["tracks"].items()
             return {s: PegTrack.from_json(_track_v5(t) if version < 5 else t) for s, t in tracks}
