@@ -27,8 +27,9 @@ So the band widens with the time since the last change, and a price unchanged fo
 ``ref_max_age_s`` is stale outright (docs/pegs.md, "A reference's age").
 
 A lone print (a point ``ref_lone_pct`` off both neighbours, which agree: a misparsed page) is no
-reference point and not in the volatility (:meth:`RefHistory.lone`). Only the point after it tells,
-so a judgement at ``ts`` sees the points up to the first at or after ``ts`` and, when that one
+reference point and not in the volatility (:meth:`RefHistory.lone`); a tick whose nearest point
+on either side is one is not judged (a true one-page spike looks the same). Only the point after it
+tells, so a judgement at ``ts`` sees the points up to the first at or after ``ts`` and, when that one
 jumped, the next (both within the wait: :meth:`RefHistory.view_end`); the monitor releases a tick
 once they are known (:meth:`RefHistory.settled`) or its wait ended, so replay and Kafka judge alike.
 """
@@ -193,16 +194,28 @@ class RefHistory:
         if end < 0:
             return None
         j = bisect.bisect_right(self.ts, ts, 0, end + 1)  # self.ts[j - 1] <= ts < self.ts[j]
-        # A lone print is no reference point: the one before (or after) it stands in (two lone
-        # prints are never adjacent).
+        # A lone print is no reference point, but it is the nearest point on one side of ts: where
+        # the reference stood at ts is not known (a real one-page spike that pegged ticks tracked
+        # is, on the reference alone, a misparse). The points beyond it stand in for the reported
+        # price and age, and the band is infinitely uncertain: the tick is not judged. Two lone
+        # prints are never adjacent.
         i = j - 1
+        beside_lone = False
         if i > 0 and self._far(i, model) and self.lone(i, end, model):
             i -= 1
+            beside_lone = True
         before = i if i >= 0 and ts - self.ts[i] <= model.max_age_ms else None
         m = j
         if m < end and self._far(m, model) and self.lone(m, end, model):
             m += 1
+            beside_lone = True
         after = m if m <= end and self.ts[m] - ts <= model.max_age_ms else None
+        if beside_lone and (before is not None or after is not None):
+            at = before if before is not None else after
+            assert at is not None
+            p = self.price[at]
+            beyond = (ts - self.since[at] if at == before else self.ts[at] - ts) / 1000.0
+            return RefBand(p, p, p, beyond, math.inf)
         if after is not None and self.since[after] <= ts:
             # The first point after ts repeats the price shown at or before ts: no news of ts. Its
             # run stands for ts (the point before it when kept; when trimming dropped the run's
