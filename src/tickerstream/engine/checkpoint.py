@@ -1,22 +1,27 @@
 """Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-series arrays plus one JSON member.
 
-Format ``tickerstream-engine`` version 4: per series (``series``: symbol, coin id, quote), one ring
+Format ``tickerstream-engine`` version 5: per series (``series``: symbol, coin id, quote), one ring
 per horizon (``ts_<h>``, ``price_<h>``, ``var_<h>``, ``qexp_<h>``, ``npoints_<h>``), the volatility
 as a variance per second with the series' first ts, and the quantum estimate (``decimals``). Ring
 contents are stored unrotated and without the unused slots (oldest point first), so a checkpoint's
 size follows the data, not the capacity, and it restores into an engine with a different ring
 capacity (keeping the newest points). Horizons (move horizons and ``windows.horizon_s``) must
 match: detector state and the rings' thinning are per horizon. The move detectors' state includes
-the change of each move's latest event, from which a deepening is measured, whether the latest
-tick receded (re-arming takes two in a row), and each series' 24 h change check state. The
-volatility also keeps its value before the return into the last point (``var_prev``), to which it
-goes back should that point turn out to be a lone print, and the price of a tick dropped as a
-scale jump after the last point (``held_price``, ``scale.py``), which the next tick is judged by.
+the change of each move's latest event, from which a deepening is measured, the ts of the latest
+triggering tick (``last_trig_ts``: re-arming waits a quarter of the horizon after it), and each
+series' 24 h change check state. The volatility also keeps its value before the return into the
+last point (``var_prev``), to which it goes back should that point turn out to be a lone print, and
+the latest tick dropped as a scale jump (``held_price``, ``held_ts``, ``scale.py``), which a later
+jump to its scale confirms, and the price before the latest confirmed jump (``left_price``).
 
-Version 3 (without ``var_prev``, ``receded``, ``held_price``) is restored: a series' last point is kept
-in the volatility even if the next tick shows it was a lone print (the estimate it would go back to
-is unknown), its latest tick counts as not receded and a tick dropped as a scale jump just before
-the checkpoint is forgotten. Each matters for one tick after the restore.
+Versions 3 and 4 are restored. Version 4 (with ``receded`` instead of ``last_trig_ts``, without
+``held_ts`` and ``left_price``): the latest trigger is taken to be the latest event
+(``last_fire_ts``; a trigger since, while disarmed, is unknown, so a receding tick may re-arm up to
+a quarter horizon earlier than it would have), a dropped tick is dated at the last taken tick (it
+came after it) and no scale was left. Version 3 (without ``var_prev``, ``receded``, ``held_price``)
+besides: a series' last point is kept in the volatility even if the next tick shows it was a lone
+print (the estimate it would go back to is unknown) and a tick dropped as a scale jump just before
+the checkpoint is forgotten. Each matters for the first ticks after the restore.
 
 Older versions are refused with ``CheckpointFormatError`` and the caller cold-starts those series:
 version 1 (one per-tick ring, volatility counted per tick) because its variance has no time unit,
@@ -40,14 +45,14 @@ from tickerstream.engine.series import SeriesKey
 from tickerstream.engine.windows import Windows
 
 FORMAT = "tickerstream-engine"
-VERSION = 4
+VERSION = 5
 #: Older versions restored (the state they lack is filled in by ``restore_rows``).
-_RESTORED = {3}
+_RESTORED = {3, 4}
 #: Why each older version cannot be restored (the caller logs it and cold-starts).
 _REFUSED = {
-    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v4 state "
+    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v5 state "
     "(time-bucketed rings, volatility per second): its series start cold",
-    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into v4 state (series "
+    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into v5 state (series "
     "keyed by symbol, coin id and quote): its series start cold",
 }
 
@@ -98,12 +103,14 @@ def dump(
         var=win.var[rows],
         var_prev=win.var_prev[rows],
         held_price=win.held_price[rows],
+        held_ts=win.held_ts[rows],
+        left_price=win.left_price[rows],
         n_ret=win.n_ret[rows],
         armed=det.armed[rows],
         last_fire_ts=det.last_fire_ts[rows],
         last_change=det.last_change[rows],
         anchor_price=det.anchor_price[rows],
-        receded=det.receded[rows],
+        last_trig_ts=det.last_trig_ts[rows],
         change_mismatch=quality.mismatch[rows],
         change_streak=quality.streak[rows],
     )
@@ -181,6 +188,11 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     if "var_prev" in a:  # v4 on; older: unknown (NaN, as reset left it)
         win.var_prev[rows] = a["var_prev"]
         win.held_price[rows] = a["held_price"]
+    if "held_ts" in a:  # v5 on; v4: its dropped tick came after the last taken one, at an unknown ts
+        win.held_ts[rows] = a["held_ts"]
+        win.left_price[rows] = a["left_price"]
+    else:
+        win.held_ts[rows] = a["last_ts"]
     win.n_ret[rows] = a["n_ret"]
     det.armed[rows] = a["armed"]
     det.last_fire_ts[rows] = a["last_fire_ts"]
@@ -188,5 +200,7 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     quality.mismatch[rows] = a["change_mismatch"]
     quality.streak[rows] = a["change_streak"]
     det.anchor_price[rows] = a["anchor_price"]
-    if "receded" in a:  # v4 on; older: not receded (as reset left it)
-        det.receded[rows] = a["receded"]
+    if "last_trig_ts" in a:  # v5 on; older: the latest event's ts, the latest trigger known
+        det.last_trig_ts[rows] = a["last_trig_ts"]
+    else:
+        det.last_trig_ts[rows] = a["last_fire_ts"]

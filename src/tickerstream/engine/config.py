@@ -62,7 +62,9 @@ class MoveConfig:
     at ``ts - h``; it must be no older than ``ts - h * (1 + anchor_slack)``, otherwise the change
     would span a much longer time than ``h``.
     After firing, a (symbol, horizon) re-arms once both measures recede below ``recede_ratio``
-    of their trigger levels, or a cooldown after the last event: ``cooldown_s`` gives one per
+    of their trigger levels on a tick at least ``rearm_after`` of the horizon (a quarter: 15 min
+    for 1 h, 6 h for 24 h) after its latest triggering tick (pages of a source lagging the move in
+    between do not end it), or a cooldown after the last event: ``cooldown_s`` gives one per
     horizon; empty (the default) means each horizon's own length, so a crash that holds for a day
     is one 24 h move, not one every hour.
     """
@@ -77,6 +79,7 @@ class MoveConfig:
     zscore_min_returns: int = 10
     recede_ratio: float = 0.5
     cooldown_s: tuple[int, ...] = ()
+    rearm_after: float = 0.25
 
     def cooldown_for(self, index: int) -> int:
         """Cooldown in seconds of the ``index``-th horizon."""
@@ -110,6 +113,8 @@ class MoveConfig:
             raise ValueError("sigma_floor_daily, zscore_k and ewma_halflife_s must be > 0")
         if not 0 < self.recede_ratio < 1:
             raise ValueError("recede_ratio must be in (0, 1)")
+        if not 0 <= self.rearm_after <= 1:  # also refuses nan
+            raise ValueError("rearm_after must be in [0, 1] (a fraction of each horizon)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ that could fire a move and the ticks of pegged/reference symbols. Semantics: doc
 Memory at the defaults (capacity 256, rings for 1 h and 24 h): about 12.9 KB per series (2 x 256 x
 25 B of rings, ~100 B of per-series state, ~100 B for its key and dict entries), so 10,000 series
 take about 129 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
-(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 12,934 B each: 161 MB of arrays).
+(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 12,964 B each: 161 MB of arrays).
 """
 
 from __future__ import annotations
@@ -210,13 +210,19 @@ class Engine:
         return events
 
     def _drop_scale_jumps(self, g: Grouped, keep: I64 | None) -> Grouped:
-        """A tick at 10x or a tenth of its series' previous one is a misparse until the next tick
-        confirms its scale (``engine/scale.py``): dropped and counted, never a point, a move or a
-        reference price for other instances."""
+        """A tick at 10x or a tenth of its series' last taken one is a misparse until a second page
+        at its scale confirms it (``engine/scale.py``): dropped and counted, never a point, a move
+        or a reference price for other instances."""
         win = self.windows
-        drop, held = scale_jumps(g, win.last_price, win.held_price)
-        win.held_price[g.seg_rows] = held
+        drop, rows, held, held_ts, left = scale_jumps(
+            g, win.last_price, win.last_ts, win.held_price, win.held_ts, win.left_price
+        )
         if drop is None:
+            return g
+        win.held_price[rows] = held
+        win.held_ts[rows] = held_ts
+        win.left_price[rows] = left
+        if not drop.any():
             return g
         self._stats.scale_jumps += int(np.count_nonzero(drop))
         pos = g.order[drop]

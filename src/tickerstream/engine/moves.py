@@ -19,13 +19,16 @@ the ticks that trigger (rare) go through the small per-tick state machine:
   horizon) after its latest event (``kind="reminder"``);
 - a trigger against the direction of the latest event is a new episode (``kind="new"``): the
   reversal is reported when it happens, never as a reminder of the move it reverses;
-- it re-arms after two ticks in a row whose change is defined and where both measures are below
-  ``recede_ratio`` of their trigger levels (the move receded): a single receding tick between
-  triggering ones is a page lagging the move (a second source minutes behind), not its end.
+- it re-arms after a tick whose change is defined and where both measures are below
+  ``recede_ratio`` of their trigger levels (the move receded), when that tick comes at least
+  ``rearm_after`` of the horizon (a quarter: 15 min for 1 h, 6 h for 24 h) after the latest tick
+  that triggered: pages of sources lagging the move (minutes behind, or stale) between live pages
+  that still trigger do not end it (one crash, one `new`), while a move that receded for that long
+  has ended, however few pages showed it (a second crash hours later is `new`).
 
 State per row and horizon: ``armed`` (1 B), ``last_fire_ts`` (8 B), ``last_change`` (8 B, the
-signed change of the latest event), ``anchor_price`` (8 B, for metrics) and ``receded`` (1 B, did
-the latest tick recede).
+signed change of the latest event), ``anchor_price`` (8 B, for metrics) and ``last_trig_ts`` (8 B,
+the latest triggering tick's ts).
 """
 
 from __future__ import annotations
@@ -57,8 +60,9 @@ class MoveDetector:
         self.last_change = np.full((0, nh), np.nan)
         #: As-of price at ``last ts - h`` per row and horizon, from the row's latest tick (metrics).
         self.anchor_price = np.full((0, nh), np.nan)
-        #: Did the row's latest tick recede, per horizon (re-arming takes two receding ticks in a row).
-        self.receded = np.zeros((0, nh), dtype=bool)
+        #: ts of the row's latest triggering tick per horizon (a receding tick re-arms only when it
+        #: comes ``rearm_after`` of the horizon later).
+        self.last_trig_ts = np.full((0, nh), NEVER, dtype=np.int64)
         self.grow(rows)
 
     def grow(self, rows: int) -> None:
@@ -71,14 +75,14 @@ class MoveDetector:
         self.last_fire_ts = np.concatenate([self.last_fire_ts, np.full((add, nh), NEVER, dtype=np.int64)])
         self.last_change = np.concatenate([self.last_change, np.full((add, nh), np.nan)])
         self.anchor_price = np.concatenate([self.anchor_price, np.full((add, nh), np.nan)])
-        self.receded = np.concatenate([self.receded, np.zeros((add, nh), dtype=bool)])
+        self.last_trig_ts = np.concatenate([self.last_trig_ts, np.full((add, nh), NEVER, dtype=np.int64)])
 
     def reset(self, rows: I64) -> None:
         self.armed[rows] = True
         self.last_fire_ts[rows] = NEVER
         self.last_change[rows] = np.nan
         self.anchor_price[rows] = np.nan
-        self.receded[rows] = False
+        self.last_trig_ts[rows] = NEVER
 
     def detect(
         self,
@@ -155,13 +159,27 @@ class MoveDetector:
                 # Receded only when the change is defined and both measures are low: a NaN change
                 # (no anchor) says nothing about the move and must not re-arm the detector.
                 low = (absc < thr * cfg.recede_ratio) & ~(absz >= cfg.zscore_k * cfg.recede_ratio)
-            # ... on two ticks in a row: one page of a source lagging behind the move (its change
-            # over h still small) between live pages must not re-arm it (one crash, one `new`).
-            low_before = np.empty_like(low)
-            low_before[1:] = low[:-1]
-            low_before[g.starts] = self.receded[g.seg_rows, h]
-            recede = low & low_before
-            self.receded[g.seg_rows, h] = low[last]
+            # ... and only ``rearm_after`` of the horizon after the latest triggering tick: a page of
+            # a source lagging behind the move (its change over h still small) between live pages
+            # that trigger must not re-arm it (one crash, one `new`). The latest trigger before
+            # each tick: in the batch (a low tick never triggers) or, if none in its segment, the
+            # row's state.
+            prior = g.per_tick(self.last_trig_ts[g.seg_rows, h])
+            trig_pos = np.flatnonzero(trig)
+            if trig_pos.size:
+                # Only the ticks of the (few) segments with a trigger look for one in the batch.
+                with_trig = np.zeros(g.seg_rows.size, dtype=bool)
+                with_trig[g.seg_of[trig_pos]] = True
+                sub = np.flatnonzero(g.per_tick(with_trig))
+                k = np.searchsorted(trig_pos, sub, side="left") - 1
+                j = trig_pos[np.maximum(k, 0)]
+                in_seg = (k >= 0) & (j >= seg_start[sub])
+                prior[sub[in_seg]] = g.ts[j[in_seg]]
+                k_end = np.searchsorted(trig_pos, last, side="right") - 1
+                j_end = trig_pos[np.maximum(k_end, 0)]
+                has = (k_end >= 0) & (j_end >= g.starts)
+                self.last_trig_ts[g.seg_rows[has], h] = g.ts[j_end[has]]
+            recede = low & (g.ts - prior >= int(h_ms * cfg.rearm_after))
             self.anchor_price[g.seg_rows, h] = np.where(usable[last], a_px[last], np.nan)
             # Index of the latest receding tick at or before a tick (-1 if none in the batch), asked
             # only for the candidates and each segment's last tick; values from an earlier segment

@@ -14,8 +14,8 @@ tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min
 ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
 
 Memory at the defaults (two rings of 256 points of ts, price, variance rate and quantum exponent):
-2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 57 B of per-row scalars here, 26 B per
-move horizon in the detector and 9 B for the 24 h change check (12,934 B per row).
+2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 73 B of per-row scalars here, 33 B per
+move horizon in the detector and 9 B for the 24 h change check (12,964 B per row).
 
 Which ticks extend a series (late ticks and duplicates do not) is decided in ``grouping.py``.
 
@@ -91,8 +91,13 @@ class Windows:
         # goes back to should the last point turn out to be a lone print. NaN: unknown (restored
         # from a checkpoint without it, or no point yet): the last point is then kept as it is.
         self.var_prev = np.zeros(0, dtype=np.float64)
-        # Price of a tick dropped as a scale jump after the last point (NaN: none; ``scale.py``).
+        # The latest tick dropped as a scale jump: its price (NaN: none), which a jump within 2x of
+        # it confirms, and ts (``scale.py``).
         self.held_price = np.zeros(0, dtype=np.float64)
+        self.held_ts = np.zeros(0, dtype=np.int64)  # its ts (NO_TS: none)
+        # The price before the latest confirmed scale jump (NaN: none): the scale a return to needs
+        # two pages in a row.
+        self.left_price = np.zeros(0, dtype=np.float64)
         self.n_ret = np.zeros(0, dtype=np.int64)  # returns seen (z-score warm-up)
         self.decimals = np.zeros(0, dtype=np.int8)  # finest decimals seen (quantum estimate); -1 none
         self.grow(rows)
@@ -140,6 +145,8 @@ class Windows:
         self.var = ext(self.var, 0.0)
         self.var_prev = ext(self.var_prev, np.nan)
         self.held_price = ext(self.held_price, np.nan)
+        self.held_ts = ext(self.held_ts, NO_TS)
+        self.left_price = ext(self.left_price, np.nan)
         self.n_ret = ext(self.n_ret, 0)
         self.decimals = ext(self.decimals, -1)
         self.rows = new
@@ -154,12 +161,14 @@ class Windows:
         self.var[rows] = 0.0
         self.var_prev[rows] = np.nan
         self.held_price[rows] = np.nan
+        self.held_ts[rows] = NO_TS
+        self.left_price[rows] = np.nan
         self.n_ret[rows] = 0
         self.decimals[rows] = -1
 
     def arrays(self) -> list[npt.NDArray[Any]]:
         out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.var_prev]
-        out += [self.held_price, self.n_ret]
+        out += [self.held_price, self.held_ts, self.left_price, self.n_ret]
         out.append(self.decimals)
         for r in self.rings:
             out += [r.ts, r.price, r.var, r.qexp, r.count]

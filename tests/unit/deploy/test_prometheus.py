@@ -66,6 +66,7 @@ def test_every_alert_is_tested_firing_and_not_firing() -> None:
         "TickerStablecoinTicksStopped",
         "TickerTickFromFuture",
         "TickerTicksDroppedLate",
+        "TickerScaleJumps",
         "TickerSymbolStale",
         "TickerSymbolMissing",
         "TickerProcessDown",

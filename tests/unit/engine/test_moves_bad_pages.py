@@ -103,9 +103,10 @@ def test_the_lone_print_is_undone_after_a_restore(make_engine: Callable[..., Eng
 
 
 def as_version_3(data: bytes) -> bytes:
-    """A checkpoint as version 3 wrote it: no ``var_prev``, no ``receded``."""
+    """A checkpoint as version 3 wrote it: none of the state versions 4 and 5 added."""
+    later = ("var_prev", "receded", "held_price", "held_ts", "left_price", "last_trig_ts")
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files if k not in ("var_prev", "receded")}
+        arrays = {k: z[k] for k in z.files if k not in later}
     meta = orjson.loads(arrays.pop("meta").tobytes())
     meta["version"] = 3
     buf = io.BytesIO()
@@ -163,8 +164,9 @@ def test_a_lagging_second_source_does_not_make_one_crash_several(
 def test_one_receding_page_between_triggering_ones_does_not_rearm(make_engine: Callable[..., Engine]) -> None:
     """10-minute pages: 100, then 90 held; one page back at 100 (its 1 h change is 0: receding),
     then 90 again. The one page used to re-arm the detector and the next 90 was a second `new` for
-    the same drop. A move that really receded shows it on two pages in a row: 90 held for two
-    hours, then 81 is a new episode in the same direction, as before."""
+    the same drop. It comes 10 minutes after a triggering page, less than a quarter of the hour:
+    no re-arm. A move that really receded: 90 held for two hours, then 81 is a new episode in the
+    same direction, as before."""
     px = [100.0] * 8 + [90.0] * 3 + [100.0] + [90.0] * 3
     e = make_engine(*HORIZONS, "moves.zscore_k=1000")
     got = hour_moves(e, [(T0 + k * 10 * MIN, p) for k, p in enumerate(px)], [])

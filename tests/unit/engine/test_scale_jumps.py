@@ -3,9 +3,11 @@ confirms its scale: never a -99.9 % move."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import numpy as np
+import orjson
 import pytest
 
 from tests.support.engine import MIN, T0, batch
@@ -76,13 +78,32 @@ def test_a_real_change_of_scale_is_reported_one_page_late(make_engine: Callable[
     assert e.stats.scale_jumps == 1
 
 
-def test_alternating_scales_keep_the_first_scale(make_engine: Callable[..., Engine]) -> None:
-    """3000, 3, 3000, 3, 3000: each page at 3 is a jump from a taken page and dropped; each page
-    back at 3000 is a jump from a dropped one and taken."""
-    series = pages(12, 3000.0, {6: 1e-3, 8: 1e-3, 10: 1e-3})
+@pytest.mark.parametrize("cuts", [[], [41, 42, 43], list(range(1, 80, 3))])
+def test_a_crash_beyond_a_tenth_is_confirmed_between_stale_pages(
+    make_engine: Callable[..., Engine], cuts: list[int]
+) -> None:
+    """A stale second source keeps showing 2.0 between the live pages, which show a -92 % crash to
+    0.158. Each live page used to be a jump from the stale page before it (dropped) and each stale
+    page a jump from a dropped one (taken): the crash was never reported. Judged against the last
+    taken page, the second live page at 0.158 confirms the first: reported then, once; the stale
+    pages are dropped from then on (a return to the scale left needs two pages in a row)."""
+    ticks = []
+    for k in range(40):
+        live = 2.0 if k < 20 else 0.158
+        ticks += [("FOO", T0 + k * 10 * MIN, live), ("FOO", T0 + k * 10 * MIN + 5 * MIN, 2.0)]
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    moves = feed(e, ticks, cuts)
+    assert [(m.ts, m.horizon_s, m.kind, m.to_price) for m in moves] == [(T0 + 210 * MIN, 3600, "new", 0.158)]
+    assert e.stats.scale_jumps == 1 + 19
+
+
+def test_a_dropped_page_confirms_nothing_after_an_hour(make_engine: Callable[..., Engine]) -> None:
+    """Two misparsed pages at a thousandth, 70 minutes apart, with good pages between: both dropped
+    (a dropped page confirms a jump to its scale for an hour)."""
+    series = pages(20, 3000.0, {6: 1e-3, 13: 1e-3})
     e = make_engine(*HORIZONS, "moves.zscore_k=1000")
     assert feed(e, [("ETH", ts, p) for ts, p in series], []) == []
-    assert e.stats.scale_jumps == 3
+    assert e.stats.scale_jumps == 2
 
 
 def test_a_dropped_reference_page_is_not_published(make_engine: Callable[..., Engine]) -> None:
@@ -93,3 +114,45 @@ def test_a_dropped_reference_page_is_not_published(make_engine: Callable[..., En
     ticks[3] = ("BTC", ticks[3][1], 99.0)
     e.process(batch(ticks, 0.01))
     assert e.last_reference_mask.tolist() == [True, True, True, False, True]
+
+
+def as_version_4(data: bytes) -> bytes:
+    """A checkpoint as version 4 wrote it: ``receded`` instead of ``last_trig_ts``, no ``held_ts``
+    and no ``left_price``."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k not in ("held_ts", "left_price", "last_trig_ts")}
+    arrays["receded"] = np.zeros(arrays["armed"].shape, dtype=bool)
+    meta = orjson.loads(arrays.pop("meta").tobytes())
+    meta["version"] = 4
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.frombuffer(orjson.dumps(meta), dtype=np.uint8), **arrays)
+    return buf.getvalue()
+
+
+def test_a_version_4_checkpoint_keeps_the_dropped_page(make_engine: Callable[..., Engine]) -> None:
+    """Version 4 restores: its dropped page (without a ts, dated at the last taken page) still
+    confirms the next page at its scale, so a redenomination cut by the restore after its first
+    page is reported at its second, as without the restore."""
+    series = [("ETH", ts, p) for ts, p in pages(20, 3000.0, {k: 1e-3 for k in range(12, 20)})]
+    whole = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    expected = feed(whole, series, [])
+    first = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    got = feed(first, series[:13], [])
+    second = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    second.restore(as_version_4(first.checkpoint()))
+    got += feed(second, series[13:], [])
+    assert got == expected
+    assert [m.ts for m in got] == [series[13][1]]
+
+
+def test_a_return_to_the_scale_left_takes_two_pages_in_a_row(make_engine: Callable[..., Engine]) -> None:
+    """3000 for 12 pages, 3 for 6 (a confirmed scale change), then 3000 again for good: the first
+    page back is dropped, the second (right after it) confirms the return."""
+    series = pages(24, 3000.0, {k: 1e-3 for k in range(12, 18)})
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    moves = feed(e, [("ETH", ts, p) for ts, p in series], [])
+    assert [(m.ts, m.horizon_s, m.direction) for m in moves if m.kind == "new"] == [
+        (series[13][0], 3600, "down"),
+        (series[19][0], 3600, "up"),
+    ]
+    assert e.stats.scale_jumps == 2

@@ -95,7 +95,7 @@ def test_stats_match_naive_numpy_over_the_horizon(make_engine: Callable[..., Eng
 
 def test_horizon_expiry_excludes_old_points_from_stats(make_engine: Callable[..., Engine]) -> None:
     e = make_engine("windows.horizon_s=3600", "moves.horizons_s=[600]", "moves.threshold_pct=[50.0]")
-    e.process(batch([("A", T0, 1000.0), ("A", T0 + 10 * MIN, 1.0)]))
+    e.process(batch([("A", T0, 10.0), ("A", T0 + 10 * MIN, 1.5)]))
     e.process(batch([("A", T0 + 2 * HOUR, 2.0), ("A", T0 + 2 * HOUR + MIN, 3.0)]))
     st = e.window_stats(["A"])
     assert st.points[0] == 2 and st.max[0] == 3.0 and st.min[0] == 2.0
@@ -172,9 +172,9 @@ def test_price_decimals_reads_the_shown_step() -> None:
 def test_bytes_per_symbol_as_documented() -> None:
     e = Engine()
     # two rings (1 h, 24 h) of 256 x (8 B ts, 8 B price, 8 B variance, 1 B quantum exponent) + 8 B
-    # count, 57 B of scalars (the variance before the last point's return and a dropped scale jump's
-    # price among them)
-    assert e.windows.nbytes_per_row() == 2 * (256 * 25 + 8) + 57
+    # count, 73 B of scalars (the variance before the last point's return, a dropped scale jump's
+    # price and ts and the price before the latest confirmed jump among them)
+    assert e.windows.nbytes_per_row() == 2 * (256 * 25 + 8) + 73
 
 
 def test_quantum_exponents_are_the_power_of_ten_at_or_above_each_quantum() -> None:
