@@ -67,11 +67,7 @@ def group_and_accept(rows: I64, ts: I64, price: F64, quantum: F64, last_ts: I64)
     r = rows[order]
     t = ts[order]
     n = r.shape[0]
-    first = np.empty(n, dtype=bool)
-    first[:1] = True
-    np.not_equal(r[1:], r[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    ends = np.append(starts[1:], n)
+    first, starts, ends = segments(r)
     # The running max of earlier ts in the row; while a row's ts never decrease within the batch
     # (the normal case) that is simply the previous tick's ts, or the row's last accepted ts (one
     # gather per row, repeated over its ticks: cheaper than a gather per tick).
@@ -92,19 +88,34 @@ def group_and_accept(rows: I64, ts: I64, price: F64, quantum: F64, last_ts: I64)
     if late or duplicates:  # the common case drops nothing: no regrouping, no gathers per tick
         keep = np.flatnonzero(accepted)
         order = order[keep]
-        r = r[keep]
-        t = t[keep]
-        first = np.empty(r.shape[0], dtype=bool)
-        first[:1] = True
-        np.not_equal(r[1:], r[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        ends = np.append(starts[1:], r.shape[0])
-    m = r.shape[0]
+        return grouped(order, r[keep], t[keep], price[order], quantum[order], late, duplicates)
+    return grouped(order, r, t, price[order], quantum[order], late, duplicates, (first, starts, ends))
+
+
+def segments(r: I64) -> tuple[npt.NDArray[np.bool_], I64, I64]:
+    """Runs of equal values in ``r`` (sorted): which position starts one, their starts and ends."""
+    first = np.empty(r.shape[0], dtype=bool)
+    first[:1] = True
+    np.not_equal(r[1:], r[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return first, starts, np.append(starts[1:], r.shape[0])
+
+
+def grouped(
+    order: I64,
+    r: I64,
+    t: I64,
+    price: F64,
+    quantum: F64,
+    late: int,
+    duplicates: int,
+    segs: tuple[npt.NDArray[np.bool_], I64, I64] | None = None,
+) -> Grouped:
+    """A :class:`Grouped` of ticks already in row order (``segs``: their ``segments``, if known)."""
+    first, starts, ends = segments(r) if segs is None else segs
     seg_of = np.cumsum(first) - 1
-    rank = np.arange(m, dtype=np.int64) - np.repeat(starts, ends - starts)
-    return Grouped(
-        order, r, t, price[order], quantum[order], starts, ends, r[starts], seg_of, rank, late, duplicates
-    )
+    rank = np.arange(r.shape[0], dtype=np.int64) - np.repeat(starts, ends - starts)
+    return Grouped(order, r, t, price, quantum, starts, ends, r[starts], seg_of, rank, late, duplicates)
 
 
 #: Below this many segments still running, the recurrence continues in plain Python (cheaper

@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from tickerstream.engine.grouping import Grouped
+from tickerstream.engine.grouping import Grouped, grouped
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -117,27 +117,5 @@ def scale_jumps(
 
 def without(g: Grouped, drop: B) -> Grouped:
     """``g`` without the dropped ticks (segments left empty disappear)."""
-    keep = np.flatnonzero(~drop)
-    r = g.rows[keep]
-    m = r.shape[0]
-    first = np.empty(m, dtype=bool)
-    first[:1] = True
-    np.not_equal(r[1:], r[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    ends = np.append(starts[1:], m)
-    seg_of = np.cumsum(first) - 1
-    rank = np.arange(m, dtype=np.int64) - np.repeat(starts, ends - starts)
-    return Grouped(
-        g.order[keep],
-        r,
-        g.ts[keep],
-        g.price[keep],
-        g.quantum[keep],
-        starts,
-        ends,
-        r[starts],
-        seg_of,
-        rank,
-        g.late,
-        g.duplicates,
-    )
+    k = np.flatnonzero(~drop)
+    return grouped(g.order[k], g.rows[k], g.ts[k], g.price[k], g.quantum[k], g.late, g.duplicates)
