@@ -6,8 +6,8 @@ emit the same events, byte for byte (so it is also an independent reading of the
 from docs/moves.md and the engine's module docs). Each tick is taken in stream order: find its
 series, drop it if late or a duplicate, then if a scale jump, then quantum, volatility (a lone
 print among its points is left out once the next point shows it), the as-of anchor per horizon,
-the move state machine (re-armed by two receding ticks in a row), the 24 h change check, the
-rings, and the peg monitor.
+the move state machine (re-armed by a receding tick ``rearm_after`` of the horizon after the
+latest trigger), the 24 h change check, the rings, and the peg monitor.
 
 Transcendental functions go through numpy (``_f``) so both round alike. Pegs reuse the engine's
 ``PegMonitor``, which is per-tick Python in both; this file decides, like the engine, which series
@@ -40,7 +40,8 @@ from tickerstream.engine.quality import (
 )
 from tickerstream.engine.quanta import MIN_ESTIMATED_DECIMALS, UNROUNDED, price_decimals
 from tickerstream.engine.registry import load_coin_pins, load_registry
-from tickerstream.engine.scale import FACTOR
+from tickerstream.engine.scale import CONFIRM as CONFIRM_SCALE
+from tickerstream.engine.scale import CONFIRM_MS, FACTOR
 from tickerstream.events import Event, Move, MoveKind, PegEvent, Quality, Trigger, event_sort_key
 
 NAN = math.nan
@@ -70,6 +71,11 @@ def _div(a: float, b: float) -> float:
     return a / b
 
 
+def _same_scale(a: float, b: float) -> bool:
+    """Is ``a`` within ``CONFIRM`` (2) times of ``b`` (NaN: no)?"""
+    return 1.0 / CONFIRM_SCALE <= _div(a, b) <= CONFIRM_SCALE
+
+
 def _point_quantum(q: float) -> float:
     """A ring point keeps its tick's quantum rounded up to a power of ten (``quantum_exponents``:
     0.05 -> 0.1, allowing float noise of 1e-9); unknown or zero -> NaN (the tick's own quantum
@@ -92,14 +98,16 @@ class Series:
     rings: list[deque[Point]]
     last_ts: int = -1
     last_px: float = NAN  # price of the last taken tick
-    held_px: float = NAN  # price of a tick dropped as a scale jump after it (NaN: none)
+    held_px: float = NAN  # price of the latest tick dropped as a scale jump (NaN: none, or confirmed)
+    held_ts: int = -1  # ... its ts
+    left_px: float = NAN  # the last taken price before the latest confirmed scale jump
     decimals: int = -1  # most decimals a price without a quantum needed so far
     first_ts: int = -1
     var: float = 0.0  # EWMA of r^2 / dt, not debiased
     var_prev: float = 0.0  # ... before the return into the last point (should it be a lone print)
     n_ret: int = 0
     armed: list[bool] = field(default_factory=list)  # per move horizon
-    receded: list[bool] = field(default_factory=list)  # did the latest tick recede, per horizon
+    last_trig: list[int] = field(default_factory=list)  # ts of the latest triggering tick, per horizon
     last_fire: list[int] = field(default_factory=list)
     last_change: list[float] = field(default_factory=list)  # signed change of the latest event
     mismatch: bool = False  # the page's 24 h change disagrees (confirmed)
@@ -170,7 +178,7 @@ class DequeEngine:
             quote,
             [deque(maxlen=self.cfg.windows.capacity) for _ in self.ring_h],
             armed=[True] * nh,
-            receded=[False] * nh,
+            last_trig=[NEVER] * nh,
             last_fire=[NEVER] * nh,
             last_change=[NAN] * nh,
         )
@@ -244,17 +252,28 @@ class DequeEngine:
                     self.stats.late += 1
                 self.pegs.release_due(after, pegs)
                 continue
-            # A scale jump (10x or a tenth of the previous tick, taken or dropped) is dropped when
-            # the previous tick was taken: it is then nothing, not even a last price.
-            held = s.held_px
-            jump = _div(price, s.last_px if held != held else held)
-            if (jump >= FACTOR or jump <= 1.0 / FACTOR) and held != held:
-                s.held_px = price
-                self.stats.scale_jumps += 1
-                self.last_reference_mask[i] = False
-                self.pegs.release_due(after, pegs)
-                continue
-            s.held_px = NAN
+            # A scale jump (10x or a tenth of the last taken tick; none before one is taken) is
+            # dropped, and is then nothing, not even a last price, unless the latest dropped tick
+            # confirms its scale: within 2x of it and at most an hour older, and (for a jump back
+            # to the scale left at the latest confirmed jump) right before it, no taken tick between.
+            last = s.last_px
+            r = price / last if last > 0 else NAN
+            if r >= FACTOR or r <= 1.0 / FACTOR:
+                held = s.held_px
+                if (
+                    held == held
+                    and ts - s.held_ts <= CONFIRM_MS
+                    and _same_scale(price, held)
+                    and (s.held_ts > s.last_ts or not _same_scale(price, s.left_px))
+                ):
+                    s.left_px = last
+                    s.held_px = NAN
+                else:
+                    s.held_px, s.held_ts = price, ts
+                    self.stats.scale_jumps += 1
+                    self.last_reference_mask[i] = False
+                    self.pegs.release_due(after, pegs)
+                    continue
             self.stats.accepted += 1
             out += self._tick(s, ts, price, tq, change[i] if checked else None, signed[i])
             if s.peg:  # the peg monitor gets the quantum the page showed (NaN: unknown)
@@ -410,8 +429,7 @@ class DequeEngine:
         """One (series, horizon) at one tick: measures, then the armed / deepened / reminder rules."""
         m = self.cfg.moves
         if a is None or a[0] < ts - int(hs * 1000 * (1.0 + m.anchor_slack)):
-            s.receded[h] = False  # undefined change: neither fires nor recedes
-            return None
+            return None  # undefined change: neither triggers nor recedes
         a_ts, a_px, a_var, a_q = a
         # The regime at the anchor, before the move began; none known there (warm-up): no z (the
         # current estimate would count the move's own returns).
@@ -435,13 +453,14 @@ class DequeEngine:
         absz = abs(z)
         c_hit = absc >= thr
         z_hit = absz >= m.zscore_k
-        # Re-arming takes two receding ticks in a row (a page lagging the move is not its end).
-        low = absc < thr * m.recede_ratio and not absz >= m.zscore_k * m.recede_ratio
-        recede, s.receded[h] = low and s.receded[h], low
         if not (c_hit or z_hit):
-            if recede:
+            # Re-armed by a receding tick only ``rearm_after`` of the horizon after the latest
+            # triggering tick (pages lagging the move between triggering ones are not its end).
+            low = absc < thr * m.recede_ratio and not absz >= m.zscore_k * m.recede_ratio
+            if low and ts - s.last_trig[h] >= int(hs * 1000 * m.rearm_after):
                 s.armed[h] = True  # the move receded
             return None
+        s.last_trig[h] = ts  # a trigger, whether it fires or not
         level = s.last_change[h]
         kind: MoveKind
         if s.armed[h] or least * level < 0:
