@@ -71,8 +71,10 @@ def make_engine() -> Callable[..., Engine]:
     return make
 
 
-def stream(seed: int, n_snapshots: int = 150) -> TickBatch:
-    """Page snapshots (shared ts, any order), volatile prices, depegs, late ticks and duplicates."""
+def stream(seed: int, n_snapshots: int = 150, misparsed: float = 0.0) -> TickBatch:
+    """Page snapshots (shared ts, any order), volatile prices, depegs, late ticks and duplicates;
+    with ``misparsed`` > 0, that share of ticks also at a thousandth or 1000x of the price (a scale
+    jump), each just before the true page at the same ts or a later one."""
     rng = np.random.default_rng(seed)
     syms: list[str] = []
     ts: list[int] = []
@@ -92,6 +94,10 @@ def stream(seed: int, n_snapshots: int = 150) -> TickBatch:
             ref = {"WBTC": "BTC", "STETH": "ETH", "WETH": "ETH"}.get(s)
             price = BASE[s] * level[s] * (level[ref] if ref else 1.0)
             price = round(price, 2) if price >= 1 else round(price, 6)
+            if misparsed and rng.random() < misparsed:  # a misparsed page, then the true one at the same ts or later
+                syms.append(s)
+                ts.append(t - int(rng.integers(0, 2)) * MIN)
+                px.append(price * (1e-3 if rng.random() < 0.5 else 1e3))
             syms.append(s)
             ts.append(t)
             px.append(price)

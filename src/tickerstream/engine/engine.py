@@ -38,7 +38,7 @@ from tickerstream.engine.pegstore import UNJUDGEABLE
 from tickerstream.engine.quality import BASE_WINDOW_MS, DAY_MS, ChangeCheck, DayAnchor
 from tickerstream.engine.quanta import quantum_exponents
 from tickerstream.engine.registry import load_coin_pins, load_registry
-from tickerstream.engine.scale import scale_jumps, without
+from tickerstream.engine.scale import RowState, scale_jumps
 from tickerstream.engine.series import AMBIGUOUS, OVER_LIMIT, SeriesIndex, SeriesKey
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
@@ -144,10 +144,10 @@ class Engine:
                 return sorted(pegged, key=event_sort_key)
         win = self.windows
         g = group_and_accept(rows, batch.ts, batch.price, batch.quantum, win.last_ts)
+        if len(g):
+            g = self._drop_scale_jumps(g, batch, rows, keep)
         st.late += g.late
         st.duplicates += g.duplicates
-        if len(g):
-            g = self._drop_scale_jumps(g, keep)
         st.accepted += len(g)
         events: list[Event] = []
         if len(g):
@@ -209,25 +209,23 @@ class Engine:
         events.sort(key=event_sort_key)
         return events
 
-    def _drop_scale_jumps(self, g: Grouped, keep: I64 | None) -> Grouped:
+    def _drop_scale_jumps(self, g: Grouped, batch: TickBatch, rows: I64, keep: I64 | None) -> Grouped:
         """A tick at 10x or a tenth of its series' last taken one is a misparse until a second page
         at its scale confirms it (``engine/scale.py``): dropped and counted, never a point, a move
         or a reference price for other instances."""
         win = self.windows
-        drop, rows, held, held_ts, left = scale_jumps(
-            g, win.last_price, win.last_ts, win.held_price, win.held_ts, win.left_price
-        )
-        if drop is None:
+        state = RowState(win.last_price, win.last_ts, win.held_price, win.held_ts, win.left_price)
+        verdict = scale_jumps(g, batch, rows, state)
+        if verdict is None:
             return g
-        win.held_price[rows] = held
-        win.held_ts[rows] = held_ts
-        win.left_price[rows] = left
-        if not drop.any():
-            return g
-        self._stats.scale_jumps += int(np.count_nonzero(drop))
-        pos = g.order[drop]
-        self._last_rows[pos if keep is None else keep[pos]] = -1
-        return without(g, drop)
+        win.held_price[verdict.rows] = verdict.held
+        win.held_ts[verdict.rows] = verdict.held_ts
+        win.left_price[verdict.rows] = verdict.left
+        if verdict.dropped.size:
+            self._stats.scale_jumps += int(verdict.dropped.size)
+            pos = verdict.dropped
+            self._last_rows[pos if keep is None else keep[pos]] = -1
+        return verdict.taken
 
     def _day_anchor(
         self,

@@ -31,7 +31,9 @@ The decision needs the ticks of a series in order: batches are cut anywhere, so 
 last taken price, the latest dropped tick (price and ts) and the scale last left, all in
 checkpoints, and a tick is decided the same way in a replay and under Kafka. Ticks are vectorised:
 only the (rare) segments with a jump from the tick before (or from the last taken price) go
-through the per-tick rule.
+through the per-tick rule. A dropped tick is no point, so it never makes the page after it a
+duplicate or late (the true page right after a misparse at the same ts is taken): a row where the
+grouping rejected a tick behind a dropped one is judged again from all its ticks in the batch.
 
 Nothing is held back: a dropped tick is not emitted later, so no event waits for a later page. The
 costs: a real scale change loses its first page, a misparse repeated within the hour is taken as
@@ -44,10 +46,13 @@ the old scale needs two pages in a row).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
-from tickerstream.engine.grouping import Grouped, grouped
+from tickerstream.engine.batch import TickBatch
+from tickerstream.engine.grouping import Grouped, grouped, segments, stable_order
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -68,54 +73,175 @@ def _is_jump(ratio: F64) -> B:
     return out
 
 
-def scale_jumps(
-    g: Grouped, last_price: F64, last_ts: I64, held: F64, held_ts: I64, left: F64
-) -> tuple[B | None, I64, F64, I64, F64]:
-    """Per tick of ``g``: is it dropped (None: none is); and the rows whose state changed with their
-    new ``held``, ``held_ts`` (the latest dropped tick, NaN once a jump confirmed it) and ``left``
-    (the price before the latest confirmed jump). Per row: ``last_price``, ``last_ts`` the last
-    taken tick, ``held``, ``held_ts`` the latest dropped tick, ``left`` the scale last left."""
+#: Per tick outcomes of :func:`_decide`.
+TAKEN, DROPPED, DUPLICATE, LATE = 0, 1, 2, 3
+
+#: A row's state: last taken price and ts, latest dropped price and ts, the price left last.
+State = tuple[float, int, float, int, float]
+
+
+@dataclass(frozen=True, slots=True)
+class RowState:
+    """Per row: ``last_price``, ``last_ts`` the last taken tick, ``held``, ``held_ts`` the latest
+    dropped tick (NaN: none), ``left`` the price before the latest confirmed jump."""
+
+    last_price: F64
+    last_ts: I64
+    held: F64
+    held_ts: I64
+    left: F64
+
+    def of(self, row: int) -> State:
+        return (
+            float(self.last_price[row]),
+            int(self.last_ts[row]),
+            float(self.held[row]),
+            int(self.held_ts[row]),
+            float(self.left[row]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleVerdict:
+    """The rule's decisions on a batch: the ticks taken, the batch positions of the ticks dropped
+    as scale jumps, and the rows whose state changed with their new ``held``, ``held_ts`` and
+    ``left`` (``RowState``)."""
+
+    taken: Grouped
+    dropped: I64
+    rows: I64
+    held: F64
+    held_ts: I64
+    left: F64
+
+
+def _decide(price: list[float], ts: list[int], out: npt.NDArray[np.int8], state: State) -> State:
+    """The rule for the ticks of one row, one by one in stream order (``out[i]``: the outcome of
+    tick i). A tick at or before the last taken ts is a duplicate or late (the grouping's policy,
+    ``grouping.py``): only a taken tick moves that ts, so a dropped jump never hides the page after
+    it. Returns the row's state after these ticks."""
+    last, last_t, hp, ht, lp = state
+    for i, (p, t) in enumerate(zip(price, ts, strict=True)):
+        if t <= last_t:
+            out[i] = DUPLICATE if t == last_t else LATE
+            continue
+        r = p / last if last > 0 else float("nan")  # NaN: no taken tick yet
+        if not (r >= FACTOR or r <= 1.0 / FACTOR):
+            last, last_t = p, t
+        elif (
+            hp > 0  # False for NaN: no dropped tick
+            and t - ht <= CONFIRM_MS
+            and 1.0 / CONFIRM <= p / hp <= CONFIRM
+            # back to the scale left at the latest confirmed jump: two pages in a row
+            and (ht > last_t or not 1.0 / CONFIRM <= p / lp <= CONFIRM)
+        ):
+            # a second page at the dropped one's scale: confirmed
+            lp, last, last_t, hp = last, p, t, float("nan")
+        else:
+            out[i] = DROPPED
+            hp, ht = p, t
+    return last, last_t, hp, ht, lp
+
+
+def scale_jumps(g: Grouped, batch: TickBatch, batch_rows: I64, state: RowState) -> ScaleVerdict | None:
+    """Judge the ticks of ``g``, grouped from ``batch`` (whose rows are ``batch_rows``); None: every
+    tick is taken and no row's state changes."""
     prev = np.empty(len(g), dtype=np.float64)
     prev[1:] = g.price[:-1]
-    prev[g.starts] = last_price[g.seg_rows]
+    prev[g.starts] = state.last_price[g.seg_rows]
     with np.errstate(invalid="ignore", divide="ignore"):
         jump = _is_jump(g.price / prev)
-    none = np.zeros(0, dtype=np.int64)
     if not jump.any():  # no tick is a jump from the tick before: every tick is taken, state unchanged
-        return None, none, np.zeros(0), none, np.zeros(0)
+        return None
     # Only segments with a jump can drop a tick (without a drop, the tick before is the last taken).
     segs = np.unique(g.seg_of[jump])
-    drop = np.zeros(len(g), dtype=bool)
-    new_held = np.empty(segs.size)
-    new_ts = np.empty(segs.size, dtype=np.int64)
-    new_left = np.empty(segs.size)
-    price, ts = g.price.tolist(), g.ts.tolist()
-    for k, s in enumerate(segs.tolist()):
-        row = int(g.seg_rows[s])
-        last, last_t = float(last_price[row]), int(last_ts[row])
-        hp, ht, lp = float(held[row]), int(held_ts[row]), float(left[row])
-        for i in range(int(g.starts[s]), int(g.ends[s])):
-            p, t = price[i], ts[i]
-            r = p / last if last > 0 else float("nan")  # NaN: no taken tick yet
-            if not (r >= FACTOR or r <= 1.0 / FACTOR):
-                last, last_t = p, t
-            elif (
-                hp == hp
-                and t - ht <= CONFIRM_MS
-                and 1.0 / CONFIRM <= p / hp <= CONFIRM
-                # back to the scale left at the latest confirmed jump: two pages in a row
-                and (ht > last_t or not 1.0 / CONFIRM <= p / lp <= CONFIRM)
-            ):
-                # a second page at the dropped one's scale: confirmed
-                lp, last, last_t, hp = last, p, t, float("nan")
-            else:
-                drop[i] = True
-                hp, ht = p, t
-        new_held[k], new_ts[k], new_left[k] = hp, ht, lp
-    return drop, g.seg_rows[segs], new_held, new_ts, new_left
+    outcome = np.zeros(len(g), dtype=np.int8)
+    rows = g.seg_rows[segs]
+    after = [
+        _decide(g.price[lo:hi].tolist(), g.ts[lo:hi].tolist(), outcome[lo:hi], state.of(row))
+        for lo, hi, row in zip(g.starts[segs].tolist(), g.ends[segs].tolist(), rows.tolist(), strict=True)
+    ]
+    drop = outcome == DROPPED
+    decided = dict(zip(rows.tolist(), after, strict=True))
+    if drop.any() and (g.late or g.duplicates):
+        # A dropped tick had moved the grouping's last ts: a later tick of its row at or before it
+        # was rejected as a duplicate or late, which it is not when the batch is cut right after
+        # the dropped tick. Such rows are judged again from every tick of the batch.
+        shadowed = _shadowing_rows(g, drop, batch_rows)
+        if shadowed.size:
+            return _rejudged(g, drop, decided, shadowed, batch, batch_rows, state)
+    return _verdict(without(g, drop), g.order[drop], decided)
 
 
 def without(g: Grouped, drop: B) -> Grouped:
     """``g`` without the dropped ticks (segments left empty disappear)."""
     k = np.flatnonzero(~drop)
     return grouped(g.order[k], g.rows[k], g.ts[k], g.price[k], g.quantum[k], g.late, g.duplicates)
+
+
+def _verdict(taken: Grouped, dropped: I64, after: dict[int, State]) -> ScaleVerdict:
+    rows = np.fromiter(after, dtype=np.int64, count=len(after))
+    held = np.array([s[2] for s in after.values()], dtype=np.float64)
+    held_ts = np.array([s[3] for s in after.values()], dtype=np.int64)
+    left = np.array([s[4] for s in after.values()], dtype=np.float64)
+    return ScaleVerdict(taken, dropped, rows, held, held_ts, left)
+
+
+def _shadowing_rows(g: Grouped, drop: B, batch_rows: I64) -> I64:
+    """Rows with a dropped tick and some tick of the batch rejected (fewer in ``g`` than in the batch)."""
+    candidates = np.unique(g.rows[drop])
+    in_batch = np.count_nonzero(batch_rows[:, None] == candidates[None, :], axis=0)
+    in_g = np.count_nonzero(g.rows[:, None] == candidates[None, :], axis=0)
+    out: I64 = candidates[in_batch > in_g]
+    return out
+
+
+def _rejudged(
+    g: Grouped,
+    drop: B,
+    after: dict[int, State],
+    shadowed: I64,
+    batch: TickBatch,
+    batch_rows: I64,
+    state: RowState,
+) -> ScaleVerdict:
+    """The verdict with the rows ``shadowed`` decided tick by tick from all their ticks in the batch,
+    rejected ones included (the other rows as ``drop`` says); the late and duplicate counts follow."""
+    redo = np.isin(batch_rows, shadowed)
+    pos = np.flatnonzero(redo)
+    pos = pos[np.argsort(batch_rows[pos], kind="stable")]  # by row, in stream order within a row
+    r = batch_rows[pos]
+    _, starts, ends = segments(r)
+    outcome = np.zeros(pos.size, dtype=np.int8)
+    price, ts = batch.price[pos].tolist(), batch.ts[pos].tolist()
+    late, duplicates = g.late, g.duplicates
+    for lo, hi, row in zip(starts.tolist(), ends.tolist(), r[starts].tolist(), strict=True):
+        before = state.of(row)
+        was_late, was_duplicate = _rejections(ts[lo:hi], before[1])  # the grouping's counts
+        late -= was_late
+        duplicates -= was_duplicate
+        after[row] = _decide(price[lo:hi], ts[lo:hi], outcome[lo:hi], before)
+    late += int(np.count_nonzero(outcome == LATE))
+    duplicates += int(np.count_nonzero(outcome == DUPLICATE))
+    others = ~np.isin(g.rows, shadowed) & ~drop
+    taken = np.sort(np.concatenate([g.order[others], pos[outcome == TAKEN]]))  # stream order
+    order = taken[stable_order(batch_rows[taken])]
+    regrouped = grouped(
+        order, batch_rows[order], batch.ts[order], batch.price[order], batch.quantum[order], late, duplicates
+    )
+    dropped = np.concatenate([g.order[drop & ~np.isin(g.rows, shadowed)], pos[outcome == DROPPED]])
+    return _verdict(regrouped, dropped, after)
+
+
+def _rejections(ts: list[int], last_ts: int) -> tuple[int, int]:
+    """How many of a row's ticks the grouping rejects as late and as duplicates: ts only, after
+    ``last_ts``."""
+    late = duplicates = 0
+    for t in ts:
+        if t < last_ts:
+            late += 1
+        elif t == last_ts:
+            duplicates += 1
+        else:
+            last_ts = t
+    return late, duplicates

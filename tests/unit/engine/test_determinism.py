@@ -15,8 +15,8 @@ from tickerstream.engine import Engine, TickBatch
 from tickerstream.events import Event, Move, PegEvent, event_from_dict
 
 
-def run(b: TickBatch, cuts: list[int]) -> list[Event]:
-    e = Engine(config(*CFG))
+def run(b: TickBatch, cuts: list[int], engine: Engine | None = None) -> list[Event]:
+    e = Engine(config(*CFG)) if engine is None else engine
     events: list[Event] = []
     bounds = [0, *sorted(set(cuts)), len(b)]
     for lo, hi in pairwise(bounds):
@@ -66,3 +66,30 @@ def test_tick_by_tick_equals_one_batch() -> None:
     assert sorted(ev.to_json() for ev in run(b, list(range(1, len(b))))) == sorted(
         ev.to_json() for ev in run(b, [])
     )
+
+
+MISPARSED = stream(7, 80, misparsed=0.05)
+
+
+def _events_and_counts(cuts: list[int]) -> tuple[list[bytes], tuple[int, ...]]:
+    e = Engine(config(*CFG))
+    events = sorted(ev.to_json() for ev in run(MISPARSED, cuts, e))
+    s = e.stats
+    return events, (s.accepted, s.late, s.duplicates, s.scale_jumps)
+
+
+MISPARSED_ONE_BATCH = _events_and_counts([])
+
+
+def test_misparsed_pages_are_judged_the_same_tick_by_tick_and_in_one_batch() -> None:
+    """A page at a thousandth of the price, then the true page at the same ts: one batch used to
+    reject the true page as a duplicate of the dropped one (tick by tick it was taken)."""
+    events, counts = MISPARSED_ONE_BATCH
+    assert counts[3] > 20  # the stream has scale jumps to drop
+    assert _events_and_counts(list(range(1, len(MISPARSED)))) == (events, counts)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(MISPARSED) - 1), max_size=40))
+def test_batching_does_not_change_the_judgement_of_misparsed_pages(cuts: list[int]) -> None:
+    assert _events_and_counts(cuts) == MISPARSED_ONE_BATCH
