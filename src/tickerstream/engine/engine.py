@@ -33,8 +33,8 @@ from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.grouping import NO_TS, Grouped, group_and_accept
 from tickerstream.engine.moves import MoveDetector
+from tickerstream.engine.pegfeed import NONE, PegFeed
 from tickerstream.engine.pegs import PegMonitor, PegStatus
-from tickerstream.engine.pegstore import UNJUDGEABLE
 from tickerstream.engine.quality import BASE_WINDOW_MS, DAY_MS, ChangeCheck, DayAnchor
 from tickerstream.engine.quanta import quantum_exponents
 from tickerstream.engine.registry import load_coin_pins, load_registry
@@ -75,14 +75,11 @@ class Engine:
         self._floor_rate = cfg.moves.sigma_floor_daily**2 / 86_400.0
         registry = load_registry(cfg.pegs) if cfg.pegs.enabled else {}
         self.pegs = PegMonitor(cfg.pegs, registry, self._stats)
-        self._coin_pins = load_coin_pins(cfg.pegs) if cfg.pegs.enabled else {}
-        self._relevant = np.zeros(self.windows.rows, dtype=bool)  # series the peg monitor sees
-        self._reference = np.zeros(self.windows.rows, dtype=bool)  # ... as a reference price
+        pins = load_coin_pins(cfg.pegs) if cfg.pegs.enabled else {}
+        self._peg_feed = PegFeed(self.pegs, self.series, pins, self.windows.rows, self._stats)
         self._watermark = NO_TS
         self._touched: I64 = np.empty(0, dtype=np.int64)
         self._coarse: set[SeriesKey] = set()  # series already reported as having a too coarse quantum
-        self._unjudged: set[str] = set()  # pegged/reference symbols already logged as ambiguous
-        self._other_coin: set[SeriesKey] = set()  # series logged as another coin than the registry's
         self._last_rows: I64 = np.zeros(0, dtype=np.int64)  # per tick of the last batch (< 0: dropped)
         self._last_mask: npt.NDArray[np.bool_] | None = None  # last_reference_mask of a split batch
 
@@ -127,20 +124,20 @@ class Engine:
         st.ticks += n
         self._last_rows = rows
         dropped = rows < 0
-        full, keep, unjudged = batch, None, _NONE
+        full, keep, unjudged = batch, None, NONE
         if dropped.any():
             # A tick without a coin id on a shared ticker: whose price is it? Not guessed. A pegged
             # symbol's is still a page its peg could not be judged on (``_unjudgeable``).
             ambiguous = rows == AMBIGUOUS
             st.ambiguous_series += int(np.count_nonzero(ambiguous))
             self._count_over_limit(int(np.count_nonzero(rows == OVER_LIMIT)))
-            unjudged = self._unjudgeable(batch, ambiguous)
+            unjudged = self._peg_feed.unjudgeable(batch, ambiguous)
             keep = np.flatnonzero(~dropped)
             rows, batch = rows[keep], batch.take(keep)
             if len(batch) == 0:
                 if unjudged.size == 0:
                     return []
-                pegged = self._pegs_for(full, keep, _NONE, unjudged)
+                pegged = self._peg_feed.run(full, keep, NONE, unjudged, self._watermark)
                 return sorted(pegged, key=event_sort_key)
         win = self.windows
         g = group_and_accept(rows, batch.ts, batch.price, batch.quantum, win.last_ts)
@@ -202,9 +199,11 @@ class Engine:
                 events.extend(checked)
             st.evicted += win.write(g, kept, v_anchor, qexp)
             self._touched = g.seg_rows
-        relevant = self._relevant[g.seg_rows]
+        relevant = self._peg_feed.relevant[g.seg_rows]
         pos = np.sort(g.order[g.per_tick(relevant)]) if relevant.any() else g.order[:0]
-        events.extend(self._pegs_for(full, keep, pos if keep is None else keep[pos], unjudged))
+        events.extend(
+            self._peg_feed.run(full, keep, pos if keep is None else keep[pos], unjudged, self._watermark)
+        )
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
@@ -253,7 +252,7 @@ class Engine:
         if self._last_mask is not None:  # a batch processed in two parts, each with its own flags
             return self._last_mask
         rows = self._last_rows
-        mask: npt.NDArray[np.bool_] = self._reference[np.maximum(rows, 0)] & (rows >= 0)
+        mask: npt.NDArray[np.bool_] = self._peg_feed.reference[np.maximum(rows, 0)] & (rows >= 0)
         return mask
 
     def _count_over_limit(self, n: int) -> None:
@@ -276,53 +275,10 @@ class Engine:
             self.windows.grow(self.series.size)
             self.moves.grow(self.windows.rows)
             self.quality.grow(self.windows.rows)
-            self._relevant = _grown(self._relevant, self.windows.rows)
-            self._reference = _grown(self._reference, self.windows.rows)
+            self._peg_feed.grow(self.windows.rows)
         for symbol in sorted(symbols):
-            self._peg_series(symbol)
+            self._peg_feed.choose(symbol)
         self._stats.symbols = len(self.series)
-
-    def _peg_series(self, symbol: str) -> None:
-        """Which series of ``symbol`` the peg monitor sees: the one USD-quoted (or unquoted) series
-        of the registry's coin id (any coin id when it names none). Pegs compare like with like: no
-        FX conversion, since the stream carries no rate. Two candidates (a shared ticker the registry
-        does not disambiguate) means none is judged: logged once and counted, never guessed."""
-        rows = self.series.rows_of(symbol)
-        self._relevant[rows] = False
-        self._reference[rows] = False
-        if not self.pegs.is_relevant(symbol):
-            return
-        pin = self._coin_pins.get(symbol)
-        candidates = [
-            r
-            for r in rows
-            if self.series.quote[r] in (None, "USD") and (pin is None or self.series.coin[r] in (None, pin))
-        ]
-        for r in rows:
-            key = self.series.key(r)
-            if pin is not None and key[1] not in (None, pin) and key not in self._other_coin:
-                self._other_coin.add(key)
-                log.warning(
-                    "engine.peg_other_coin series=%s: pegs.toml pins %s to coin_id %r; this coin "
-                    "shares the ticker and is not judged against that peg",
-                    key,
-                    symbol,
-                    pin,
-                )
-        if len(candidates) == 1:
-            self._relevant[candidates[0]] = True
-            self._reference[candidates[0]] = symbol in self.pegs.by_ref
-            self._unjudged.discard(symbol)
-        elif len(candidates) > 1 and symbol not in self._unjudged:
-            self._unjudged.add(symbol)
-            # stdlib logging, like _note_coarse: never raises into the hot path.
-            log.warning(
-                "engine.peg_ambiguous symbol=%s series=%s: several coins share this pegged or "
-                "reference symbol; none is judged until pegs.toml names its coin_id",
-                symbol,
-                [self.series.key(r) for r in candidates],
-            )
-        self._stats.peg_ambiguous = len(self._unjudged)
 
     def _note_coarse(self, g: Grouped, q: F64) -> None:
         """Series whose price quantum is at least the smallest move threshold: the display cannot
@@ -347,46 +303,6 @@ class Engine:
                     float(q[i]),
                 )
         self._stats.coarse_quantum = len(self._coarse)
-
-    def _unjudgeable(self, batch: TickBatch, ambiguous: npt.NDArray[np.bool_]) -> I64:
-        """Positions of the ambiguous ticks that are pages of a pegged symbol in USD (or unquoted),
-        the quotes its peg is judged in: the peg monitor counts them as pages without a sound
-        judgement. Ticks of other symbols are only dropped."""
-        specs, cur = self.pegs.specs, batch.currency
-        if not specs or not ambiguous.any():
-            return _NONE
-        at = [
-            i
-            for i in np.flatnonzero(ambiguous).tolist()
-            if batch.symbols[i] in specs and (cur is None or cur[i] in (None, "USD"))
-        ]
-        return np.array(at, dtype=np.int64)
-
-    def _pegs_for(self, batch: TickBatch, keep: I64 | None, pos: I64, unjudged: I64) -> list[PegEvent]:
-        """Hand the ticks of pegged/reference symbols to the peg monitor, in stream order: the
-        accepted ones at ``pos`` and the pegged pages dropped as ambiguous at ``unjudged``
-        (positions in ``batch``; ``keep``: the positions accepted into series, None for all). Only
-        accepted ticks advance the watermark."""
-        if pos.size == 0 and unjudged.size == 0 and not self.pegs.held:
-            return []
-        quantum = batch.quantum
-        if unjudged.size:
-            pos = np.union1d(pos, unjudged)  # disjoint, sorted: stream order
-            quantum = quantum.copy()
-            quantum[unjudged] = UNJUDGEABLE
-        ts = batch.ts if keep is None else np.where(_mask(keep, len(batch)), batch.ts, NO_TS)
-        wm = np.maximum.accumulate(ts)
-        np.maximum(wm, self._watermark, out=wm)
-        before = np.where(pos > 0, wm[pos - 1], self._watermark)
-        return self.pegs.run(
-            [batch.symbols[i] for i in pos.tolist()],
-            batch.ts[pos].tolist(),
-            batch.price[pos].tolist(),
-            quantum[pos].tolist(),
-            before.tolist(),
-            wm[pos].tolist(),
-            int(wm[-1]),
-        )
 
     def observe_reference(self, symbols: Sequence[str], ts: Any, prices: Any) -> list[Event]:
         """Reference prices from outside (the Kafka reference-price topic: BTC may be owned by another
@@ -471,13 +387,10 @@ class Engine:
         self.windows.reset(rows)
         self.moves.reset(rows)
         self.quality.reset(rows)
-        self._relevant[rows] = False
-        self._reference[rows] = False
+        self._peg_feed.forget(rows, symbols)
         self._touched = np.setdiff1d(self._touched, rows)
         self._coarse = {k for k in self._coarse if k[0] not in symbols}
-        self._unjudged -= symbols
         self._stats.coarse_quantum = len(self._coarse)
-        self._stats.peg_ambiguous = len(self._unjudged)
 
     # --- cheap accessors for metrics -------------------------------------------------------------
 
@@ -537,18 +450,3 @@ class Engine:
             rows,
             [self.series.symbol[r] for r in rows.tolist()],
         )
-
-
-_NONE: I64 = np.empty(0, dtype=np.int64)
-
-
-def _mask(at: I64, n: int) -> npt.NDArray[np.bool_]:
-    out = np.zeros(n, dtype=bool)
-    out[at] = True
-    return out
-
-
-def _grown(flags: npt.NDArray[np.bool_], rows: int) -> npt.NDArray[np.bool_]:
-    out = np.zeros(rows, dtype=bool)
-    out[: flags.shape[0]] = flags
-    return out
