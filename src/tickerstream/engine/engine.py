@@ -199,11 +199,14 @@ class Engine:
                 events.extend(checked)
             st.evicted += win.write(g, kept, v_anchor, qexp)
             self._touched = g.seg_rows
-        relevant = self._peg_feed.relevant[g.seg_rows]
+        feed = self._peg_feed
+        relevant = feed.relevant[g.seg_rows]
         pos = np.sort(g.order[g.per_tick(relevant)]) if relevant.any() else g.order[:0]
-        events.extend(
-            self._peg_feed.run(full, keep, pos if keep is None else keep[pos], unjudged, self._watermark)
-        )
+        shared = feed.unjudgeable_rows[g.seg_rows]
+        if shared.any():  # pages of a pegged symbol two unpinned coins share (``PegFeed.choose``)
+            at = np.sort(g.order[g.per_tick(shared)])
+            unjudged = np.union1d(unjudged, at if keep is None else keep[at])
+        events.extend(feed.run(full, keep, pos if keep is None else keep[pos], unjudged, self._watermark))
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events

@@ -2,9 +2,11 @@
 
 A pegged or reference symbol may have several series (two coins sharing a ticker, several
 quotes): the peg monitor judges exactly one of them, the USD-quoted (or unquoted) series of the
-registry's coin (``_choose``). ``PegFeed`` keeps that choice per row and hands the monitor the ticks
-of the chosen series, with the watermark before and after each, plus the pegged pages dropped as
-ambiguous (pages it cannot judge: ``pegstore.UNJUDGEABLE``).
+registry's coin (``choose``). ``PegFeed`` keeps that choice per row and hands the monitor the ticks
+of the chosen series, with the watermark before and after each, plus the pages it cannot judge
+(``pegstore.UNJUDGEABLE``): pegged pages dropped as ambiguous (no coin id on a shared ticker), and
+every page of a pegged symbol that two coins share while the registry pins neither. Those pages
+make the peg ``unknown`` (``ambiguous_ticks``) rather than leave it silent in its last state.
 """
 
 from __future__ import annotations
@@ -44,16 +46,21 @@ class PegFeed:
         self._stats = stats
         self.relevant = np.zeros(rows, dtype=bool)  # per row: the series the peg monitor sees
         self.reference = np.zeros(rows, dtype=bool)  # ... as a reference price
+        # per row: a series of a pegged symbol that several coins share, none pinned: its pages are
+        # pages the peg cannot be judged on
+        self.unjudgeable_rows = np.zeros(rows, dtype=bool)
         self._unjudged: set[str] = set()  # pegged/reference symbols already logged as ambiguous
         self._other_coin: set[SeriesKey] = set()  # series logged as another coin than the registry's
 
     def grow(self, rows: int) -> None:
         self.relevant = _grown(self.relevant, rows)
         self.reference = _grown(self.reference, rows)
+        self.unjudgeable_rows = _grown(self.unjudgeable_rows, rows)
 
     def forget(self, rows: I64, symbols: set[str]) -> None:
         self.relevant[rows] = False
         self.reference[rows] = False
+        self.unjudgeable_rows[rows] = False
         self._unjudged -= symbols
         self._stats.peg_ambiguous = len(self._unjudged)
 
@@ -61,10 +68,15 @@ class PegFeed:
         """Which series of ``symbol`` the peg monitor sees: the one USD-quoted (or unquoted) series
         of the registry's coin id (any coin id when it names none). Pegs compare like with like: no
         FX conversion, since the stream carries no rate. Two candidates (a shared ticker the registry
-        does not disambiguate) means none is judged: logged once and counted, never guessed."""
+        does not disambiguate) means none is judged, never guessed: logged once and counted, and
+        for a pegged symbol each candidate's page is a page its peg cannot be judged on, so the
+        peg goes ``unknown`` (``ambiguous_ticks``) instead of keeping its last state in silence.
+        (Which coin is the real one cannot be read from the stream: the first one seen may be a
+        bridged copy, and the coin at the peg is the wrong guess in a depeg.)"""
         rows = self.series.rows_of(symbol)
         self.relevant[rows] = False
         self.reference[rows] = False
+        self.unjudgeable_rows[rows] = False
         if not self.pegs.is_relevant(symbol):
             return
         pin = self._coin_pins.get(symbol)
@@ -88,15 +100,19 @@ class PegFeed:
             self.relevant[candidates[0]] = True
             self.reference[candidates[0]] = symbol in self.pegs.by_ref
             self._unjudged.discard(symbol)
-        elif len(candidates) > 1 and symbol not in self._unjudged:
-            self._unjudged.add(symbol)
-            # stdlib logging (rendered like ours by log.configure_logging): never raises into the hot path.
-            log.warning(
-                "engine.peg_ambiguous symbol=%s series=%s: several coins share this pegged or "
-                "reference symbol; none is judged until pegs.toml names its coin_id",
-                symbol,
-                [self.series.key(r) for r in candidates],
-            )
+        elif len(candidates) > 1:
+            self.unjudgeable_rows[candidates] = symbol in self.pegs.specs
+            if symbol not in self._unjudged:
+                self._unjudged.add(symbol)
+                # stdlib logging (rendered like ours by log.configure_logging): never raises into
+                # the hot path.
+                log.warning(
+                    "engine.peg_ambiguous symbol=%s series=%s: several coins share this pegged or "
+                    "reference symbol; none is judged (its peg goes unknown) until pegs.toml names "
+                    "its coin_id",
+                    symbol,
+                    [self.series.key(r) for r in candidates],
+                )
         self._stats.peg_ambiguous = len(self._unjudged)
 
     def unjudgeable(self, batch: TickBatch, ambiguous: BOOL) -> I64:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -218,3 +219,57 @@ def test_a_v3_checkpoint_still_restores(make_engine: Callable[..., Engine]) -> N
     assert b.stats.held == 1
     evs = [ev for ev in b.observe_reference(["BTC"], [T0], [100_010.0]) if isinstance(ev, PegEvent)]
     assert [ev.state for ev in evs] == ["critical"]
+
+
+def frax_listed_twice(depeg_from_min: int = 120) -> list[Row]:
+    """FRAX (no coin id pinned in pegs.toml) at par, a second coin calling itself FRAX on two pages
+    at 60 min, then the first coin at 0.90 from ``depeg_from_min`` for hours: 10-minute pages."""
+    rows: list[Row] = [
+        ("FRAX", "frax", T0 + k * MIN, 1.0 if k < depeg_from_min else 0.9) for k in range(0, 480, 10)
+    ]
+    rows += [("FRAX", "frax-scam", T0 + k * MIN + 1000, 0.02) for k in (60, 70)]
+    return sorted(rows, key=lambda r: r[2])
+
+
+def test_a_pegged_ticker_two_unpinned_coins_share_goes_unknown_not_silent(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """A second coin on an unpinned pegged ticker made neither series judged: the real FRAX then
+    sat at -1000 bps for six hours and no peg event came (a critical entered before stayed
+    critical for good). Which coin is the real one cannot be read from the stream, so neither is
+    judged, and the peg says so: ``unknown`` (``ambiguous_ticks``) with reminders, until pegs.toml
+    pins its coin id."""
+    e = make_engine()
+    evs = run(e, frax_listed_twice())
+    # The last judged page at 60 min (the second coin's first page follows it), then pages that
+    # cannot be judged: unknown on the first one unknown_after_s (15 min) or more after it.
+    assert summary(evs)[0] == (80, "change", "ok", "unknown", "ambiguous_ticks")
+    assert [ev.kind for ev in evs[1:]] == ["reminder"] * (len(evs) - 1) and len(evs) >= 7
+    assert e.peg_status("FRAX") == ("unknown", 0.0)
+    assert e.stats.peg_ambiguous == 1
+
+
+def test_pinning_the_coin_judges_the_shared_ticker_again(
+    make_engine: Callable[..., Engine], tmp_path: Path
+) -> None:
+    """The fix the log line names: a user registry pinning FRAX's coin id; the depeg is reported."""
+    registry = tmp_path / "pegs.toml"
+    registry.write_text('version = 1\n[assets.FRAX]\npeg = "USD"\ncoin_id = "frax"\n')
+    evs = run(make_engine(f"pegs.registry_file='{registry}'"), frax_listed_twice())
+    assert summary(evs)[0] == (130, "change", "ok", "critical", None)
+
+
+def test_the_shared_ticker_verdict_survives_a_checkpoint_and_any_batching(
+    make_engine: Callable[..., Engine],
+) -> None:
+    rows = frax_listed_twice()
+    whole = [ev.to_json() for ev in run(make_engine(), rows)]
+    first = make_engine()
+    got = run(first, rows[:20])
+    second = make_engine()
+    second.restore(first.checkpoint())
+    got += run(second, rows[20:])
+    assert [ev.to_json() for ev in got] == whole
+    one_batch = make_engine()
+    batched = [ev.to_json() for ev in one_batch.process(ticks(rows)) if isinstance(ev, PegEvent)]
+    assert batched == whole
