@@ -191,8 +191,10 @@ class Engine:
                 self._note_coarse(g, q)
             if batch.change is not None and batch.change_signed is not None and self._has_day_ring:
                 k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == DAY_MS)
-                later = win.asof(win.rings[k], g, kept[k], g.ts - DAY_MS + BASE_WINDOW_MS, v_anchor, qexp)
-                day = self._day_anchor(g, q, anchor(DAY_MS), later, var_rate)
+                ring, at = win.rings[k], g.ts - DAY_MS
+                later = win.asof(ring, g, kept[k], at + BASE_WINDOW_MS, v_anchor, qexp)
+                earlier = win.asof(ring, g, kept[k], at - BASE_WINDOW_MS, v_anchor, qexp)
+                day = self._day_anchor(g, q, anchor(DAY_MS), earlier, later, var_rate)
                 change, signed = batch.change[g.order], batch.change_signed[g.order]
                 checked = self.quality.check(g, q, change, signed, day, (s.symbol, s.coin, s.quote), st)
                 st.quality += len(checked)
@@ -234,18 +236,26 @@ class Engine:
         g: Grouped,
         q: F64,
         at_day: tuple[I64, F64, F64, F64],
+        an_hour_earlier: tuple[I64, F64, F64, F64],
         an_hour_later: tuple[I64, F64, F64, F64],
         var_rate: F64,
     ) -> DayAnchor:
         """What the 24 h change check compares the page with: the as-of point a day back (within
-        the anchor slack), the one an hour later (sources take their base at different times), the
-        coarsest quantum of those prices and the tick's, and the variance rate (floored)."""
+        the anchor slack), the ones an hour before and after it (sources take their base at
+        different times: the first price after a day back, the open of the hourly candle holding
+        it), the coarsest quantum of those prices and the tick's, and the variance rate (floored).
+        The point an hour before counts only if it is at most an hour older than that (not a
+        price from before a gap)."""
         a_ts, a_px, _, a_q = at_day
+        e_ts, earlier_px, _, earlier_q = an_hour_earlier
         _, later_px, _, later_q = an_hour_later
         slack = int(DAY_MS * (1.0 + self.config.moves.anchor_slack))
         a_ts = np.where(a_ts >= g.ts - slack, a_ts, NO_TS)
-        base_q = np.fmax(np.fmax(a_q, later_q), q)
-        return DayAnchor(a_ts, a_px, later_px, base_q, np.maximum(var_rate, self._floor_rate))
+        recent = (e_ts != NO_TS) & (e_ts >= g.ts - DAY_MS - 2 * BASE_WINDOW_MS)
+        earlier_px = np.where(recent, earlier_px, np.nan)
+        base_q = np.fmax(np.fmax(np.fmax(a_q, later_q), np.where(recent, earlier_q, np.nan)), q)
+        rate = np.maximum(var_rate, self._floor_rate)
+        return DayAnchor(a_ts, a_px, earlier_px, later_px, base_q, rate)
 
     @property
     def last_reference_mask(self) -> npt.NDArray[np.bool_]:

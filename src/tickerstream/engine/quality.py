@@ -14,9 +14,10 @@ price within half a quantum of both shown prices), widened by ``w``:
 
 - the page's display rounding of a percentage (0.005 pp);
 - the source's base: the engine's anchor is its last point at or before a day back; a source may
-  take the first price after it, or an hourly candle. So every price the series showed from the
-  anchor to an hour after a day back (the as-of point there) is a possible base: the interval
-  spans them (the bundled sample's pages use the first snapshot after a day back);
+  take the first price after it, or the open of the hourly candle holding a day back (up to an
+  hour before it). So the as-of prices an hour before a day back, at it and an hour after it are
+  all possible bases: the interval spans them (the bundled sample's pages use the first snapshot
+  after a day back);
 - 4 sigma of price drift over the gap between the anchor's ts and exactly a day back;
 - the source's own definition: sites compute "24 h" from their own aggregated prices and clocks,
   so even with an anchor seconds from a day back the bundled sample's page changes differ from
@@ -66,11 +67,13 @@ AGREES, DISAGREES, NEUTRAL = 0, 1, -1
 
 @dataclass(frozen=True, slots=True)
 class DayAnchor:
-    """Per accepted tick: the as-of point a day back (NO_TS: none usable), the as-of price an hour
-    after that (``later``: the other end of the possible bases) and the current variance rate."""
+    """Per accepted tick: the as-of point a day back (NO_TS: none usable), the as-of prices an hour
+    before and after that (``earlier``, ``later``; NaN: none: the ends of the possible bases) and
+    the current variance rate."""
 
     ts: I64
     price: F64
+    earlier: F64
     later: F64
     #: Quantum to allow for at the base prices (the coarsest of theirs and the tick's).
     quantum: F64
@@ -111,8 +114,8 @@ class ChangeCheck:
         with np.errstate(invalid="ignore", divide="ignore"):
             half = q * 0.5
             base_half = day.quantum * 0.5
-            later = np.where(np.isfinite(day.later), day.later, day.price)
-            base_lo, base_hi = np.minimum(day.price, later), np.maximum(day.price, later)
+            base_lo = np.fmin(np.fmin(day.price, day.earlier), day.later)  # fmin: NaN is "none"
+            base_hi = np.fmax(np.fmax(day.price, day.earlier), day.later)
             lo = ((g.price - half) / (base_hi + base_half) - 1.0) * 100.0
             below = base_lo - base_half
             hi = np.where(below > 0, ((g.price + half) / below - 1.0) * 100.0, np.inf)

@@ -80,3 +80,27 @@ def test_a_run_of_disagreements_survives_a_checkpoint(make_engine: Callable[...,
     b = make_engine()
     b.restore(a.checkpoint())
     assert [q.kind for q in quality(b.process(whole.slice(cut, len(whole))))] == ["change_mismatch"]
+
+
+def test_a_base_at_the_open_of_the_hourly_candle_is_a_healthy_page(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """A source whose 24 h change is taken from the open of the hourly candle holding a day back
+    (up to an hour before it). Pages every 5 minutes at 100, a -8 % step at 10:40; a day later
+    the pages at 10:40-10:55 measure from the 10:00 open (100) while the engine's anchor is already
+    92: they used to be four disagreeing checks, a change_mismatch and, at 11:00, change_agrees."""
+    step, per_day = 128, 288  # 10:40 on the first day, 5-minute pages from 00:00
+    n = per_day + 160
+    px = [100.0 if i < step else 92.0 for i in range(n)]
+    ts = [T0 + i * 5 * MIN for i in range(n)]
+    hour_open = [i - i % 12 for i in range(n)]  # the page index at the start of each page's hour
+    page = [
+        0.0 if i < per_day else round((px[i] / px[hour_open[i - per_day]] - 1.0) * 100.0, 2) for i in range(n)
+    ]
+    assert page[per_day + step : per_day + step + 5] == [-8.0, -8.0, -8.0, -8.0, 0.0]
+    b = TickBatch.from_arrays(
+        ["ABC"] * n, ts, px, currency=["USD"] * n, change=page, change_signed=[True] * n
+    )
+    e = make_engine()
+    assert quality(e.process(b)) == []
+    assert e.stats.change_disagree == 0
