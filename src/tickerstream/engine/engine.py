@@ -185,7 +185,7 @@ class Engine:
             s = self.series
             if self.config.moves.enabled and self.moves.horizons_ms:
                 per_h = [anchor(h_ms) for h_ms in self.moves.horizons_ms]
-                moves = self.moves.detect(g, q, n_before, per_h, s.symbol, s.coin, s.quote)
+                moves = self.moves.detect(g, q, n_before, per_h, win.last_ts, s.symbol, s.coin, s.quote)
                 st.moves += len(moves)
                 events.extend(moves)
                 self._note_coarse(g, q)

@@ -90,6 +90,7 @@ class MoveDetector:
         q: F64,
         n_before: I64,
         anchors: list[tuple[I64, F64, F64, F64]],
+        last_ts: I64,
         names: list[str],
         coins: list[str | None],
         quotes: list[str | None],
@@ -98,7 +99,8 @@ class MoveDetector:
 
         ``q`` is each tick's price quantum, ``n_before`` the returns its series had before it,
         ``anchors[h]`` the as-of (ts, price, variance rate, quantum) at ``ts - horizon`` per tick,
-        ``names[row]``, ``coins[row]`` and ``quotes[row]`` the series' symbol, coin id and quote.
+        ``last_ts[row]`` each series' last tick before the batch, ``names[row]``, ``coins[row]``
+        and ``quotes[row]`` the series' symbol, coin id and quote.
         z uses the variance rate at the anchor, its own return counted (the volatility known before
         the move began, so a slide does not dilute its own z); none is known there during warm-up,
         and then no z.
@@ -113,6 +115,17 @@ class MoveDetector:
         with np.errstate(invalid="ignore", divide="ignore"):
             q_rel = q / g.price
         z_reach = 1.12 / 100.0 / (cfg.zscore_k * cfg.recede_ratio)  # |change in %| x this >= sigma
+        # Each tick's previous tick in its series: a tick after a gap longer than a horizon's
+        # anchor window is measured across the gap (below).
+        # (A series' first tick has none: gap 0.) One maximum decides for every horizon whether any
+        # tick needs that test at all (rarely: gaps are few).
+        prev_ts = np.empty(len(g), dtype=np.int64)
+        prev_ts[1:] = g.ts[:-1]
+        before = last_ts[g.seg_rows]
+        prev_ts[g.starts] = np.where(before == NO_TS, g.ts[g.starts], before)
+        gap_ms = g.ts - prev_ts
+        widest_gap = int(gap_ms.max())
+        longest_ms = max(self.horizons_ms)
         for h, (h_ms, thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
             a_ts, a_px, a_var, a_q = anchors[h]
             with np.errstate(invalid="ignore"):
@@ -120,7 +133,17 @@ class MoveDetector:
                 # no z) when the series was still warming up there: the current estimate would count
                 # the move's own returns, and a crash would read as a calm day.
                 rate = np.maximum(a_var, floor_rate)
-            usable = (a_ts != NO_TS) & (a_ts >= g.ts - int(h_ms * (1.0 + cfg.anchor_slack)))
+            window_ms = int(h_ms * (1.0 + cfg.anchor_slack))
+            usable = (a_ts != NO_TS) & (a_ts >= g.ts - window_ms)
+            # The first tick after a gap in the series longer than the anchor window has no anchor
+            # within it: measured from the last point before the gap instead (``from_ts`` shows
+            # the span), up to the longest horizon back, and judged by its z over that span only
+            # (the horizon's threshold is calibrated for the horizon, not for hours of gap): "-8 %
+            # since last seen 2 h ago" is news when the pages come back, not hours later.
+            across = None
+            if widest_gap > window_ms:
+                across = (gap_ms > window_ms) & (a_ts != NO_TS) & (g.ts - a_ts <= longest_ms)
+                usable |= across
             with np.errstate(invalid="ignore", divide="ignore"):
                 # The smallest change consistent with both shown prices (each within q/2 of the
                 # truth): a change that could be pure rounding is no change at all.
@@ -153,7 +176,7 @@ class MoveDetector:
                     z[~warm] = np.nan
                 absz = np.abs(z)
                 # NaN (no usable anchor, warm-up) compares false: neither triggers nor recedes.
-                c_hit = absc >= thr
+                c_hit = absc >= thr if across is None else (absc >= thr) & ~across
                 z_hit = absz >= cfg.zscore_k
                 trig = c_hit | z_hit
                 # Receded only when the change is defined and both measures are low: a NaN change
