@@ -114,6 +114,7 @@ class Series:
     streak: int = 0  # consecutive disagreeing checks
     peg: bool = False  # the one series of its symbol the peg monitor judges (or takes as reference)
     reference: bool = False
+    shared: bool = False  # one of two coins under an unpinned pegged ticker: pages it cannot judge
 
 
 class DequeEngine:
@@ -191,10 +192,10 @@ class DequeEngine:
     def _peg_series(self, symbol: str) -> None:
         """Pegs compare like with like: the monitor judges the one USD-quoted (or unquoted) series
         of the coin pegs.toml pins for the symbol (any coin when it pins none); with two candidates
-        it judges none (never a guess)."""
+        it judges none (never a guess), and their pages are pages it cannot judge."""
         rows = self.by_symbol[symbol]
         for s in rows:
-            s.peg = s.reference = False
+            s.peg = s.reference = s.shared = False
         if not self.pegs.is_relevant(symbol):
             return
         pin = self.pins.get(symbol)
@@ -205,6 +206,8 @@ class DequeEngine:
             self.unjudged.discard(symbol)
         elif len(cands) > 1:
             self.unjudged.add(symbol)
+            for s in cands:
+                s.shared = symbol in self.pegs.specs
         self.stats.peg_ambiguous = len(self.unjudged)
 
     # --- ticks ---------------------------------------------------------------------------------
@@ -278,6 +281,8 @@ class DequeEngine:
             out += self._tick(s, ts, price, tq, change[i] if checked else None, signed[i])
             if s.peg:  # the peg monitor gets the quantum the page showed (NaN: unknown)
                 pegs += self.pegs.run([sym], [ts], [price], [tq], [before], [after], after)
+            elif s.shared:
+                pegs += self.pegs.run([sym], [ts], [price], [UNJUDGEABLE], [before], [after], after)
             else:
                 self.pegs.release_due(after, pegs)
         out += pegs
@@ -341,7 +346,7 @@ class DequeEngine:
 
         if m.enabled and m.horizons_s:
             for h, (hs, thr) in enumerate(zip(m.horizons_s, m.threshold_pct, strict=True)):
-                ev = self._move(s, h, hs, thr, ts, price, q, n_before, anchor(hs * 1000))
+                ev = self._move(s, h, hs, thr, ts, price, q, n_before, anchor(hs * 1000), s.last_ts)
                 if ev is not None:
                     out.append(ev)
                     self.stats.moves += 1
@@ -351,8 +356,13 @@ class DequeEngine:
                 self.coarse.add((s.symbol, s.coin, s.quote))
                 self.stats.coarse_quantum = len(self.coarse)
         if page is not None and DAY_MS // 1000 in self.ring_h:
-            later = self._asof(s.rings[self.ring_h.index(DAY_MS // 1000)], ts - DAY_MS + BASE_WINDOW_MS)
-            ev2 = self._check_change(s, ts, price, q, page, signed, anchor(DAY_MS), later, rate_before)
+            day_ring = s.rings[self.ring_h.index(DAY_MS // 1000)]
+            later = self._asof(day_ring, ts - DAY_MS + BASE_WINDOW_MS)
+            earlier = self._asof(day_ring, ts - DAY_MS - BASE_WINDOW_MS)
+            if earlier is not None and earlier[0] < ts - DAY_MS - 2 * BASE_WINDOW_MS:
+                earlier = None  # a price from before a gap is no candle's open
+            bases = (earlier, later)
+            ev2 = self._check_change(s, ts, price, q, page, signed, anchor(DAY_MS), bases, rate_before)
             if ev2 is not None:
                 out.append(ev2)
                 self.stats.quality += 1
@@ -425,10 +435,17 @@ class DequeEngine:
         q: float,
         n_before: int,
         a: Point | None,
+        prev_ts: int,
     ) -> Move | None:
-        """One (series, horizon) at one tick: measures, then the armed / deepened / reminder rules."""
+        """One (series, horizon) at one tick: measures, then the armed / deepened / reminder rules.
+        ``prev_ts``: the series' previous tick (-1: none)."""
         m = self.cfg.moves
-        if a is None or a[0] < ts - int(hs * 1000 * (1.0 + m.anchor_slack)):
+        window = int(hs * 1000 * (1.0 + m.anchor_slack))
+        # The first tick after a gap longer than the anchor window: measured from the last point
+        # before it (up to the longest horizon back), by its z alone.
+        longest = max(m.horizons_s) * 1000
+        across = a is not None and prev_ts >= 0 and ts - prev_ts > window and ts - a[0] <= longest
+        if a is None or (a[0] < ts - window and not across):
             return None  # undefined change: neither triggers nor recedes
         a_ts, a_px, a_var, a_q = a
         # The regime at the anchor, before the move began; none known there (warm-up): no z (the
@@ -451,7 +468,7 @@ class DequeEngine:
         if n_before < m.zscore_min_returns:
             z = NAN
         absz = abs(z)
-        c_hit = absc >= thr
+        c_hit = absc >= thr and not across
         z_hit = absz >= m.zscore_k
         if not (c_hit or z_hit):
             # Re-armed by a receding tick only ``rearm_after`` of the horizon after the latest
@@ -491,7 +508,7 @@ class DequeEngine:
         page: float,
         signed: bool,
         day: Point | None,
-        later_pt: Point | None,
+        bases: tuple[Point | None, Point | None],
         var_rate: float,
     ) -> Quality | None:
         """The page's 24 h change against the series' own day (engine/quality.py)."""
@@ -499,13 +516,15 @@ class DequeEngine:
         if not math.isfinite(page) or day is None or day[0] < ts - slack:
             return None
         d_ts, d_px, _, d_q = day
+        earlier_pt, later_pt = bases  # the as-of points an hour before and after a day back
+        earlier_px, earlier_q = (NAN, NAN) if earlier_pt is None else (earlier_pt[1], earlier_pt[3])
         later_px, later_q = (NAN, NAN) if later_pt is None else (later_pt[1], later_pt[3])
-        base_q = float(np.fmax(np.fmax(d_q, later_q), q))  # the coarsest quantum of the three prices
+        base_q = float(np.fmax(np.fmax(np.fmax(d_q, later_q), earlier_q), q))  # the coarsest of them
         var_rate = _max(var_rate, self.day_floor_rate)
         half = q * 0.5
         base_half = base_q * 0.5
-        later = later_px if math.isfinite(later_px) else d_px
-        base_lo, base_hi = min(d_px, later), max(d_px, later)
+        candidates = [x for x in (earlier_px, d_px, later_px) if math.isfinite(x)]
+        base_lo, base_hi = min(candidates), max(candidates)
         lo = (_div(price - half, base_hi + base_half) - 1.0) * 100.0
         below = base_lo - base_half
         hi = ((price + half) / below - 1.0) * 100.0 if below > 0 else INF

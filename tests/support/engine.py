@@ -94,7 +94,8 @@ def stream(seed: int, n_snapshots: int = 150, misparsed: float = 0.0) -> TickBat
             ref = {"WBTC": "BTC", "STETH": "ETH", "WETH": "ETH"}.get(s)
             price = BASE[s] * level[s] * (level[ref] if ref else 1.0)
             price = round(price, 2) if price >= 1 else round(price, 6)
-            if misparsed and rng.random() < misparsed:  # a misparsed page, then the true one at the same ts or later
+            # A misparsed page, then the true one at the same ts or a minute later.
+            if misparsed and rng.random() < misparsed:
                 syms.append(s)
                 ts.append(t - int(rng.integers(0, 2)) * MIN)
                 px.append(price * (1e-3 if rng.random() < 0.5 else 1e3))
