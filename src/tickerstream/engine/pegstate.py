@@ -7,8 +7,10 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
 
 - ``ok`` / ``warn`` / ``critical`` by |judged deviation|. A higher state is entered once the level
   has held for the asset's ``confirm_s`` (consecutive judged ticks spanning it; the state entered
-  is the lowest level those ticks all reached), or at once with ``confirm_s = 0`` or beyond
-  ``confirm_bypass_bps``. A lower state only after ``min_exit_ticks`` consecutive ticks spanning
+  is the highest level that trailing ticks among them, spanning ``confirm_s``, all reached), or at
+  once with ``confirm_s = 0`` or beyond ``confirm_bypass_bps``. After an entry the trailing ticks
+  already beyond the next level count toward its confirmation (``_confirm_from_trailing``): the
+  page that entered warn at -300 bps and the next at -400 confirm critical. A lower state only after ``min_exit_ticks`` consecutive ticks spanning
   ``min_exit_duration_s`` below its exit level (hysteresis), to the highest state they allowed.
 - A depeg *episode* runs from leaving ``ok`` to returning to it; it starts at the first tick of
   the confirmed run and ends at the first tick of the final run back inside the warn exit level.
@@ -43,6 +45,11 @@ from tickerstream.events import PEG_STATE_RANK, PegEvent, PegKind, PegState, Unk
 
 _LEVELS: tuple[PegState, ...] = ("ok", "warn", "critical")
 UNKNOWN: PegState = "unknown"
+
+
+def _level(spec: PegSpec, dev: float) -> int:
+    """The level (index into ``_LEVELS``) an |judged deviation| reaches."""
+    return 2 if dev >= spec.critical_bps else 1 if dev >= spec.warn_bps else 0
 
 
 @dataclass(slots=True)
@@ -154,7 +161,7 @@ class PegStateMachine:
         t.deviation_bps = obs.shown
         t.judged_bps = obs.judged
         dev = abs(obs.judged)
-        level = 2 if dev >= spec.critical_bps else 1 if dev >= spec.warn_bps else 0
+        level = _level(spec, dev)
         held = self._held(spec, t, obs)
         if t.state == UNKNOWN:
             return self._leave_unknown(spec, t, obs, level, dev, held)
@@ -248,9 +255,11 @@ class PegStateMachine:
             t.confirm_ticks += 1
             if obs.ts - t.confirm_start < spec.confirm_s * 1000:
                 return None
-            level, start = t.confirm_level, t.confirm_start
-        t.confirm_ticks = 0
+            # The trailing ticks beyond a higher level may span confirm_s too (they are what held).
+            confirmed = _level(spec, held[1]) if held is not None else 0
+            level, start = max(t.confirm_level, confirmed), t.confirm_start
         t.streak_ticks = 0
+        self._confirm_from_trailing(spec, t, level)
         prev = t.state
         duration = None
         if prev == UNKNOWN:
@@ -262,6 +271,21 @@ class PegStateMachine:
         t.reported_bps = max(t.reported_bps, dev)
         t.state = _LEVELS[level]
         return self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
+
+    @staticmethod
+    def _confirm_from_trailing(spec: PegSpec, t: PegTrack, level: int) -> None:
+        """After entering ``level``, the confirmation of a higher one starts at the trailing
+        consecutive judged ticks already beyond it (the tick that entered included): they count
+        as they would from any lower state. A confirmation spanning ``confirm_s`` would have
+        entered that level already, so the run lies within ``recent``."""
+        t.confirm_ticks = 0
+        for ts, _shown, judged in reversed(t.recent):
+            reached = _level(spec, abs(judged))
+            if reached <= level:
+                break
+            t.confirm_level = reached if t.confirm_ticks == 0 else min(t.confirm_level, reached)
+            t.confirm_start = int(ts)
+            t.confirm_ticks += 1
 
     def _exit(self, spec: PegSpec, t: PegTrack, obs: Observation, cur: int, dev: float) -> PegEvent | None:
         # Which lower state does this tick allow? Exit levels are below entry levels (hysteresis).
