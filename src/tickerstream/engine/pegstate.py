@@ -10,8 +10,9 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   is the highest level that trailing ticks among them, spanning ``confirm_s``, all reached), or at
   once with ``confirm_s = 0`` or beyond ``confirm_bypass_bps``. After an entry the trailing ticks
   already beyond the next level count toward its confirmation (``_confirm_from_trailing``): the
-  page that entered warn at -300 bps and the next at -400 confirm critical. A lower state only after ``min_exit_ticks`` consecutive ticks spanning
-  ``min_exit_duration_s`` below its exit level (hysteresis), to the highest state they allowed.
+  page that entered warn at -300 bps and the next at -400 confirm critical.
+- A lower state only after ``min_exit_ticks`` consecutive ticks spanning ``min_exit_duration_s``
+  below its exit level (hysteresis), to the highest state they allowed.
 - A depeg *episode* runs from leaving ``ok`` to returning to it; it starts at the first tick of
   the confirmed run and ends at the first tick of the final run back inside the warn exit level.
 - ``unknown``: no sound judgement for ``unknown_after_s``: ticks without one (no reference, one too
@@ -28,9 +29,10 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
 - Only confirmed deviations count beyond entry too: the *held* deviation of a tick is the smallest
   among the consecutive judged ticks spanning ``confirm_s`` up to it (``_held``). ``worst_bps`` is
   the largest held deviation of the episode; ``deepened`` fires when the held |judged deviation|
-  crosses the next multiple of ``update_step_bps`` beyond the deepest reported so far. ``reminder``
-  after ``reminder_interval_s`` without an event, except while an exit is being confirmed (the
-  exit is the next event).
+  crosses the next multiple of ``update_step_bps`` beyond the deepest reported so far. An entry
+  reports what held at it, not its own tick (a misparsed page completing it would mute the
+  updates). ``reminder`` after ``reminder_interval_s`` without an event, except while an exit is
+  being confirmed (the exit is the next event).
 """
 
 from __future__ import annotations
@@ -265,10 +267,15 @@ class PegStateMachine:
         if prev == UNKNOWN:
             duration = (obs.ts - t.unknown_since) / 1000
             t.unknown_since = -1
+        # What the entry reports is what the confirmation established (held), not the entering
+        # tick's own value: one bad page at -950 bps entering on a real -300 must not set the
+        # episode's depth (and mute every deepened up to -900). Without the recent ticks (a track
+        # restored from peg state v4 or older), the level's threshold is what is established.
+        depth = held[1] if held is not None else spec.critical_bps if level == 2 else spec.warn_bps
         if not cur:
             # The confirming ticks all reached the level, so they confirm a deviation (held).
-            self._open_episode(t, start, held[0] if held is not None else obs.shown, dev)
-        t.reported_bps = max(t.reported_bps, dev)
+            self._open_episode(t, start, held[0] if held is not None else obs.shown, depth)
+        t.reported_bps = max(t.reported_bps, depth)
         t.state = _LEVELS[level]
         return self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
 

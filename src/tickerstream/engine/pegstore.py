@@ -14,7 +14,8 @@
   confirms ``worst_bps`` and ``deepened``) and the start of its run of judged ticks
   (``sound_since``: what leaves ``unknown`` for ``ok``); ``confirm_worst`` is gone. v2-v4 restore
   with both empty: the next ticks refill them, so a restore delays an update or the way out of
-  ``unknown`` by at most ``confirm_s`` / ``unknown_exit_s``, and never raises one.
+  ``unknown`` by at most ``confirm_s`` / ``unknown_exit_s``, and never raises one (an entry
+  confirmed before they are refilled counts as reported at its level's threshold).
 - v6: a track keeps the reason of its last tick without a sound judgement (``unknown_reason``), so
   a reminder in ``unknown`` is due on a judged tick too. ``sound_since`` is now the first judged
   tick since entering ``unknown`` (ticks without a sound judgement no longer restart it); a v5
