@@ -280,7 +280,8 @@ class PegMonitor:
         # -200 bps (critical), not -199.99999999999983.
         shown = round((price / target - 1.0) * 1e4, 6)
         judged = round(self._judged_bps(price, quantum, lo, hi), 6)
-        return Observation(ts, price, ref_price, ref_age, target, shown, judged)
+        q = self._fallback_quantum(price) if math.isnan(quantum) else quantum
+        return Observation(ts, price, ref_price, ref_age, target, shown, judged, step_bps=q / target * 1e4)
 
     def _fallback_quantum(self, price: float) -> float:
         """The rounding assumed for a price whose quantum is unknown (a v1 tick, a reference point):

@@ -12,7 +12,11 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   already beyond the next level count toward its confirmation (``_confirm_from_trailing``): the
   page that entered warn at -300 bps and the next at -400 confirm critical.
 - A lower state only after ``min_exit_ticks`` consecutive ticks spanning ``min_exit_duration_s``
-  below its exit level (hysteresis), to the highest state they allowed.
+  below its exit level (hysteresis), to the highest state they allowed. A tick whose price step is
+  wider than the gap between a level it leaves and that level's exit level (a cent at $1: 100 bps,
+  the warn gap 25) cannot show the price back inside (``_coarse``): ``min_exit_ticks`` fine ticks
+  of the streak spanning ``min_exit_duration_s`` confirm the exit on their own, coarse ones only
+  once the streak spans ``coarse_exit_factor`` x ``min_exit_duration_s``.
 - A depeg *episode* runs from leaving ``ok`` to returning to it; it starts at the first tick of
   the confirmed run and ends at the first tick of the final run back inside the warn exit level.
 - ``unknown``: no sound judgement for ``unknown_after_s``: ticks without one (no reference, one too
@@ -66,6 +70,8 @@ class PegTrack:
     streak_ticks: int = 0  # consecutive ticks allowing a lower state
     streak_start: int = 0
     streak_level: int = 0  # highest state those ticks allowed
+    fine_ticks: int = 0  # the trailing ones among them whose price step is fine (_coarse)
+    fine_start: int = 0
     inside_since: int = -1  # first tick of the current run inside the warn exit level
     confirm_ticks: int = 0  # consecutive judged ticks above the current state
     confirm_start: int = -1
@@ -105,6 +111,9 @@ class Observation:
     shown: float | None = None
     judged: float | None = None
     reason: UnknownReason | None = None
+    #: One price step of the page (its quantum) in bps of the target: how far apart the deviations
+    #: of two neighbouring shown prices are (a cent at $1: 100 bps).
+    step_bps: float = 0.0
 
 
 class PegStateMachine:
@@ -113,6 +122,7 @@ class PegStateMachine:
     def __init__(self, config: PegConfig) -> None:
         self.cfg = config
         self.exit_ms = config.min_exit_duration_s * 1000
+        self.coarse_exit_ms = config.min_exit_duration_s * config.coarse_exit_factor * 1000
         self.unknown_ms = config.unknown_after_s * 1000
         self.reminder_ms = config.reminder_interval_s * 1000
         self.unknown_exit_ms = config.unknown_exit_s * 1000
@@ -307,10 +317,24 @@ class PegStateMachine:
         if t.streak_ticks == 0:
             t.streak_start = obs.ts
             t.streak_level = allowed
+            t.fine_ticks = 0
         else:
             t.streak_level = max(t.streak_level, allowed)
         t.streak_ticks += 1
-        if t.streak_ticks < self.cfg.min_exit_ticks or obs.ts - t.streak_start < self.exit_ms:
+        coarse = self._coarse(spec, obs, cur, allowed)
+        if not coarse:
+            if t.fine_ticks == 0:
+                t.fine_start = obs.ts
+            t.fine_ticks += 1
+        min_ticks = self.cfg.min_exit_ticks
+        if t.streak_ticks < min_ticks or obs.ts - t.streak_start < self.exit_ms:
+            return None
+        # A page too coarse to show the price inside the exit level is no evidence of a return
+        # (nor against one: it is inside by its judged deviation). The fine pages of the streak
+        # confirm the exit by the usual rule on their own; coarse pages alone, once the streak
+        # spans coarse_exit_factor x min_exit_duration_s.
+        fine = not coarse and t.fine_ticks >= min_ticks and obs.ts - t.fine_start >= self.exit_ms
+        if not fine and obs.ts - t.streak_start < self.coarse_exit_ms:
             return None
         t.streak_ticks = 0
         prev = t.state
@@ -322,6 +346,19 @@ class PegStateMachine:
         ev = self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
         self._reset_episode(t)
         return ev
+
+    @staticmethod
+    def _coarse(spec: PegSpec, obs: Observation, cur: int, allowed: int) -> bool:
+        """Is one price step of this page wider than the gap between a level it leaves and that
+        level's exit level? Then the page cannot tell a price back inside the exit level from one
+        still at the entry level: USDT at a true $1.004 in cents reads $1.01 (judged 50 bps: warn)
+        or $1.00 (judged 0: inside 25), so hysteresis alone would flap with the rounding."""
+        gap = math.inf
+        if allowed == 0:
+            gap = spec.warn_bps - spec.warn_exit_bps
+        if cur == 2:
+            gap = min(gap, spec.critical_bps - spec.critical_exit_bps)
+        return obs.step_bps > gap
 
     def _update(
         self, spec: PegSpec, t: PegTrack, obs: Observation, held: tuple[float, float] | None
