@@ -126,11 +126,13 @@ class PegConfig:
     override them. A state is entered when |deviation| reaches it (after ``confirm_s`` /
     ``usd_confirm_s`` in that state, unless |deviation| >= ``confirm_bypass_bps``) and left only
     below the lower exit level, after ``min_exit_ticks`` consecutive ticks spanning
-    ``min_exit_duration_s``. Decisions use the smallest deviation consistent with the shown price,
-    which is within half its quantum (the step the tick's page showed: $0.98 in cents counts as
-    >= -150 bps). ``display_quantum`` is the rounding assumed when a price's quantum is unknown (v1
-    ticks, reference points): the seed widget's cents from 1 up ($1.01 counts as >= 50 bps, not
-    100), exact below.
+    ``min_exit_duration_s``; ``coarse_exit_factor`` times that when the pages are too coarse to show
+    the price back inside the exit level (one price step wider than the gap between the level and
+    its exit level: a cent at $1 is 100 bps, the warn gap 25). Decisions use the smallest
+    deviation consistent with the shown price, which is within half its quantum (the step the
+    tick's page showed: $0.98 in cents counts as >= -150 bps). ``display_quantum`` is the rounding
+    assumed when a price's quantum is unknown (v1 ticks, reference points): the seed widget's cents
+    from 1 up ($1.01 counts as >= 50 bps, not 100), exact below.
 
     **References.** Referenced pegs (WBTC -> BTC) are judged against where the reference stood at
     the tick's ts (``engine/pegref.py``): its points within ``ref_max_age_s`` either side, widened
@@ -157,6 +159,7 @@ class PegConfig:
     critical_exit_bps: float = 150.0
     min_exit_ticks: int = 2
     min_exit_duration_s: int = 300
+    coarse_exit_factor: int = 24
     display_quantum: float = 0.01
     confirm_s: int = 120
     usd_confirm_s: int = 120
@@ -215,6 +218,8 @@ class PegConfig:
             raise ValueError("need 0 < ref_vol_floor_daily_pct <= ref_vol_prior_daily_pct")
         if self.min_exit_duration_s < 0:
             raise ValueError("min_exit_duration_s must be >= 0")
+        if self.coarse_exit_factor < 1:
+            raise ValueError("coarse_exit_factor must be >= 1")
         if not 0 < self.ref_lone_pct < 100:
             raise ValueError("ref_lone_pct must be in (0, 100)")
         if self.display_quantum < 0:

@@ -19,8 +19,9 @@ describes the semantics for users; the pieces:
   and its recent volatility; too wide an interval, or no point within ``ref_max_age_s``, and the
   tick is not judged (counted in ``ref_stale`` / ``released_without_ref``).
 - **Judgement** (here): the smallest deviation consistent with the price's rounding (the tick's own
-  quantum; ``display_quantum`` for cents from 1 up when it has none) and the reference interval;
-  events also report the deviation as shown.
+  quantum; ``display_quantum`` for cents from 1 up when it has none) and the reference interval,
+  a premium judged as at the peg for a one-sided peg (registry ``side = "below"``); events also
+  report the deviation as shown.
 - **States, episodes, updates** (``pegstate.py``).
 - **Pages it cannot judge**: a pegged symbol's tick without a coin id on a ticker several coins
   share is dropped by the engine (whose price is it?), but the monitor still sees it, marked with
@@ -280,7 +281,13 @@ class PegMonitor:
         # -200 bps (critical), not -199.99999999999983.
         shown = round((price / target - 1.0) * 1e4, 6)
         judged = round(self._judged_bps(price, quantum, lo, hi), 6)
-        return Observation(ts, price, ref_price, ref_age, target, shown, judged)
+        q = self._fallback_quantum(price) if math.isnan(quantum) else quantum
+        step_bps = q / target * 1e4
+        if spec.side == "below" and judged > 0:
+            # A premium of an asset that trades above its peg by design (LUSD) is at the peg, and
+            # certainly so whatever the page's rounding: no coarse page (pegstate._coarse).
+            judged, step_bps = 0.0, 0.0
+        return Observation(ts, price, ref_price, ref_age, target, shown, judged, step_bps=step_bps)
 
     def _fallback_quantum(self, price: float) -> float:
         """The rounding assumed for a price whose quantum is unknown (a v1 tick, a reference point):

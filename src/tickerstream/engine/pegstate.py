@@ -7,9 +7,16 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
 
 - ``ok`` / ``warn`` / ``critical`` by |judged deviation|. A higher state is entered once the level
   has held for the asset's ``confirm_s`` (consecutive judged ticks spanning it; the state entered
-  is the lowest level those ticks all reached), or at once with ``confirm_s = 0`` or beyond
-  ``confirm_bypass_bps``. A lower state only after ``min_exit_ticks`` consecutive ticks spanning
-  ``min_exit_duration_s`` below its exit level (hysteresis), to the highest state they allowed.
+  is the highest level that trailing ticks among them, spanning ``confirm_s``, all reached), or at
+  once with ``confirm_s = 0`` or beyond ``confirm_bypass_bps``. After an entry the trailing ticks
+  already beyond the next level count toward its confirmation (``_confirm_from_trailing``): the
+  page that entered warn at -300 bps and the next at -400 confirm critical.
+- A lower state only after ``min_exit_ticks`` consecutive ticks spanning ``min_exit_duration_s``
+  below its exit level (hysteresis), to the highest state they allowed. A tick whose price step is
+  wider than the gap between a level it leaves and that level's exit level (a cent at $1: 100 bps,
+  the warn gap 25) cannot show the price back inside (``_coarse``): ``min_exit_ticks`` fine ticks
+  of the streak spanning ``min_exit_duration_s`` confirm the exit on their own, coarse ones only
+  once the streak spans ``coarse_exit_factor`` x ``min_exit_duration_s``.
 - A depeg *episode* runs from leaving ``ok`` to returning to it; it starts at the first tick of
   the confirmed run and ends at the first tick of the final run back inside the warn exit level.
 - ``unknown``: no sound judgement for ``unknown_after_s``: ticks without one (no reference, one too
@@ -26,9 +33,10 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
 - Only confirmed deviations count beyond entry too: the *held* deviation of a tick is the smallest
   among the consecutive judged ticks spanning ``confirm_s`` up to it (``_held``). ``worst_bps`` is
   the largest held deviation of the episode; ``deepened`` fires when the held |judged deviation|
-  crosses the next multiple of ``update_step_bps`` beyond the deepest reported so far. ``reminder``
-  after ``reminder_interval_s`` without an event, except while an exit is being confirmed (the
-  exit is the next event).
+  crosses the next multiple of ``update_step_bps`` beyond the deepest reported so far. An entry
+  reports what held at it, not its own tick (a misparsed page completing it would mute the
+  updates). ``reminder`` after ``reminder_interval_s`` without an event, except while an exit is
+  being confirmed (the exit is the next event).
 """
 
 from __future__ import annotations
@@ -45,6 +53,11 @@ _LEVELS: tuple[PegState, ...] = ("ok", "warn", "critical")
 UNKNOWN: PegState = "unknown"
 
 
+def _level(spec: PegSpec, dev: float) -> int:
+    """The level (index into ``_LEVELS``) an |judged deviation| reaches."""
+    return 2 if dev >= spec.critical_bps else 1 if dev >= spec.warn_bps else 0
+
+
 @dataclass(slots=True)
 class PegTrack:
     """Detector state of one pegged symbol (JSON-able: it goes into checkpoints as is)."""
@@ -57,6 +70,8 @@ class PegTrack:
     streak_ticks: int = 0  # consecutive ticks allowing a lower state
     streak_start: int = 0
     streak_level: int = 0  # highest state those ticks allowed
+    fine_ticks: int = 0  # the trailing ones among them whose price step is fine (_coarse)
+    fine_start: int = 0
     inside_since: int = -1  # first tick of the current run inside the warn exit level
     confirm_ticks: int = 0  # consecutive judged ticks above the current state
     confirm_start: int = -1
@@ -96,6 +111,9 @@ class Observation:
     shown: float | None = None
     judged: float | None = None
     reason: UnknownReason | None = None
+    #: One price step of the page (its quantum) in bps of the target: how far apart the deviations
+    #: of two neighbouring shown prices are (a cent at $1: 100 bps).
+    step_bps: float = 0.0
 
 
 class PegStateMachine:
@@ -104,6 +122,7 @@ class PegStateMachine:
     def __init__(self, config: PegConfig) -> None:
         self.cfg = config
         self.exit_ms = config.min_exit_duration_s * 1000
+        self.coarse_exit_ms = config.min_exit_duration_s * config.coarse_exit_factor * 1000
         self.unknown_ms = config.unknown_after_s * 1000
         self.reminder_ms = config.reminder_interval_s * 1000
         self.unknown_exit_ms = config.unknown_exit_s * 1000
@@ -154,7 +173,7 @@ class PegStateMachine:
         t.deviation_bps = obs.shown
         t.judged_bps = obs.judged
         dev = abs(obs.judged)
-        level = 2 if dev >= spec.critical_bps else 1 if dev >= spec.warn_bps else 0
+        level = _level(spec, dev)
         held = self._held(spec, t, obs)
         if t.state == UNKNOWN:
             return self._leave_unknown(spec, t, obs, level, dev, held)
@@ -248,20 +267,42 @@ class PegStateMachine:
             t.confirm_ticks += 1
             if obs.ts - t.confirm_start < spec.confirm_s * 1000:
                 return None
-            level, start = t.confirm_level, t.confirm_start
-        t.confirm_ticks = 0
+            # The trailing ticks beyond a higher level may span confirm_s too (they are what held).
+            confirmed = _level(spec, held[1]) if held is not None else 0
+            level, start = max(t.confirm_level, confirmed), t.confirm_start
         t.streak_ticks = 0
+        self._confirm_from_trailing(spec, t, level)
         prev = t.state
         duration = None
         if prev == UNKNOWN:
             duration = (obs.ts - t.unknown_since) / 1000
             t.unknown_since = -1
+        # What the entry reports is what the confirmation established (held), not the entering
+        # tick's own value: one bad page at -950 bps entering on a real -300 must not set the
+        # episode's depth (and mute every deepened up to -900). Without the recent ticks (a track
+        # restored from peg state v4 or older), the level's threshold is what is established.
+        depth = held[1] if held is not None else spec.critical_bps if level == 2 else spec.warn_bps
         if not cur:
             # The confirming ticks all reached the level, so they confirm a deviation (held).
-            self._open_episode(t, start, held[0] if held is not None else obs.shown, dev)
-        t.reported_bps = max(t.reported_bps, dev)
+            self._open_episode(t, start, held[0] if held is not None else obs.shown, depth)
+        t.reported_bps = max(t.reported_bps, depth)
         t.state = _LEVELS[level]
         return self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
+
+    @staticmethod
+    def _confirm_from_trailing(spec: PegSpec, t: PegTrack, level: int) -> None:
+        """After entering ``level``, the confirmation of a higher one starts at the trailing
+        consecutive judged ticks already beyond it (the tick that entered included): they count
+        as they would from any lower state. A confirmation spanning ``confirm_s`` would have
+        entered that level already, so the run lies within ``recent``."""
+        t.confirm_ticks = 0
+        for ts, _shown, judged in reversed(t.recent):
+            reached = _level(spec, abs(judged))
+            if reached <= level:
+                break
+            t.confirm_level = reached if t.confirm_ticks == 0 else min(t.confirm_level, reached)
+            t.confirm_start = int(ts)
+            t.confirm_ticks += 1
 
     def _exit(self, spec: PegSpec, t: PegTrack, obs: Observation, cur: int, dev: float) -> PegEvent | None:
         # Which lower state does this tick allow? Exit levels are below entry levels (hysteresis).
@@ -276,10 +317,24 @@ class PegStateMachine:
         if t.streak_ticks == 0:
             t.streak_start = obs.ts
             t.streak_level = allowed
+            t.fine_ticks = 0
         else:
             t.streak_level = max(t.streak_level, allowed)
         t.streak_ticks += 1
-        if t.streak_ticks < self.cfg.min_exit_ticks or obs.ts - t.streak_start < self.exit_ms:
+        coarse = self._coarse(spec, obs, cur, allowed)
+        if not coarse:
+            if t.fine_ticks == 0:
+                t.fine_start = obs.ts
+            t.fine_ticks += 1
+        min_ticks = self.cfg.min_exit_ticks
+        if t.streak_ticks < min_ticks or obs.ts - t.streak_start < self.exit_ms:
+            return None
+        # A page too coarse to show the price inside the exit level is no evidence of a return
+        # (nor against one: it is inside by its judged deviation). The fine pages of the streak
+        # confirm the exit by the usual rule on their own; coarse pages alone, once the streak
+        # spans coarse_exit_factor x min_exit_duration_s.
+        fine = not coarse and t.fine_ticks >= min_ticks and obs.ts - t.fine_start >= self.exit_ms
+        if not fine and obs.ts - t.streak_start < self.coarse_exit_ms:
             return None
         t.streak_ticks = 0
         prev = t.state
@@ -291,6 +346,19 @@ class PegStateMachine:
         ev = self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
         self._reset_episode(t)
         return ev
+
+    @staticmethod
+    def _coarse(spec: PegSpec, obs: Observation, cur: int, allowed: int) -> bool:
+        """Is one price step of this page wider than the gap between a level it leaves and that
+        level's exit level? Then the page cannot tell a price back inside the exit level from one
+        still at the entry level: USDT at a true $1.004 in cents reads $1.01 (judged 50 bps: warn)
+        or $1.00 (judged 0: inside 25), so hysteresis alone would flap with the rounding."""
+        gap = math.inf
+        if allowed == 0:
+            gap = spec.warn_bps - spec.warn_exit_bps
+        if cur == 2:
+            gap = min(gap, spec.critical_bps - spec.critical_exit_bps)
+        return obs.step_bps > gap
 
     def _update(
         self, spec: PegSpec, t: PegTrack, obs: Observation, held: tuple[float, float] | None

@@ -14,13 +14,18 @@
   confirms ``worst_bps`` and ``deepened``) and the start of its run of judged ticks
   (``sound_since``: what leaves ``unknown`` for ``ok``); ``confirm_worst`` is gone. v2-v4 restore
   with both empty: the next ticks refill them, so a restore delays an update or the way out of
-  ``unknown`` by at most ``confirm_s`` / ``unknown_exit_s``, and never raises one.
+  ``unknown`` by at most ``confirm_s`` / ``unknown_exit_s``, and never raises one (an entry
+  confirmed before they are refilled counts as reported at its level's threshold).
 - v6: a track keeps the reason of its last tick without a sound judgement (``unknown_reason``), so
   a reminder in ``unknown`` is due on a judged tick too. ``sound_since`` is now the first judged
   tick since entering ``unknown`` (ticks without a sound judgement no longer restart it); a v5
   value is that or later, so it delays the way out by at most ``unknown_exit_s``. v2-v5 restore
   without a reason: a track restored in ``unknown`` gives its next reminder on a tick without a
   sound judgement (as v5 did), never one without a reason.
+- v7: a track keeps the fine pages of its exit streak (``fine_ticks``, ``fine_start``): pages whose
+  price step is narrower than the gap between a level and its exit level, the only ones that
+  confirm an exit within ``min_exit_duration_s``. v1-v6 restore a streak in progress as all fine
+  (the rule it began under), so a restore never delays an exit that was due.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from tickerstream.engine.pegref import RefHistory, runs_since
 from tickerstream.engine.pegstate import PegTrack
 
 #: Version of the JSON ``PegMonitor.export`` gives (inside the engine checkpoint).
-STATE_VERSION = 6
+STATE_VERSION = 7
 
 #: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown; ``UNJUDGEABLE``:
 #: a page whose coin is not known, which only says the peg was not judged at ts).
@@ -50,13 +55,14 @@ class PegStateError(CheckpointFormatError):
 def read_tracks(state: dict[str, Any]) -> dict[str, PegTrack]:
     version = state.get("version", 1)
     if version == 1:
-        return _tracks_from_v1(state["tracks"])
-    if version in (2, 3, 4, 5, STATE_VERSION):
+        return _streaks_as_fine(_tracks_from_v1(state["tracks"]))
+    if version in (2, 3, 4, 5, 6, STATE_VERSION):
         try:
             tracks = state["tracks"].items()
-            return {s: PegTrack.from_json(_track_v5(t) if version < 5 else t) for s, t in tracks}
+            out = {s: PegTrack.from_json(_track_v5(t) if version < 5 else t) for s, t in tracks}
         except (TypeError, ValueError) as exc:
             raise PegStateError(f"checkpoint peg state v{version} is malformed: {exc}") from None
+        return out if version == STATE_VERSION else _streaks_as_fine(out)
     raise PegStateError(
         f"checkpoint peg state v{version!r} is newer than this version reads (v{STATE_VERSION}); "
         "upgrade tickerstream or start from an earlier checkpoint"
@@ -69,6 +75,14 @@ def _track_v5(track: Any) -> Any:
     if not isinstance(track, dict):
         return track
     return {k: v for k, v in track.items() if k != "confirm_worst"}
+
+
+def _streaks_as_fine(tracks: dict[str, PegTrack]) -> dict[str, PegTrack]:
+    """v1-v6 tracks as v7: the pages of an exit streak in progress count as fine (before v7 every
+    page confirmed an exit within ``min_exit_duration_s``)."""
+    for t in tracks.values():
+        t.fine_ticks, t.fine_start = t.streak_ticks, t.streak_start
+    return tracks
 
 
 def held_json(item: Held) -> list[Any]:

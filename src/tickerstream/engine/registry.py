@@ -30,8 +30,13 @@ _KEYS = {
     "critical_exit_bps",
     "confirm_s",
     "coin_id",
+    "side",
     "note",
 }
+
+#: ``side`` values: deviations judged on both sides of the target, or only below it (a premium is
+#: judged as at the peg: an asset that trades above its peg by design, LUSD).
+SIDES = ("both", "below")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,8 @@ class PegSpec:
     #: The coin the peg is about (``usd-coin``): ticks of another coin sharing the ticker are never
     #: judged against it. None: any coin id (ambiguous if two show up).
     coin_id: str | None = None
+    #: "below": only a discount is a deviation, a premium is judged as at the peg (``SIDES``).
+    side: str = "both"
 
     @property
     def reference(self) -> str | None:
@@ -142,4 +149,7 @@ def _spec(symbol: str, entry: dict[str, Any], cfg: PegConfig) -> PegSpec | None:
     coin = entry.get("coin_id")
     if coin is not None and (not isinstance(coin, str) or not coin):
         raise RegistryError(f"assets.{symbol}: coin_id must be a non-empty string")
-    return PegSpec(symbol, peg, ratio, warn, critical, warn_exit, critical_exit, confirm, coin)
+    side = entry.get("side", "both")
+    if side not in SIDES:
+        raise RegistryError(f"assets.{symbol}: side must be one of {', '.join(repr(s) for s in SIDES)}")
+    return PegSpec(symbol, peg, ratio, warn, critical, warn_exit, critical_exit, confirm, coin, side)

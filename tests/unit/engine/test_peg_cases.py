@@ -156,7 +156,7 @@ def test_long_small_depeg_gets_hourly_reminders_and_closes_on_recovery(
     e = make_engine()
     ticks = [("FDUSD", T0 + k * 10 * MIN, 0.994) for k in range(3 * 24 * 6)]
     back = T0 + 3 * 24 * HOUR
-    ticks += [("FDUSD", back + k * 5 * MIN, 1.0) for k in range(3)]
+    ticks += [("FDUSD", back + k * 5 * MIN, 0.9999) for k in range(3)]  # four decimals: shown inside
     evs = run(e, ticks)
     assert summary([evs[0], evs[-1]]) == [("change", "ok", "warn"), ("change", "warn", "ok")]
     reminders = evs[1:-1]
@@ -173,7 +173,7 @@ def test_single_bad_scrape_does_not_page_but_a_crash_fires_at_once(
     assert run(e, [("USDC", T0 + 3 * MIN, 0.80)])[0].state == "critical"  # -2000 bps: no waiting
     e = make_engine("pegs.usd_confirm_s=0")
     evs = run(
-        e, [("USDC", T0, 1.0), ("USDC", T0 + MIN, 0.995)] + [("USDC", T0 + k * MIN, 1.0) for k in (2, 7)]
+        e, [("USDC", T0, 1.0), ("USDC", T0 + MIN, 0.995)] + [("USDC", T0 + k * MIN, 0.9999) for k in (2, 7)]
     )
     assert summary(evs) == [("change", "ok", "warn"), ("change", "warn", "ok")]
     assert evs[1].duration_s == 60.0  # the blip lasted 60 s, not 360
@@ -245,12 +245,12 @@ def _v1_checkpoint(e: Engine) -> bytes:
 def test_v1_peg_state_restores_and_unknown_versions_are_refused(make_engine: Callable[..., Engine]) -> None:
     a = make_engine("pegs.usd_confirm_s=0")
     # a v1 checkpoint taken in the middle of the exit streak (one page back at par)
-    a.process(batch([("USDT", T0, 0.97), ("USDT", T0 + MIN, 0.96), ("USDT", T0 + 2 * MIN, 1.0)]))
+    a.process(batch([("USDT", T0, 0.97), ("USDT", T0 + MIN, 0.96), ("USDT", T0 + 2 * MIN, 0.9999)]))
     old = _v1_checkpoint(a)
     b = make_engine("pegs.usd_confirm_s=0")
     b.restore(old)
-    assert b.peg_status("USDT") == ("critical", pytest.approx(0.0))
-    evs = run(b, [("USDT", T0 + 8 * MIN, 1.0)])
+    assert b.peg_status("USDT") == ("critical", pytest.approx(-1.0))
+    evs = run(b, [("USDT", T0 + 8 * MIN, 0.9999)])
     assert summary(evs) == [("change", "critical", "ok")] and evs[0].episode_start == T0
     assert evs[0].worst_bps == -400.0 and evs[0].duration_s == 120.0  # back at T0 + 2 min
 
