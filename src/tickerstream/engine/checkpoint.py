@@ -1,6 +1,6 @@
 """Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-series arrays plus one JSON member.
 
-Format ``tickerstream-engine`` version 5: per series (``series``: symbol, coin id, quote), one ring
+Format ``tickerstream-engine`` version 6: per series (``series``: symbol, coin id, quote), one ring
 per horizon (``ts_<h>``, ``price_<h>``, ``var_<h>``, ``qexp_<h>``, ``npoints_<h>``), the volatility
 as a variance per second with the series' first ts, and the quantum estimate (``decimals``). Ring
 contents are stored unrotated and without the unused slots (oldest point first), so a checkpoint's
@@ -12,16 +12,22 @@ triggering tick (``last_trig_ts``: re-arming waits a quarter of the horizon afte
 series' 24 h change check state. The volatility also keeps its value before the return into the
 last point (``var_prev``), to which it goes back should that point turn out to be a lone print, and
 the latest tick dropped as a scale jump (``held_price``, ``held_ts``, ``scale.py``), which a later
-jump to its scale confirms, and the price before the latest confirmed jump (``left_price``).
+jump to its scale confirms, and the price before the latest confirmed jump (``left_price``). The
+volatility's last three points (``vol_price``; ``vol_ts`` and the quantum in effect ``vol_q`` of the
+two newest) are kept apart from the rings: a point of a page coarser than the series' finest is in
+the rings (an anchor) but not in the volatility.
 
-Versions 3 and 4 are restored. Version 4 (with ``receded`` instead of ``last_trig_ts``, without
-``held_ts`` and ``left_price``): the latest trigger is taken to be the latest event
-(``last_fire_ts``; a trigger since, while disarmed, is unknown, so a receding tick may re-arm up to
-a quarter horizon earlier than it would have), a dropped tick is dated at the last taken tick (it
-came after it) and no scale was left. Version 3 (without ``var_prev``, ``receded``, ``held_price``)
-besides: a series' last point is kept in the volatility even if the next tick shows it was a lone
-print (the estimate it would go back to is unknown) and a tick dropped as a scale jump just before
-the checkpoint is forgotten. Each matters for the first ticks after the restore.
+Versions 3, 4 and 5 are restored. Version 5 (without ``vol_price``, ``vol_ts``, ``vol_q``): the
+volatility's points were the longest ring's, so its last three points are taken from there, each
+with the quantum its ring point keeps, else the series' estimate (``decimals``). Version 4 (with
+``receded`` instead of ``last_trig_ts``, without ``held_ts`` and ``left_price``): the latest trigger
+is taken to be the latest event (``last_fire_ts``; a trigger since, while disarmed, is unknown, so a
+receding tick may re-arm up to a quarter horizon earlier than it would have), a dropped tick is
+dated at the last taken tick (it came after it) and no scale was left. Version 3 (without
+``var_prev``, ``receded``, ``held_price``) besides: a series' last point is kept in the volatility
+even if the next tick shows it was a lone print (the estimate it would go back to is unknown) and a
+tick dropped as a scale jump just before the checkpoint is forgotten. Each matters for the first
+ticks after the restore.
 
 Older versions are refused with ``CheckpointFormatError`` and the caller cold-starts those series:
 version 1 (one per-tick ring, volatility counted per tick) because its variance has no time unit,
@@ -41,18 +47,20 @@ import orjson
 from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.quality import ChangeCheck
+from tickerstream.engine.quanta import UNROUNDED, exponent_quanta
+from tickerstream.engine.rings import ring_slot
 from tickerstream.engine.series import SeriesKey
 from tickerstream.engine.windows import Windows
 
 FORMAT = "tickerstream-engine"
-VERSION = 5
+VERSION = 6
 #: Older versions restored (the state they lack is filled in by ``restore_rows``).
-_RESTORED = {3, 4}
+_RESTORED = {3, 4, 5}
 #: Why each older version cannot be restored (the caller logs it and cold-starts).
 _REFUSED = {
-    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v5 state "
+    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v6 state "
     "(time-bucketed rings, volatility per second): its series start cold",
-    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into v5 state (series "
+    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into v6 state (series "
     "keyed by symbol, coin id and quote): its series start cold",
 }
 
@@ -106,6 +114,9 @@ def dump(
         held_ts=win.held_ts[rows],
         left_price=win.left_price[rows],
         n_ret=win.n_ret[rows],
+        vol_price=win.vol_price[rows],
+        vol_ts=win.vol_ts[rows],
+        vol_q=win.vol_q[rows],
         armed=det.armed[rows],
         last_fire_ts=det.last_fire_ts[rows],
         last_change=det.last_change[rows],
@@ -194,6 +205,12 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     else:
         win.held_ts[rows] = a["last_ts"]
     win.n_ret[rows] = a["n_ret"]
+    if "vol_price" in a:  # v6 on
+        win.vol_price[rows] = a["vol_price"]
+        win.vol_ts[rows] = a["vol_ts"]
+        win.vol_q[rows] = a["vol_q"]
+    else:  # older: the volatility's points were the longest ring's
+        _vol_points_from_ring(win, rows)
     det.armed[rows] = a["armed"]
     det.last_fire_ts[rows] = a["last_fire_ts"]
     det.last_change[rows] = a["last_change"]
@@ -204,3 +221,25 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
         det.last_trig_ts[rows] = a["last_trig_ts"]
     else:
         det.last_trig_ts[rows] = a["last_fire_ts"]
+
+
+def _vol_points_from_ring(win: Windows, rows: I64) -> None:
+    """The volatility's last three points as a checkpoint before v6 left them: the longest ring's
+    last three, each with its quantum (the one its page showed, else the series' estimate)."""
+    ring = win.rings[-1]
+    cap = ring.capacity
+    n = ring.count[rows]
+    est = np.where(
+        (win.decimals[rows] < 0) | (win.decimals[rows] >= UNROUNDED),
+        0.0,
+        10.0 ** -win.decimals[rows].astype(np.float64),
+    )
+    for back in (1, 2, 3):
+        has = n >= back
+        at = rows[has]
+        slot = ring_slot(n[has] - back, cap)
+        win.vol_price[at, back - 1] = ring.price[at, slot]
+        if back < 3:
+            win.vol_ts[at, back - 1] = ring.ts[at, slot]
+            qx = exponent_quanta(ring.qexp[at, slot])
+            win.vol_q[at, back - 1] = np.where(np.isnan(qx), est[has], qx)

@@ -14,8 +14,9 @@ tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min
 ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
 
 Memory at the defaults (two rings of 256 points of ts, price, variance rate and quantum exponent):
-2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 73 B of per-row scalars here, 33 B per
-move horizon in the detector and 9 B for the 24 h change check (12,964 B per row).
+2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 129 B of per-row scalars here (56 B of
+them the volatility's last points), 33 B per move horizon in the detector and 9 B for the 24 h
+change check (13,020 B per row).
 
 Which ticks extend a series (late ticks and duplicates do not) is decided in ``grouping.py``.
 
@@ -38,12 +39,18 @@ from tickerstream.engine.quanta import (
     UNROUNDED,
     exponent_quanta,
     price_decimals,
+    quantum_exponents,
 )
-from tickerstream.engine.rings import Ring, append_kept, ring_slot, ring_ts_all, search_kept, search_ring
+from tickerstream.engine.rings import Ring, append_kept, ring_slot, search_kept, search_ring
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
+
+#: A quantum at least this share of the price (a cent at $0.50) can hold one error for hours: a
+#: calm major moves about 2 % a day, so its price may sit inside one such step all day
+#: (``Windows._finest_points``).
+COARSE_REL = 0.02
 
 
 class Vol(NamedTuple):
@@ -52,6 +59,31 @@ class Vol(NamedTuple):
     rate: F64  # variance rate per second, debiased; NaN before any return
     n: I64  # returns it rests on
     weight: F64  # the EWMA's total weight, ``1 - 0.5 ** (history / halflife)`` (0 without a return)
+
+
+class Runs(NamedTuple):
+    """The points of a batch (ticks ``k_idx``) in runs, one per segment that has any."""
+
+    k_idx: I64
+    first_k: B  # per point: the first of its run
+    starts_k: I64  # per run: its first point's index among the points
+    ends_k: I64
+    lens_k: I64
+    segs_k: I64  # per run: its segment
+
+
+def _runs(g: Grouped, kept: B) -> Runs:
+    """The runs of ``kept`` ticks per segment: what is per segment is read once per run and repeated,
+    not gathered per point."""
+    k_idx = np.flatnonzero(kept)
+    m = k_idx.size
+    seg_k = g.seg_of[k_idx]
+    first_k = np.empty(m, dtype=bool)
+    first_k[:1] = True
+    np.not_equal(seg_k[1:], seg_k[:-1], out=first_k[1:])
+    starts_k = np.flatnonzero(first_k)
+    ends_k = np.append(starts_k[1:], m)
+    return Runs(k_idx, first_k, starts_k, ends_k, ends_k - starts_k, seg_k[starts_k])
 
 
 class Windows:
@@ -100,6 +132,12 @@ class Windows:
         self.left_price = np.zeros(0, dtype=np.float64)
         self.n_ret = np.zeros(0, dtype=np.int64)  # returns seen (z-score warm-up)
         self.decimals = np.zeros(0, dtype=np.int8)  # finest decimals seen (quantum estimate); -1 none
+        # The last three points of the volatility, newest first (price; ts and quantum in effect of
+        # the two newest): where the next return starts and what tells a lone print. They are the
+        # longest ring's last points unless a coarser page's point was left out (``_finest_points``).
+        self.vol_price = np.zeros((0, 3), dtype=np.float64)  # NaN: none
+        self.vol_ts = np.zeros((0, 2), dtype=np.int64)  # NO_TS: none
+        self.vol_q = np.zeros((0, 2), dtype=np.float64)
         self.grow(rows)
 
     def kept(self, g: Grouped) -> list[B]:
@@ -149,6 +187,9 @@ class Windows:
         self.left_price = ext(self.left_price, np.nan)
         self.n_ret = ext(self.n_ret, 0)
         self.decimals = ext(self.decimals, -1)
+        self.vol_price = ext(self.vol_price, np.nan)
+        self.vol_ts = ext(self.vol_ts, NO_TS)
+        self.vol_q = ext(self.vol_q, np.nan)
         self.rows = new
 
     def reset(self, rows: I64) -> None:
@@ -165,11 +206,14 @@ class Windows:
         self.left_price[rows] = np.nan
         self.n_ret[rows] = 0
         self.decimals[rows] = -1
+        self.vol_price[rows] = np.nan
+        self.vol_ts[rows] = NO_TS
+        self.vol_q[rows] = np.nan
 
     def arrays(self) -> list[npt.NDArray[Any]]:
         out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.var_prev]
         out += [self.held_price, self.held_ts, self.left_price, self.n_ret]
-        out.append(self.decimals)
+        out += [self.decimals, self.vol_price, self.vol_ts, self.vol_q]
         for r in self.rings:
             out += [r.ts, r.price, r.var, r.qexp, r.count]
         return out
@@ -208,65 +252,107 @@ class Windows:
         whatever the cadence. Sampling at the bucket (minutes at the defaults) rather than tick by
         tick keeps display rounding from passing for volatility at fast cadence, where consecutive
         ticks differ by a quantum back and forth; and each squared return is corrected for the
-        rounding noise it carries on average (``(q / price)^2 / 6``: two errors uniform in +-q/2).
+        rounding noise it carries on average (``(q / price)^2 / 12`` of each endpoint, with its own
+        page's quantum: an error uniform in +-q/2). A point of a coarser page than the series' recent
+        finest is no point of the volatility (``_finest_points``): a return spans the points around it.
         The variance excludes the tick's own return so a shock is measured against the calm before
         it; it is debiased for its start at zero by the total weight
         ``1 - 0.5 ** ((ts_last_point - first_ts) / halflife)``.
 
         A point that the next one shows to be a lone print (``_lone_points``) is left out from then
         on: the next point's state is one step from the point before the print (from ``var_prev``,
-        the variance before the last point's return, when the print is the ring's last point), so
+        the variance before the last point's return, when the print is the last point before the
+        batch), so
         the estimate is the one the stream without the print gives. The print's own state, what is
         known until the next point, counts it: a flash crash and a bad page look alike until then.
         """
-        ring = self.rings[-1]
-        k_idx = np.flatnonzero(kept)
+        runs = _runs(g, kept)
+        q_k = q[runs.k_idx]
+        # One quantum (the common case): every point is the series' last point's quantum (none
+        # yet: the run's first point's). Else the quanta as powers of ten decide (``_finest_points``).
+        level = self.vol_q[g.seg_rows[runs.segs_k], 0]
+        level = np.where(np.isnan(level), q_k[runs.starts_k], level)
+        e_k: npt.NDArray[np.int8] | None = None
+        if not bool((q_k == np.repeat(level, runs.lens_k)).all()):
+            e_k = quantum_exponents(q_k)
+            coarse_k = q_k >= g.price[runs.k_idx] * COARSE_REL
+            adm = self._finest_points(runs, e_k, coarse_k, g.ts[runs.k_idx], g.seg_rows[runs.segs_k])
+            if adm is not None:
+                # Points of a coarser page than the series' finest recent one are left out: the
+                # volatility's points are the others, and a return spans from the previous one.
+                kept = kept.copy()
+                kept[runs.k_idx[~adm]] = False
+                runs = _runs(g, kept)
+                e_k, q_k = e_k[adm], q_k[adm]
+        k_idx, first_k, starts_k, ends_k, lens_k, segs_k = runs
         m = k_idx.size
-        seg_k = g.seg_of[k_idx]
+        rows_seg_k = g.seg_rows[segs_k]
         price_k = g.price[k_idx]
         ts_k = g.ts[k_idx]
-        # Runs of kept ticks per segment (only segments with one): what is per segment is read once
-        # per run and repeated, not gathered per kept tick.
-        first_k = np.empty(m, dtype=bool)
-        first_k[:1] = True
-        np.not_equal(seg_k[1:], seg_k[:-1], out=first_k[1:])
-        starts_k = np.flatnonzero(first_k)
-        ends_k = np.append(starts_k[1:], m)
-        lens_k = ends_k - starts_k
-        segs_k = seg_k[starts_k]
-        rows_seg_k = g.seg_rows[segs_k]
-        # Previous point of each kept tick: the previous kept tick of its segment, else the ring's last.
+        # Previous point of each point: the previous one of its segment in the batch, else the last
+        # one before the batch.
         prev = np.empty(m, dtype=np.float64)
         prev_ts = np.empty(m, dtype=np.int64)
+        # ... and its quantum relative to its price (its rounding noise)
+        qr_cur = q_k / price_k
+        prev_qr = np.empty(m, dtype=np.float64)
         prev[1:] = price_k[:-1]
         prev_ts[1:] = ts_k[:-1]
-        count = ring.count[rows_seg_k]
-        prev[starts_k], prev_ts[starts_k] = _ring_point(ring, rows_seg_k, count, 1)
+        prev_qr[1:] = qr_cur[:-1]
+        prev[starts_k] = self.vol_price[rows_seg_k, 0]
+        prev_ts[starts_k] = self.vol_ts[rows_seg_k, 0]
+        q_start = self.vol_q[rows_seg_k, 0]
+        with np.errstate(invalid="ignore"):
+            prev_qr[starts_k] = q_start / prev[starts_k]
         var0 = self.var[rows_seg_k]
         n0_k = self.n_ret[rows_seg_k]
-        lone, from_ring = self._lone_points(ring, price_k, prev, first_k, starts_k, rows_seg_k, count)
+        lone, from_ring = self._lone_points(price_k, prev, first_k, starts_k, rows_seg_k)
         if from_ring.any():
-            # The ring's last point was a lone print (the run's first tick says so): the estimate goes
-            # back to what it was before it, and the return is taken from the point before it.
+            # The last point before the batch was a lone print (the run's first tick says so): the
+            # estimate goes back to what it was before it, and the return is taken from the point
+            # before it.
             at = np.flatnonzero(from_ring)
-            px2, ts2 = _ring_point(ring, rows_seg_k[at], count[at], 2)
-            prev[starts_k[at]], prev_ts[starts_k[at]] = px2, ts2
-            var0[at] = self.var_prev[rows_seg_k[at]]
+            rr = rows_seg_k[at]
+            prev[starts_k[at]], prev_ts[starts_k[at]] = self.vol_price[rr, 1], self.vol_ts[rr, 1]
+            with np.errstate(invalid="ignore"):
+                prev_qr[starts_k[at]] = self.vol_q[rr, 1] / self.vol_price[rr, 1]
+            q_start[at] = self.vol_q[rr, 1]
+            var0[at] = self.var_prev[rr]
             n0_k[at] -= 1
         lone_at = np.flatnonzero(lone)
         if lone_at.size:
             # A lone print in the batch: the tick after it takes its return from the point before it.
             after = lone_at + 1
-            prev[after], prev_ts[after] = prev[lone_at], prev_ts[lone_at]
+            prev[after], prev_ts[after], prev_qr[after] = prev[lone_at], prev_ts[lone_at], prev_qr[lone_at]
+        # A return with an endpoint whose quantum is at least COARSE_REL of its price counts only
+        # between two points of one quantum (a power of ten): that endpoint's error can be the size
+        # of the moves or larger (20 % of a $0.05 price in cents), no return. The first point of a
+        # finer page after such a point starts the estimate over (what those points gave is no
+        # estimate: see ``_finest_points``); the first of a coarser page, once the finer is gone,
+        # continues it.
         valid = ~np.isnan(prev)
+        restart = None
+        if e_k is not None:
+            prev_e = np.empty(m, dtype=np.int8)
+            prev_e[1:] = e_k[:-1]
+            prev_e[starts_k] = quantum_exponents(q_start)
+            if lone_at.size:
+                prev_e[lone_at + 1] = prev_e[lone_at]
+            # (a point under COARSE_REL after one under it: a return, each endpoint with its noise)
+            coarse = qr_cur >= COARSE_REL
+            prev_coarse = prev_qr >= COARSE_REL
+            restart = valid & (e_k < prev_e) & prev_coarse
+            valid &= (prev_e == e_k) | ~(coarse | prev_coarse)
         dt_ms = (ts_k - prev_ts).astype(np.float64)
         # Rounding noise: each shown price is the true one plus an error uniform in +-q/2 (variance
-        # q^2/12), so a shown return's square carries 2 q^2/12 of it on average: taken off.
-        q_rel = q[k_idx] / price_k
+        # q^2/12) of its own page's quantum, so a shown return's square carries the two endpoints'
+        # on average: taken off.
         with np.errstate(invalid="ignore", divide="ignore"):
             r = np.log(price_k / prev)
-            sq = r * r - q_rel * q_rel / 6.0
+            sq = r * r - (qr_cur * qr_cur + prev_qr * prev_qr) / 12.0
         decay = np.where(valid, 0.5 ** (dt_ms / self.halflife_ms), 1.0)
+        if restart is not None:
+            decay[restart] = 0.0
         with np.errstate(invalid="ignore", divide="ignore"):
             b = np.where(valid, (1.0 - decay) * sq / (dt_ms / 1000.0), 0.0)
         b[starts_k] += decay[starts_k] * var0
@@ -296,10 +382,18 @@ class Windows:
         n_after = np.cumsum(inc)
         base = np.where(starts_k > 0, n_after[np.maximum(starts_k - 1, 0)], 0)
         n_after += np.repeat(n0_k - base, lens_k)
-        if lone_at.size:
-            n_after[lone_at] += valid[lone_at]
         first = self.first_ts[g.seg_rows]
         first = np.where(first == NO_TS, g.ts[g.starts], first)
+        first_k_ts = np.repeat(first[segs_k], lens_k)
+        if restart is not None and restart.any():
+            # After a restart in its run, a point's returns and history count from the restart.
+            last_rs = np.maximum.accumulate(np.where(restart, np.arange(m), -1))
+            since = last_rs >= np.repeat(starts_k, lens_k)
+            cum = np.cumsum(inc)
+            n_after = np.where(since, cum - cum[np.maximum(last_rs, 0)], n_after)
+            first_k_ts = np.where(since, ts_k[np.maximum(last_rs, 0)], first_k_ts)
+        if lone_at.size:
+            n_after[lone_at] += valid[lone_at]
         self.first_ts[g.seg_rows] = first
         hl = self.halflife_ms
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -307,9 +401,9 @@ class Windows:
             # rather than per tick. With no point yet the weight is meaningless: masked by n == 0.
             # The noise correction can take a quiet series below zero: no volatility seen, floors apply.
             n0 = self.n_ret[g.seg_rows]
-            w0 = 1.0 - 0.5 ** ((ring_ts_all(ring, g.seg_rows) - first).astype(np.float64) / hl)
+            w0 = 1.0 - 0.5 ** ((self.vol_ts[g.seg_rows, 0] - first).astype(np.float64) / hl)
             r0 = np.where(n0 > 0, np.maximum(self.var[g.seg_rows] / w0, 0.0), np.nan)
-            wk = 1.0 - 0.5 ** ((ts_k - np.repeat(first[segs_k], lens_k)).astype(np.float64) / hl)
+            wk = 1.0 - 0.5 ** ((ts_k - first_k_ts).astype(np.float64) / hl)
             rk = np.where(n_after > 0, np.maximum(v_after / wk, 0.0), np.nan)
         # Per tick: the state after the last kept tick strictly before it, else the pre-batch state
         # of its segment. Both kinds of state sit in one array (segments first, then kept ticks),
@@ -328,6 +422,8 @@ class Windows:
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
             self.var_prev[rows_seg_k] = v_prev
+            self.first_ts[rows_seg_k] = first_k_ts[ends_k - 1]
+            self._shift_points(rows_seg_k, ends_k, lens_k, price_k, ts_k, q_k)
 
         def state(idx: I64) -> Vol:
             n = n_all.take(idx)
@@ -335,15 +431,13 @@ class Windows:
 
         return state(at), state(at_own)
 
-    def _lone_points(
-        self, ring: Ring, price_k: F64, prev: F64, first_k: B, starts_k: I64, rows: I64, count: I64
-    ) -> tuple[B, B]:
-        """Which points the volatility leaves out, as known with the batch's kept ticks: per kept tick
-        (``price_k``, previous points ``prev``), whether it is a lone print (its next kept tick is in
-        the batch), and per run of kept ticks (``starts_k``, ring ``rows`` holding ``count`` points),
-        whether the ring's last point is one (its next is the run's first tick) and its pre-update
-        variance is known. Lone as for anchors (``lone_between``, at the smallest move threshold); of
-        two in a row only the first counts, so the point before a lone print never is one."""
+    def _lone_points(self, price_k: F64, prev: F64, first_k: B, starts_k: I64, rows: I64) -> tuple[B, B]:
+        """Which points the volatility leaves out, as known with the batch's points: per point
+        (``price_k``, previous points ``prev``), whether it is a lone print (its next point is in
+        the batch), and per run of points (``starts_k``, of ``rows``), whether the last point before
+        the batch is one (its next is the run's first tick) and its pre-update variance is known.
+        Lone as for anchors (``lone_between``, at the smallest move threshold); of two in a row only
+        the first counts, so the point before a lone print never is one."""
         m = price_k.size
         lone = np.zeros(m, dtype=bool)
         from_ring = np.zeros(starts_k.size, dtype=bool)
@@ -355,12 +449,10 @@ class Windows:
             # jump in and its jump out (NaN, no previous point: never).
             jump = np.abs(price_k - prev) >= np.minimum(price_k, prev) * x
         out_of = np.flatnonzero(jump[starts_k])
-        raw_ring = np.zeros(starts_k.size, dtype=bool)  # the ring's last point is far off both sides
+        raw_ring = np.zeros(starts_k.size, dtype=bool)  # the last point is far off both sides
         if out_of.size:
-            rr, cc = rows[out_of], count[out_of]
-            p1, _ = _ring_point(ring, rr, cc, 1)
-            p2, _ = _ring_point(ring, rr, cc, 2)
-            p3, _ = _ring_point(ring, rr, cc, 3)
+            rr = rows[out_of]
+            p1, p2, p3 = self.vol_price[rr].T
             raw_ring[out_of] = lone_between(p2, p1, price_k[starts_k[out_of]], x, agree)
             # ... and the point before it is not one itself (then it was the lone print).
             ok = raw_ring[out_of] & ~lone_between(p3, p2, p1, x, agree) & ~np.isnan(self.var_prev[rr])
@@ -374,6 +466,86 @@ class Windows:
             raw_before[starts_k] = raw_ring
             lone = raw & ~raw_before
         return lone, from_ring
+
+    def _shift_points(self, rows: I64, ends: I64, lens: I64, price: F64, ts: I64, q: F64) -> None:
+        """The last three volatility points of ``rows`` after their runs of points (ending before
+        ``ends``, ``lens`` long) of the batch's ``price``, ``ts`` and quantum ``q``."""
+        last = ends - 1
+        old_px, old_ts, old_q = self.vol_price[rows], self.vol_ts[rows], self.vol_q[rows]
+        has2, has3 = lens >= 2, lens >= 3
+        i1, i2 = np.maximum(last - 1, 0), np.maximum(last - 2, 0)
+        self.vol_price[rows, 0] = price[last]
+        self.vol_ts[rows, 0] = ts[last]
+        self.vol_q[rows, 0] = q[last]
+        self.vol_price[rows, 1] = np.where(has2, price[i1], old_px[:, 0])
+        self.vol_ts[rows, 1] = np.where(has2, ts[i1], old_ts[:, 0])
+        self.vol_q[rows, 1] = np.where(has2, q[i1], old_q[:, 0])
+        self.vol_price[rows, 2] = np.where(has3, price[i2], np.where(has2, old_px[:, 0], old_px[:, 1]))
+
+    def _finest_points(
+        self, runs: Runs, e_k: npt.NDArray[np.int8], coarse: B, ts: I64, rows: I64
+    ) -> B | None:
+        """Per point of the longest ring (``runs``, quantum exponents ``e_k``), whether it is one of
+        the volatility's: a point whose quantum is at least ``COARSE_REL`` of its price (``coarse``)
+        is one if its quantum is no coarser than that of the series' previous volatility point, or
+        that finer quantum has not been seen for a half-life of the estimate (then its quantum is the
+        series' from then on); any other point is one. None: all are.
+
+        Why: the noise correction (the two endpoints' errors independent and uniform in +-q/2) holds
+        when the rounding is small next to the moves between points. A cents page of a $0.30 coin
+        that sits inside one cent shows the same price for hours: its errors are one constant, not
+        independent, so between two such points the correction takes off noise that is not there
+        (the sum went below zero and sigma to its floor), and between such a point and a finer
+        page's the return is that constant error (3 % at $0.30), not a move. A finer page in the
+        stream carries what the coarser one would tell; when it stops, the estimate holds still (it
+        is the finer page's) for a half-life, after which the coarser page's points are the
+        series' again. A step under ``COARSE_REL`` of the price is crossed often enough for the
+        errors to be independent (and leaving out the cents of a coin above $1 whose pages below $1
+        show six decimals would keep only the returns between points below $1, too small)."""
+        k_idx, first_k, starts_k, _, lens_k, _ = runs
+        has = self.vol_ts[rows, 0] != NO_TS
+        level0 = np.where(has, quantum_exponents(self.vol_q[rows, 0]), e_k[starts_k])
+        if not coarse.any() or bool((e_k == np.repeat(level0, lens_k)).all()):
+            return None
+        m = k_idx.size
+        e = e_k.astype(np.int64)
+        # A point under COARSE_REL is one, and its quantum the level the next points are held to.
+        start = first_k | ~coarse
+        start_level = np.zeros(m, dtype=np.int64)
+        start_ts = np.zeros(m, dtype=np.int64)
+        start_level[starts_k] = level0
+        start_ts[starts_k] = self.vol_ts[rows, 0]
+        start_level[~coarse] = e[~coarse]
+        idx = np.arange(m)
+        while True:
+            # Blocks: runs, cut at each point under COARSE_REL and where the finer quantum was found
+            # gone (the point there starts over at its own quantum). The level before each point:
+            # the finest of the block's start level and the block's earlier points (offsets keep
+            # each block's minimum its own).
+            block = np.cumsum(start) - 1
+            off = block * 512
+            x = e - off
+            x[start] = np.minimum(e[start], start_level[start]) - off[start]
+            lv = np.minimum.accumulate(x) + off
+            before = np.empty(m, dtype=np.int64)
+            before[1:] = lv[:-1]
+            before[start] = start_level[start]
+            adm: B = e <= before
+            # ts of the block's last point that is one, strictly before each point
+            last = np.maximum.accumulate(np.where(adm, idx, -1))
+            prev_last = np.empty(m, dtype=np.int64)
+            prev_last[:1] = -1
+            prev_last[1:] = last[:-1]
+            bstart = np.flatnonzero(start)[block]
+            in_block = ~start & (prev_last >= bstart)
+            since = np.where(in_block, ts[np.maximum(prev_last, 0)], start_ts[bstart])
+            gone = ~adm & (ts - since > self.halflife_ms)
+            if not gone.any():
+                return adm
+            g_at = np.flatnonzero(gone)
+            g_first = g_at[np.r_[True, block[g_at[1:]] != block[g_at[:-1]]]]
+            start[g_first] = True
+            start_level[g_first] = e[g_first]
 
     def asof(
         self,
@@ -473,14 +645,3 @@ class Windows:
         held = pos[None, :] < k[:, None]
         slots %= cap
         return ring.ts[rows[:, None], slots], ring.price[rows[:, None], slots], held
-
-
-def _ring_point(ring: Ring, rows: I64, count: I64, back: int) -> tuple[F64, I64]:
-    """Price and ts of the ``back``-th newest point of each row's ring (1: the last), holding ``count``
-    points; (NaN, NO_TS) where there is none."""
-    cap = ring.capacity
-    has = count >= back
-    slot = np.where(has, rows * cap + ring_slot(count - back, cap), 0)
-    px: F64 = np.where(has, ring.price.reshape(-1).take(slot), np.nan)
-    ts: I64 = np.where(has, ring.ts.reshape(-1).take(slot), NO_TS)
-    return px, ts

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.engine import CFG, config, stream
+from tests.unit.engine.test_mixed_rounding import outage
 from tickerstream.engine import Engine, TickBatch
 from tickerstream.events import Event, Move, PegEvent, event_from_dict
 
@@ -93,3 +94,16 @@ def test_misparsed_pages_are_judged_the_same_tick_by_tick_and_in_one_batch() -> 
 @given(cuts=st.lists(st.integers(min_value=1, max_value=len(MISPARSED) - 1), max_size=40))
 def test_batching_does_not_change_the_judgement_of_misparsed_pages(cuts: list[int]) -> None:
     assert _events_and_counts(cuts) == MISPARSED_ONE_BATCH
+
+
+MIXED = outage(30)  # cents and four decimals taking turns, the finer page gone for 30 h
+MIXED_EVENTS = run(MIXED, [], Engine(config("moves.zscore_k=1.5")))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(MIXED) - 1), max_size=40))
+def test_batching_does_not_change_the_events_of_mixed_quanta(cuts: list[int]) -> None:
+    """Which points the volatility leaves out (a coarser page's) does not depend on the batches."""
+    got = run(MIXED, cuts, Engine(config("moves.zscore_k=1.5")))
+    assert [ev.to_json() for ev in got] == [ev.to_json() for ev in MIXED_EVENTS]
+    assert len(MIXED_EVENTS) >= 3
