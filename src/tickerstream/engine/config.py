@@ -20,7 +20,7 @@ class WindowConfig:
     Each ring holds ``capacity`` points (25 bytes each), allocated up front, and keeps the first tick
     of each time bucket of ``horizon * (1 + moves.anchor_slack) / (capacity - 2)``, so it spans its
     horizon at any tick rate and memory is fixed per series: at the defaults (horizons 1 h and
-    24 h, 256 points) 12.9 KB per series; an as-of anchor is at most one bucket (0.6 % of the
+    24 h, 256 points) 13 KB per series; an as-of anchor is at most one bucket (0.6 % of the
     horizon) older than the latest tick before ``ts - h``. Window statistics use the ring of
     ``horizon_s``.
 

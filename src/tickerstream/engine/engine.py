@@ -13,10 +13,10 @@ vectorised binary searches per row plus one packed searchsorted for the as-of an
 in that horizon's time-bucketed ring, and a scatter into the rings. Python touches only the ticks
 that could fire a move and the ticks of pegged/reference symbols. Semantics: docs/moves.md.
 
-Memory at the defaults (capacity 256, rings for 1 h and 24 h): about 12.9 KB per series (2 x 256 x
-25 B of rings, ~100 B of per-series state, ~100 B for its key and dict entries), so 10,000 series
-take about 129 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
-(bench/bench_engine.py: 10,000 symbols -> 12,442 rows allocated, 12,964 B each: 161 MB of arrays).
+Memory at the defaults (capacity 256, rings for 1 h and 24 h): about 13 KB per series (2 x 256 x
+25 B of rings, ~150 B of per-series state, ~100 B for its key and dict entries), so 10,000 series
+take about 130 MB; rows grow by half, so up to 1.5x the rows in use may be allocated
+(``bench/bench_engine.py --symbols 10000 --ticks 400000``: 10,000 rows, 12,979 B each, 129.8 MB).
 """
 
 from __future__ import annotations
@@ -278,7 +278,7 @@ class Engine:
             log.warning(
                 "engine.series_limit max_series=%d: ticks of new series are dropped (counted in "
                 'ticker_engine_dropped_ticks_total{reason="series_limit"}); raise windows.max_series '
-                "if this many series are real (about 12.9 KB each)",
+                "if this many series are real (about 13 KB each)",
                 self.series.max_series,
             )
 
