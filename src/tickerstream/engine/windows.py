@@ -306,7 +306,17 @@ class Windows:
             prev_qr[starts_k] = q_start / prev[starts_k]
         var0 = self.var[rows_seg_k]
         n0_k = self.n_ret[rows_seg_k]
-        lone, from_ring = self._lone_points(price_k, prev, first_k, starts_k, rows_seg_k)
+        # Only a point whose return from the point before it counts can be a lone print: one whose
+        # return crosses quanta with a coarse end is no return (below), and may start the estimate
+        # over; leaving it out later could not undo that tick by tick as it does in one batch.
+        elig = None
+        if e_k is not None:
+            prev_e0 = np.empty(m, dtype=np.int8)
+            prev_e0[1:] = e_k[:-1]
+            prev_e0[starts_k] = quantum_exponents(q_start)
+            with np.errstate(invalid="ignore"):
+                elig = (prev_e0 == e_k) | ~((qr_cur >= COARSE_REL) | (prev_qr >= COARSE_REL))
+        lone, from_ring = self._lone_points(price_k, prev, first_k, starts_k, rows_seg_k, elig)
         if from_ring.any():
             # The last point before the batch was a lone print (the run's first tick says so): the
             # estimate goes back to what it was before it, and the return is taken from the point
@@ -431,13 +441,17 @@ class Windows:
 
         return state(at), state(at_own)
 
-    def _lone_points(self, price_k: F64, prev: F64, first_k: B, starts_k: I64, rows: I64) -> tuple[B, B]:
+    def _lone_points(
+        self, price_k: F64, prev: F64, first_k: B, starts_k: I64, rows: I64, elig: B | None
+    ) -> tuple[B, B]:
         """Which points the volatility leaves out, as known with the batch's points: per point
         (``price_k``, previous points ``prev``), whether it is a lone print (its next point is in
         the batch), and per run of points (``starts_k``, of ``rows``), whether the last point before
         the batch is one (its next is the run's first tick) and its pre-update variance is known.
         Lone as for anchors (``lone_between``, at the smallest move threshold); of two in a row only
-        the first counts, so the point before a lone print never is one."""
+        the first counts, so the point before a lone print never is one. Only a point whose return
+        from the one before counts can be one (``elig`` per point, None: all; for the last point
+        before the batch, from the quanta of the last two)."""
         m = price_k.size
         lone = np.zeros(m, dtype=bool)
         from_ring = np.zeros(starts_k.size, dtype=bool)
@@ -456,6 +470,10 @@ class Windows:
             raw_ring[out_of] = lone_between(p2, p1, price_k[starts_k[out_of]], x, agree)
             # ... and the point before it is not one itself (then it was the lone print).
             ok = raw_ring[out_of] & ~lone_between(p3, p2, p1, x, agree) & ~np.isnan(self.var_prev[rr])
+            q1, q2 = self.vol_q[rr].T
+            with np.errstate(invalid="ignore"):
+                coarse = (q1 >= p1 * COARSE_REL) | (q2 >= p2 * COARSE_REL)
+            ok &= ~coarse | (quantum_exponents(q1) == quantum_exponents(q2))
             from_ring[out_of] = ok
         cand = np.flatnonzero(jump[:-1] & jump[1:] & ~first_k[1:])  # jumps in and out, next in the run
         if cand.size:
@@ -465,6 +483,8 @@ class Windows:
             raw_before[1:] = raw[:-1]
             raw_before[starts_k] = raw_ring
             lone = raw & ~raw_before
+            if elig is not None:
+                lone &= elig
         return lone, from_ring
 
     def _shift_points(self, rows: I64, ends: I64, lens: I64, price: F64, ts: I64, q: F64) -> None:

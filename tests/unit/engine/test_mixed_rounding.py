@@ -170,3 +170,22 @@ def test_a_coin_around_one_dollar_keeps_its_cents_pages() -> None:
     run(e, TickBatch.from_arrays(["ADA"] * n, [T0 + k * 3_600_000 for k in range(n)], price, quantum))
     sigma = 0.03 / np.sqrt(24.0)
     assert 0.8 * sigma < sigma_hour(e) < 1.25 * sigma
+
+
+def test_a_finer_page_after_a_coarse_one_is_never_a_lone_print() -> None:
+    """0.02 (cents: a 50 % step), 0.0172 (four decimals), 0.02: the second point starts the
+    estimate over (a finer page after a coarse one) and, by its prices alone, is a lone print. Tick
+    by tick the restart had happened before the next point showed it lone; in one batch it never
+    did: the two disagreed (found by a fuzzer). Such a point is no lone print now."""
+    prices = [0.02, 0.0172, 0.02, 0.0201, 0.0199, 0.0202, 0.0198, 0.02]
+    ts = [T0 + k * 3_600_000 for k in range(len(prices))]
+
+    def state(per_tick: bool) -> tuple[list[float], list[int], list[int]]:
+        e = Engine(config())
+        b = TickBatch.from_arrays(["ADA"] * len(prices), ts, prices)  # quanta estimated from digits
+        for part in [b.slice(k, k + 1) for k in range(len(b))] if per_tick else [b]:
+            e.process(part)
+        w = e.windows
+        return w.var[:1].tolist(), w.n_ret[:1].tolist(), w.first_ts[:1].tolist()
+
+    assert state(per_tick=True) == state(per_tick=False)
