@@ -3,9 +3,12 @@ from tuples, and a seeded stream of page snapshots that exercises every kind of 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from tickerstream.config import load_settings
@@ -111,3 +114,16 @@ def stream(seed: int, n_snapshots: int = 150, misparsed: float = 0.0) -> TickBat
                 ts.append(t - 45 * MIN)
                 px.append(price)
     return TickBatch.from_arrays(syms, ts, px)
+
+
+def with_checkpoint_meta(data: bytes, edit: Callable[[dict[str, Any]], None]) -> bytes:
+    """``data`` (an engine checkpoint) with its JSON metadata changed by ``edit`` in place: how the
+    tests write checkpoints as an older (or newer) release would have."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = orjson.loads(arrays["meta"].tobytes())
+    edit(meta)
+    arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()

@@ -5,14 +5,10 @@ sound judgement: ``unknown_after_s`` of them with no judged page in between and 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-import orjson
-
-from tests.support.engine import MIN, T0
+from tests.support.engine import MIN, T0, with_checkpoint_meta
 from tickerstream.engine import Engine, TickBatch
 from tickerstream.events import PegEvent
 
@@ -200,14 +196,7 @@ def test_a_held_ambiguous_page_of_a_referenced_peg_travels_with_the_checkpoint(
 
 
 def _peg_state_as(data: bytes, version: int) -> bytes:
-    with np.load(io.BytesIO(data), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = orjson.loads(arrays["meta"].tobytes())
-    meta["pegs"]["version"] = version
-    arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
+    return with_checkpoint_meta(data, lambda meta: meta["pegs"].update(version=version))
 
 
 def test_a_v3_checkpoint_still_restores(make_engine: Callable[..., Engine]) -> None:

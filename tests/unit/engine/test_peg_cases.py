@@ -4,11 +4,11 @@ silent"), each with the event sequence a risk desk should see, plus confirmation
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-import orjson
 import pytest
 
-from tests.support.engine import HOUR, MIN, T0, batch
+from tests.support.engine import HOUR, MIN, T0, batch, with_checkpoint_meta
 from tickerstream.engine import Engine, TickBatch
 from tickerstream.engine.checkpoint import CheckpointFormatError
 from tickerstream.events import PegEvent
@@ -223,23 +223,25 @@ def test_checkpoint_mid_episode_and_unknown_gives_the_same_events(make_engine: C
 
 def _v1_checkpoint(e: Engine) -> bytes:
     """Rewrite a checkpoint's peg state into the v1 layout (no version, v1 track fields)."""
-    import io
 
-    import numpy as np
+    def as_v1(meta: dict[str, Any]) -> None:
+        pegs = meta["pegs"]
+        del pegs["version"]
+        keep = (
+            "state",
+            "episode_start",
+            "worst_bps",
+            "streak_ticks",
+            "streak_start",
+            "streak_level",
+            "last_ts",
+        )
+        pegs["tracks"] = {
+            s: {**{k: t[k] for k in keep}, "deviation_bps": t["deviation_bps"]}
+            for s, t in pegs["tracks"].items()
+        }
 
-    with np.load(io.BytesIO(e.checkpoint()), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = orjson.loads(arrays["meta"].tobytes())
-    pegs = meta["pegs"]
-    del pegs["version"]
-    keep = ("state", "episode_start", "worst_bps", "streak_ticks", "streak_start", "streak_level", "last_ts")
-    pegs["tracks"] = {
-        s: {**{k: t[k] for k in keep}, "deviation_bps": t["deviation_bps"]} for s, t in pegs["tracks"].items()
-    }
-    arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
+    return with_checkpoint_meta(e.checkpoint(), as_v1)
 
 
 def test_v1_peg_state_restores_and_unknown_versions_are_refused(make_engine: Callable[..., Engine]) -> None:
@@ -254,20 +256,10 @@ def test_v1_peg_state_restores_and_unknown_versions_are_refused(make_engine: Cal
     assert summary(evs) == [("change", "critical", "ok")] and evs[0].episode_start == T0
     assert evs[0].worst_bps == -400.0 and evs[0].duration_s == 120.0  # back at T0 + 2 min
 
-    import io
-
-    import numpy as np
-
-    with np.load(io.BytesIO(a.checkpoint()), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = orjson.loads(arrays["meta"].tobytes())
-    meta["pegs"]["version"] = 99
-    arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    newer = with_checkpoint_meta(a.checkpoint(), lambda meta: meta["pegs"].update(version=99))
     fresh = make_engine()
     with pytest.raises(CheckpointFormatError, match="v99 is newer"):
-        fresh.restore(buf.getvalue())
+        fresh.restore(newer)
     assert fresh.symbols() == [] and fresh.peg_status("USDT") is None  # nothing half-restored
 
 

@@ -7,15 +7,13 @@ an exit on them alone needs ``coarse_exit_factor`` x ``min_exit_duration_s`` (2 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
-import numpy as np
-import orjson
 import pytest
 
-from tests.support.engine import HOUR, MIN, T0, batch, config
+from tests.support.engine import HOUR, MIN, T0, batch, config, with_checkpoint_meta
 from tickerstream.engine import Engine
 from tickerstream.engine.pegstate import PegTrack
 from tickerstream.engine.pegstore import read_tracks
@@ -106,16 +104,13 @@ def test_hysteresis_off_stays_off(make_engine: Callable[..., Engine]) -> None:
 
 def _as_v6(data: bytes) -> bytes:
     """The checkpoint as peg state v6 wrote it: tracks without the fine pages of the exit streak."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = orjson.loads(arrays["meta"].tobytes())
-    meta["pegs"]["version"] = 6
-    for track in meta["pegs"]["tracks"].values():
-        del track["fine_ticks"], track["fine_start"]
-    arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
+
+    def edit(meta: dict[str, Any]) -> None:
+        meta["pegs"]["version"] = 6
+        for track in meta["pegs"]["tracks"].values():
+            del track["fine_ticks"], track["fine_start"]
+
+    return with_checkpoint_meta(data, edit)
 
 
 def test_a_v6_checkpoint_restores_its_exit_streak_as_fine(make_engine: Callable[..., Engine]) -> None:

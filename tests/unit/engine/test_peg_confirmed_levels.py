@@ -4,14 +4,12 @@ and ``unknown`` has hysteresis (leaving it for ``ok`` needs judged pages spannin
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
+from typing import Any
 
-import numpy as np
-import orjson
 import pytest
 
-from tests.support.engine import MIN, T0, batch, config, peg_events_of
+from tests.support.engine import MIN, T0, batch, config, peg_events_of, with_checkpoint_meta
 from tickerstream.engine import Engine
 from tickerstream.engine.pegstate import Observation, PegStateMachine, PegTrack
 from tickerstream.engine.registry import PegSpec
@@ -156,17 +154,14 @@ def test_unknown_exit_s_zero_leaves_on_the_first_judged_page() -> None:
 def _as_v4(data: bytes) -> bytes:
     """The checkpoint as peg state v4 wrote it: tracks without the recent judged ticks and the run of
     sound judgements, with the entry's own worst."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = orjson.loads(arrays["meta"].tobytes())
-    meta["pegs"]["version"] = 4
-    for track in meta["pegs"]["tracks"].values():
-        del track["recent"], track["sound_since"]
-        track["confirm_worst"] = -300.0
-    arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
+
+    def edit(meta: dict[str, Any]) -> None:
+        meta["pegs"]["version"] = 4
+        for track in meta["pegs"]["tracks"].values():
+            del track["recent"], track["sound_since"]
+            track["confirm_worst"] = -300.0
+
+    return with_checkpoint_meta(data, edit)
 
 
 def test_a_v4_checkpoint_still_restores(make_engine: Callable[..., Engine]) -> None:

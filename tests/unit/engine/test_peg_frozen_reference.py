@@ -4,14 +4,11 @@ of judging against it, while a live reference that is briefly flat is still a so
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable
+from typing import Any
 
-import numpy as np
-import orjson
-
-from tests.support.engine import MIN, T0, batch, peg_events_of
+from tests.support.engine import MIN, T0, batch, peg_events_of, with_checkpoint_meta
 from tickerstream.engine import Engine
 from tickerstream.engine.pegref import RefHistory, RefModel
 from tickerstream.events import PegEvent
@@ -96,18 +93,15 @@ def test_a_v2_checkpoint_still_restores(make_engine: Callable[..., Engine]) -> N
     """Peg state v2 (before held ticks kept their quantum and references when they last changed)."""
     a = make_engine("pegs.confirm_s=0")  # the held tick decides at once
     a.process(batch([("BTC", T0 - MIN, 100_000.0), ("WBTC", T0, 96_000.0)]))
-    with np.load(io.BytesIO(a.checkpoint()), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = orjson.loads(arrays["meta"].tobytes())
-    pegs = meta["pegs"]
-    pegs["version"] = 2
-    pegs["held"] = {s: [x[:2] for x in items] for s, items in pegs["held"].items()}
-    pegs["refs"] = {r: v[:2] for r, v in pegs["refs"].items()}
-    arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
+
+    def as_v2(meta: dict[str, Any]) -> None:
+        pegs = meta["pegs"]
+        pegs["version"] = 2
+        pegs["held"] = {s: [x[:2] for x in items] for s, items in pegs["held"].items()}
+        pegs["refs"] = {r: v[:2] for r, v in pegs["refs"].items()}
+
     b = make_engine("pegs.confirm_s=0")
-    b.restore(buf.getvalue())
+    b.restore(with_checkpoint_meta(a.checkpoint(), as_v2))
     assert b.stats.held == 1
     evs = [ev for ev in b.observe_reference(["BTC"], [T0], [100_010.0]) if isinstance(ev, PegEvent)]
     assert [ev.state for ev in evs] == ["critical"]
