@@ -8,9 +8,10 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
 - ``ok`` / ``warn`` / ``critical`` by |judged deviation|. A higher state is entered once the level
   has held for the asset's ``confirm_s`` (consecutive judged ticks spanning it; the state entered
   is the highest level that trailing ticks among them, spanning ``confirm_s``, all reached), or at
-  once with ``confirm_s = 0`` or beyond ``confirm_bypass_bps``. After an entry the trailing ticks
-  already beyond the next level count toward its confirmation (``_confirm_from_trailing``): the
-  page that entered warn at -300 bps and the next at -400 confirm critical.
+  once with ``confirm_s = 0`` or with a second judged tick beyond ``confirm_bypass_bps`` (one tick
+  never: ``_bypassed``). After an entry the trailing ticks already beyond the next level count
+  toward its confirmation (``_confirm_from_trailing``): the page that entered warn at -300 bps and
+  the next at -400 confirm critical.
 - A lower state only after ``min_exit_ticks`` consecutive ticks spanning ``min_exit_duration_s``
   below its exit level (hysteresis), to the highest state they allowed. A tick whose price step is
   wider than the gap between a level it leaves and that level's exit level (a cent at $1: 100 bps,
@@ -176,7 +177,7 @@ class PegStateMachine:
         level = _level(spec, dev)
         held = self._held(spec, t, obs)
         if t.state == UNKNOWN:
-            return self._leave_unknown(spec, t, obs, level, dev, held)
+            return self._leave_unknown(spec, t, obs, level, held)
         cur = PEG_STATE_RANK[t.state]
         if cur:
             if held is not None and abs(held[0]) > abs(t.worst_bps):
@@ -187,7 +188,7 @@ class PegStateMachine:
                 t.inside_since = obs.ts
         if level > cur:
             t.streak_ticks = 0
-            ev = self._enter(spec, t, obs, cur, level, dev, held)
+            ev = self._enter(spec, t, obs, cur, level, held)
             if ev is not None or not cur:
                 return ev
             return self._update(spec, t, obs, held)
@@ -205,9 +206,10 @@ class PegStateMachine:
     def _held(self, spec: PegSpec, t: PegTrack, obs: Observation) -> tuple[float, float] | None:
         """The deviation this tick confirms: (shown, |judged|) of smallest magnitude among the
         consecutive judged ticks spanning the last ``confirm_s`` up to it (each the smallest of
-        its kind), or this tick's alone beyond ``confirm_bypass_bps``; None when neither (the run
-        is shorter than ``confirm_s``). ``worst_bps`` and ``deepened`` count only these, so one bad
-        page neither deepens an episode nor sets its worst."""
+        its kind), or of this tick and the one before when both are beyond ``confirm_bypass_bps``
+        (``_bypassed``); None when neither (the run is shorter than ``confirm_s``). ``worst_bps``
+        and ``deepened`` count only these, so one bad page neither deepens an episode nor sets its
+        worst."""
         assert obs.judged is not None and obs.shown is not None
         recent = t.recent
         recent.append([obs.ts, obs.shown, obs.judged])
@@ -218,10 +220,24 @@ class PegStateMachine:
         if recent[0][0] <= cutoff:
             shown = min((r[1] for r in recent), key=abs)
             held = (shown, min(abs(r[2]) for r in recent))
-        dev = abs(obs.judged)
-        if dev >= self.cfg.confirm_bypass_bps and (held is None or dev > held[1]):
-            held = (obs.shown, dev)
+        if self._bypassed(recent):
+            # The smaller of the two pages beyond the bypass is what they confirm.
+            a, b = recent[-2], recent[-1]
+            pick = a if abs(a[2]) <= abs(b[2]) else b
+            if held is None or abs(pick[2]) > held[1]:
+                held = (pick[1], abs(pick[2]))
         return held
+
+    def _bypassed(self, recent: list[list[float]]) -> bool:
+        """This judged tick and the judged tick before it both beyond ``confirm_bypass_bps`` on
+        the same side: a deviation that needs no ``confirm_s``, only a second page. One page is
+        not enough however far off it is: the gross errors are the typical bad ticks (a decimal
+        slipped, another coin's row, a zero), and a one-page critical on one of them is the false
+        alarm a desk trusts the tool to spare it; a second page costs one page of latency."""
+        if len(recent) < 2:
+            return False
+        prev, cur = recent[-2][2], recent[-1][2]
+        return prev * cur > 0 and min(abs(prev), abs(cur)) >= self.cfg.confirm_bypass_bps
 
     def _leave_unknown(
         self,
@@ -229,7 +245,6 @@ class PegStateMachine:
         t: PegTrack,
         obs: Observation,
         level: int,
-        dev: float,
         held: tuple[float, float] | None,
     ) -> PegEvent | None:
         """To warn/critical once the level is confirmed like any entry; to ok once the judged ticks
@@ -237,7 +252,7 @@ class PegStateMachine:
         without a sound judgement between them say nothing). Until then the state stays
         ``unknown``, and its reminders are due on judged ticks too."""
         if level:
-            ev = self._enter(spec, t, obs, 0, level, dev, held)
+            ev = self._enter(spec, t, obs, 0, level, held)
             return ev if ev is not None else self._reminder(spec, t, obs)
         t.confirm_ticks = 0
         if obs.ts - t.sound_since < self.unknown_exit_ms:
@@ -254,12 +269,14 @@ class PegStateMachine:
         obs: Observation,
         cur: int,
         level: int,
-        dev: float,
         held: tuple[float, float] | None,
     ) -> PegEvent | None:
         assert obs.shown is not None
         start = obs.ts
-        if spec.confirm_s and dev < self.cfg.confirm_bypass_bps:
+        if self._bypassed(t.recent):
+            if t.confirm_ticks:  # the run of judged ticks above the state began there
+                start = t.confirm_start
+        elif spec.confirm_s:
             if t.confirm_ticks == 0:
                 t.confirm_start, t.confirm_level = obs.ts, level
             else:

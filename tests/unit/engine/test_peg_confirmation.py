@@ -38,9 +38,23 @@ def test_a_wbtc_depeg_on_two_pages_fires_on_the_second(make_engine: Callable[...
     assert evs[0].ts == T0 + 13 * STEP and evs[0].episode_start == T0 + 12 * STEP
 
 
-def test_beyond_the_bypass_a_referenced_peg_fires_at_once(make_engine: Callable[..., Engine]) -> None:
-    evs = run(make_engine(), pages({12: 0.75}))  # -2500 bps: no scrape error is that plausible
-    assert [(ev.ts, ev.state) for ev in evs][:1] == [(T0 + 12 * STEP, "critical")]
+def test_one_page_beyond_the_bypass_pages_nobody(make_engine: Callable[..., Engine]) -> None:
+    # -2500 bps on one page: the gross errors are the typical bad ticks (another coin's row)
+    e = make_engine()
+    assert run(e, pages({12: 0.75})) == []
+    assert e.peg_report("WBTC").state == "ok"  # type: ignore[union-attr]
+
+
+def test_beyond_the_bypass_the_next_page_confirms_at_once(make_engine: Callable[..., Engine]) -> None:
+    # Two pages at -2500 bps a second apart (less than confirm_s): critical on the second.
+    ticks = pages({12: 0.75})
+    btc = 100_000.0 + 10 * 12
+    ticks += [("BTC", T0 + 12 * STEP + 1000, btc), ("WBTC", T0 + 12 * STEP + 1000, round(btc * 0.75, 2))]
+    ticks.sort(key=lambda tick: tick[1])
+    evs = run(make_engine(), ticks)
+    assert [(ev.ts, ev.state, ev.episode_start) for ev in evs][:1] == [
+        (T0 + 12 * STEP + 1000, "critical", T0 + 12 * STEP)
+    ]
 
 
 def test_confirm_s_per_asset_still_overrides(tmp_path: Path, make_engine: Callable[..., Engine]) -> None:
@@ -48,3 +62,15 @@ def test_confirm_s_per_asset_still_overrides(tmp_path: Path, make_engine: Callab
     f.write_text('[assets.WBTC]\npeg = "BTC"\nconfirm_s = 0\n')
     evs = run(make_engine(f'pegs.registry_file="{f}"'), pages({12: 0.9488}))
     assert [(ev.ts, ev.state) for ev in evs][:1] == [(T0 + 12 * STEP, "critical")]
+
+
+def test_one_gross_page_inside_a_depeg_is_no_update(make_engine: Callable[..., Engine]) -> None:
+    # USDC at -300 bps (critical), one page at 0.25 (-7500 bps: another coin's row; a slipped
+    # decimal is a scale jump, dropped before the peg monitor), then a real slide to -900 bps. The
+    # gross page is neither a `deepened` nor the episode's depth, so the slide is still reported
+    # step by step (one page beyond the bypass used to report -7500 and mute every update up to it).
+    prices = [0.97] * 6 + [0.25] + [0.97 - 0.01 * k for k in range(7)] + [0.91]
+    evs = run(make_engine(), [("USDC", T0 + k * STEP, p) for k, p in enumerate(prices)])
+    assert all(ev.ts != T0 + 6 * STEP for ev in evs)
+    deep = [ev for ev in evs if ev.kind == "deepened"]
+    assert [round(abs(ev.worst_bps or 0)) for ev in deep] == [400, 500, 600, 700, 800, 900]
