@@ -280,14 +280,22 @@ class PegMonitor:
         # Rounded to 1e-6 bps so that float noise cannot decide a threshold: 0.98 is exactly
         # -200 bps (critical), not -199.99999999999983.
         shown = round((price / target - 1.0) * 1e4, 6)
-        judged = round(self._judged_bps(price, quantum, lo, hi), 6)
         q = self._fallback_quantum(price) if math.isnan(quantum) else quantum
+        p_lo, p_hi = price - q / 2, price + q / 2
+        judged = round(self._judged_bps(p_lo, p_hi, lo, hi), 6)
+        # The far end: the largest deviation the page allows (pegstate: a page that allows a level
+        # it does not prove is no evidence against that level).
+        reach = round(max(p_hi / lo - 1.0, 1.0 - p_lo / hi) * 1e4, 6)
         step_bps = q / target * 1e4
-        if spec.side == "below" and judged > 0:
-            # A premium of an asset that trades above its peg by design (LUSD) is at the peg, and
-            # certainly so whatever the page's rounding: no coarse page (pegstate._coarse).
-            judged, step_bps = 0.0, 0.0
-        return Observation(ts, price, ref_price, ref_age, target, shown, judged, step_bps=step_bps)
+        if spec.side == "below":
+            reach = max(0.0, round((1.0 - p_lo / hi) * 1e4, 6))
+            if judged > 0:
+                # A premium of an asset that trades above its peg by design (LUSD) is at the peg,
+                # and certainly so whatever the page's rounding: no coarse page (pegstate._coarse).
+                judged, step_bps = 0.0, 0.0
+        return Observation(
+            ts, price, ref_price, ref_age, target, shown, judged, step_bps=step_bps, reach=reach
+        )
 
     def _fallback_quantum(self, price: float) -> float:
         """The rounding assumed for a price whose quantum is unknown (a v1 tick, a reference point):
@@ -295,12 +303,11 @@ class PegMonitor:
         q = self.config.display_quantum
         return q if price >= 1.0 else 0.0
 
-    def _judged_bps(self, price: float, quantum: float, lo: float, hi: float) -> float:
-        """Smallest deviation consistent with the shown price and a target anywhere in ``[lo, hi]``:
-        0 when the two intervals overlap. The price is anywhere within half its quantum (the step
-        its page showed; NaN: unknown, then ``_fallback_quantum``)."""
-        q = self._fallback_quantum(price) if math.isnan(quantum) else quantum
-        p_lo, p_hi = price - q / 2, price + q / 2
+    @staticmethod
+    def _judged_bps(p_lo: float, p_hi: float, lo: float, hi: float) -> float:
+        """Smallest deviation consistent with a price anywhere in ``[p_lo, p_hi]`` (the shown one
+        within half its quantum: the step its page showed, or ``_fallback_quantum``) and a target
+        anywhere in ``[lo, hi]``: 0 when the two intervals overlap."""
         if p_lo > hi:
             return (p_lo / hi - 1.0) * 1e4
         if p_hi < lo:

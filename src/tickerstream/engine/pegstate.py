@@ -30,7 +30,9 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   on any tick.
 - A tick without a sound judgement is no information, not contrary evidence: "consecutive judged
   ticks" skip it, so it breaks no confirmation, held deviation or run leaving ``unknown``. Only a
-  judged tick below the level resets a confirmation; entering ``unknown`` drops it.
+  judged tick below the level resets a confirmation; entering ``unknown`` drops it. So does a tick
+  whose rounding allows a higher level than it proves (``Observation.reach``: $0.98 in cents is -150
+  to -250 bps) for that level: it neither resets nor joins the confirmation of it.
 - Only confirmed deviations count beyond entry too: the *held* deviation of a tick is the smallest
   among the consecutive judged ticks spanning ``confirm_s`` up to it (``_held``). ``worst_bps`` is
   the largest held deviation of the episode; ``deepened`` fires when the held |judged deviation|
@@ -57,6 +59,11 @@ UNKNOWN: PegState = "unknown"
 def _level(spec: PegSpec, dev: float) -> int:
     """The level (index into ``_LEVELS``) an |judged deviation| reaches."""
     return 2 if dev >= spec.critical_bps else 1 if dev >= spec.warn_bps else 0
+
+
+def _level_beyond(spec: PegSpec, reach: float) -> int:
+    """The highest level a page's far end (``Observation.reach``) passes."""
+    return 2 if reach > spec.critical_bps else 1 if reach > spec.warn_bps else 0
 
 
 @dataclass(slots=True)
@@ -115,6 +122,10 @@ class Observation:
     #: One price step of the page (its quantum) in bps of the target: how far apart the deviations
     #: of two neighbouring shown prices are (a cent at $1: 100 bps).
     step_bps: float = 0.0
+    #: The largest |deviation| the page allows (the far end of its rounding and of the reference's
+    #: interval; ``judged`` is the near end): USDC shown in cents at $0.98 is -150 to -250 bps.
+    #: 0: not known (the page is taken at its judged value).
+    reach: float = 0.0
 
 
 class PegStateMachine:
@@ -175,10 +186,17 @@ class PegStateMachine:
         t.judged_bps = obs.judged
         dev = abs(obs.judged)
         level = _level(spec, dev)
-        held = self._held(spec, t, obs)
         if t.state == UNKNOWN:
-            return self._leave_unknown(spec, t, obs, level, held)
+            return self._leave_unknown(spec, t, obs, level, self._held(spec, t, obs))
         cur = PEG_STATE_RANK[t.state]
+        # A page that allows a higher level than it proves (USDC at a true -250 bps shown in cents
+        # as $0.98: -150 to -250) is no evidence either way about that level: like a page that
+        # cannot be judged, it neither resets a confirmation of it nor joins the pages that
+        # confirm one (held). Otherwise a cents site beside a four-decimal one kept a -250 bps
+        # depeg in warn for as long as both paged. Its far end must pass the level, not touch it:
+        # $1.00 in cents is below $1.005, so it is no warn page.
+        inconclusive = level <= cur < _level_beyond(spec, obs.reach)
+        held = None if inconclusive else self._held(spec, t, obs)
         if cur:
             if held is not None and abs(held[0]) > abs(t.worst_bps):
                 t.worst_bps = t.worst_seen_bps = held[0]
@@ -192,7 +210,8 @@ class PegStateMachine:
             if ev is not None or not cur:
                 return ev
             return self._update(spec, t, obs, held)
-        t.confirm_ticks = 0
+        if not inconclusive:
+            t.confirm_ticks = 0
         if not cur:
             return None
         ev = self._exit(spec, t, obs, cur, dev)
