@@ -442,9 +442,8 @@ class DequeEngine:
         m = self.cfg.moves
         window = int(hs * 1000 * (1.0 + m.anchor_slack))
         # The first tick after a gap longer than the anchor window: measured from the last point
-        # before it (up to the longest horizon back), by its z alone.
-        longest = max(m.horizons_s) * 1000
-        across = a is not None and prev_ts >= 0 and ts - prev_ts > window and ts - a[0] <= longest
+        # before it (however long ago), by its z alone, and a new episode.
+        across = a is not None and prev_ts >= 0 and ts - prev_ts > window
         if a is None or (a[0] < ts - window and not across):
             return None  # undefined change: neither triggers nor recedes
         a_ts, a_px, a_var, a_q = a
@@ -480,8 +479,8 @@ class DequeEngine:
         s.last_trig[h] = ts  # a trigger, whether it fires or not
         level = s.last_change[h]
         kind: MoveKind
-        if s.armed[h] or least * level < 0:
-            kind = "new"  # armed, or a reversal through the trigger: a new episode, now
+        if s.armed[h] or across or least * level < 0:
+            kind = "new"  # armed, across a gap, or a reversal through the trigger: a new episode
         elif c_hit and least * level > 0 and absc >= (math.floor(abs(level) / thr) + 1) * thr:
             kind = "deepened"  # the next multiple of the threshold beyond the latest event
         elif ts - s.last_fire[h] >= m.cooldown_for(h) * 1000:

@@ -125,7 +125,6 @@ class MoveDetector:
         prev_ts[g.starts] = np.where(before == NO_TS, g.ts[g.starts], before)
         gap_ms = g.ts - prev_ts
         widest_gap = int(gap_ms.max())
-        longest_ms = max(self.horizons_ms)
         for h, (h_ms, thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
             a_ts, a_px, a_var, a_q = anchors[h]
             with np.errstate(invalid="ignore"):
@@ -137,12 +136,13 @@ class MoveDetector:
             usable = (a_ts != NO_TS) & (a_ts >= g.ts - window_ms)
             # The first tick after a gap in the series longer than the anchor window has no anchor
             # within it: measured from the last point before the gap instead (``from_ts`` shows
-            # the span), up to the longest horizon back, and judged by its z over that span only
-            # (the horizon's threshold is calibrated for the horizon, not for hours of gap): "-8 %
-            # since last seen 2 h ago" is news when the pages come back, not hours later.
+            # the span), however long ago, and judged by its z over that span only (the
+            # horizon's threshold is calibrated for the horizon, not for hours of gap): "-8 %
+            # since last seen 2 h ago" is news when the pages come back, not hours later, and so
+            # is "-40 % since last seen 3 days ago" (a relisting, a migration).
             across = None
             if widest_gap > window_ms:
-                across = (gap_ms > window_ms) & (a_ts != NO_TS) & (g.ts - a_ts <= longest_ms)
+                across = (gap_ms > window_ms) & (a_ts != NO_TS)
                 usable |= across
             with np.errstate(invalid="ignore", divide="ignore"):
                 # The smallest change consistent with both shown prices (each within q/2 of the
@@ -223,6 +223,10 @@ class MoveDetector:
             pre_fire = self.last_fire_ts[g.seg_rows[seg], h]
             pre_change = self.last_change[g.seg_rows[seg], h]
             maybe = armed0[seg] | (recede_cand >= seg_start[cand]) | (g.ts[cand] - pre_fire >= cooldown_ms)
+            # A tick measured across a gap is measured from a point after the latest event: no
+            # continuation of it can be told, so it opens an episode (`new`, as when armed).
+            gap_new = np.zeros(cand.size, dtype=bool) if across is None else across[cand]
+            maybe |= gap_new
             with np.errstate(invalid="ignore"):
                 next_level = (np.floor(np.abs(pre_change) / thr) + 1.0) * thr
                 deeper = (least[cand] * np.sign(pre_change) >= next_level) & c_hit[cand]
@@ -235,7 +239,7 @@ class MoveDetector:
             fired: dict[int, int] = {}  # segment -> index of its latest fired tick
             last_fire: dict[int, int] = {}
             last_change: dict[int, float] = {}
-            for i, s, ts, rp, a0, pf, pc in zip(
+            for i, s, ts, rp, a0, pf, pc, gn in zip(
                 cand.tolist(),
                 g.seg_of[cand].tolist(),
                 g.ts[cand].tolist(),
@@ -243,10 +247,12 @@ class MoveDetector:
                 armed0[g.seg_of[cand]].tolist(),
                 pre_fire[keep].tolist(),
                 pre_change[keep].tolist(),
+                gap_new[keep].tolist(),
                 strict=True,
             ):
                 f_pos = fired.get(s)
                 armed = (a0 or rp >= g.starts[s]) if f_pos is None else rp > f_pos
+                armed |= gn
                 c = float(least[i])
                 level = last_change.get(s, pc)
                 kind: MoveKind

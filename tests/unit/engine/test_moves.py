@@ -424,6 +424,26 @@ def test_a_move_across_a_data_gap_is_reported_when_pages_come_back(
     )
 
 
+def test_a_coin_relisted_after_days_is_reported_from_its_last_page(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """A coin at 5 %/day paged every 5 minutes for 2 days, gone for 3 days, back 40 % lower (a
+    delisting and relisting, a migration): the first page back is measured from the last page
+    before the gap, by its z over the 3 days. Gaps beyond the longest horizon used to be silent."""
+    rng = np.random.default_rng(7)
+    n = 2 * 24 * 12
+    calm = 2.0 * np.exp(np.cumsum(rng.normal(0.0, 0.05 * np.sqrt(5 / 1440), n)))
+    series = [(T0 + k * 5 * MIN, round(float(p), 4)) for k, p in enumerate(calm)]
+    last_ts, last_px = series[-1]
+    back = last_ts + 72 * HOUR
+    series += [(back + k * 5 * MIN, round(last_px * 0.6, 4)) for k in range(6)]
+    moves = [m for m in run(make_engine(*HORIZONS), series) if m.ts >= back]
+    assert {(m.ts, m.from_ts, m.kind, m.trigger, m.direction) for m in moves} == {
+        (back, last_ts, "new", "zscore", "down")
+    }
+    assert all(m.zscore is not None and -8 < m.zscore < -4 for m in moves)  # ln(0.6) / (5 % x sqrt 3)
+
+
 def test_a_gap_move_is_judged_by_its_z_alone(make_engine: Callable[..., Engine]) -> None:
     """Across a gap the 1 h threshold does not apply: +6 % over 5 hours is no 1 h move when its z
     over those hours is small (z disabled here: no event at all)."""
