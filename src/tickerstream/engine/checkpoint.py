@@ -212,6 +212,7 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     else:  # older: the volatility's points were the longest ring's
         _vol_points_from_ring(win, rows)
     det.armed[rows] = a["armed"]
+    det.row_threshold[rows] = np.nan  # looked up again from the row's symbol (not state: config)
     det.last_fire_ts[rows] = a["last_fire_ts"]
     det.last_change[rows] = a["last_change"]
     quality.mismatch[rows] = a["change_mismatch"]

@@ -67,11 +67,15 @@ class MoveConfig:
     between do not end it), or a cooldown after the last event: ``cooldown_s`` gives one per
     horizon; empty (the default) means each horizon's own length, so a crash that holds for a day
     is one 24 h move, not one every hour.
+    ``symbol_threshold_pct`` overrides ``threshold_pct`` per symbol (``{"BONK": [15.0, 40.0]}``, one
+    value per horizon): a 5 % hour is news on BTC and an ordinary hour of a meme coin at 15 %/day
+    (z 1.6), and a fixed threshold turns such a coin's calm days into an alert an hour.
     """
 
     enabled: bool = True
     horizons_s: tuple[int, ...] = (3_600, 86_400)
     threshold_pct: tuple[float, ...] = (5.0, 10.0)
+    symbol_threshold_pct: dict[str, tuple[float, ...]] = field(default_factory=dict)
     anchor_slack: float = 0.5
     zscore_k: float = 6.0
     sigma_floor_daily: float = 0.005
@@ -109,6 +113,22 @@ class MoveConfig:
             raise ValueError("cooldown_s must be >= 0")
         if any(t <= 0 for t in self.threshold_pct):
             raise ValueError("threshold_pct must be > 0")
+        if not isinstance(self.symbol_threshold_pct, dict):
+            raise ValueError(
+                "symbol_threshold_pct must be a table of symbol = [...] (e.g. BONK = [15.0, 40.0])"
+            )
+        for sym, values in self.symbol_threshold_pct.items():
+            ok = isinstance(values, (list, tuple)) and len(values) == len(self.horizons_s)
+            if not ok or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+                for v in values
+            ):
+                raise ValueError(
+                    f"symbol_threshold_pct.{sym} must be {len(self.horizons_s)} numbers > 0, one per horizon"
+                )
+        # Frozen: normalised in place once (TOML gives lists of ints or floats).
+        norm = {sym: tuple(float(v) for v in values) for sym, values in self.symbol_threshold_pct.items()}
+        object.__setattr__(self, "symbol_threshold_pct", norm)
         if self.sigma_floor_daily <= 0 or self.zscore_k <= 0 or self.ewma_halflife_s <= 0:
             raise ValueError("sigma_floor_daily, zscore_k and ewma_halflife_s must be > 0")
         if not 0 < self.recede_ratio < 1:

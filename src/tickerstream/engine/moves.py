@@ -63,6 +63,9 @@ class MoveDetector:
         #: ts of the row's latest triggering tick per horizon (a receding tick re-arms only when it
         #: comes ``rearm_after`` of the horizon later).
         self.last_trig_ts = np.full((0, nh), NEVER, dtype=np.int64)
+        #: Per row and horizon, the threshold of its symbol (``symbol_threshold_pct``; NaN: not
+        #: looked up yet). Only kept when the config overrides a symbol's thresholds.
+        self.row_threshold = np.full((0, nh), np.nan)
         self.grow(rows)
 
     def grow(self, rows: int) -> None:
@@ -76,6 +79,7 @@ class MoveDetector:
         self.last_change = np.concatenate([self.last_change, np.full((add, nh), np.nan)])
         self.anchor_price = np.concatenate([self.anchor_price, np.full((add, nh), np.nan)])
         self.last_trig_ts = np.concatenate([self.last_trig_ts, np.full((add, nh), NEVER, dtype=np.int64)])
+        self.row_threshold = np.concatenate([self.row_threshold, np.full((add, nh), np.nan)])
 
     def reset(self, rows: I64) -> None:
         self.armed[rows] = True
@@ -83,6 +87,20 @@ class MoveDetector:
         self.last_change[rows] = np.nan
         self.anchor_price[rows] = np.nan
         self.last_trig_ts[rows] = NEVER
+        self.row_threshold[rows] = np.nan  # a reused row may hold another symbol
+
+    def _thresholds(self, g: Grouped, names: list[str]) -> F64 | None:
+        """Per segment of ``g`` and horizon, its symbol's thresholds; None when no symbol has its
+        own (then each horizon's ``threshold_pct`` applies to every tick)."""
+        own = self.config.symbol_threshold_pct
+        if not own:
+            return None
+        rows = g.seg_rows
+        missing = rows[np.isnan(self.row_threshold[rows, 0])]
+        for row in missing.tolist():
+            self.row_threshold[row] = own.get(names[row], self.config.threshold_pct)
+        out: F64 = self.row_threshold[rows]
+        return out
 
     def detect(
         self,
@@ -125,8 +143,11 @@ class MoveDetector:
         prev_ts[g.starts] = np.where(before == NO_TS, g.ts[g.starts], before)
         gap_ms = g.ts - prev_ts
         widest_gap = int(gap_ms.max())
-        for h, (h_ms, thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
+        seg_thr = self._thresholds(g, names)
+        for h, (h_ms, base_thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
             a_ts, a_px, a_var, a_q = anchors[h]
+            # Each tick's threshold: the horizon's, or its symbol's own (an array then).
+            thr: float | F64 = base_thr if seg_thr is None else g.per_tick(seg_thr[:, h])
             with np.errstate(invalid="ignore"):
                 # The variance rate known at the anchor, the regime before the move began; NaN (so
                 # no z) when the series was still warming up there: the current estimate would count
@@ -169,7 +190,7 @@ class MoveDetector:
                 # test (``zscore_k * recede_ratio``, the lower one) and of the threshold, the exact z
                 # decides nothing and is never reported, so the logarithm (a third of this loop's
                 # cost) runs only for the few ticks near a test; the others read as 0.
-                need = np.flatnonzero((absc >= min(thr, 10.0)) | (absc * z_reach >= sigma))
+                need = np.flatnonzero((absc >= np.minimum(thr, 10.0)) | (absc * z_reach >= sigma))
                 z = np.zeros(len(g))
                 z[need] = np.log1p(least[need] / 100.0) / sigma[need]
                 if not warm.all():
@@ -227,8 +248,9 @@ class MoveDetector:
             # continuation of it can be told, so it opens an episode (`new`, as when armed).
             gap_new = np.zeros(cand.size, dtype=bool) if across is None else across[cand]
             maybe |= gap_new
+            cand_thr = np.full(cand.size, thr) if isinstance(thr, float) else thr[cand]
             with np.errstate(invalid="ignore"):
-                next_level = (np.floor(np.abs(pre_change) / thr) + 1.0) * thr
+                next_level = (np.floor(np.abs(pre_change) / cand_thr) + 1.0) * cand_thr
                 deeper = (least[cand] * np.sign(pre_change) >= next_level) & c_hit[cand]
                 # A trigger against the direction of the latest event opens a new episode (below);
                 # its level then has the other sign, so keep its segment's later triggers too.
@@ -236,10 +258,11 @@ class MoveDetector:
             opens = maybe | opposite
             keep = opens | deeper | np.isin(seg, seg[opens])
             cand = cand[keep]
+            cand_thr = cand_thr[keep]
             fired: dict[int, int] = {}  # segment -> index of its latest fired tick
             last_fire: dict[int, int] = {}
             last_change: dict[int, float] = {}
-            for i, s, ts, rp, a0, pf, pc, gn in zip(
+            for i, s, ts, rp, a0, pf, pc, gn, t_i in zip(
                 cand.tolist(),
                 g.seg_of[cand].tolist(),
                 g.ts[cand].tolist(),
@@ -248,6 +271,7 @@ class MoveDetector:
                 pre_fire[keep].tolist(),
                 pre_change[keep].tolist(),
                 gap_new[keep].tolist(),
+                cand_thr.tolist(),
                 strict=True,
             ):
                 f_pos = fired.get(s)
@@ -261,7 +285,7 @@ class MoveDetector:
                     # reversal through the trigger is news now, and a new episode (the old one ended),
                     # never a reminder of a move the other way.
                     kind = "new"
-                elif c_hit[i] and c * level > 0 and abs(c) >= (math.floor(abs(level) / thr) + 1) * thr:
+                elif c_hit[i] and c * level > 0 and abs(c) >= (math.floor(abs(level) / t_i) + 1) * t_i:
                     kind = "deepened"  # the next multiple of the threshold (NaN level: never)
                 elif ts - last_fire.get(s, pf) >= cooldown_ms:
                     kind = "reminder"
