@@ -421,15 +421,16 @@ class Windows:
             decay[restart] = 0.0
         with np.errstate(invalid="ignore", divide="ignore"):
             b = np.where(valid, (1.0 - decay) * sq / (dt_ms / 1000.0), 0.0)
-        missing = has_prev & ~valid
+        # (one quantum: every return with a previous point counts)
+        missing = None if e_k is None else has_prev & ~valid
         inc = valid
         keep = np.flatnonzero(~lone) if lone_at.size else None
         v_after, v_prev = self._recur(decay, b, var0, runs, lone, keep)
-        if missing.any() or bool((gap0 != 0.0).any()):
-            bg = np.where(missing & (decay > 0.0), 1.0 - decay, 0.0)  # (a restart: none before)
-            g_after, g_prev = self._recur(decay, bg, gap0, runs, lone, keep)
-        else:
-            g_after, g_prev = np.zeros(m), gap0
+        g_after: F64 | None = None
+        g_prev = gap0
+        if (missing is not None and missing.any()) or bool(gap0.any()):
+            bg = np.where(missing & (decay > 0.0), 1.0 - decay, 0.0) if missing is not None else np.zeros(m)
+            g_after, g_prev = self._recur(decay, bg, gap0, runs, lone, keep)  # (a restart: none before)
         if lone_at.size:
             inc = valid & ~lone
         n_after = np.cumsum(inc)
@@ -457,7 +458,8 @@ class Windows:
             w0 = 1.0 - 0.5 ** ((self.vol_ts[g.seg_rows, 0] - first).astype(np.float64) / hl)
             r0 = np.where(n0 > 0, np.maximum(self.var[g.seg_rows] / (w0 - self.gap[g.seg_rows]), 0.0), np.nan)
             wk = 1.0 - 0.5 ** ((ts_k - first_k_ts).astype(np.float64) / hl)
-            rk = np.where(n_after > 0, np.maximum(v_after / (wk - g_after), 0.0), np.nan)
+            wv = wk if g_after is None else wk - g_after
+            rk = np.where(n_after > 0, np.maximum(v_after / wv, 0.0), np.nan)
         # Per tick: the state after the last kept tick strictly before it, else the pre-batch state
         # of its segment. Both kinds of state sit in one array (segments first, then kept ticks),
         # so each value is one gather per tick.
@@ -475,7 +477,8 @@ class Windows:
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
             self.var_prev[rows_seg_k] = v_prev
-            self.gap[rows_seg_k] = g_after[ends_k - 1]
+            if g_after is not None:
+                self.gap[rows_seg_k] = g_after[ends_k - 1]
             self.gap_prev[rows_seg_k] = g_prev
             self.counted[rows_seg_k] = valid[ends_k - 1]
             self.first_ts[rows_seg_k] = first_k_ts[ends_k - 1]
