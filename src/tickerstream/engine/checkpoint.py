@@ -1,6 +1,6 @@
 """Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-series arrays plus one JSON member.
 
-Format ``tickerstream-engine`` version 6: per series (``series``: symbol, coin id, quote), one ring
+Format ``tickerstream-engine`` version 7: per series (``series``: symbol, coin id, quote), one ring
 per horizon (``ts_<h>``, ``price_<h>``, ``var_<h>``, ``qexp_<h>``, ``npoints_<h>``), the volatility
 as a variance per second with the series' first ts, and the quantum estimate (``decimals``). Ring
 contents are stored unrotated and without the unused slots (oldest point first), so a checkpoint's
@@ -15,9 +15,14 @@ the latest tick dropped as a scale jump (``held_price``, ``held_ts``, ``scale.py
 jump to its scale confirms, and the price before the latest confirmed jump (``left_price``). The
 volatility's last three points (``vol_price``; ``vol_ts`` and the quantum in effect ``vol_q`` of the
 two newest) are kept apart from the rings: a point of a page coarser than the series' finest is in
-the rings (an anchor) but not in the volatility.
+the rings (an anchor) but not in the volatility. The series' level of quantum and its ts while the
+last volatility point is under it (``vol_lvl``, ``vol_lvl_ts``), the weight of the spans whose
+return was none (``vol_gap``, and before the last point's, ``vol_gap_prev``) and whether the last
+point's return counted (``vol_counted``) are the volatility's too (``Windows._finest_points``).
 
-Versions 3, 4 and 5 are restored. Version 5 (without ``vol_price``, ``vol_ts``, ``vol_q``): the
+Versions 3, 4, 5 and 6 are restored. Version 6 (without the level and the gaps): the level is the
+last volatility point's, as that version took it, no span's weight is left out, and the last
+point's return counted. Version 5 (without ``vol_price``, ``vol_ts``, ``vol_q``): the
 volatility's points were the longest ring's, so its last three points are taken from there, each
 with the quantum its ring point keeps, else the series' estimate (``decimals``). Version 4 (with
 ``receded`` instead of ``last_trig_ts``, without ``held_ts`` and ``left_price``): the latest trigger
@@ -53,14 +58,14 @@ from tickerstream.engine.series import SeriesKey
 from tickerstream.engine.windows import Windows
 
 FORMAT = "tickerstream-engine"
-VERSION = 6
+VERSION = 7
 #: Older versions restored (the state they lack is filled in by ``restore_rows``).
-_RESTORED = {3, 4, 5}
+_RESTORED = {3, 4, 5, 6}
 #: Why each older version cannot be restored (the caller logs it and cold-starts).
 _REFUSED = {
-    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v6 state "
+    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v7 state "
     "(time-bucketed rings, volatility per second): its series start cold",
-    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into v6 state (series "
+    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into v7 state (series "
     "keyed by symbol, coin id and quote): its series start cold",
 }
 
@@ -117,6 +122,11 @@ def dump(
         vol_price=win.vol_price[rows],
         vol_ts=win.vol_ts[rows],
         vol_q=win.vol_q[rows],
+        vol_lvl=win.vol_lvl[rows],
+        vol_lvl_ts=win.vol_lvl_ts[rows],
+        vol_gap=win.gap[rows],
+        vol_gap_prev=win.gap_prev[rows],
+        vol_counted=win.counted[rows],
         armed=det.armed[rows],
         last_fire_ts=det.last_fire_ts[rows],
         last_change=det.last_change[rows],
@@ -211,6 +221,12 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
         win.vol_q[rows] = a["vol_q"]
     else:  # older: the volatility's points were the longest ring's
         _vol_points_from_ring(win, rows)
+    if "vol_lvl" in a:  # v7 on; older: as ``reset`` left them (the level the last point's)
+        win.vol_lvl[rows] = a["vol_lvl"]
+        win.vol_lvl_ts[rows] = a["vol_lvl_ts"]
+        win.gap[rows] = a["vol_gap"]
+        win.gap_prev[rows] = a["vol_gap_prev"]
+        win.counted[rows] = a["vol_counted"]
     det.armed[rows] = a["armed"]
     det.row_threshold[rows] = np.nan  # looked up again from the row's symbol (not state: config)
     det.last_fire_ts[rows] = a["last_fire_ts"]
