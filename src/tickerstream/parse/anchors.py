@@ -85,6 +85,8 @@ def anchor_at(line: str, mk: re.Match[str], cursor: int) -> Anchor | None:
         code = mk.group()
         if code not in FIAT_CODES or (ms and line[ms - 1].isalpha()) or line[me : me + 1].isalpha():
             return None
+        if ms and line[ms - 1].isdigit() and _ends_an_identifier(line, ms):
+            return None  # "AA0CAD" is a symbol, not 0 CAD
         if ms > cursor and line[ms - 1] in "/- \t":
             pb = P.PAIR_BASE.search(line, max(cursor, ms - 14), ms)
             if pb is not None:
@@ -124,6 +126,15 @@ def anchor_at(line: str, mk: re.Match[str], cursor: int) -> Anchor | None:
     if bm is not None:
         return _anchor(bm.start(), me, currency, bool(bm.group("neg")), bm, _NO_BASE)
     return None
+
+
+def _ends_an_identifier(line: str, at: int) -> bool:
+    """Is the code at ``at``, right after a digit, the tail of a word that starts with a letter
+    (``AA0CAD``, ``L3USD``)? Then it is part of a symbol; after a number (``12.5CAD``) it is money."""
+    j = at - 1
+    while j > 0 and line[j - 1].isascii() and line[j - 1].isalnum():
+        j -= 1
+    return line[j].isalpha()
 
 
 def _sign(sign: str | None, arrow: str | None) -> tuple[int, bool]:
