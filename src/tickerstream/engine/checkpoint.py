@@ -19,20 +19,21 @@ the rings (an anchor) but not in the volatility. The series' level of quantum an
 last volatility point is under it (``vol_lvl``, ``vol_lvl_ts``), the weight of the spans whose
 return was none (``vol_gap``, and before the last point's, ``vol_gap_prev``) and whether the last
 point's return counted (``vol_counted``) are the volatility's too (``Windows._finest_points``).
+The ts of the first tick of the last price's run (``run_since``) dates a frozen source (``stale.py``).
 
 Versions 3, 4, 5 and 6 are restored. Version 6 (without the level and the gaps): the level is the
-last volatility point's, as that version took it, no span's weight is left out, and the last
-point's return counted. Version 5 (without ``vol_price``, ``vol_ts``, ``vol_q``): the
-volatility's points were the longest ring's, so its last three points are taken from there, each
-with the quantum its ring point keeps, else the series' estimate (``decimals``). Version 4 (with
-``receded`` instead of ``last_trig_ts``, without ``held_ts`` and ``left_price``): the latest trigger
-is taken to be the latest event (``last_fire_ts``; a trigger since, while disarmed, is unknown, so a
-receding tick may re-arm up to a quarter horizon earlier than it would have), a dropped tick is
-dated at the last taken tick (it came after it) and no scale was left. Version 3 (without
-``var_prev``, ``receded``, ``held_price``) besides: a series' last point is kept in the volatility
-even if the next tick shows it was a lone print (the estimate it would go back to is unknown) and a
-tick dropped as a scale jump just before the checkpoint is forgotten. Each matters for the first
-ticks after the restore.
+last volatility point's, as that version took it, no span's weight is left out, and the last point's
+return counted; and (as every older version) the last price's run began at the last tick. Version 5
+(without ``vol_price``, ``vol_ts``, ``vol_q``): the volatility's points were the longest ring's, so
+its last three points are taken from there, each with the quantum its ring point keeps, else the
+series' estimate (``decimals``). Version 4 (with ``receded`` instead of ``last_trig_ts``, without
+``held_ts`` and ``left_price``): the latest trigger is taken to be the latest event
+(``last_fire_ts``; a trigger since, while disarmed, is unknown, so a receding tick may re-arm up to
+a quarter horizon earlier than it would have), a dropped tick is dated at the last taken tick (it
+came after it) and no scale was left. Version 3 (without ``var_prev``, ``receded``, ``held_price``)
+besides: a series' last point is kept in the volatility even if the next tick shows it was a lone
+print (the estimate it would go back to is unknown) and a tick dropped as a scale jump just before
+the checkpoint is forgotten. Each matters for the first ticks after the restore.
 
 Older versions are refused with ``CheckpointFormatError`` and the caller cold-starts those series:
 version 1 (one per-tick ring, volatility counted per tick) because its variance has no time unit,
@@ -119,6 +120,7 @@ def dump(
         held_ts=win.held_ts[rows],
         left_price=win.left_price[rows],
         n_ret=win.n_ret[rows],
+        run_since=win.run_since[rows],
         vol_price=win.vol_price[rows],
         vol_ts=win.vol_ts[rows],
         vol_q=win.vol_q[rows],
@@ -215,6 +217,8 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     else:
         win.held_ts[rows] = a["last_ts"]
     win.n_ret[rows] = a["n_ret"]
+    # v7 on; older: the run of the last price began at the last tick (a frozen run is judged anew)
+    win.run_since[rows] = a["run_since"] if "run_since" in a else a["last_ts"]
     if "vol_price" in a:  # v6 on
         win.vol_price[rows] = a["vol_price"]
         win.vol_ts[rows] = a["vol_ts"]

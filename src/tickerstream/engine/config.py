@@ -27,11 +27,16 @@ class WindowConfig:
     ``max_series`` bounds the memory: ticks of a new series beyond it are dropped and counted
     (``series_limit``), logged once, never allowed to grow the process without bound (a flood of
     junk symbols). The default, 50,000 series, is about 650 MB at the default capacity.
+
+    ``stale_after_s``: a tick repeating a precise price (five significant digits or more) that its
+    series has shown for this long is a frozen source's, dropped and counted (``stale_repeat``;
+    ``engine/stale.py``); 0 turns the rule off.
     """
 
     horizon_s: int = 86_400
     capacity: int = 256
     max_series: int = 50_000
+    stale_after_s: int = 1_800
 
     def __post_init__(self) -> None:
         if self.horizon_s <= 0:
@@ -40,6 +45,8 @@ class WindowConfig:
             raise ValueError("capacity must be >= 4")
         if self.max_series < 1:
             raise ValueError("max_series must be >= 1")
+        if self.stale_after_s < 0:
+            raise ValueError("stale_after_s must be >= 0 (0: off)")
         if self.capacity > MAX_CAPACITY:
             # Allocated up front for every symbol (and 64 rows at once): 5,000,000 took 4.9 GB.
             raise ValueError(

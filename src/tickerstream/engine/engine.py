@@ -38,8 +38,9 @@ from tickerstream.engine.pegs import PegMonitor, PegStatus
 from tickerstream.engine.quality import BASE_WINDOW_MS, DAY_MS, ChangeCheck, DayAnchor
 from tickerstream.engine.quanta import quantum_exponents
 from tickerstream.engine.registry import load_coin_pins, load_registry
-from tickerstream.engine.scale import RowState, scale_jumps
+from tickerstream.engine.scale import RowState, scale_jumps, without
 from tickerstream.engine.series import AMBIGUOUS, OVER_LIMIT, SeriesIndex, SeriesKey
+from tickerstream.engine.stale import stale_repeats
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
 from tickerstream.engine.windows import Windows
@@ -48,6 +49,8 @@ from tickerstream.events import Event, PegEvent, event_sort_key
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 log = logging.getLogger(__name__)
+#: ``windows.stale_after_s = 0`` (off): runs are still kept, no run is ever this long.
+_NEVER_STALE_MS = 2**62
 
 
 class Engine:
@@ -80,6 +83,7 @@ class Engine:
         self._watermark = NO_TS
         self._touched: I64 = np.empty(0, dtype=np.int64)
         self._coarse: set[SeriesKey] = set()  # series already reported as having a too coarse quantum
+        self._frozen: dict[SeriesKey, int] = {}  # series -> start of the frozen run last logged
         self._last_rows: I64 = np.zeros(0, dtype=np.int64)  # per tick of the last batch (< 0: dropped)
         self._last_mask: npt.NDArray[np.bool_] | None = None  # last_reference_mask of a split batch
 
@@ -143,6 +147,11 @@ class Engine:
         g = group_and_accept(rows, batch.ts, batch.price, batch.quantum, win.last_ts)
         if len(g):
             g = self._drop_scale_jumps(g, batch, rows, keep)
+        # The peg monitor takes a frozen source's repeats: for a reference they say the source is
+        # alive (its age runs from the last change), and they are published to other instances.
+        seen = g
+        if len(g):
+            g = self._drop_stale_repeats(g)
         st.late += g.late
         st.duplicates += g.duplicates
         st.accepted += len(g)
@@ -202,11 +211,11 @@ class Engine:
             st.evicted += win.write(g, kept, v_anchor, qexp)
             self._touched = g.seg_rows
         feed = self._peg_feed
-        relevant = feed.relevant[g.seg_rows]
-        pos = np.sort(g.order[g.per_tick(relevant)]) if relevant.any() else g.order[:0]
-        shared = feed.unjudgeable_rows[g.seg_rows]
+        relevant = feed.relevant[seen.seg_rows]
+        pos = np.sort(seen.order[seen.per_tick(relevant)]) if relevant.any() else seen.order[:0]
+        shared = feed.unjudgeable_rows[seen.seg_rows]
         if shared.any():  # pages of a pegged symbol two unpinned coins share (``PegFeed.choose``)
-            at = np.sort(g.order[g.per_tick(shared)])
+            at = np.sort(seen.order[seen.per_tick(shared)])
             unjudged = np.union1d(unjudged, at if keep is None else keep[at])
         events.extend(feed.run(full, keep, pos if keep is None else keep[pos], unjudged, self._watermark))
         self._watermark = max(self._watermark, int(batch.ts.max()))
@@ -230,6 +239,21 @@ class Engine:
             pos = verdict.dropped
             self._last_rows[pos if keep is None else keep[pos]] = -1
         return verdict.taken
+
+    def _drop_stale_repeats(self, g: Grouped) -> Grouped:
+        """A tick repeating a precise price its series has shown for ``windows.stale_after_s`` is a
+        frozen source's (``engine/stale.py``): dropped and counted, never a point, a move or a 24 h
+        check (the peg monitor still sees it). The runs are kept whether the rule is on or off, so
+        turning it on never judges a run by an old start."""
+        win = self.windows
+        stale_ms = self.config.windows.stale_after_s * 1000 or _NEVER_STALE_MS
+        verdict = stale_repeats(g, win.last_price, win.run_since, stale_ms)
+        win.run_since[g.seg_rows] = verdict.run_since
+        if verdict.drop is None:
+            return g
+        self._stats.stale_repeats += int(np.count_nonzero(verdict.drop))
+        self._note_frozen(g, verdict.drop)
+        return without(g, verdict.drop)
 
     def _day_anchor(
         self,
@@ -292,6 +316,24 @@ class Engine:
         for symbol in sorted(symbols):
             self._peg_feed.choose(symbol)
         self._stats.symbols = len(self.series)
+
+    def _note_frozen(self, g: Grouped, drop: npt.NDArray[np.bool_]) -> None:
+        """Log each frozen run once, at its first dropped repeat (the count is in the stats)."""
+        at = np.flatnonzero(drop)
+        rows = g.rows[at]
+        for row in np.unique(rows).tolist():
+            since = int(self.windows.run_since[row])
+            key = self.series.key(row)
+            if self._frozen.get(key) != since:
+                self._frozen[key] = since
+                i = int(at[np.flatnonzero(rows == row)[0]])
+                log.warning(
+                    "engine.frozen_source series=%s price=%r since=%d: the same precise price for "
+                    "windows.stale_after_s; its repeats are dropped until it changes",
+                    key,
+                    float(g.price[i]),
+                    since,
+                )
 
     def _note_coarse(self, g: Grouped, q: F64) -> None:
         """Series whose price quantum is at least the smallest move threshold: the display cannot

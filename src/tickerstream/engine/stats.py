@@ -42,6 +42,9 @@ class EngineStats:
     #: Ticks at 10x or a tenth of their series' previous tick, not confirmed by the tick before
     #: (a misparsed page, ``engine/scale.py``): dropped.
     scale_jumps: int = 0
+    #: Ticks repeating a precise price their series has shown for ``windows.stale_after_s`` (a
+    #: frozen source, ``engine/stale.py``): dropped.
+    stale_repeats: int = 0
     #: Pegged or reference symbols with several candidate series and no coin id in the registry:
     #: not judged until it names one (gauge; logged once each).
     peg_ambiguous: int = 0

@@ -14,9 +14,10 @@ tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min
 ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
 
 Memory at the defaults (two rings of 256 points of ts, price, variance rate and quantum exponent):
-2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 155 B of per-row scalars here (56 B of
+2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 163 B of per-row scalars here (56 B of
 them the volatility's last points, 26 B its quantum level and the weight of spans without a
-return), 33 B per move horizon in the detector and 9 B for the 24 h change check (13,046 B per row).
+return, 8 B the start of the last price's run), 33 B per move horizon in the detector and 9 B for
+the 24 h change check (13,054 B per row).
 
 Which ticks extend a series (late ticks and duplicates do not) is decided in ``grouping.py``.
 
@@ -134,6 +135,8 @@ class Windows:
         # two pages in a row.
         self.left_price = np.zeros(0, dtype=np.float64)
         self.n_ret = np.zeros(0, dtype=np.int64)  # returns seen (z-score warm-up)
+        # The ts of the first tick of the run of the last taken price (``stale.py``; NO_TS: none).
+        self.run_since = np.zeros(0, dtype=np.int64)
         self.decimals = np.zeros(0, dtype=np.int8)  # finest decimals seen (quantum estimate); -1 none
         # The last three points of the volatility, newest first (price; ts and quantum in effect of
         # the two newest): where the next return starts and what tells a lone print. They are the
@@ -197,6 +200,7 @@ class Windows:
         self.var_prev = ext(self.var_prev, np.nan)
         self.held_price = ext(self.held_price, np.nan)
         self.held_ts = ext(self.held_ts, NO_TS)
+        self.run_since = ext(self.run_since, NO_TS)
         self.left_price = ext(self.left_price, np.nan)
         self.n_ret = ext(self.n_ret, 0)
         self.decimals = ext(self.decimals, -1)
@@ -221,6 +225,7 @@ class Windows:
         self.var_prev[rows] = np.nan
         self.held_price[rows] = np.nan
         self.held_ts[rows] = NO_TS
+        self.run_since[rows] = NO_TS
         self.left_price[rows] = np.nan
         self.n_ret[rows] = 0
         self.decimals[rows] = -1
@@ -235,7 +240,7 @@ class Windows:
 
     def arrays(self) -> list[npt.NDArray[Any]]:
         out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.var_prev]
-        out += [self.held_price, self.held_ts, self.left_price, self.n_ret]
+        out += [self.held_price, self.held_ts, self.left_price, self.n_ret, self.run_since]
         out += [self.decimals, self.vol_price, self.vol_ts, self.vol_q, self.vol_lvl, self.vol_lvl_ts]
         out += [self.gap, self.gap_prev, self.counted]
         for r in self.rings:

@@ -435,6 +435,7 @@ class Metrics:
         self._mirror(self.engine_dropped, "ambiguous_series", stats.ambiguous_series)
         self._mirror(self.engine_dropped, "series_limit", stats.series_limit)
         self._mirror(self.engine_dropped, "scale_jump", stats.scale_jumps)
+        self._mirror(self.engine_dropped, "stale_repeat", stats.stale_repeats)
         self.engine_symbols.set(stats.symbols)
         self.engine_held.set(stats.held)
         self.coarse_quantum.set(stats.coarse_quantum)

@@ -67,6 +67,7 @@ def test_every_alert_is_tested_firing_and_not_firing() -> None:
         "TickerTickFromFuture",
         "TickerTicksDroppedLate",
         "TickerScaleJumps",
+        "TickerSourceFrozen",
         "TickerSymbolStale",
         "TickerSymbolMissing",
         "TickerProcessDown",

@@ -413,6 +413,7 @@ def test_every_engine_counter_is_exported() -> None:
         "ambiguous_series": sample(m, "ticker_engine_dropped_ticks_total", reason="ambiguous_series"),
         "series_limit": sample(m, "ticker_engine_dropped_ticks_total", reason="series_limit"),
         "scale_jumps": sample(m, "ticker_engine_dropped_ticks_total", reason="scale_jump"),
+        "stale_repeats": sample(m, "ticker_engine_dropped_ticks_total", reason="stale_repeat"),
         "peg_ambiguous": sample(m, "ticker_peg_ambiguous_symbols"),
         "change_checks": sample(m, "ticker_change24h_checks_total"),
         "change_disagree": sample(m, "ticker_change24h_disagreements_total"),

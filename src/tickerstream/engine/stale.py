@@ -1,0 +1,85 @@
+"""Repeats of a frozen source: a precise price shown unchanged for too long is no information.
+
+A source that stops updating keeps serving its last page: ETH at 3496.50 on 96 five-minute pages
+while the market slid 9 %. Taken as ticks, the repeats are points at a price that was no longer
+the market's: every anchor within the freeze is the frozen price, the volatility counts zero
+returns, and when the source resumes the whole slide reads as one hour's move (a desk review's
+recording: "-9.3 % in 1 h, z -17.9", where the market fell 9 % over 8 hours, z about -5).
+
+A precise price does not stay put that long: ETH to the cent (a step of 3e-6 of its price) moves
+several steps a minute. So for a series whose ticks show at least five significant digits (a
+quantum below ``FINE_REL`` of the price), a tick that repeats the last taken price once that price
+has been shown for ``windows.stale_after_s`` (30 minutes by default) is dropped and counted
+(``stale_repeats``), like a duplicate: never a point, a move, a volatility return or a 24 h check.
+The first changed price after the freeze is then measured across the gap from the last taken
+point, by its z over the whole span (docs/moves.md, "Across a data gap"): "-9 % since the source
+last moved 7.5 h ago, z -5.4".
+
+Not dropped: a coarser price (USDT in cents, a coin at $0.05 in four decimals: such prices sit in
+one step for hours), a tick without a quantum (v1: its precision is unknown), and a price repeated
+across two sites or two scrapes of one cached widget within the half hour. The peg monitor still
+sees every repeat: for a reference they say the source is alive (its age is the time since its
+price last changed, docs/pegs.md), and they are published to other instances as before.
+
+Per row the state is the ts of the first tick of the current run of one price (``run_since``), in
+the checkpoint. A tick's verdict depends only on that state and the ticks of its series before it,
+never on drops (a dropped tick repeats the price, so the run and the last taken price stay), so a
+batch decides exactly as tick by tick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from tickerstream.engine.grouping import Grouped
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+#: A quantum below this share of the price (five significant digits or more) shows every move.
+FINE_REL = 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class StaleVerdict:
+    """Per tick of ``g``: dropped as a stale repeat (None: none is); per segment: ``run_since``
+    after the batch."""
+
+    drop: B | None
+    run_since: I64
+
+
+def stale_repeats(g: Grouped, last_price: F64, run_since: I64, stale_ms: int) -> StaleVerdict:
+    """Judge every tick of ``g`` (accepted so far, grouped by row). ``last_price`` and ``run_since``
+    are per row (the last taken price, NaN: none; the ts its run began)."""
+    n = len(g)
+    prev = np.empty(n, dtype=np.float64)
+    prev[1:] = g.price[:-1]
+    prev[g.starts] = last_price[g.seg_rows]
+    rep = np.flatnonzero(g.price == prev)  # the repeats (NaN, no tick before, compares false)
+    run_after = g.ts[g.ends - 1]  # a segment whose last tick changed the price began a run there
+    if rep.size == 0:
+        return StaleVerdict(None, run_after)
+    # Each repeat's run began at the tick before its stretch of consecutive repeats, or before the
+    # batch when the stretch starts its segment.
+    seg = g.seg_of[rep]
+    at_start = rep == g.starts[seg]
+    opens = at_start.copy()
+    opens[1:] |= rep[1:] != rep[:-1] + 1
+    first = rep[np.maximum.accumulate(np.where(opens, np.arange(rep.size), 0))]
+    began = np.where(first == g.starts[seg], run_since[g.seg_rows[seg]], g.ts[np.maximum(first - 1, 0)])
+    last = rep == g.ends[seg] - 1
+    run_after = run_after.copy()
+    run_after[seg[last]] = began[last]
+    with np.errstate(invalid="ignore"):
+        fine = g.quantum[rep] < g.price[rep] * FINE_REL  # NaN quantum (unknown): never
+    stale = fine & (g.ts[rep] - began >= stale_ms)
+    if not stale.any():
+        return StaleVerdict(None, run_after)
+    drop = np.zeros(n, dtype=bool)
+    drop[rep[stale]] = True
+    return StaleVerdict(drop, run_after)
