@@ -15,25 +15,21 @@ the latest tick dropped as a scale jump (``held_price``, ``held_ts``, ``scale.py
 jump to its scale confirms, and the price before the latest confirmed jump (``left_price``). The
 volatility's last three points (``vol_price``; ``vol_ts`` and the quantum in effect ``vol_q`` of the
 two newest) are kept apart from the rings: a point of a page coarser than the series' finest is in
-the rings (an anchor) but not in the volatility. The series' level of quantum and its ts while the
-last volatility point is under it (``vol_lvl``, ``vol_lvl_ts``), the weight of the spans whose
-return was none (``vol_gap``, and before the last point's, ``vol_gap_prev``) and whether the last
-point's return counted (``vol_counted``) are the volatility's too (``Windows._finest_points``).
-The ts of the first tick of the last price's run (``run_since``) dates a frozen source (``stale.py``).
+the rings (an anchor) but not in the volatility. The ts of the first tick of the last price's run
+(``run_since``) dates a frozen source (``stale.py``).
 
-Versions 3, 4, 5 and 6 are restored. Version 6 (without the level and the gaps): the level is the
-last volatility point's, as that version took it, no span's weight is left out, and the last point's
-return counted; and (as every older version) the last price's run began at the last tick. Version 5
-(without ``vol_price``, ``vol_ts``, ``vol_q``): the volatility's points were the longest ring's, so
-its last three points are taken from there, each with the quantum its ring point keeps, else the
-series' estimate (``decimals``). Version 4 (with ``receded`` instead of ``last_trig_ts``, without
-``held_ts`` and ``left_price``): the latest trigger is taken to be the latest event
-(``last_fire_ts``; a trigger since, while disarmed, is unknown, so a receding tick may re-arm up to
-a quarter horizon earlier than it would have), a dropped tick is dated at the last taken tick (it
-came after it) and no scale was left. Version 3 (without ``var_prev``, ``receded``, ``held_price``)
-besides: a series' last point is kept in the volatility even if the next tick shows it was a lone
-print (the estimate it would go back to is unknown) and a tick dropped as a scale jump just before
-the checkpoint is forgotten. Each matters for the first ticks after the restore.
+Versions 3, 4, 5 and 6 are restored. Version 6 (and every older one): the last price's run began
+at the last tick. Version 5 (without ``vol_price``, ``vol_ts``, ``vol_q``): the
+volatility's points were the longest ring's, so its last three points are taken from there, each
+with the quantum its ring point keeps, else the series' estimate (``decimals``). Version 4 (with
+``receded`` instead of ``last_trig_ts``, without ``held_ts`` and ``left_price``): the latest trigger
+is taken to be the latest event (``last_fire_ts``; a trigger since, while disarmed, is unknown, so a
+receding tick may re-arm up to a quarter horizon earlier than it would have), a dropped tick is
+dated at the last taken tick (it came after it) and no scale was left. Version 3 (without
+``var_prev``, ``receded``, ``held_price``) besides: a series' last point is kept in the volatility
+even if the next tick shows it was a lone print (the estimate it would go back to is unknown) and a
+tick dropped as a scale jump just before the checkpoint is forgotten. Each matters for the first
+ticks after the restore.
 
 Older versions are refused with ``CheckpointFormatError`` and the caller cold-starts those series:
 version 1 (one per-tick ring, volatility counted per tick) because its variance has no time unit,
@@ -124,11 +120,6 @@ def dump(
         vol_price=win.vol_price[rows],
         vol_ts=win.vol_ts[rows],
         vol_q=win.vol_q[rows],
-        vol_lvl=win.vol_lvl[rows],
-        vol_lvl_ts=win.vol_lvl_ts[rows],
-        vol_gap=win.gap[rows],
-        vol_gap_prev=win.gap_prev[rows],
-        vol_counted=win.counted[rows],
         armed=det.armed[rows],
         last_fire_ts=det.last_fire_ts[rows],
         last_change=det.last_change[rows],
@@ -225,12 +216,6 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
         win.vol_q[rows] = a["vol_q"]
     else:  # older: the volatility's points were the longest ring's
         _vol_points_from_ring(win, rows)
-    if "vol_lvl" in a:  # v7 on; older: as ``reset`` left them (the level the last point's)
-        win.vol_lvl[rows] = a["vol_lvl"]
-        win.vol_lvl_ts[rows] = a["vol_lvl_ts"]
-        win.gap[rows] = a["vol_gap"]
-        win.gap_prev[rows] = a["vol_gap_prev"]
-        win.counted[rows] = a["vol_counted"]
     det.armed[rows] = a["armed"]
     det.row_threshold[rows] = np.nan  # looked up again from the row's symbol (not state: config)
     det.last_fire_ts[rows] = a["last_fire_ts"]

@@ -55,8 +55,7 @@ def window_stats(win: Windows, ring: Ring, det: MoveDetector, rows: I64, names: 
         std = np.where(k >= 2, np.sqrt(ss / (k - 1)), np.nan)
         n = win.n_ret[rows]
         span = (ring_ts_all(win.rings[-1], rows) - win.first_ts[rows]).astype(np.float64)
-        # (less the weight of spans whose return was none: ``Windows.returns_and_vol``)
-        weight = 1.0 - 0.5 ** (span / win.halflife_ms) - win.gap[rows]
+        weight = 1.0 - 0.5 ** (span / win.halflife_ms)
         vol = np.where(n > 0, np.sqrt(np.maximum(win.var[rows], 0.0) / weight * 86_400.0), np.nan)
     empty = points == 0
     lo[empty] = np.nan

@@ -14,10 +14,9 @@ tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min
 ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
 
 Memory at the defaults (two rings of 256 points of ts, price, variance rate and quantum exponent):
-2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 163 B of per-row scalars here (56 B of
-them the volatility's last points, 26 B its quantum level and the weight of spans without a
-return, 8 B the start of the last price's run), 33 B per move horizon in the detector and 9 B for
-the 24 h change check (13,054 B per row).
+2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 137 B of per-row scalars here (56 B of
+them the volatility's last points, 8 B the start of the last price's run), 33 B per move horizon in
+the detector and 9 B for the 24 h change check (13,028 B per row).
 
 Which ticks extend a series (late ticks and duplicates do not) is decided in ``grouping.py``.
 
@@ -52,9 +51,6 @@ B = npt.NDArray[np.bool_]
 #: calm major moves about 2 % a day, so its price may sit inside one such step all day
 #: (``Windows._finest_points``).
 COARSE_REL = 0.02
-#: A step this share of the price (a cent at $2) is above the moves between two volatility points of a
-#: calm major (0.15 % at 2 %/day, 8.4 minutes apart): two such points can share their error.
-STEP_REL = 0.005
 
 
 class Vol(NamedTuple):
@@ -144,16 +140,6 @@ class Windows:
         self.vol_price = np.zeros((0, 3), dtype=np.float64)  # NaN: none
         self.vol_ts = np.zeros((0, 2), dtype=np.int64)  # NO_TS: none
         self.vol_q = np.zeros((0, 2), dtype=np.float64)
-        # The series' level (finest recent quantum, as an exponent) and the ts of its last point,
-        # while the last volatility point is under it (a coarser page's); else NO_Q / NO_TS: the
-        # level is the last point's (``_finest_points``).
-        self.vol_lvl = np.zeros(0, dtype=np.int8)
-        self.vol_lvl_ts = np.zeros(0, dtype=np.int64)
-        # The weight of the spans whose return was none (``returns_and_vol``), and before the last
-        # point's span; whether the last point's return counted (what leaving it out takes back).
-        self.gap = np.zeros(0, dtype=np.float64)
-        self.gap_prev = np.zeros(0, dtype=np.float64)
-        self.counted = np.zeros(0, dtype=np.bool_)
         self.grow(rows)
 
     def kept(self, g: Grouped) -> list[B]:
@@ -207,11 +193,6 @@ class Windows:
         self.vol_price = ext(self.vol_price, np.nan)
         self.vol_ts = ext(self.vol_ts, NO_TS)
         self.vol_q = ext(self.vol_q, np.nan)
-        self.vol_lvl = ext(self.vol_lvl, NO_Q)
-        self.vol_lvl_ts = ext(self.vol_lvl_ts, NO_TS)
-        self.gap = ext(self.gap, 0.0)
-        self.gap_prev = ext(self.gap_prev, 0.0)
-        self.counted = ext(self.counted, True)
         self.rows = new
 
     def reset(self, rows: I64) -> None:
@@ -232,17 +213,11 @@ class Windows:
         self.vol_price[rows] = np.nan
         self.vol_ts[rows] = NO_TS
         self.vol_q[rows] = np.nan
-        self.vol_lvl[rows] = NO_Q
-        self.vol_lvl_ts[rows] = NO_TS
-        self.gap[rows] = 0.0
-        self.gap_prev[rows] = 0.0
-        self.counted[rows] = True
 
     def arrays(self) -> list[npt.NDArray[Any]]:
         out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.var_prev]
         out += [self.held_price, self.held_ts, self.left_price, self.n_ret, self.run_since]
-        out += [self.decimals, self.vol_price, self.vol_ts, self.vol_q, self.vol_lvl, self.vol_lvl_ts]
-        out += [self.gap, self.gap_prev, self.counted]
+        out += [self.decimals, self.vol_price, self.vol_ts, self.vol_q]
         for r in self.rings:
             out += [r.ts, r.price, r.var, r.qexp, r.count]
         return out
@@ -298,30 +273,21 @@ class Windows:
         runs = _runs(g, kept)
         q_k = q[runs.k_idx]
         # One quantum (the common case): every point is the series' last point's quantum (none
-        # yet: the run's first point's), and that point is at the series' level. Else the quanta as
-        # powers of ten decide (``_finest_points``).
-        run_rows = g.seg_rows[runs.segs_k]
-        level = self.vol_q[run_rows, 0]
+        # yet: the run's first point's). Else the quanta as powers of ten decide (``_finest_points``).
+        level = self.vol_q[g.seg_rows[runs.segs_k], 0]
         level = np.where(np.isnan(level), q_k[runs.starts_k], level)
         e_k: npt.NDArray[np.int8] | None = None
-        under_k: B | None = None
-        # Whether the last point before the batch was under a finer page (read before it changes).
-        under_last = self.vol_lvl[run_rows] != NO_Q
-        if not bool((q_k == np.repeat(level, runs.lens_k)).all()) or bool(
-            (self.vol_lvl[run_rows] != NO_Q).any()
-        ):
+        if not bool((q_k == np.repeat(level, runs.lens_k)).all()):
             e_k = quantum_exponents(q_k)
             coarse_k = q_k >= g.price[runs.k_idx] * COARSE_REL
-            fp = self._finest_points(runs, e_k, coarse_k, g.ts[runs.k_idx], run_rows)
-            if fp is not None:
-                # Points of a coarse page under a finer one are left out: the volatility's points
-                # are the others, and a return spans from the previous one.
-                adm, under_k = fp
-                if not adm.all():
-                    kept = kept.copy()
-                    kept[runs.k_idx[~adm]] = False
-                    runs = _runs(g, kept)
-                    e_k, q_k, under_k = e_k[adm], q_k[adm], under_k[adm]
+            adm = self._finest_points(runs, e_k, coarse_k, g.ts[runs.k_idx], g.seg_rows[runs.segs_k])
+            if adm is not None:
+                # Points of a coarser page than the series' finest recent one are left out: the
+                # volatility's points are the others, and a return spans from the previous one.
+                kept = kept.copy()
+                kept[runs.k_idx[~adm]] = False
+                runs = _runs(g, kept)
+                e_k, q_k = e_k[adm], q_k[adm]
         k_idx, first_k, starts_k, ends_k, lens_k, segs_k = runs
         m = k_idx.size
         rows_seg_k = g.seg_rows[segs_k]
@@ -343,7 +309,6 @@ class Windows:
         with np.errstate(invalid="ignore"):
             prev_qr[starts_k] = q_start / prev[starts_k]
         var0 = self.var[rows_seg_k]
-        gap0 = self.gap[rows_seg_k]
         n0_k = self.n_ret[rows_seg_k]
         # Only a point whose return from the point before it counts can be a lone print: one whose
         # return crosses quanta with a coarse end is no return (below), and may start the estimate
@@ -367,8 +332,7 @@ class Windows:
                 prev_qr[starts_k[at]] = self.vol_q[rr, 1] / self.vol_price[rr, 1]
             q_start[at] = self.vol_q[rr, 1]
             var0[at] = self.var_prev[rr]
-            gap0[at] = self.gap_prev[rr]
-            n0_k[at] -= self.counted[rr]  # its return leaves the count, if it counted
+            n0_k[at] -= 1
         lone_at = np.flatnonzero(lone)
         if lone_at.size:
             # A lone print in the batch: the tick after it takes its return from the point before it.
@@ -393,23 +357,6 @@ class Windows:
             prev_coarse = prev_qr >= COARSE_REL
             restart = valid & (e_k < prev_e) & prev_coarse
             valid &= (prev_e == e_k) | ~(coarse | prev_coarse)
-            if under_k is not None:
-                # Under a finer page, a point's returns are none: between two of its points the
-                # error is shared while the price sits inside one step, and against a finer page's
-                # point it is a uniform error of the step's size, far above the moves between
-                # points (``_finest_points``). The finer page's returns carry the estimate.
-                prev_u = np.empty(m, dtype=bool)
-                prev_u[1:] = under_k[:-1]
-                prev_u[starts_k] = under_last
-                if lone_at.size:
-                    prev_u[lone_at + 1] = prev_u[lone_at]
-                at_start = ~np.isnan(prev) & ~prev_u & (e_k < prev_e) & (prev_qr >= STEP_REL)
-                valid &= ~under_k & ~prev_u
-                # As after a coarse point, a finer page's first point after points of a step of at
-                # least STEP_REL (the series' start in cents, or the finer page back after a
-                # half-life gone) starts over: two such points may have shared their error.
-                restart |= at_start
-                valid &= ~at_start
         dt_ms = (ts_k - prev_ts).astype(np.float64)
         # Rounding noise: each shown price is the true one plus an error uniform in +-q/2 (variance
         # q^2/12) of its own page's quantum, so a shown return's square carries the two endpoints'
@@ -417,27 +364,35 @@ class Windows:
         with np.errstate(invalid="ignore", divide="ignore"):
             r = np.log(price_k / prev)
             sq = r * r - (qr_cur * qr_cur + prev_qr * prev_qr) / 12.0
-        # A span between two points whose return is none still ages the estimate: its weight
-        # (``1 - decay``) is the gap's, counted apart (``gap``) and left out of the normalisation,
-        # so the estimate is the weighted mean of the returns that count.
-        has_prev = ~np.isnan(prev)
-        decay = np.where(has_prev, 0.5 ** (dt_ms / self.halflife_ms), 1.0)
+        decay = np.where(valid, 0.5 ** (dt_ms / self.halflife_ms), 1.0)
         if restart is not None:
             decay[restart] = 0.0
         with np.errstate(invalid="ignore", divide="ignore"):
             b = np.where(valid, (1.0 - decay) * sq / (dt_ms / 1000.0), 0.0)
-        # (one quantum: every return with a previous point counts)
-        missing = None if e_k is None else has_prev & ~valid
+        b[starts_k] += decay[starts_k] * var0
         inc = valid
-        keep = np.flatnonzero(~lone) if lone_at.size else None
-        v_after, v_prev = self._recur(decay, b, var0, runs, lone, keep)
-        g_after: F64 | None = None
-        g_prev = gap0
-        if (missing is not None and missing.any()) or bool(gap0.any()):
-            bg = np.where(missing & (decay > 0.0), 1.0 - decay, 0.0) if missing is not None else np.zeros(m)
-            g_after, g_prev = self._recur(decay, bg, gap0, runs, lone, keep)  # (a restart: none before)
         if lone_at.size:
+            # The recurrence runs over the other points; a lone print's own state (what is known
+            # until the next point comes) is one step from the point before it. A run's first tick
+            # can be one (its next is in the batch), and never two in a row, never a run's last.
+            keep = np.flatnonzero(~lone)
+            n_lone = np.add.reduceat(lone.astype(np.int64), starts_k)
+            lens_c = lens_k - n_lone
+            starts_c = np.cumsum(lens_c) - lens_c
+            first_lone = lone[starts_k]
+            b[starts_k[first_lone] + 1] += decay[starts_k[first_lone] + 1] * var0[first_lone]
+            v_c = segmented_recurrence(decay[keep], b[keep], starts_c, lens_c)
+            v_after = np.empty(m, dtype=np.float64)
+            v_after[keep] = v_c
+            inner = ~first_k[lone_at]
+            v_after[lone_at] = b[lone_at]
+            v_after[lone_at[inner]] += decay[lone_at[inner]] * v_after[lone_at[inner] - 1]
             inc = valid & ~lone
+            last_c = starts_c + lens_c - 1
+            v_prev = np.where(lens_c > 1, v_c[np.maximum(last_c - 1, 0)], var0)
+        else:
+            v_after = segmented_recurrence(decay, b, starts_k, lens_k)
+            v_prev = np.where(lens_k > 1, v_after[np.maximum(ends_k - 2, 0)], var0) if m else var0
         n_after = np.cumsum(inc)
         base = np.where(starts_k > 0, n_after[np.maximum(starts_k - 1, 0)], 0)
         n_after += np.repeat(n0_k - base, lens_k)
@@ -461,10 +416,9 @@ class Windows:
             # The noise correction can take a quiet series below zero: no volatility seen, floors apply.
             n0 = self.n_ret[g.seg_rows]
             w0 = 1.0 - 0.5 ** ((self.vol_ts[g.seg_rows, 0] - first).astype(np.float64) / hl)
-            r0 = np.where(n0 > 0, np.maximum(self.var[g.seg_rows] / (w0 - self.gap[g.seg_rows]), 0.0), np.nan)
+            r0 = np.where(n0 > 0, np.maximum(self.var[g.seg_rows] / w0, 0.0), np.nan)
             wk = 1.0 - 0.5 ** ((ts_k - first_k_ts).astype(np.float64) / hl)
-            wv = wk if g_after is None else wk - g_after
-            rk = np.where(n_after > 0, np.maximum(v_after / wv, 0.0), np.nan)
+            rk = np.where(n_after > 0, np.maximum(v_after / wk, 0.0), np.nan)
         # Per tick: the state after the last kept tick strictly before it, else the pre-batch state
         # of its segment. Both kinds of state sit in one array (segments first, then kept ticks),
         # so each value is one gather per tick.
@@ -482,10 +436,6 @@ class Windows:
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
             self.var_prev[rows_seg_k] = v_prev
-            if g_after is not None:
-                self.gap[rows_seg_k] = g_after[ends_k - 1]
-            self.gap_prev[rows_seg_k] = g_prev
-            self.counted[rows_seg_k] = valid[ends_k - 1]
             self.first_ts[rows_seg_k] = first_k_ts[ends_k - 1]
             self._shift_points(rows_seg_k, ends_k, lens_k, price_k, ts_k, q_k)
 
@@ -494,35 +444,6 @@ class Windows:
             return Vol(v_all.take(idx), n, np.where(n > 0, w_all.take(idx), 0.0))
 
         return state(at), state(at_own)
-
-    def _recur(self, decay: F64, b: F64, x0: F64, runs: Runs, lone: B, keep: I64 | None) -> tuple[F64, F64]:
-        """Per point, ``x = decay * x_prev + b`` from each run's ``x0`` (state before the batch), and
-        per run the value before its last point: with a lone print in the batch (``keep``: the other
-        points), the recurrence runs over the others and the print's own value is one step from
-        the point before it (a run's first point can be one, never two in a row, never a run's
-        last)."""
-        _, first_k, starts_k, ends_k, lens_k, _ = runs
-        m = b.size
-        b = b.copy()
-        b[starts_k] += decay[starts_k] * x0
-        if keep is None:
-            after = segmented_recurrence(decay, b, starts_k, lens_k)
-            before_last = np.where(lens_k > 1, after[np.maximum(ends_k - 2, 0)], x0) if m else x0
-            return after, before_last
-        lone_at = np.flatnonzero(lone)
-        n_lone = np.add.reduceat(lone.astype(np.int64), starts_k)
-        lens_c = lens_k - n_lone
-        starts_c = np.cumsum(lens_c) - lens_c
-        first_lone = lone[starts_k]
-        b[starts_k[first_lone] + 1] += decay[starts_k[first_lone] + 1] * x0[first_lone]
-        x_c = segmented_recurrence(decay[keep], b[keep], starts_c, lens_c)
-        after = np.empty(m, dtype=np.float64)
-        after[keep] = x_c
-        inner = ~first_k[lone_at]
-        after[lone_at] = b[lone_at]
-        after[lone_at[inner]] += decay[lone_at[inner]] * after[lone_at[inner] - 1]
-        last_c = starts_c + lens_c - 1
-        return after, np.where(lens_c > 1, x_c[np.maximum(last_c - 1, 0)], x0)
 
     def _lone_points(
         self, price_k: F64, prev: F64, first_k: B, starts_k: I64, rows: I64, elig: B | None
@@ -587,49 +508,44 @@ class Windows:
 
     def _finest_points(
         self, runs: Runs, e_k: npt.NDArray[np.int8], coarse: B, ts: I64, rows: I64
-    ) -> tuple[B, B] | None:
-        """Per point of the longest ring (``runs``, quantum exponents ``e_k``): whether it is one of
-        the volatility's, and whether it is *under* a finer page (a page with a finer quantum gave a
-        volatility point less than a half-life before it). None: all are points, none is under.
-
-        The series' level is the finest quantum of its recent points: a point at or finer than the
-        level sets it (and its ts); a coarser point is under it unless the level's last point is a
-        half-life old (the finer page is gone), in which case its quantum is the level from then on.
-        A point under the level whose quantum is at least ``COARSE_REL`` of its price (``coarse``)
-        is no point of the volatility; one under the level with a smaller quantum is, but its return
-        from a point of its own quantum is none (``returns_and_vol``). The level is kept per series
-        (``vol_lvl``, ``vol_lvl_ts``) while the last point is under it; else it is that point's.
+    ) -> B | None:
+        """Per point of the longest ring (``runs``, quantum exponents ``e_k``), whether it is one of
+        the volatility's: a point whose quantum is at least ``COARSE_REL`` of its price (``coarse``)
+        is one if its quantum is no coarser than that of the series' previous volatility point, or
+        that finer quantum has not been seen for a half-life of the estimate (then its quantum is the
+        series' from then on); any other point is one. None: all are.
 
         Why: the noise correction (the two endpoints' errors independent and uniform in +-q/2) holds
-        when the rounding is small next to the moves between points. A cents page whose price sits
-        inside one cent between two points shows the same error at both: the return is mostly
-        exactly 0, and the correction takes off noise that is not there (the sum went below zero and
-        sigma to its floor). A cents page of a $0.30 coin does so for hours, and between such a point
-        and a finer page's the return is that constant error (3 % at $0.30), not a move: its points
-        are left out. A smaller cent (1.5 % at $0.65) is crossed between points often enough that
-        its error against a finer page's point is one uniform error, but two of its points a few
-        minutes apart still share theirs; a finer page in the stream carries what those would tell.
-        When the finer page stops, the estimate holds still (it is the finer page's) for a
-        half-life, after which the coarser page's points are the series' again."""
+        when the rounding is small next to the moves between points. A cents page of a $0.30 coin
+        that sits inside one cent shows the same price for hours: its errors are one constant, not
+        independent, so between two such points the correction takes off noise that is not there
+        (the sum went below zero and sigma to its floor), and between such a point and a finer
+        page's the return is that constant error (3 % at $0.30), not a move. A finer page in the
+        stream carries what the coarser one would tell; when it stops, the estimate holds still (it
+        is the finer page's) for a half-life, after which the coarser page's points are the
+        series' again. A step under ``COARSE_REL`` of the price is crossed often enough for the
+        errors to be independent (and leaving out the cents of a coin above $1 whose pages below $1
+        show six decimals would keep only the returns between points below $1, too small)."""
         k_idx, first_k, starts_k, _, lens_k, _ = runs
-        held = self.vol_lvl[rows]
         has = self.vol_ts[rows, 0] != NO_TS
-        under0 = held != NO_Q
-        level0 = np.where(under0, held, np.where(has, quantum_exponents(self.vol_q[rows, 0]), e_k[starts_k]))
-        if not under0.any() and bool((e_k == np.repeat(level0, lens_k)).all()):
+        level0 = np.where(has, quantum_exponents(self.vol_q[rows, 0]), e_k[starts_k])
+        if not coarse.any() or bool((e_k == np.repeat(level0, lens_k)).all()):
             return None
         m = k_idx.size
         e = e_k.astype(np.int64)
-        start = first_k.copy()
+        # A point under COARSE_REL is one, and its quantum the level the next points are held to.
+        start = first_k | ~coarse
         start_level = np.zeros(m, dtype=np.int64)
         start_ts = np.zeros(m, dtype=np.int64)
         start_level[starts_k] = level0
-        start_ts[starts_k] = np.where(under0, self.vol_lvl_ts[rows], self.vol_ts[rows, 0])
+        start_ts[starts_k] = self.vol_ts[rows, 0]
+        start_level[~coarse] = e[~coarse]
         idx = np.arange(m)
         while True:
-            # Blocks: runs, cut where the finer quantum was found gone (the point there starts over
-            # at its own quantum). The level before each point: the finest of the block's start
-            # level and the block's earlier points (offsets keep each block's minimum its own).
+            # Blocks: runs, cut at each point under COARSE_REL and where the finer quantum was found
+            # gone (the point there starts over at its own quantum). The level before each point:
+            # the finest of the block's start level and the block's earlier points (offsets keep
+            # each block's minimum its own).
             block = np.cumsum(start) - 1
             off = block * 512
             x = e - off
@@ -638,37 +554,22 @@ class Windows:
             before = np.empty(m, dtype=np.int64)
             before[1:] = lv[:-1]
             before[start] = start_level[start]
-            at: B = e <= before
-            # ts of the block's last point at the level, strictly before each point
-            last = np.maximum.accumulate(np.where(at, idx, -1))
+            adm: B = e <= before
+            # ts of the block's last point that is one, strictly before each point
+            last = np.maximum.accumulate(np.where(adm, idx, -1))
             prev_last = np.empty(m, dtype=np.int64)
             prev_last[:1] = -1
             prev_last[1:] = last[:-1]
             bstart = np.flatnonzero(start)[block]
             in_block = ~start & (prev_last >= bstart)
             since = np.where(in_block, ts[np.maximum(prev_last, 0)], start_ts[bstart])
-            gone = ~at & (ts - since > self.halflife_ms)
+            gone = ~adm & (ts - since > self.halflife_ms)
             if not gone.any():
-                break
+                return adm
             g_at = np.flatnonzero(gone)
             g_first = g_at[np.r_[True, block[g_at[1:]] != block[g_at[:-1]]]]
             start[g_first] = True
             start_level[g_first] = e[g_first]
-        under = ~at
-        adm: B = at | ~coarse
-        # The level after each run, kept while the run's last volatility point is under it.
-        last_pt = np.maximum.accumulate(np.where(adm, idx, -1))[starts_k + lens_k - 1]
-        end_under = (last_pt >= 0) & under[np.maximum(last_pt, 0)]
-        end_under &= last_pt >= starts_k  # a run without a volatility point keeps the state
-        keep_state = last_pt < starts_k
-        ends = starts_k + lens_k - 1
-        last_at = last[ends]
-        lvl_ts = np.where(last_at >= bstart[ends], ts[np.maximum(last_at, 0)], start_ts[bstart[ends]])
-        self.vol_lvl[rows] = np.where(keep_state, held, np.where(end_under, lv[ends], NO_Q)).astype(np.int8)
-        self.vol_lvl_ts[rows] = np.where(
-            keep_state, self.vol_lvl_ts[rows], np.where(end_under, lvl_ts, NO_TS)
-        )
-        return adm, under
 
     def asof(
         self,

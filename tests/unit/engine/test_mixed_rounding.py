@@ -65,19 +65,6 @@ def test_a_cents_page_beside_a_finer_one_leaves_the_volatility_its_size(p0: floa
     assert 0.7 * SIGMA_HOUR < sigma_hour(e) < 1.3 * SIGMA_HOUR
 
 
-@pytest.mark.parametrize("p0", [0.65, 1.2345])
-def test_a_cent_under_two_percent_beside_six_decimals_leaves_the_volatility_its_size(p0: float) -> None:
-    """ADA at $0.65 (a cent is 1.5 % of it) and ALGO at $1.23 (0.8 %), cents beside six decimals. Two
-    cents points minutes apart mostly show the same price, so taking two roundings' noise off their
-    return drove the estimate below zero: sigma sat at its 0.5 %/day floor and an ordinary +0.66 %
-    hour read z 6.2 (the desk's recording: 88 such events in a week). Now the cents page's points
-    carry no return while the finer page is seen: sigma is about the true 0.41 % an hour."""
-    e = Engine()
-    events = run(e, pages(p0, 6, 2, move=0.0066))
-    assert [(m.zscore, m.sigma_pct) for m in events if isinstance(m, Move)] == []
-    assert 0.75 * SIGMA_HOUR < sigma_hour(e) < 1.25 * SIGMA_HOUR
-
-
 @pytest.mark.parametrize(("p0", "decimals"), [(0.312, 2), (0.0505, 2), (0.312, 4), (0.0505, 6)])
 def test_one_quantum_series_are_as_before(p0: float, decimals: int) -> None:
     """A series shown with one quantum has every point in the volatility, as before: cents-only and
@@ -130,44 +117,38 @@ def test_mixed_quanta_do_not_depend_on_batching(per: int) -> None:
     np.testing.assert_array_equal(w.vol_price[:1], c.vol_price[:1])
 
 
-V7_KEYS = ("vol_lvl", "vol_lvl_ts", "vol_gap", "vol_gap_prev", "vol_counted")
-
-
-def as_version(data: bytes, version: int) -> bytes:
-    """A checkpoint as version 6 wrote it (without the volatility's level and gap weights) or 5
-    (without its own last points either)."""
-    drop = V7_KEYS + (("vol_price", "vol_ts", "vol_q") if version <= 5 else ())
+def as_version_5(data: bytes) -> bytes:
+    """A checkpoint as version 5 wrote it: without the volatility's own last points."""
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files if k not in drop}
+        arrays = {k: z[k] for k in z.files if k not in ("vol_price", "vol_ts", "vol_q")}
     meta = orjson.loads(arrays.pop("meta").tobytes())
-    meta["version"] = version
+    meta["version"] = 5
     buf = io.BytesIO()
     np.savez(buf, meta=np.frombuffer(orjson.dumps(meta), dtype=np.uint8), **arrays)
     return buf.getvalue()
 
 
 @pytest.mark.parametrize("fine", [None, 4])
-def test_checkpoints_keep_the_volatility_points_and_older_ones_restore(fine: int | None) -> None:
+def test_checkpoints_keep_the_volatility_points_and_a_version_5_one_restores(fine: int | None) -> None:
     """A restore continues as one uninterrupted engine. A version 5 checkpoint (before the points
     were kept apart from the ring) restores them from the longest ring: exactly for one quantum,
     where they were the ring's. With mixed quanta its last ring point may be a cents page's: the
-    finer page's next point then starts the estimate over (the one version 5 had was skewed). A
-    version 6 one (before the level and the gap weights) restores exactly for one quantum."""
+    finer page's next point then starts the estimate over (the one version 5 had was skewed)."""
     b = pages(0.312, fine, 2, hours=40, move=0.03)
     cut = 30 * 36 + 5
     whole = Engine(config("moves.zscore_k=2"))
     expected = [ev.to_json() for ev in run(whole, b)]
-    for version in (7, 6, 5):
+    for version in (6, 5):
         first = Engine(config("moves.zscore_k=2"))
         got = [ev.to_json() for ev in run(first, b.slice(0, cut))]
         second = Engine(config("moves.zscore_k=2"))
         data = first.checkpoint()
-        second.restore(data if version == 7 else as_version(data, version))
+        second.restore(data if version == 6 else as_version_5(data))
         got += [ev.to_json() for ev in run(second, b.slice(cut, len(b)))]
-        if version == 7 or fine is None:
+        if version == 6 or fine is None:
             assert got == expected
             assert second.windows.vol_price[0].tolist() == whole.windows.vol_price[0].tolist()
-        elif version == 5:
+        else:
             assert second.windows.n_ret[0] < whole.windows.n_ret[0]
             assert got[:1] == expected[:1]
 
