@@ -9,7 +9,7 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   has held for the asset's ``confirm_s`` (consecutive judged ticks spanning it; the state entered
   is the highest level that trailing ticks among them, spanning ``confirm_s``, all reached), or at
   once with ``confirm_s = 0`` or with a second judged tick beyond ``confirm_bypass_bps`` (one tick
-  never: ``_bypassed``). After an entry the trailing ticks already beyond the next level count
+  never: ``_partner``). After an entry the trailing ticks already beyond the next level count
   toward its confirmation (``_confirm_from_trailing``): the page that entered warn at -300 bps and
   the next at -400 confirm critical.
 - A lower state only after ``min_exit_ticks`` consecutive ticks spanning ``min_exit_duration_s``
@@ -53,6 +53,10 @@ from tickerstream.engine.registry import PegSpec
 from tickerstream.events import PEG_STATE_RANK, PegEvent, PegKind, PegState, UnknownReason, episode_id
 
 _LEVELS: tuple[PegState, ...] = ("ok", "warn", "critical")
+#: Two judged pages beyond ``confirm_bypass_bps`` on one side this close confirm each other even
+#: with pages between them that contradict (a stale mirror still at $1.00 between a live site's
+#: pages at $0.75): the live pages say it twice within the hour.
+BYPASS_WINDOW_MS = 3_600_000
 UNKNOWN: PegState = "unknown"
 
 
@@ -84,8 +88,13 @@ class PegTrack:
     confirm_ticks: int = 0  # consecutive judged ticks above the current state
     confirm_start: int = -1
     confirm_level: int = 0  # lowest level those ticks reached
+    confirm_sign: int = 0  # their side: +1 above the target, -1 below
     # The consecutive judged ticks of the last confirm_s (and the one before it): [ts, shown, judged].
     recent: list[list[float]] = field(default_factory=list)
+    #: The last judged tick beyond ``confirm_bypass_bps``: [ts, shown, judged] (None: none since
+    #: entering unknown or ever); and the ts of the tick that confirmed the latest one (-1: none).
+    beyond: list[float] | None = None
+    bypass_from: int = -1
     sound_since: int = -1  # first judged tick since entering unknown (-1: none)
     first_ts: int = -1
     last_ts: int = -1
@@ -172,6 +181,7 @@ class PegStateMachine:
         self._reset_episode(t)
         # Leaving needs judged ticks from here on (ambiguous pages alone may have led here).
         t.recent.clear()
+        t.beyond = None
         t.sound_since = -1
         return ev
 
@@ -226,37 +236,54 @@ class PegStateMachine:
         """The deviation this tick confirms: (shown, |judged|) of smallest magnitude among the
         consecutive judged ticks spanning the last ``confirm_s`` up to it (each the smallest of
         its kind), or of this tick and the one before when both are beyond ``confirm_bypass_bps``
-        (``_bypassed``); None when neither (the run is shorter than ``confirm_s``). ``worst_bps``
+        (``_partner``); None when neither (the run is shorter than ``confirm_s``). ``worst_bps``
         and ``deepened`` count only these, so one bad page neither deepens an episode nor sets its
         worst."""
         assert obs.judged is not None and obs.shown is not None
         recent = t.recent
+        partner = self._partner(t, obs, recent[-1] if recent else None)
         recent.append([obs.ts, obs.shown, obs.judged])
         cutoff = obs.ts - spec.confirm_s * 1000
         while len(recent) > 1 and recent[1][0] <= cutoff:
             del recent[0]
         held: tuple[float, float] | None = None
-        if recent[0][0] <= cutoff:
-            shown = min((r[1] for r in recent), key=abs)
-            held = (shown, min(abs(r[2]) for r in recent))
-        if self._bypassed(recent):
+        # Only the trailing pages on this page's side count: a page at -2500 and one at +3000 are
+        # two bad prints, not a deviation that held (a page at the peg, judged 0, ends the run too).
+        k = len(recent)
+        while k and recent[k - 1][2] * obs.judged > 0:
+            k -= 1
+        run = recent[k:]
+        if run and run[0][0] <= cutoff:
+            shown = min((r[1] for r in run), key=abs)
+            held = (shown, min(abs(r[2]) for r in run))
+        t.bypass_from = -1
+        if partner is not None:
             # The smaller of the two pages beyond the bypass is what they confirm.
-            a, b = recent[-2], recent[-1]
-            pick = a if abs(a[2]) <= abs(b[2]) else b
+            t.bypass_from = int(partner[0])
+            pick = partner if abs(partner[2]) <= abs(obs.judged) else recent[-1]
             if held is None or abs(pick[2]) > held[1]:
                 held = (pick[1], abs(pick[2]))
+        if abs(obs.judged) >= self.cfg.confirm_bypass_bps:
+            t.beyond = [obs.ts, obs.shown, obs.judged]
         return held
 
-    def _bypassed(self, recent: list[list[float]]) -> bool:
-        """This judged tick and the judged tick before it both beyond ``confirm_bypass_bps`` on
-        the same side: a deviation that needs no ``confirm_s``, only a second page. One page is
-        not enough however far off it is: the gross errors are the typical bad ticks (a decimal
-        slipped, another coin's row, a zero), and a one-page critical on one of them is the false
-        alarm a desk trusts the tool to spare it; a second page costs one page of latency."""
-        if len(recent) < 2:
-            return False
-        prev, cur = recent[-2][2], recent[-1][2]
-        return prev * cur > 0 and min(abs(prev), abs(cur)) >= self.cfg.confirm_bypass_bps
+    def _partner(self, t: PegTrack, obs: Observation, prev: list[float] | None) -> list[float] | None:
+        """The page that confirms this one beyond ``confirm_bypass_bps`` (a deviation that needs no
+        ``confirm_s``, only a second page): the judged tick before it, or the last one beyond the
+        bypass within ``BYPASS_WINDOW_MS``, on the same side. One page is not enough however far off
+        it is: the gross errors are the typical bad ticks (another coin's row, a zero), and a
+        one-page critical on one of them is the false alarm a desk trusts the tool to spare it; a
+        second page costs one page of latency. None when nothing confirms it."""
+        assert obs.judged is not None
+        bypass = self.cfg.confirm_bypass_bps
+        if abs(obs.judged) < bypass:
+            return None
+        if prev is not None and prev[2] * obs.judged > 0 and abs(prev[2]) >= bypass:
+            return prev
+        b = t.beyond
+        if b is not None and b[2] * obs.judged > 0 and obs.ts - b[0] <= BYPASS_WINDOW_MS:
+            return b
+        return None
 
     def _leave_unknown(
         self,
@@ -292,12 +319,14 @@ class PegStateMachine:
     ) -> PegEvent | None:
         assert obs.shown is not None
         start = obs.ts
-        if self._bypassed(t.recent):
-            if t.confirm_ticks:  # the run of judged ticks above the state began there
-                start = t.confirm_start
+        if t.bypass_from >= 0:  # confirmed beyond the bypass (``_held``) by an earlier page
+            start = min(t.bypass_from, t.confirm_start if t.confirm_ticks else obs.ts)
         elif spec.confirm_s:
-            if t.confirm_ticks == 0:
-                t.confirm_start, t.confirm_level = obs.ts, level
+            assert obs.judged is not None
+            sign = 1 if obs.judged > 0 else -1
+            if t.confirm_ticks == 0 or sign != t.confirm_sign:
+                # A page on the other side starts over: two bad prints either side confirm nothing.
+                t.confirm_start, t.confirm_level, t.confirm_sign, t.confirm_ticks = obs.ts, level, sign, 0
             else:
                 t.confirm_level = min(t.confirm_level, level)
             t.confirm_ticks += 1
@@ -334,8 +363,10 @@ class PegStateMachine:
         t.confirm_ticks = 0
         for ts, _shown, judged in reversed(t.recent):
             reached = _level(spec, abs(judged))
-            if reached <= level:
+            sign = 1 if judged > 0 else -1
+            if reached <= level or (t.confirm_ticks and sign != t.confirm_sign):
                 break
+            t.confirm_sign = sign
             t.confirm_level = reached if t.confirm_ticks == 0 else min(t.confirm_level, reached)
             t.confirm_start = int(ts)
             t.confirm_ticks += 1

@@ -26,6 +26,11 @@
   price step is narrower than the gap between a level and its exit level, the only ones that
   confirm an exit within ``min_exit_duration_s``. v1-v6 restore a streak in progress as all fine
   (the rule it began under), so a restore never delays an exit that was due.
+- v8: a track keeps its last judged tick beyond ``confirm_bypass_bps`` (``beyond``) and the start of
+  the pair that confirmed the latest one (``bypass_from``). v1-v7 restore without one: a page
+  beyond the bypass right after a restore waits for a second one, as after any first page. A
+  confirmation keeps its side (``confirm_sign``); one in progress in v1-v7 restarts at the next
+  page (a restore delays an entry by at most ``confirm_s``).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from tickerstream.engine.pegref import RefHistory, runs_since
 from tickerstream.engine.pegstate import PegTrack
 
 #: Version of the JSON ``PegMonitor.export`` gives (inside the engine checkpoint).
-STATE_VERSION = 7
+STATE_VERSION = 8
 
 #: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown; ``UNJUDGEABLE``:
 #: a page whose coin is not known, which only says the peg was not judged at ts).
@@ -56,13 +61,13 @@ def read_tracks(state: dict[str, Any]) -> dict[str, PegTrack]:
     version = state.get("version", 1)
     if version == 1:
         return _streaks_as_fine(_tracks_from_v1(state["tracks"]))
-    if version in (2, 3, 4, 5, 6, STATE_VERSION):
+    if version in (2, 3, 4, 5, 6, 7, STATE_VERSION):
         try:
             tracks = state["tracks"].items()
             out = {s: PegTrack.from_json(_track_v5(t) if version < 5 else t) for s, t in tracks}
         except (TypeError, ValueError) as exc:
             raise PegStateError(f"checkpoint peg state v{version} is malformed: {exc}") from None
-        return out if version == STATE_VERSION else _streaks_as_fine(out)
+        return out if version >= 7 else _streaks_as_fine(out)
     raise PegStateError(
         f"checkpoint peg state v{version!r} is newer than this version reads (v{STATE_VERSION}); "
         "upgrade tickerstream or start from an earlier checkpoint"

@@ -74,3 +74,23 @@ def test_one_gross_page_inside_a_depeg_is_no_update(make_engine: Callable[..., E
     assert all(ev.ts != T0 + 6 * STEP for ev in evs)
     deep = [ev for ev in evs if ev.kind == "deepened"]
     assert [round(abs(ev.worst_bps or 0)) for ev in deep] == [400, 500, 600, 700, 800, 900]
+
+
+def test_a_collapse_beside_a_stale_mirror_is_critical_on_its_second_page(
+    make_engine: Callable[..., Engine],
+) -> None:
+    # A live site shows USDC at 0.75 every 10 minutes; a mirror still at $1.00 pages in between.
+    # Each $1.00 page breaks the run of consecutive pages: without the window the collapse was
+    # never confirmed (silent for 14 h in a review recording).
+    ticks = [("USDC", T0 + k * 5 * MIN, 1.0 if k % 2 else 0.75) for k in range(12)]
+    evs = run(make_engine(), ticks)
+    assert [(ev.ts, ev.state, ev.episode_start) for ev in evs][:1] == [(T0 + 10 * MIN, "critical", T0)]
+
+
+def test_bad_prints_on_either_side_confirm_nothing(make_engine: Callable[..., Engine]) -> None:
+    # USDC at par on pages 3 minutes apart; one page at 0.75, the next (more than confirm_s later)
+    # at 1.30: they spanned confirm_s beyond critical, and confirmed a critical at -2500 bps.
+    ticks = [("USDC", T0 + k * 3 * MIN, 1.0) for k in range(20)]
+    ticks[10] = ("USDC", T0 + 30 * MIN, 0.75)
+    ticks[11] = ("USDC", T0 + 33 * MIN, 1.30)
+    assert run(make_engine(), ticks) == []
