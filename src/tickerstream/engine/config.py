@@ -28,7 +28,7 @@ class WindowConfig:
     (``series_limit``), logged once, never allowed to grow the process without bound (a flood of
     junk symbols). The default, 50,000 series, is about 650 MB at the default capacity.
 
-    ``stale_after_s``: a tick repeating a precise price (five significant digits or more) that its
+    ``stale_after_s``: a tick repeating a precise price (six significant digits or more) that its
     series has shown for this long is a frozen source's, dropped and counted (``stale_repeat``;
     ``engine/stale.py``); 0 turns the rule off.
     """
@@ -133,8 +133,11 @@ class MoveConfig:
                 raise ValueError(
                     f"symbol_threshold_pct.{sym} must be {len(self.horizons_s)} numbers > 0, one per horizon"
                 )
-        # Frozen: normalised in place once (TOML gives lists of ints or floats).
-        norm = {sym: tuple(float(v) for v in values) for sym, values in self.symbol_threshold_pct.items()}
+        # Frozen: normalised in place once (TOML gives lists of ints or floats). Symbols match
+        # whatever their case (a table written `bonk = [...]` must not be ignored in silence).
+        norm = {
+            sym.upper(): tuple(float(v) for v in values) for sym, values in self.symbol_threshold_pct.items()
+        }
         object.__setattr__(self, "symbol_threshold_pct", norm)
         if self.sigma_floor_daily <= 0 or self.zscore_k <= 0 or self.ewma_halflife_s <= 0:
             raise ValueError("sigma_floor_daily, zscore_k and ewma_halflife_s must be > 0")

@@ -176,9 +176,14 @@ class Engine:
             # A move is never measured from a lone print (engine/lone.py): far as its horizon's
             # threshold off both neighbours, which agree.
             mc = self.config.moves
+            # At the smallest threshold any symbol has: a symbol's own below the horizon's would
+            # otherwise take a print within it for an anchor, and measure a false move from it.
             lone = {
-                h * 1000: (thr / 100.0, mc.recede_ratio)
-                for h, thr in zip(mc.horizons_s, mc.threshold_pct, strict=True)
+                h * 1000: (
+                    min([thr, *(t[i] for t in mc.symbol_threshold_pct.values())]) / 100.0,
+                    mc.recede_ratio,
+                )
+                for i, (h, thr) in enumerate(zip(mc.horizons_s, mc.threshold_pct, strict=True))
                 if mc.enabled
             }
 

@@ -98,7 +98,7 @@ class MoveDetector:
         rows = g.seg_rows
         missing = rows[np.isnan(self.row_threshold[rows, 0])]
         for row in missing.tolist():
-            self.row_threshold[row] = own.get(names[row], self.config.threshold_pct)
+            self.row_threshold[row] = own.get(names[row].upper(), self.config.threshold_pct)
         out: F64 = self.row_threshold[rows]
         return out
 

@@ -7,8 +7,8 @@ returns, and when the source resumes the whole slide reads as one hour's move (a
 recording: "-9.3 % in 1 h, z -17.9", where the market fell 9 % over 8 hours, z about -5).
 
 A precise price does not stay put that long: ETH to the cent (a step of 3e-6 of its price) moves
-several steps a minute. So for a series whose ticks show at least five significant digits (a
-quantum below ``FINE_REL`` of the price), a tick that repeats the last taken price once that price
+several steps a minute. So for a series whose ticks show at least six significant digits (a
+quantum at most ``FINE_REL`` of the price), a tick that repeats the last taken price once that price
 has been shown for ``windows.stale_after_s`` (30 minutes by default) is dropped and counted
 (``stale_repeats``), like a duplicate: never a point, a move, a volatility return or a 24 h check.
 The first changed price after the freeze is then measured across the gap from the last taken
@@ -40,8 +40,9 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
-#: A quantum below this share of the price (five significant digits or more) shows every move.
-FINE_REL = 1e-4
+#: A quantum at most this share of the price (six significant digits or more) shows every move; a
+#: stablecoin at $1.0001 in four decimals (1e-4) legitimately sits still for hours.
+FINE_REL = 1e-5
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ def stale_repeats(g: Grouped, last_price: F64, run_since: I64, stale_ms: int) ->
     run_after = run_after.copy()
     run_after[seg[last]] = began[last]
     with np.errstate(invalid="ignore"):
-        fine = g.quantum[rep] < g.price[rep] * FINE_REL  # NaN quantum (unknown): never
+        fine = g.quantum[rep] <= g.price[rep] * FINE_REL  # NaN quantum (unknown): never
     stale = fine & (g.ts[rep] - began >= stale_ms)
     if not stale.any():
         return StaleVerdict(None, run_after)

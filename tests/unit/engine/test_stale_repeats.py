@@ -88,6 +88,7 @@ def test_repeats_that_can_be_real_are_taken(make_engine: Callable[..., Engine]) 
     # USDT in cents and a coin at $0.05 in four decimals sit in one step for hours; a precise
     # price repeated for 25 minutes (a cached widget) is still taken; a v1 tick's precision is unknown
     e.process(batch([("USDT", t, 1.0) for t in hours], 0.01))
+    e.process(batch([("PYUSD", t, 1.0001) for t in hours], 0.0001))  # a stablecoin in four decimals
     e.process(batch([("LOW", t, 0.0512) for t in hours], 0.0001))
     e.process(batch([("ALT", T0 + k * STEP, 3200.17) for k in range(6)], 0.01))
     e.process(batch([("OLD", t, 3200.17) for t in hours]))

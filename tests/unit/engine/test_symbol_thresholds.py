@@ -68,3 +68,22 @@ def test_the_table_reads_from_a_settings_file(tmp_path: Path) -> None:
 def test_a_wrong_table_says_what_to_fix(override: str) -> None:
     with pytest.raises(ConfigError, match=re.escape("symbol_threshold_pct.BONK must be 2 numbers > 0")):
         config(*HORIZONS, override)
+
+
+def test_symbols_in_the_table_match_whatever_their_case() -> None:
+    cfg = config(*HORIZONS, "moves.symbol_threshold_pct.meme=[15.0, 45.0]")
+    assert cfg.moves.symbol_threshold_pct == {"MEME": (15.0, 45.0)}
+
+
+def test_a_lower_symbol_threshold_does_not_anchor_on_a_print_within_it(
+    make_engine: Callable[..., Engine],
+) -> None:
+    # XBT about flat at 95,000 on 5-minute pages, one misprinted page at 92,100 (-3 %); its own
+    # thresholds are 2 % / 4 %. The print itself is reported when it comes; an hour later the flat
+    # price was measured from it, a false +3.15 %.
+    e = make_engine(*HORIZONS, "moves.symbol_threshold_pct.XBT=[2.0, 4.0]")
+    rng = np.random.default_rng(3)
+    ticks = [("XBT", T0 + k * 5 * MIN, round(95_000.0 + float(rng.normal(0, 5)), 2)) for k in range(48)]
+    ticks[20] = ("XBT", T0 + 20 * 5 * MIN, 92_100.0)
+    moves = [ev for ev in e.process(batch(ticks, 0.01)) if isinstance(ev, Move)]
+    assert [(m.ts, m.direction) for m in moves if m.horizon_s == 3600] == [(T0 + 20 * 5 * MIN, "down")]
