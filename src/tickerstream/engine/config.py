@@ -154,7 +154,7 @@ class PegConfig:
 
     **Levels.** Deviation thresholds in basis points apply to assets whose registry entry does not
     override them. A state is entered when |deviation| reaches it (after ``confirm_s`` /
-    ``usd_confirm_s`` in that state, or two consecutive ticks beyond ``confirm_bypass_bps``) and left only
+    ``usd_confirm_s`` in that state, or a second tick beyond ``confirm_bypass_bps``) and left only
     below the lower exit level, after ``min_exit_ticks`` consecutive ticks spanning
     ``min_exit_duration_s``; ``coarse_exit_factor`` times that when the pages are too coarse to show
     the price back inside the exit level (one price step wider than the gap between the level and

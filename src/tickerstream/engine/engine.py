@@ -76,6 +76,16 @@ class Engine:
         # The page's 24 h change is checked against the ring of exactly one day, when there is one.
         self._has_day_ring = DAY_MS in {r.horizon_ms for r in self.windows.rings}
         self._floor_rate = cfg.moves.sigma_floor_daily**2 / 86_400.0
+        # A move is never measured from a lone print (engine/lone.py): far as its horizon's threshold
+        # off both neighbours, which agree. At the smallest threshold any symbol has: a symbol's own
+        # below the horizon's would otherwise take a print within it for an anchor, and measure a
+        # false move from it.
+        mc = cfg.moves
+        self._lone = {
+            h * 1000: (min([thr, *(t[i] for t in mc.symbol_threshold_pct.values())]) / 100.0, mc.recede_ratio)
+            for i, (h, thr) in enumerate(zip(mc.horizons_s, mc.threshold_pct, strict=True))
+            if mc.enabled
+        }
         registry = load_registry(cfg.pegs) if cfg.pegs.enabled else {}
         self.pegs = PegMonitor(cfg.pegs, registry, self._stats)
         pins = load_coin_pins(cfg.pegs) if cfg.pegs.enabled else {}
@@ -173,26 +183,13 @@ class Engine:
             # stored, since the estimate only gets finer and then holds for the older points too.
             qexp = quantum_exponents(g.quantum)
             anchors: dict[int, tuple[I64, F64, F64, F64]] = {}
-            # A move is never measured from a lone print (engine/lone.py): far as its horizon's
-            # threshold off both neighbours, which agree.
-            mc = self.config.moves
-            # At the smallest threshold any symbol has: a symbol's own below the horizon's would
-            # otherwise take a print within it for an anchor, and measure a false move from it.
-            lone = {
-                h * 1000: (
-                    min([thr, *(t[i] for t in mc.symbol_threshold_pct.values())]) / 100.0,
-                    mc.recede_ratio,
-                )
-                for i, (h, thr) in enumerate(zip(mc.horizons_s, mc.threshold_pct, strict=True))
-                if mc.enabled
-            }
 
             def anchor(h_ms: int) -> tuple[I64, F64, F64, F64]:
                 """As-of point at ts - h per tick (one search per horizon, shared by its users)."""
                 if h_ms not in anchors:
                     k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
                     anchors[h_ms] = win.asof(
-                        win.rings[k], g, kept[k], g.ts - h_ms, v_anchor, qexp, lone.get(h_ms)
+                        win.rings[k], g, kept[k], g.ts - h_ms, v_anchor, qexp, self._lone.get(h_ms)
                     )
                 return anchors[h_ms]
 

@@ -284,15 +284,15 @@ class PegMonitor:
         p_lo, p_hi = price - q / 2, price + q / 2
         judged = round(self._judged_bps(p_lo, p_hi, lo, hi), 6)
         # The far end: the largest deviation the page allows (pegstate: a page that allows a level
-        # it does not prove is no evidence against that level).
-        reach = round(max(p_hi / lo - 1.0, 1.0 - p_lo / hi) * 1e4, 6)
+        # it does not prove is no evidence against that level); below the target only, for a
+        # one-sided peg.
+        below = 1.0 - p_lo / hi
+        reach = round(max(below, 0.0 if spec.side == "below" else p_hi / lo - 1.0) * 1e4, 6)
         step_bps = q / target * 1e4
-        if spec.side == "below":
-            reach = max(0.0, round((1.0 - p_lo / hi) * 1e4, 6))
-            if judged > 0:
-                # A premium of an asset that trades above its peg by design (LUSD) is at the peg,
-                # and certainly so whatever the page's rounding: no coarse page (pegstate._coarse).
-                judged, step_bps = 0.0, 0.0
+        if spec.side == "below" and judged > 0:
+            # A premium of an asset that trades above its peg by design (LUSD) is at the peg, and
+            # certainly so whatever the page's rounding: no coarse page (pegstate._coarse).
+            judged, step_bps = 0.0, 0.0
         return Observation(
             ts, price, ref_price, ref_age, target, shown, judged, step_bps=step_bps, reach=reach
         )

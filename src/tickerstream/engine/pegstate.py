@@ -92,9 +92,8 @@ class PegTrack:
     # The consecutive judged ticks of the last confirm_s (and the one before it): [ts, shown, judged].
     recent: list[list[float]] = field(default_factory=list)
     #: The last judged tick beyond ``confirm_bypass_bps``: [ts, shown, judged] (None: none since
-    #: entering unknown or ever); and the ts of the tick that confirmed the latest one (-1: none).
+    #: entering unknown or ever).
     beyond: list[float] | None = None
-    bypass_from: int = -1
     sound_since: int = -1  # first judged tick since entering unknown (-1: none)
     first_ts: int = -1
     last_ts: int = -1
@@ -197,7 +196,7 @@ class PegStateMachine:
         dev = abs(obs.judged)
         level = _level(spec, dev)
         if t.state == UNKNOWN:
-            return self._leave_unknown(spec, t, obs, level, self._held(spec, t, obs))
+            return self._leave_unknown(spec, t, obs, level, *self._held(spec, t, obs))
         cur = PEG_STATE_RANK[t.state]
         # A page that allows a higher level than it proves (USDC at a true -250 bps shown in cents
         # as $0.98: -150 to -250) is no evidence either way about that level: like a page that
@@ -206,7 +205,7 @@ class PegStateMachine:
         # depeg in warn for as long as both paged. Its far end must pass the level, not touch it:
         # $1.00 in cents is below $1.005, so it is no warn page.
         inconclusive = level <= cur < _level_beyond(spec, obs.reach)
-        held = None if inconclusive else self._held(spec, t, obs)
+        held, bypass_from = (None, -1) if inconclusive else self._held(spec, t, obs)
         if cur:
             if held is not None and abs(held[0]) > abs(t.worst_bps):
                 t.worst_bps = t.worst_seen_bps = held[0]
@@ -216,7 +215,7 @@ class PegStateMachine:
                 t.inside_since = obs.ts
         if level > cur:
             t.streak_ticks = 0
-            ev = self._enter(spec, t, obs, cur, level, held)
+            ev = self._enter(spec, t, obs, cur, level, held, bypass_from)
             if ev is not None or not cur:
                 return ev
             return self._update(spec, t, obs, held)
@@ -232,13 +231,13 @@ class PegStateMachine:
             return ev
         return self._update(spec, t, obs, held)
 
-    def _held(self, spec: PegSpec, t: PegTrack, obs: Observation) -> tuple[float, float] | None:
+    def _held(self, spec: PegSpec, t: PegTrack, obs: Observation) -> tuple[tuple[float, float] | None, int]:
         """The deviation this tick confirms: (shown, |judged|) of smallest magnitude among the
         consecutive judged ticks spanning the last ``confirm_s`` up to it (each the smallest of
         its kind), or of this tick and the one before when both are beyond ``confirm_bypass_bps``
         (``_partner``); None when neither (the run is shorter than ``confirm_s``). ``worst_bps``
         and ``deepened`` count only these, so one bad page neither deepens an episode nor sets its
-        worst."""
+        worst. Also the ts of the page that confirmed this one beyond the bypass (-1: none)."""
         assert obs.judged is not None and obs.shown is not None
         recent = t.recent
         partner = self._partner(t, obs, recent[-1] if recent else None)
@@ -256,16 +255,16 @@ class PegStateMachine:
         if run and run[0][0] <= cutoff:
             shown = min((r[1] for r in run), key=abs)
             held = (shown, min(abs(r[2]) for r in run))
-        t.bypass_from = -1
+        bypass_from = -1
         if partner is not None:
             # The smaller of the two pages beyond the bypass is what they confirm.
-            t.bypass_from = int(partner[0])
+            bypass_from = int(partner[0])
             pick = partner if abs(partner[2]) <= abs(obs.judged) else recent[-1]
             if held is None or abs(pick[2]) > held[1]:
                 held = (pick[1], abs(pick[2]))
         if abs(obs.judged) >= self.cfg.confirm_bypass_bps:
             t.beyond = [obs.ts, obs.shown, obs.judged]
-        return held
+        return held, bypass_from
 
     def _partner(self, t: PegTrack, obs: Observation, prev: list[float] | None) -> list[float] | None:
         """The page that confirms this one beyond ``confirm_bypass_bps`` (a deviation that needs no
@@ -292,13 +291,14 @@ class PegStateMachine:
         obs: Observation,
         level: int,
         held: tuple[float, float] | None,
+        bypass_from: int,
     ) -> PegEvent | None:
         """To warn/critical once the level is confirmed like any entry; to ok once the judged ticks
         since entering unknown span ``unknown_exit_s`` (two at least, however far apart: ticks
         without a sound judgement between them say nothing). Until then the state stays
         ``unknown``, and its reminders are due on judged ticks too."""
         if level:
-            ev = self._enter(spec, t, obs, 0, level, held)
+            ev = self._enter(spec, t, obs, 0, level, held, bypass_from)
             return ev if ev is not None else self._reminder(spec, t, obs)
         t.confirm_ticks = 0
         if obs.ts - t.sound_since < self.unknown_exit_ms:
@@ -316,11 +316,12 @@ class PegStateMachine:
         cur: int,
         level: int,
         held: tuple[float, float] | None,
+        bypass_from: int,
     ) -> PegEvent | None:
         assert obs.shown is not None
         start = obs.ts
-        if t.bypass_from >= 0:  # confirmed beyond the bypass (``_held``) by an earlier page
-            start = min(t.bypass_from, t.confirm_start if t.confirm_ticks else obs.ts)
+        if bypass_from >= 0:  # confirmed beyond the bypass (``_held``) by an earlier page
+            start = min(bypass_from, t.confirm_start if t.confirm_ticks else obs.ts)
         elif spec.confirm_s:
             assert obs.judged is not None
             sign = 1 if obs.judged > 0 else -1

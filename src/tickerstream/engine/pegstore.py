@@ -26,8 +26,8 @@
   price step is narrower than the gap between a level and its exit level, the only ones that
   confirm an exit within ``min_exit_duration_s``. v1-v6 restore a streak in progress as all fine
   (the rule it began under), so a restore never delays an exit that was due.
-- v8: a track keeps its last judged tick beyond ``confirm_bypass_bps`` (``beyond``) and the start of
-  the pair that confirmed the latest one (``bypass_from``). v1-v7 restore without one: a page
+- v8: a track keeps its last judged tick beyond ``confirm_bypass_bps`` (``beyond``). v1-v7 restore
+  without one: a page
   beyond the bypass right after a restore waits for a second one, as after any first page. A
   confirmation keeps its side (``confirm_sign``); one in progress in v1-v7 restarts at the next
   page (a restore delays an entry by at most ``confirm_s``).
