@@ -1,6 +1,6 @@
 """Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-series arrays plus one JSON member.
 
-Format ``tickerstream-engine`` version 7: per series (``series``: symbol, coin id, quote), one ring
+Format ``tickerstream-engine`` version 8: per series (``series``: symbol, coin id, quote), one ring
 per horizon (``ts_<h>``, ``price_<h>``, ``var_<h>``, ``qexp_<h>``, ``npoints_<h>``), the volatility
 as a variance per second with the series' first ts, and the quantum estimate (``decimals``). Ring
 contents are stored unrotated and without the unused slots (oldest point first), so a checkpoint's
@@ -16,9 +16,13 @@ jump to its scale confirms, and the price before the latest confirmed jump (``le
 volatility's last three points (``vol_price``; ``vol_ts`` and the quantum in effect ``vol_q`` of the
 two newest) are kept apart from the rings: a point of a page coarser than the series' finest is in
 the rings (an anchor) but not in the volatility. The ts of the first tick of the last price's run
-(``run_since``) dates a frozen source (``stale.py``).
+(``run_since``) dates a frozen source (``stale.py``). The same EWMA of the squared returns as
+shown, without the rounding correction (``var_raw``, ``var_raw_prev``), bounds the volatility from
+below (``Windows.floored``).
 
-Versions 3, 4, 5 and 6 are restored. Version 6 (and every older one): the last price's run began
+Versions 3 to 7 are restored. Version 7 (and every older one): the returns as shown are taken to
+have been the corrected ones (the bound then holds nothing up; it builds with the next returns).
+Version 6 (and every older one): the last price's run began
 at the last tick. Version 5 (without ``vol_price``, ``vol_ts``, ``vol_q``): the
 volatility's points were the longest ring's, so its last three points are taken from there, each
 with the quantum its ring point keeps, else the series' estimate (``decimals``). Version 4 (with
@@ -55,14 +59,14 @@ from tickerstream.engine.series import SeriesKey
 from tickerstream.engine.windows import Windows
 
 FORMAT = "tickerstream-engine"
-VERSION = 7
+VERSION = 8
 #: Older versions restored (the state they lack is filled in by ``restore_rows``).
-_RESTORED = {3, 4, 5, 6}
+_RESTORED = {3, 4, 5, 6, 7}
 #: Why each older version cannot be restored (the caller logs it and cold-starts).
 _REFUSED = {
-    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into v7 state "
+    1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into current state "
     "(time-bucketed rings, volatility per second): its series start cold",
-    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into v7 state (series "
+    2: "engine checkpoint v2 (series keyed by symbol only) cannot be restored into current state (series "
     "keyed by symbol, coin id and quote): its series start cold",
 }
 
@@ -112,6 +116,8 @@ def dump(
         decimals=win.decimals[rows],
         var=win.var[rows],
         var_prev=win.var_prev[rows],
+        var_raw=win.var_raw[rows],
+        var_raw_prev=win.var_raw_prev[rows],
         held_price=win.held_price[rows],
         held_ts=win.held_ts[rows],
         left_price=win.left_price[rows],
@@ -202,6 +208,9 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     if "var_prev" in a:  # v4 on; older: unknown (NaN, as reset left it)
         win.var_prev[rows] = a["var_prev"]
         win.held_price[rows] = a["held_price"]
+    # v8 on; older: as if the shown returns were the corrected ones (the bound holds nothing up)
+    win.var_raw[rows] = a["var_raw"] if "var_raw" in a else win.var[rows]
+    win.var_raw_prev[rows] = a["var_raw_prev"] if "var_raw_prev" in a else win.var_prev[rows]
     if "held_ts" in a:  # v5 on; v4: its dropped tick came after the last taken one, at an unknown ts
         win.held_ts[rows] = a["held_ts"]
         win.left_price[rows] = a["left_price"]

@@ -56,7 +56,8 @@ def window_stats(win: Windows, ring: Ring, det: MoveDetector, rows: I64, names: 
         n = win.n_ret[rows]
         span = (ring_ts_all(win.rings[-1], rows) - win.first_ts[rows]).astype(np.float64)
         weight = 1.0 - 0.5 ** (span / win.halflife_ms)
-        vol = np.where(n > 0, np.sqrt(np.maximum(win.var[rows], 0.0) / weight * 86_400.0), np.nan)
+        var = win.floored(win.var[rows], win.var_raw[rows])
+        vol = np.where(n > 0, np.sqrt(var / weight * 86_400.0), np.nan)
     empty = points == 0
     lo[empty] = np.nan
     hi[empty] = np.nan

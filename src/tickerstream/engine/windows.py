@@ -14,9 +14,9 @@ tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min
 ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
 
 Memory at the defaults (two rings of 256 points of ts, price, variance rate and quantum exponent):
-2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 137 B of per-row scalars here (56 B of
+2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 153 B of per-row scalars here (56 B of
 them the volatility's last points, 8 B the start of the last price's run), 33 B per move horizon in
-the detector and 9 B for the 24 h change check (13,028 B per row).
+the detector and 9 B for the 24 h change check (13,044 B per row).
 
 Which ticks extend a series (late ticks and duplicates do not) is decided in ``grouping.py``.
 
@@ -52,6 +52,10 @@ B = npt.NDArray[np.bool_]
 #: (``Windows._finest_points``).
 COARSE_REL = 0.02
 
+#: The share of a series' squared returns, as shown, that its volatility never goes below: the
+#: rounding correction may take off the rest at most (``Windows.var_raw``).
+MIN_SHOWN_SHARE = 0.2
+
 
 class Vol(NamedTuple):
     """Per accepted tick: a state of the volatility estimate."""
@@ -84,6 +88,47 @@ def _runs(g: Grouped, kept: B) -> Runs:
     starts_k = np.flatnonzero(first_k)
     ends_k = np.append(starts_k[1:], m)
     return Runs(k_idx, first_k, starts_k, ends_k, ends_k - starts_k, seg_k[starts_k])
+
+
+class _Ewma:
+    """The volatility's EWMA recurrence over a batch's points in runs (``starts``, ``lens``,
+    ``ends``, ``first``: per point, the first of its run), with the weight ``decay`` of the state
+    before each point, leaving out the ``lone`` prints (the recurrence runs over the other points;
+    a lone print's own state, what is known until the next point comes, is one step from the point
+    before it: a run's first point can be one, and never two in a row, never a run's last)."""
+
+    def __init__(self, decay: F64, lone: B, starts: I64, lens: I64, ends: I64, first: B) -> None:
+        self.decay, self.starts, self.lens, self.ends, self.first = decay, starts, lens, ends, first
+        self.lone_at = np.flatnonzero(lone)
+        if self.lone_at.size:
+            self.keep = np.flatnonzero(~lone)
+            self.lens_c = lens - np.add.reduceat(lone.astype(np.int64), starts)
+            self.starts_c = np.cumsum(self.lens_c) - self.lens_c
+            self.first_lone = lone[starts]
+
+    def run(self, step: F64, init: F64) -> tuple[F64, F64]:
+        """Per point, the state after it, from each run's state before the batch ``init`` plus
+        ``step`` (its return's weighted term); per run, the state before its last point's return."""
+        decay, starts = self.decay, self.starts
+        b = step.copy()
+        b[starts] += decay[starts] * init
+        if not self.lone_at.size:
+            v_after = segmented_recurrence(decay, b, starts, self.lens)
+            if not v_after.size:
+                return v_after, init
+            return v_after, np.where(self.lens > 1, v_after[np.maximum(self.ends - 2, 0)], init)
+        # The point after a run's first point that is a lone print starts from the state before it.
+        after = starts[self.first_lone] + 1
+        b[after] += decay[after] * init[self.first_lone]
+        keep, lone_at = self.keep, self.lone_at
+        v_c = segmented_recurrence(decay[keep], b[keep], self.starts_c, self.lens_c)
+        v_after = np.empty(step.size, dtype=np.float64)
+        v_after[keep] = v_c
+        inner = lone_at[~self.first[lone_at]]
+        v_after[lone_at] = b[lone_at]
+        v_after[inner] += decay[inner] * v_after[inner - 1]
+        last_c = self.starts_c + self.lens_c - 1
+        return v_after, np.where(self.lens_c > 1, v_c[np.maximum(last_c - 1, 0)], init)
 
 
 class Windows:
@@ -123,6 +168,11 @@ class Windows:
         # goes back to should the last point turn out to be a lone print. NaN: unknown (restored
         # from a checkpoint without it, or no point yet): the last point is then kept as it is.
         self.var_prev = np.zeros(0, dtype=np.float64)
+        # The same EWMA of the squared returns as shown, without the rounding correction (and before
+        # the last point's return): the estimate never goes below ``MIN_SHOWN_SHARE`` of it
+        # (``rates``).
+        self.var_raw = np.zeros(0, dtype=np.float64)
+        self.var_raw_prev = np.zeros(0, dtype=np.float64)
         # The latest tick dropped as a scale jump: its price (NaN: none), which a jump within 2x of
         # it confirms, and ts (``scale.py``).
         self.held_price = np.zeros(0, dtype=np.float64)
@@ -184,6 +234,8 @@ class Windows:
         self.first_ts = ext(self.first_ts, NO_TS)
         self.var = ext(self.var, 0.0)
         self.var_prev = ext(self.var_prev, np.nan)
+        self.var_raw = ext(self.var_raw, 0.0)
+        self.var_raw_prev = ext(self.var_raw_prev, np.nan)
         self.held_price = ext(self.held_price, np.nan)
         self.held_ts = ext(self.held_ts, NO_TS)
         self.run_since = ext(self.run_since, NO_TS)
@@ -204,6 +256,8 @@ class Windows:
         self.first_ts[rows] = NO_TS
         self.var[rows] = 0.0
         self.var_prev[rows] = np.nan
+        self.var_raw[rows] = 0.0
+        self.var_raw_prev[rows] = np.nan
         self.held_price[rows] = np.nan
         self.held_ts[rows] = NO_TS
         self.run_since[rows] = NO_TS
@@ -216,11 +270,26 @@ class Windows:
 
     def arrays(self) -> list[npt.NDArray[Any]]:
         out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.var_prev]
+        out += [self.var_raw, self.var_raw_prev]
         out += [self.held_price, self.held_ts, self.left_price, self.n_ret, self.run_since]
         out += [self.decimals, self.vol_price, self.vol_ts, self.vol_q]
         for r in self.rings:
             out += [r.ts, r.price, r.var, r.qexp, r.count]
         return out
+
+    @staticmethod
+    def floored(var: F64, raw: F64) -> F64:
+        """The volatility's EWMA (not debiased) as used: never below ``MIN_SHOWN_SHARE`` of the
+        squared returns as shown, nor below zero.
+
+        Why: the rounding correction takes off each return's average noise, which is right when the
+        endpoints' errors are independent and small next to the moves. A price inside one cent for
+        hours (a cent of 0.5-2 % of the price) repeats one error, and a cents page beside a
+        six-decimal one gives returns that are mostly that error: the corrected sum is then a small
+        difference of large ones, noisy, and can sit near zero for hours (sigma at its floor, an
+        ordinary hour read as z 6-9). Estimators of variance under noise truncate so; what is shown
+        is never taken to be more than ``1 - MIN_SHOWN_SHARE`` rounding."""
+        return np.maximum(np.maximum(var, raw * MIN_SHOWN_SHARE), 0.0)
 
     def nbytes_per_row(self) -> int:
         return sum(a.itemsize * (a.size // max(self.rows, 1)) for a in self.arrays())
@@ -259,6 +328,7 @@ class Windows:
         rounding noise it carries on average (``(q / price)^2 / 12`` of each endpoint, with its own
         page's quantum: an error uniform in +-q/2). A point of a coarser page than the series' recent
         finest is no point of the volatility (``_finest_points``): a return spans the points around it.
+        The rate read is never below a share of the same EWMA without the correction (``floored``).
         The variance excludes the tick's own return so a shock is measured against the calm before
         it; it is debiased for its start at zero by the total weight
         ``1 - 0.5 ** ((ts_last_point - first_ts) / halflife)``.
@@ -309,6 +379,7 @@ class Windows:
         with np.errstate(invalid="ignore"):
             prev_qr[starts_k] = q_start / prev[starts_k]
         var0 = self.var[rows_seg_k]
+        raw0 = self.var_raw[rows_seg_k]
         n0_k = self.n_ret[rows_seg_k]
         # Only a point whose return from the point before it counts can be a lone print: one whose
         # return crosses quanta with a coarse end is no return (below), and may start the estimate
@@ -332,6 +403,7 @@ class Windows:
                 prev_qr[starts_k[at]] = self.vol_q[rr, 1] / self.vol_price[rr, 1]
             q_start[at] = self.vol_q[rr, 1]
             var0[at] = self.var_prev[rr]
+            raw0[at] = self.var_raw_prev[rr]
             n0_k[at] -= 1
         lone_at = np.flatnonzero(lone)
         if lone_at.size:
@@ -367,32 +439,12 @@ class Windows:
         decay = np.where(valid, 0.5 ** (dt_ms / self.halflife_ms), 1.0)
         if restart is not None:
             decay[restart] = 0.0
+        inc = valid if not lone_at.size else valid & ~lone
+        ewma = _Ewma(decay, lone, starts_k, lens_k, ends_k, first_k)
         with np.errstate(invalid="ignore", divide="ignore"):
-            b = np.where(valid, (1.0 - decay) * sq / (dt_ms / 1000.0), 0.0)
-        b[starts_k] += decay[starts_k] * var0
-        inc = valid
-        if lone_at.size:
-            # The recurrence runs over the other points; a lone print's own state (what is known
-            # until the next point comes) is one step from the point before it. A run's first tick
-            # can be one (its next is in the batch), and never two in a row, never a run's last.
-            keep = np.flatnonzero(~lone)
-            n_lone = np.add.reduceat(lone.astype(np.int64), starts_k)
-            lens_c = lens_k - n_lone
-            starts_c = np.cumsum(lens_c) - lens_c
-            first_lone = lone[starts_k]
-            b[starts_k[first_lone] + 1] += decay[starts_k[first_lone] + 1] * var0[first_lone]
-            v_c = segmented_recurrence(decay[keep], b[keep], starts_c, lens_c)
-            v_after = np.empty(m, dtype=np.float64)
-            v_after[keep] = v_c
-            inner = ~first_k[lone_at]
-            v_after[lone_at] = b[lone_at]
-            v_after[lone_at[inner]] += decay[lone_at[inner]] * v_after[lone_at[inner] - 1]
-            inc = valid & ~lone
-            last_c = starts_c + lens_c - 1
-            v_prev = np.where(lens_c > 1, v_c[np.maximum(last_c - 1, 0)], var0)
-        else:
-            v_after = segmented_recurrence(decay, b, starts_k, lens_k)
-            v_prev = np.where(lens_k > 1, v_after[np.maximum(ends_k - 2, 0)], var0) if m else var0
+            dt_s = dt_ms / 1000.0
+            v_after, v_prev = ewma.run(np.where(valid, (1.0 - decay) * sq / dt_s, 0.0), var0)
+            raw_after, raw_prev = ewma.run(np.where(valid, (1.0 - decay) * (r * r) / dt_s, 0.0), raw0)
         n_after = np.cumsum(inc)
         base = np.where(starts_k > 0, n_after[np.maximum(starts_k - 1, 0)], 0)
         n_after += np.repeat(n0_k - base, lens_k)
@@ -416,9 +468,9 @@ class Windows:
             # The noise correction can take a quiet series below zero: no volatility seen, floors apply.
             n0 = self.n_ret[g.seg_rows]
             w0 = 1.0 - 0.5 ** ((self.vol_ts[g.seg_rows, 0] - first).astype(np.float64) / hl)
-            r0 = np.where(n0 > 0, np.maximum(self.var[g.seg_rows] / w0, 0.0), np.nan)
+            r0 = np.where(n0 > 0, self.floored(self.var[g.seg_rows], self.var_raw[g.seg_rows]) / w0, np.nan)
             wk = 1.0 - 0.5 ** ((ts_k - first_k_ts).astype(np.float64) / hl)
-            rk = np.where(n_after > 0, np.maximum(v_after / wk, 0.0), np.nan)
+            rk = np.where(n_after > 0, self.floored(v_after, raw_after) / wk, np.nan)
         # Per tick: the state after the last kept tick strictly before it, else the pre-batch state
         # of its segment. Both kinds of state sit in one array (segments first, then kept ticks),
         # so each value is one gather per tick.
@@ -436,6 +488,8 @@ class Windows:
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
             self.var_prev[rows_seg_k] = v_prev
+            self.var_raw[rows_seg_k] = raw_after[ends_k - 1]
+            self.var_raw_prev[rows_seg_k] = raw_prev
             self.first_ts[rows_seg_k] = first_k_ts[ends_k - 1]
             self._shift_points(rows_seg_k, ends_k, lens_k, price_k, ts_k, q_k)
 
