@@ -42,6 +42,7 @@ from tickerstream.engine.quanta import MIN_ESTIMATED_DECIMALS, UNROUNDED, price_
 from tickerstream.engine.registry import load_coin_pins, load_registry
 from tickerstream.engine.scale import CONFIRM as CONFIRM_SCALE
 from tickerstream.engine.scale import CONFIRM_MS, FACTOR
+from tickerstream.engine.windows import MIN_SHOWN_SHARE
 from tickerstream.events import Event, Move, MoveKind, PegEvent, Quality, Trigger, event_sort_key
 
 NAN = math.nan
@@ -105,6 +106,8 @@ class Series:
     first_ts: int = -1
     var: float = 0.0  # EWMA of r^2 / dt, not debiased
     var_prev: float = 0.0  # ... before the return into the last point (should it be a lone print)
+    var_raw: float = 0.0  # the same without the rounding correction (a bound from below)
+    var_raw_prev: float = 0.0
     n_ret: int = 0
     armed: list[bool] = field(default_factory=list)  # per move horizon
     last_trig: list[int] = field(default_factory=list)  # ts of the latest triggering tick, per horizon
@@ -314,23 +317,24 @@ class DequeEngine:
         # tick later is judged by the volatility known once its price is.
         if kept[-1] and long:
             p_ts, p_px = long[-1][0], long[-1][1]
-            var0 = s.var
+            var0, raw0 = s.var, s.var_raw
             if self._lone_last(long, price):
                 # The last point was a lone print: from now on it is as if it had never been, so
                 # this return is from the point before it, one step from the variance before it.
                 p_ts, p_px = long[-2][0], long[-2][1]
-                var0 = s.var_prev
+                var0, raw0 = s.var_prev, s.var_raw_prev
                 s.n_ret -= 1
             r = _f(np.log, _div(price, p_px))
             q_rel = _div(q, price)
             sq = r * r - q_rel * q_rel / 6.0  # rounding noise of both ends, taken off
             dt_ms = float(ts - p_ts)
             decay = _f(np.power, 0.5, dt_ms / self.hl_ms)
-            s.var_prev = var0
+            s.var_prev, s.var_raw_prev = var0, raw0
             s.var = decay * var0 + _div((1.0 - decay) * sq, dt_ms / 1000.0)
+            s.var_raw = decay * raw0 + _div((1.0 - decay) * (r * r), dt_ms / 1000.0)
             s.n_ret += 1
         elif kept[-1]:
-            s.var_prev = s.var
+            s.var_prev, s.var_raw_prev = s.var, s.var_raw
         own_rate, weight = self._vol(s, ts if kept[-1] else long[-1][0]) if s.n_ret > 0 else (NAN, 0.0)
         # Only an estimate on a half-life of history and enough returns may judge a later move.
         v_anchor = own_rate if s.n_ret >= m.zscore_min_returns and weight >= 0.5 else NAN
@@ -394,9 +398,10 @@ class DequeEngine:
     def _vol(self, s: Series, t_last: int) -> tuple[float, float]:
         """(variance rate, EWMA weight) with the estimator's latest point at ``t_last``: the EWMA
         started at zero, so it is debiased by its total weight (0.5 after one half-life). Rounding
-        noise taken off can leave it below zero: no volatility seen, the floors apply."""
+        noise taken off is bounded: never below a fifth of the returns as shown (nor below zero:
+        no volatility seen, the floors apply)."""
         weight = 1.0 - _f(np.power, 0.5, (t_last - s.first_ts) / self.hl_ms)
-        return max(s.var / weight, 0.0), weight
+        return max(max(s.var, s.var_raw * MIN_SHOWN_SHARE) / weight, 0.0), weight
 
     @staticmethod
     def _asof(
@@ -442,7 +447,8 @@ class DequeEngine:
         m = self.cfg.moves
         window = int(hs * 1000 * (1.0 + m.anchor_slack))
         # The first tick after a gap longer than the anchor window: measured from the last point
-        # before it (however long ago), by its z alone, and a new episode.
+        # before it (however long ago), by its z and the threshold grown to the span (thr x
+        # sqrt(span / h)), and a new episode.
         across = a is not None and prev_ts >= 0 and ts - prev_ts > window
         if a is None or (a[0] < ts - window and not across):
             return None  # undefined change: neither triggers nor recedes
@@ -467,7 +473,7 @@ class DequeEngine:
         if n_before < m.zscore_min_returns:
             z = NAN
         absz = abs(z)
-        c_hit = absc >= thr and not across
+        c_hit = absc >= (thr * math.sqrt(max(((ts - a_ts) / 1000.0) / (hs * 1.0), 1.0)) if across else thr)
         z_hit = absz >= m.zscore_k
         if not (c_hit or z_hit):
             # Re-armed by a receding tick only ``rearm_after`` of the horizon after the latest

@@ -157,10 +157,10 @@ class MoveDetector:
             usable = (a_ts != NO_TS) & (a_ts >= g.ts - window_ms)
             # The first tick after a gap in the series longer than the anchor window has no anchor
             # within it: measured from the last point before the gap instead (``from_ts`` shows
-            # the span), however long ago, and judged by its z over that span only (the
-            # horizon's threshold is calibrated for the horizon, not for hours of gap): "-8 %
-            # since last seen 2 h ago" is news when the pages come back, not hours later, and so
-            # is "-40 % since last seen 3 days ago" (a relisting, a migration).
+            # the span), however long ago, and judged by its z over that span and by the horizon's
+            # threshold grown to the span (below; it is calibrated for the horizon, not for hours
+            # of gap): "-8 % since last seen 2 h ago" is news when the pages come back, not hours
+            # later, and so is "-40 % since last seen 3 days ago" (a relisting, a migration).
             across = None
             if widest_gap > window_ms:
                 across = (gap_ms > window_ms) & (a_ts != NO_TS)
@@ -197,7 +197,14 @@ class MoveDetector:
                     z[~warm] = np.nan
                 absz = np.abs(z)
                 # NaN (no usable anchor, warm-up) compares false: neither triggers nor recedes.
-                c_hit = absc >= thr if across is None else (absc >= thr) & ~across
+                if across is None:
+                    c_hit = absc >= thr
+                else:
+                    # Across a gap the horizon's threshold is grown to the span as a random walk's
+                    # typical change grows, thr * sqrt(span / h): -40 % after 5 days away is news
+                    # on 24 h (over 22.4 %) whatever the z, +6 % over 5 hours is no 1 h move.
+                    grown = thr * np.sqrt(np.maximum(elapsed_s / (h_ms / 1000.0), 1.0))
+                    c_hit = absc >= np.where(across, grown, thr)
                 z_hit = absz >= cfg.zscore_k
                 trig = c_hit | z_hit
                 # Receded only when the change is defined and both measures are low: a NaN change

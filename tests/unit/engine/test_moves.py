@@ -101,9 +101,14 @@ def test_no_zscore_during_warmup(make_engine: Callable[..., Engine]) -> None:
 
 
 def test_stale_anchor_is_not_used(make_engine: Callable[..., Engine]) -> None:
+    """The only point before ts - 1 h is 5 h old: the change spans 5 h, not 1 h. It is measured
+    across the gap (``from_ts`` says so) against the 1 h threshold grown to 5 h, 5 % x sqrt 5 =
+    11.2 %: +10 % is no event, +20 % is one."""
+    quiet = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    assert run(quiet, [(T0, 100.0), (T0 + 5 * HOUR, 110.0)]) == []
     e = make_engine(*HORIZONS, "moves.zscore_k=1000")
-    # the only point before ts - 1 h is 5 h old: the change spans 5 h, not 1 h
-    assert run(e, [(T0, 100.0), (T0 + 5 * HOUR, 120.0)]) == []
+    moves = run(e, [(T0, 100.0), (T0 + 5 * HOUR, 120.0)])
+    assert [(m.horizon_s, m.from_ts, m.kind, m.trigger) for m in moves] == [(3600, T0, "new", "threshold")]
 
 
 def test_moves_disabled(make_engine: Callable[..., Engine]) -> None:
@@ -405,7 +410,8 @@ def test_a_move_across_a_data_gap_is_reported_when_pages_come_back(
 ) -> None:
     """BTC-like pages every 5 minutes for 30 h at 1.5 %/day, none for 2 h, then 8 % lower. The 1 h
     anchor of the first page back lies in the gap: the change was undefined and nothing came on
-    1 h. Measured from the last page before the gap, judged by its z over the 2 h 5 min span."""
+    1 h. Measured from the last page before the gap, judged by its z over the 2 h 5 min span and by
+    the 1 h threshold grown to it (5 % x sqrt(125 / 60) = 7.2 %): both."""
     rng = np.random.default_rng(5)
     n = 30 * 12
     calm = 100_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.015 * np.sqrt(5 / 1440), n)))
@@ -415,7 +421,7 @@ def test_a_move_across_a_data_gap_is_reported_when_pages_come_back(
     series += [(back + k * 5 * MIN, round(last_px * 0.92, 2)) for k in range(6)]
     hour = [m for m in run(make_engine(*HORIZONS), series) if m.horizon_s == 3600]
     assert [(m.ts, m.from_ts, m.kind, m.trigger, m.direction) for m in hour] == [
-        (back, last_ts, "new", "zscore", "down")
+        (back, last_ts, "new", "both", "down")
     ]
     assert (
         hour[0].zscore is not None
@@ -427,26 +433,38 @@ def test_a_move_across_a_data_gap_is_reported_when_pages_come_back(
 def test_a_coin_relisted_after_days_is_reported_from_its_last_page(
     make_engine: Callable[..., Engine],
 ) -> None:
-    """A coin at 5 %/day paged every 5 minutes for 2 days, gone for 3 days, back 40 % lower (a
+    """A coin at 5 %/day paged every 5 minutes for 2 days, gone for 3 or 5 days, back 40 % lower (a
     delisting and relisting, a migration): the first page back is measured from the last page
-    before the gap, by its z over the 3 days. Gaps beyond the longest horizon used to be silent."""
+    before the gap. Gaps beyond the longest horizon used to be silent. Its z over the gap is -6.2
+    after 3 days (an event on 1 h and 24 h) and -4.8 after 5 days, which was silent: -40 % is past
+    the 24 h threshold grown to the gap (10 % x sqrt 5 = 22.4 %), not the 1 h one (5 % x sqrt 120)."""
     rng = np.random.default_rng(7)
     n = 2 * 24 * 12
     calm = 2.0 * np.exp(np.cumsum(rng.normal(0.0, 0.05 * np.sqrt(5 / 1440), n)))
     series = [(T0 + k * 5 * MIN, round(float(p), 4)) for k, p in enumerate(calm)]
     last_ts, last_px = series[-1]
-    back = last_ts + 72 * HOUR
-    series += [(back + k * 5 * MIN, round(last_px * 0.6, 4)) for k in range(6)]
-    moves = [m for m in run(make_engine(*HORIZONS), series) if m.ts >= back]
-    assert {(m.ts, m.from_ts, m.kind, m.trigger, m.direction) for m in moves} == {
-        (back, last_ts, "new", "zscore", "down")
-    }
-    assert all(m.zscore is not None and -8 < m.zscore < -4 for m in moves)  # ln(0.6) / (5 % x sqrt 3)
+    for days, expected in [
+        (3, {(3600, "zscore"), (86400, "both")}),
+        (5, {(86400, "threshold")}),
+    ]:
+        back = last_ts + days * 24 * HOUR
+        later = [(back + k * 5 * MIN, round(last_px * 0.6, 4)) for k in range(6)]
+        moves = [m for m in run(make_engine(*HORIZONS), series + later) if m.ts >= back]
+        assert {(m.horizon_s, m.trigger) for m in moves} == expected
+        assert {(m.ts, m.from_ts, m.kind, m.direction) for m in moves} == {(back, last_ts, "new", "down")}
+        assert all(m.zscore is not None and -8 < m.zscore < -4 for m in moves)  # ln(0.6) / (5 % x sqrt d)
 
 
-def test_a_gap_move_is_judged_by_its_z_alone(make_engine: Callable[..., Engine]) -> None:
-    """Across a gap the 1 h threshold does not apply: +6 % over 5 hours is no 1 h move when its z
-    over those hours is small (z disabled here: no event at all)."""
+@pytest.mark.parametrize(("back_at", "fires"), [(106.0, False), (111.0, False), (112.0, True)])
+def test_a_gap_move_is_judged_by_the_threshold_grown_to_the_gap(
+    make_engine: Callable[..., Engine], back_at: float, fires: bool
+) -> None:
+    """Across a gap the 1 h threshold grows as a random walk's typical change does: over 5 hours it
+    is 5 % x sqrt 5 = 11.2 %. +6 % and +11 % over 5 hours are no 1 h move (z disabled here), +12 %
+    is one, measured from the last page before the gap."""
     e = make_engine(*HORIZONS, "moves.zscore_k=1000")
-    series = [(T0 + k * 10 * MIN, 100.0) for k in range(7)] + [(T0 + 60 * MIN + 5 * HOUR, 106.0)]
-    assert run(e, series) == []
+    series = [(T0 + k * 10 * MIN, 100.0) for k in range(7)] + [(T0 + 60 * MIN + 5 * HOUR, back_at)]
+    moves = run(e, series)
+    assert [(m.horizon_s, m.from_ts, m.trigger) for m in moves] == (
+        [(3600, T0 + 60 * MIN, "threshold")] if fires else []
+    )
