@@ -26,7 +26,7 @@ import numpy as np
 
 from tickerstream.engine import EngineConfig, EngineStats, TickBatch
 from tickerstream.engine.lone import is_lone
-from tickerstream.engine.moves import NEVER
+from tickerstream.engine.moves import NEVER, deepen_at
 from tickerstream.engine.pegs import PegMonitor
 from tickerstream.engine.pegstore import UNJUDGEABLE
 from tickerstream.engine.quality import (
@@ -487,7 +487,7 @@ class DequeEngine:
         kind: MoveKind
         if s.armed[h] or across or least * level < 0:
             kind = "new"  # armed, across a gap, or a reversal through the trigger: a new episode
-        elif c_hit and least * level > 0 and absc >= (math.floor(abs(level) / thr) + 1) * thr:
+        elif c_hit and least * level > 0 and absc >= deepen_at(abs(level), thr):
             kind = "deepened"  # the next multiple of the threshold beyond the latest event
         elif ts - s.last_fire[h] >= m.cooldown_for(h) * 1000:
             kind = "reminder"

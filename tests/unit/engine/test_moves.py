@@ -468,3 +468,20 @@ def test_a_gap_move_is_judged_by_the_threshold_grown_to_the_gap(
     assert [(m.horizon_s, m.from_ts, m.trigger) for m in moves] == (
         [(3600, T0 + 60 * MIN, "threshold")] if fires else []
     )
+
+
+def test_a_move_deepens_a_quarter_threshold_beyond_its_latest_event(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """10-minute pages at 100, then 90.1 (a -9.9 % jump, `new`), 89.9, 88.7 and 84.9. The grid's
+    next multiple, -10 %, is 0.2 points on: it used to be a `deepened` a page later, the grid's
+    artefact rather than news. A move deepens at the next multiple and at least a quarter of a
+    threshold beyond its latest event: -11.3 % here (88.7), then -15 % (84.9)."""
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    px = [100.0] * 7 + [90.1, 89.9, 88.7, 84.9]
+    moves = run(e, [(T0 + k * 10 * MIN, p) for k, p in enumerate(px)])
+    assert [(m.ts, m.kind, m.to_price) for m in moves if m.horizon_s == 3600] == [
+        (T0 + 70 * MIN, "new", 90.1),
+        (T0 + 90 * MIN, "deepened", 88.7),
+        (T0 + 100 * MIN, "deepened", 84.9),
+    ]
