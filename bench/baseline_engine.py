@@ -42,6 +42,7 @@ from tickerstream.engine.quanta import MIN_ESTIMATED_DECIMALS, UNROUNDED, price_
 from tickerstream.engine.registry import load_coin_pins, load_registry
 from tickerstream.engine.scale import CONFIRM as CONFIRM_SCALE
 from tickerstream.engine.scale import CONFIRM_MS, FACTOR
+from tickerstream.engine.spike import RECENT
 from tickerstream.engine.windows import MIN_SHOWN_SHARE
 from tickerstream.events import Event, Move, MoveKind, PegEvent, Quality, Trigger, event_sort_key
 
@@ -107,6 +108,8 @@ class Series:
     var: float = 0.0  # EWMA of r^2 / dt, not debiased
     var_prev: float = 0.0  # ... before the return into the last point (should it be a lone print)
     var_raw: float = 0.0  # the same without the rounding correction (a bound from below)
+    recent: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=RECENT))  # newest last
+    held: bool = False  # the latest page waits for the next (engine/spike.py)
     var_raw_prev: float = 0.0
     n_ret: int = 0
     armed: list[bool] = field(default_factory=list)  # per move horizon
@@ -349,8 +352,10 @@ class DequeEngine:
             return anchors[h_ms]
 
         if m.enabled and m.horizons_s:
+            held = self._held(s, ts, price)
             for h, (hs, thr) in enumerate(zip(m.horizons_s, m.threshold_pct, strict=True)):
-                ev = self._move(s, h, hs, thr, ts, price, q, n_before, anchor(hs * 1000), s.last_ts)
+                a = anchor(hs * 1000)
+                ev = None if held else self._move(s, h, hs, thr, ts, price, q, n_before, a, s.last_ts)
                 if ev is not None:
                     out.append(ev)
                     self.stats.moves += 1
@@ -428,6 +433,21 @@ class DequeEngine:
                     if (up or down) and near:
                         return ring[j - 1]
         return pt
+
+    def _held(self, s: Series, ts: int, price: float) -> bool:
+        """Whether this page waits for the next one: off the page before it (at most spike_hold_s
+        earlier) and off each of the RECENT latest pages by the smallest threshold, and the page
+        before it was not held. Its change is then undefined: it neither triggers nor recedes."""
+        m = self.cfg.moves
+        far = min(m.threshold_pct) / 100.0
+        pages = list(s.recent)
+        s.recent.append((ts, price))
+        if m.spike_hold_s <= 0 or not pages or ts - pages[-1][0] > m.spike_hold_s * 1000:
+            s.held = False
+            return False
+        isolated = all(abs(price - p) >= min(price, p) * far for _, p in pages)
+        s.held = isolated and not s.held
+        return s.held
 
     def _move(
         self,

@@ -77,6 +77,9 @@ class MoveConfig:
     ``symbol_threshold_pct`` overrides ``threshold_pct`` per symbol (``{"BONK": [15.0, 40.0]}``, one
     value per horizon): a 5 % hour is news on BTC and an ordinary hour of a meme coin at 15 %/day
     (z 1.6), and a fixed threshold turns such a coin's calm days into an alert an hour.
+    A page as far off the series' page before it as the symbol's smallest threshold, at most
+    ``spike_hold_s`` after it, waits for the next page (a bad tick or the market: the next page
+    tells; ``engine/spike.py``); 0 judges every page at once.
     """
 
     enabled: bool = True
@@ -91,6 +94,7 @@ class MoveConfig:
     recede_ratio: float = 0.5
     cooldown_s: tuple[int, ...] = ()
     rearm_after: float = 0.25
+    spike_hold_s: int = 120
 
     def cooldown_for(self, index: int) -> int:
         """Cooldown in seconds of the ``index``-th horizon."""
@@ -145,6 +149,8 @@ class MoveConfig:
             raise ValueError("recede_ratio must be in (0, 1)")
         if not 0 <= self.rearm_after <= 1:  # also refuses nan
             raise ValueError("rearm_after must be in [0, 1] (a fraction of each horizon)")
+        if self.spike_hold_s < 0:
+            raise ValueError("spike_hold_s must be >= 0 (0: no page waits for the next)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,10 +40,12 @@ import numpy.typing as npt
 
 from tickerstream.engine.config import MoveConfig
 from tickerstream.engine.grouping import NO_TS, Grouped
+from tickerstream.engine.spike import RECENT, held_pages, latest_pages
 from tickerstream.events import Move, MoveKind, Trigger
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
 
 #: ``last_fire_ts`` of a (row, horizon) that never fired: so far back that any cooldown has passed.
 NEVER = -(2**62)
@@ -66,6 +68,11 @@ class MoveDetector:
         #: Per row and horizon, the threshold of its symbol (``symbol_threshold_pct``; NaN: not
         #: looked up yet). Only kept when the config overrides a symbol's thresholds.
         self.row_threshold = np.full((0, nh), np.nan)
+        #: Per row, its latest pages (newest first; NO_TS: none) and whether the latest was held for
+        #: the next page (``spike.py``).
+        self.recent_px = np.full((0, RECENT), np.nan)
+        self.recent_ts = np.full((0, RECENT), NO_TS, dtype=np.int64)
+        self.spike_held = np.zeros(0, dtype=bool)
         self.grow(rows)
 
     def grow(self, rows: int) -> None:
@@ -80,6 +87,9 @@ class MoveDetector:
         self.anchor_price = np.concatenate([self.anchor_price, np.full((add, nh), np.nan)])
         self.last_trig_ts = np.concatenate([self.last_trig_ts, np.full((add, nh), NEVER, dtype=np.int64)])
         self.row_threshold = np.concatenate([self.row_threshold, np.full((add, nh), np.nan)])
+        self.recent_px = np.concatenate([self.recent_px, np.full((add, RECENT), np.nan)])
+        self.recent_ts = np.concatenate([self.recent_ts, np.full((add, RECENT), NO_TS, dtype=np.int64)])
+        self.spike_held = np.concatenate([self.spike_held, np.zeros(add, dtype=bool)])
 
     def reset(self, rows: I64) -> None:
         self.armed[rows] = True
@@ -88,6 +98,9 @@ class MoveDetector:
         self.anchor_price[rows] = np.nan
         self.last_trig_ts[rows] = NEVER
         self.row_threshold[rows] = np.nan  # a reused row may hold another symbol
+        self.recent_px[rows] = np.nan
+        self.recent_ts[rows] = NO_TS
+        self.spike_held[rows] = False
 
     def _thresholds(self, g: Grouped, names: list[str]) -> F64 | None:
         """Per segment of ``g`` and horizon, its symbol's thresholds; None when no symbol has its
@@ -101,6 +114,22 @@ class MoveDetector:
             self.row_threshold[row] = own.get(names[row].upper(), self.config.threshold_pct)
         out: F64 = self.row_threshold[rows]
         return out
+
+    def _held(self, g: Grouped, gap_ms: I64, seg_thr: F64 | None) -> B | None:
+        """Per tick, whether it waits for the next page (``spike.py``; None: none does), far being
+        its symbol's smallest threshold; the rows' latest pages are kept for the next batch."""
+        cfg = self.config
+        if cfg.spike_hold_s <= 0:
+            return None
+        if seg_thr is None:
+            far = np.full(g.seg_rows.size, min(cfg.threshold_pct) / 100.0)
+        else:
+            far = np.min(seg_thr, axis=1) / 100.0
+        hold_ms = cfg.spike_hold_s * 1000
+        held = held_pages(g, gap_ms, self.recent_px, self.recent_ts, self.spike_held, far, hold_ms)
+        self.spike_held[g.seg_rows] = held[g.ends - 1]
+        latest_pages(g, self.recent_px, self.recent_ts)
+        return held if held.any() else None
 
     def detect(
         self,
@@ -118,7 +147,8 @@ class MoveDetector:
         ``q`` is each tick's price quantum, ``n_before`` the returns its series had before it,
         ``anchors[h]`` the as-of (ts, price, variance rate, quantum) at ``ts - horizon`` per tick,
         ``last_ts[row]`` each series' last tick before the batch, ``names[row]``, ``coins[row]``
-        and ``quotes[row]`` the series' symbol, coin id and quote.
+        and ``quotes[row]`` the series' symbol, coin id and quote. A page far off the series'
+        latest pages at fast cadence waits for the next page (``spike.py``).
         z uses the variance rate at the anchor, its own return counted (the volatility known before
         the move began, so a slide does not dilute its own z); none is known there during warm-up,
         and then no z.
@@ -144,6 +174,7 @@ class MoveDetector:
         gap_ms = g.ts - prev_ts
         widest_gap = int(gap_ms.max())
         seg_thr = self._thresholds(g, names)
+        held = self._held(g, gap_ms, seg_thr)
         for h, (h_ms, base_thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
             a_ts, a_px, a_var, a_q = anchors[h]
             # Each tick's threshold: the horizon's, or its symbol's own (an array then).
@@ -195,6 +226,11 @@ class MoveDetector:
                 z[need] = np.log1p(least[need] / 100.0) / sigma[need]
                 if not warm.all():
                     z[~warm] = np.nan
+                if held is not None:
+                    # A held page's change is undefined until the next page: it neither triggers
+                    # nor recedes.
+                    z[held] = np.nan
+                    absc[held] = np.nan
                 absz = np.abs(z)
                 # NaN (no usable anchor, warm-up) compares false: neither triggers nor recedes.
                 if across is None:
