@@ -14,7 +14,7 @@ last bits cannot change the output.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
 import orjson
@@ -265,7 +265,58 @@ class Quality:
         return orjson.dumps(self.to_dict())
 
 
-Event = Move | PegEvent | Quality
+SOURCE_SCHEMA_VERSION = 1
+SourceKind = Literal["frozen", "resumed"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEvent:
+    """A series' source stopped moving (``frozen``) or moved again (``resumed``) (``engine/stale.py``).
+
+    ``frozen``: a price shown to six or more significant digits has not changed for
+    ``windows.stale_after_s``, at ``ts``; from then on its repeats are dropped, so no move is judged
+    on that series until the price changes: its alerts are silent, which is why it is an event.
+    ``resumed``: the first changed price after it, at ``ts``; its moves are measured across the
+    freeze. ``price`` is the tick's, ``frozen_price`` the price that stood still, ``since_ts`` when
+    it was first shown.
+    """
+
+    type: ClassVar[str] = "source"
+
+    symbol: str
+    coin_id: str | None
+    currency: str | None
+    ts: int
+    kind: SourceKind
+    price: float
+    frozen_price: float
+    since_ts: int
+
+    @property
+    def id(self) -> str:
+        return event_id("source", self.symbol, self.coin_id, self.currency, self.ts, self.kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": SOURCE_SCHEMA_VERSION,
+            "type": self.type,
+            "id": self.id,
+            "symbol": self.symbol,
+            "ts": self.ts,
+            "coin_id": self.coin_id,
+            "currency": self.currency,
+            "kind": self.kind,
+            "price": self.price,
+            "frozen_price": self.frozen_price,
+            "since_ts": self.since_ts,
+            "frozen_s": (self.ts - self.since_ts) // 1000,
+        }
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+Event = Move | PegEvent | Quality | SourceEvent
 
 
 def event_sort_key(event: Event) -> tuple[int, str, str, int, str, str]:
@@ -281,7 +332,7 @@ def event_sort_key(event: Event) -> tuple[int, str, str, int, str, str]:
             event.coin_id or "",
             event.currency or "",
         )
-    if isinstance(event, Quality):
+    if isinstance(event, Quality | SourceEvent):
         return (event.ts, event.symbol, event.type, 0, event.coin_id or "", event.currency or "")
     return (event.ts, event.symbol, event.type, 0, "", "")
 
@@ -330,5 +381,7 @@ def event_from_dict(obj: dict[str, Any]) -> Event:
             unknown_reason=obj["unknown_reason"],
         )
     if kind == "quality":
-        return Quality(**{k: obj[k] for k in Quality.__dataclass_fields__})
+        return Quality(**{f.name: obj[f.name] for f in fields(Quality)})
+    if kind == "source":
+        return SourceEvent(**{f.name: obj[f.name] for f in fields(SourceEvent)})
     raise ValueError(f"unknown event type {kind!r}")

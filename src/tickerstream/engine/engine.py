@@ -40,11 +40,11 @@ from tickerstream.engine.quanta import quantum_exponents
 from tickerstream.engine.registry import load_coin_pins, load_registry
 from tickerstream.engine.scale import RowState, scale_jumps, without
 from tickerstream.engine.series import AMBIGUOUS, OVER_LIMIT, SeriesIndex, SeriesKey
-from tickerstream.engine.stale import stale_repeats
+from tickerstream.engine.stale import FrozenRuns, frozen_runs, stale_repeats
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
 from tickerstream.engine.windows import Windows
-from tickerstream.events import Event, PegEvent, event_sort_key
+from tickerstream.events import Event, PegEvent, SourceEvent, SourceKind, event_sort_key
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -93,7 +93,6 @@ class Engine:
         self._watermark = NO_TS
         self._touched: I64 = np.empty(0, dtype=np.int64)
         self._coarse: set[SeriesKey] = set()  # series already reported as having a too coarse quantum
-        self._frozen: dict[SeriesKey, int] = {}  # series -> start of the frozen run last logged
         self._last_rows: I64 = np.zeros(0, dtype=np.int64)  # per tick of the last batch (< 0: dropped)
         self._last_mask: npt.NDArray[np.bool_] | None = None  # last_reference_mask of a split batch
 
@@ -160,12 +159,12 @@ class Engine:
         # The peg monitor takes a frozen source's repeats: for a reference they say the source is
         # alive (its age runs from the last change), and they are published to other instances.
         seen = g
+        events: list[Event] = []
         if len(g):
-            g = self._drop_stale_repeats(g)
+            g = self._drop_stale_repeats(g, events)
         st.late += g.late
         st.duplicates += g.duplicates
         st.accepted += len(g)
-        events: list[Event] = []
         if len(g):
             q = win.quantum(g)
             kept = win.kept(g)
@@ -242,20 +241,48 @@ class Engine:
             self._last_rows[pos if keep is None else keep[pos]] = -1
         return verdict.taken
 
-    def _drop_stale_repeats(self, g: Grouped) -> Grouped:
+    def _drop_stale_repeats(self, g: Grouped, events: list[Event]) -> Grouped:
         """A tick repeating a precise price its series has shown for ``windows.stale_after_s`` is a
         frozen source's (``engine/stale.py``): dropped and counted, never a point, a move or a 24 h
         check (the peg monitor still sees it). The runs are kept whether the rule is on or off, so
-        turning it on never judges a run by an old start."""
+        turning it on never judges a run by an old start. A run found frozen, and the changed
+        price that resumes it, are source events (appended to ``events``)."""
         win = self.windows
         stale_ms = self.config.windows.stale_after_s * 1000 or _NEVER_STALE_MS
         verdict = stale_repeats(g, win.last_price, win.run_since, stale_ms)
+        runs = frozen_runs(g, verdict.drop, win.last_price, win.run_since, win.run_frozen)
         win.run_since[g.seg_rows] = verdict.run_since
+        win.run_frozen[g.seg_rows] = runs.run_frozen
+        if runs.frozen_at.size or runs.resumed_at.size:
+            events.extend(self._source_events(g, runs))
         if verdict.drop is None:
             return g
         self._stats.stale_repeats += int(np.count_nonzero(verdict.drop))
-        self._note_frozen(g, verdict.drop)
         return without(g, verdict.drop)
+
+    def _source_events(self, g: Grouped, runs: FrozenRuns) -> list[SourceEvent]:
+        """The frozen and resumed events of a batch (counted in the stats), each frozen one logged."""
+        s = self.series
+
+        def event(i: int, kind: SourceKind, frozen_price: float, since: int) -> SourceEvent:
+            row = int(g.rows[i])
+            ts, px = int(g.ts[i]), float(g.price[i])
+            return SourceEvent(s.symbol[row], s.coin[row], s.quote[row], ts, kind, px, frozen_price, since)
+
+        out: list[SourceEvent] = []
+        for i, since in zip(runs.frozen_at.tolist(), runs.frozen_since.tolist(), strict=True):
+            out.append(event(i, "frozen", float(g.price[i]), since))
+            log.warning(
+                "engine.frozen_source series=%s price=%r since=%d: the same precise price for "
+                "windows.stale_after_s; its repeats are dropped until it changes",
+                s.key(int(g.rows[i])),
+                float(g.price[i]),
+                since,
+            )
+        resumed = (runs.resumed_at.tolist(), runs.resumed_from.tolist(), runs.resumed_since.tolist())
+        out += [event(i, "resumed", was, since) for i, was, since in zip(*resumed, strict=True)]
+        self._stats.sources += len(out)
+        return out
 
     def _day_anchor(
         self,
@@ -318,24 +345,6 @@ class Engine:
         for symbol in sorted(symbols):
             self._peg_feed.choose(symbol)
         self._stats.symbols = len(self.series)
-
-    def _note_frozen(self, g: Grouped, drop: npt.NDArray[np.bool_]) -> None:
-        """Log each frozen run once, at its first dropped repeat (the count is in the stats)."""
-        at = np.flatnonzero(drop)
-        rows = g.rows[at]
-        for row in np.unique(rows).tolist():
-            since = int(self.windows.run_since[row])
-            key = self.series.key(row)
-            if self._frozen.get(key) != since:
-                self._frozen[key] = since
-                i = int(at[np.flatnonzero(rows == row)[0]])
-                log.warning(
-                    "engine.frozen_source series=%s price=%r since=%d: the same precise price for "
-                    "windows.stale_after_s; its repeats are dropped until it changes",
-                    key,
-                    float(g.price[i]),
-                    since,
-                )
 
     def _note_coarse(self, g: Grouped, q: F64) -> None:
         """Series whose price quantum is at least the smallest move threshold: the display cannot

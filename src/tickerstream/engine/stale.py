@@ -21,10 +21,14 @@ across two sites or two scrapes of one cached widget within the half hour. The p
 sees every repeat: for a reference they say the source is alive (its age is the time since its
 price last changed, docs/pegs.md), and they are published to other instances as before.
 
-Per row the state is the ts of the first tick of the current run of one price (``run_since``), in
-the checkpoint. A tick's verdict depends only on that state and the ticks of its series before it,
-never on drops (a dropped tick repeats the price, so the run and the last taken price stay), so a
-batch decides exactly as tick by tick.
+A run found frozen, and the changed price that ends it, are source events (``frozen_runs``;
+``SourceEvent``): while a series is frozen no move is judged on it, and a desk reading the event
+topics must know that its silence is no calm.
+
+Per row the state is the ts of the first tick of the current run of one price (``run_since``) and
+whether that run was found frozen (``run_frozen``), in the checkpoint. A tick's verdict depends
+only on that state and the ticks of its series before it, never on drops (a dropped tick repeats
+the price, so the run and the last taken price stay), so a batch decides exactly as tick by tick.
 """
 
 from __future__ import annotations
@@ -84,3 +88,71 @@ def stale_repeats(g: Grouped, last_price: F64, run_since: I64, stale_ms: int) ->
     drop = np.zeros(n, dtype=bool)
     drop[rep[stale]] = True
     return StaleVerdict(drop, run_after)
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenRuns:
+    """Where frozen runs begin and end in a batch: ``frozen_at`` (tick indices of ``g``: each run's
+    first dropped repeat, the moment it is known frozen) with its run's start ``frozen_since``;
+    ``resumed_at``, the first changed price after a frozen run, with that run's start
+    ``resumed_since`` and price ``resumed_from``; per segment, whether the run of its last tick is
+    a frozen one (``run_frozen`` after the batch)."""
+
+    frozen_at: I64
+    frozen_since: I64
+    resumed_at: I64
+    resumed_since: I64
+    resumed_from: F64
+    run_frozen: B
+
+
+def frozen_runs(g: Grouped, drop: B | None, last_price: F64, run_since: I64, run_frozen: B) -> FrozenRuns:
+    """The frozen runs of ``g`` given its stale verdict (``drop``), and per row before the batch the
+    last taken price, the start of its run and whether that run was found frozen. A run is frozen
+    from its first dropped repeat on; it ends at the next changed price. Sequential per row in
+    meaning, so a batch finds the same as tick by tick."""
+    before = run_frozen[g.seg_rows]
+    if drop is None and not before.any():  # the common case: nothing frozen, nothing to read
+        none = np.zeros(0, dtype=np.int64)
+        return FrozenRuns(none, none, none, none, np.zeros(0), before)
+    n = len(g)
+    i = np.arange(n)
+    prev = np.empty(n, dtype=np.float64)
+    prev[1:] = g.price[:-1]
+    prev[g.starts] = last_price[g.seg_rows]
+    change = g.price != prev  # a new run begins (NaN, no tick before: a first run)
+    seg_start = i - g.rank
+    opener = np.maximum.accumulate(np.where(change, i, -1))
+    # Each tick's run: the tick that opened it, or -1 - segment for the run going on before the batch.
+    key = np.where(opener >= seg_start, opener, -1 - g.seg_of)
+    pre_frozen = g.per_tick(before)
+    frozen_tick = (key < 0) & pre_frozen  # in a run known frozen before the batch
+    first_drop = np.zeros(0, dtype=np.int64)
+    if drop is not None:
+        at = np.flatnonzero(drop)
+        # A run's first dropped repeat (drops are in order), unless its run was known frozen.
+        _, first = np.unique(key[at], return_index=True)
+        first_drop = at[np.sort(first)]
+        first_drop = first_drop[~frozen_tick[first_drop]]
+        # From its first dropped repeat to its end, every tick of the run is in a frozen run.
+        marked = np.zeros(n, dtype=bool)
+        marked[first_drop] = True
+        frozen_tick |= np.maximum.accumulate(np.where(marked, i, -1)) >= np.where(key >= 0, key, seg_start)
+    since = np.where(key >= 0, g.ts[np.maximum(key, 0)], g.per_tick(run_since[g.seg_rows]))
+    # A changed price right after a tick of a frozen run (or, at a segment's start, after a frozen
+    # run before the batch) resumes it.
+    was_frozen = np.empty(n, dtype=bool)
+    was_frozen[1:] = frozen_tick[:-1]
+    was_frozen[g.starts] = before
+    prev_since = np.empty(n, dtype=np.int64)
+    prev_since[1:] = since[:-1]
+    prev_since[g.starts] = run_since[g.seg_rows]
+    resumed = np.flatnonzero(change & was_frozen & ~np.isnan(prev))
+    return FrozenRuns(
+        first_drop,
+        since[first_drop],
+        resumed,
+        prev_since[resumed],
+        prev[resumed],
+        frozen_tick[g.ends - 1],
+    )

@@ -64,11 +64,12 @@ class EngineStats:
     moves: int = 0
     pegs: int = 0
     quality: int = 0
+    sources: int = 0
 
     @property
     def events(self) -> dict[str, int]:
         """Events emitted so far, by type."""
-        return {"move": self.moves, "peg": self.pegs, "quality": self.quality}
+        return {"move": self.moves, "peg": self.pegs, "quality": self.quality, "source": self.sources}
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

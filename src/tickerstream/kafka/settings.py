@@ -25,7 +25,7 @@ class TopicNames:
     ticks: str = "ticker.ticks"  # Tick JSON, key = symbol
     moves: str = "ticker.moves"  # Move events
     pegs: str = "ticker.pegs"  # PegEvent events
-    quality: str = "ticker.quality"  # Quality events (a source's 24 h change vs the history)
+    quality: str = "ticker.quality"  # Quality (a source's 24 h change vs the history), Source (frozen)
     rejects: str = "ticker.rejects"  # dead letters: raw input + reason + source
     #: Base name of the reference-price topics: each processor group has its own, ``<refprices>.<group>``
     #: (compacted, key = symbol; every instance of the group reads it in full).

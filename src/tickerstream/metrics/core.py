@@ -89,7 +89,7 @@ RESTORE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 
 REASONS: frozenset[str] = frozenset(r.value for r in RejectReason)
 OTHER_REASON = "other"
 #: Event types, also a closed set (``Move.type``, ``PegEvent.type``).
-EVENT_TYPES = ("move", "peg", "quality")
+EVENT_TYPES = ("move", "peg", "quality", "source")
 #: ``ticker_peg_state`` values; the dashboards' value mappings and the alert rules use them.
 #: ``unknown`` (no sound judgement: reference missing or too stale) is 3, above critical, so that
 #: ``max by (symbol)`` across two processors never hides it behind an ``ok``.
@@ -405,19 +405,14 @@ class Metrics:
         Pass ``now_s=None`` where event time is not wall time (replay of recorded data). Events are
         rare next to ticks (a handful per batch), so a loop over them costs nothing measurable.
         """
-        moves = pegs = 0
+        by_type: dict[str, int] = {}
         for ev in events:
-            if ev.type == "move":
-                moves += 1
-            else:
-                pegs += 1
+            by_type[ev.type] = by_type.get(ev.type, 0) + 1
             if now_s is not None:
                 start = ev.ts / 1000.0 if tick_time_s is None else tick_time_s
                 self.event_latency.labels(ev.type).observe(max(0.0, now_s - start))
-        if moves:
-            self.events.labels("move").inc(moves)
-        if pegs:
-            self.events.labels("peg").inc(pegs)
+        for kind, n in by_type.items():
+            self.events.labels(kind).inc(n)
 
     def update_engine(self, stats: EngineStats) -> None:
         """Mirror the engine's own counters (cumulative) into Prometheus: increments since the last

@@ -371,7 +371,8 @@ class Processor(Rebalancing):
         first = self.owned.owned()[0]
         for ev in events:
             p = self.owned.charge(ev.symbol, fallback=first)
-            topic = {"move": topics.moves, "peg": topics.pegs, "quality": topics.quality}[ev.type]
+            # Source events (a frozen or resumed source) are data quality too: the quality topic.
+            topic = {"move": topics.moves, "peg": topics.pegs}.get(ev.type, topics.quality)
             await self.output.send(p, topic, ev.to_json(), ev.symbol.encode())
             if ev.type == "move":
                 self.stats.moves += 1

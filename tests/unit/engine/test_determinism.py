@@ -10,10 +10,10 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.engine import CFG, config, stream
+from tests.support.engine import CFG, T0, config, stream
 from tests.unit.engine.test_mixed_rounding import outage
 from tickerstream.engine import Engine, TickBatch
-from tickerstream.events import Event, Move, PegEvent, event_from_dict
+from tickerstream.events import Event, Move, PegEvent, Quality, event_from_dict
 
 
 def run(b: TickBatch, cuts: list[int], engine: Engine | None = None) -> list[Event]:
@@ -107,3 +107,13 @@ def test_batching_does_not_change_the_events_of_mixed_quanta(cuts: list[int]) ->
     got = run(MIXED, cuts, Engine(config("moves.zscore_k=1.5")))
     assert [ev.to_json() for ev in got] == [ev.to_json() for ev in MIXED_EVENTS]
     assert len(MIXED_EVENTS) >= 3
+
+
+def test_a_quality_event_round_trips(validate_record: Callable[[str, Any], None]) -> None:
+    """The test stream has none; reading one back passed its class-level ``type`` to the constructor."""
+    ev = Quality(
+        "ABC", None, "USD", T0, "change_mismatch", 9.0, True, 0.0, -0.01, 0.01, 1.405, T0 - 86_400_000
+    )
+    obj = orjson.loads(ev.to_json())
+    validate_record("quality", obj)
+    assert event_from_dict(obj) == ev

@@ -13,7 +13,7 @@ from tests.support.tools import promtool
 from tickerstream.engine import Engine, EngineStats, TickBatch
 from tickerstream.engine.pegs import PegStatus
 from tickerstream.errors import MetricsServerError
-from tickerstream.events import Move, PegEvent
+from tickerstream.events import Move, PegEvent, Quality, SourceEvent
 from tickerstream.metrics import (
     MarketGaugeConfig,
     MarketGauges,
@@ -187,6 +187,15 @@ def test_count_events_by_type_with_latency_only_when_wall_time_is_given() -> Non
     m.count_events([peg(0)])  # replay: event time is not wall time
     assert sample(m, "ticker_events_total", type="peg") == 2
     assert sample(m, "ticker_event_latency_seconds_count", type="peg") == 1
+    # each type under its own label (quality events used to be counted as peg events)
+    frozen = SourceEvent("ALT", None, "USD", T0, "frozen", 3200.5, 3200.5, T0 - 1_800_000)
+    check = Quality(
+        "ALT", None, "USD", T0, "change_mismatch", 9.0, True, 0.0, -0.01, 0.01, 1.4, T0 - 86_400_000
+    )
+    m.count_events([frozen, check])
+    assert sample(m, "ticker_events_total", type="source") == 1
+    assert sample(m, "ticker_events_total", type="quality") == 1
+    assert sample(m, "ticker_events_total", type="peg") == 2
 
 
 def test_update_engine_mirrors_increments_and_survives_a_new_engine() -> None:
@@ -422,8 +431,8 @@ def test_every_engine_counter_is_exported() -> None:
         "coarse_quantum": sample(m, "ticker_coarse_quantum_series"),
         "symbols": sample(m, "ticker_engine_symbols"),
     }
-    # moves and pegs are the events, counted as published by ticker_events_total{type}
-    assert set(exported) | {"moves", "pegs", "quality"} == set(EngineStats.__dataclass_fields__)
+    # moves, pegs, quality and source events are counted as published by ticker_events_total{type}
+    assert set(exported) | {"moves", "pegs", "quality", "sources"} == set(EngineStats.__dataclass_fields__)
     assert exported == {k: float(getattr(stats, k)) for k in exported}
 
 
