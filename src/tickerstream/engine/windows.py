@@ -171,7 +171,7 @@ class Windows:
         self.var_prev = np.zeros(0, dtype=np.float64)
         # The same EWMA of the squared returns as shown, without the rounding correction (and before
         # the last point's return): the estimate never goes below ``MIN_SHOWN_SHARE`` of it
-        # (``rates``).
+        # (``floored``).
         self.var_raw = np.zeros(0, dtype=np.float64)
         self.var_raw_prev = np.zeros(0, dtype=np.float64)
         # The latest tick dropped as a scale jump: its price (NaN: none), which a jump within 2x of
