@@ -16,8 +16,8 @@ jump to its scale confirms, and the price before the latest confirmed jump (``le
 volatility's last three points (``vol_price``; ``vol_ts`` and the quantum in effect ``vol_q`` of the
 two newest) are kept apart from the rings: a point of a page coarser than the series' finest is in
 the rings (an anchor) but not in the volatility. The ts of the first tick of the last price's run
-(``run_since``) dates a frozen source, and ``run_frozen`` says the run was found frozen
-(``stale.py``). The same EWMA of the squared returns as
+(``run_since``) dates a frozen source, ``run_repeats`` counts its repeats and ``run_frozen`` says
+the run was found frozen (``stale.py``). The same EWMA of the squared returns as
 shown, without the rounding correction (``var_raw``, ``var_raw_prev``), bounds the volatility from
 below (``Windows.floored``). Each series' latest pages (``recent_px``, ``recent_ts``) and
 whether the last was held for the next page (``spike_held``, ``spike.py``).
@@ -125,6 +125,7 @@ def dump(
         left_price=win.left_price[rows],
         n_ret=win.n_ret[rows],
         run_since=win.run_since[rows],
+        run_repeats=win.run_repeats[rows],
         run_frozen=win.run_frozen[rows],
         vol_price=win.vol_price[rows],
         vol_ts=win.vol_ts[rows],
@@ -227,6 +228,7 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     win.run_since[rows] = a["run_since"] if "run_since" in a else a["last_ts"]
     # v8 on; older: the run is judged anew (a run already frozen is reported frozen once more)
     win.run_frozen[rows] = a.get("run_frozen", False)
+    win.run_repeats[rows] = a.get("run_repeats", 0)  # older: counted anew (two more repeats to drop)
     if "vol_price" in a:  # v6 on
         win.vol_price[rows] = a["vol_price"]
         win.vol_ts[rows] = a["vol_ts"]

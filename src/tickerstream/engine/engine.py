@@ -249,9 +249,10 @@ class Engine:
         price that resumes it, are source events (appended to ``events``)."""
         win = self.windows
         stale_ms = self.config.windows.stale_after_s * 1000 or _NEVER_STALE_MS
-        verdict = stale_repeats(g, win.last_price, win.run_since, stale_ms)
+        verdict = stale_repeats(g, win.last_price, win.run_since, win.run_repeats, stale_ms)
         runs = frozen_runs(g, verdict.drop, win.last_price, win.run_since, win.run_frozen)
         win.run_since[g.seg_rows] = verdict.run_since
+        win.run_repeats[g.seg_rows] = verdict.run_repeats
         win.run_frozen[g.seg_rows] = runs.run_frozen
         if runs.frozen_at.size or runs.resumed_at.size:
             events.extend(self._source_events(g, runs))

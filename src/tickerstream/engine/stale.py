@@ -9,8 +9,9 @@ recording: "-9.3 % in 1 h, z -17.9", where the market fell 9 % over 8 hours, z a
 A precise price does not stay put that long: ETH to the cent (a step of 3e-6 of its price) moves
 several steps a minute. So for a series whose ticks show at least six significant digits (a
 quantum at most ``FINE_REL`` of the price), a tick that repeats the last taken price once that price
-has been shown for ``windows.stale_after_s`` (30 minutes by default) is dropped and counted
-(``stale_repeats``), like a duplicate: never a point, a move, a volatility return or a 24 h check.
+has been shown for ``windows.stale_after_s`` (30 minutes by default), on at least three pages in a
+row (``MIN_REPEATS``), is dropped and counted (``stale_repeats``), like a duplicate: never a point,
+a move, a volatility return or a 24 h check.
 The first changed price after the freeze is then measured across the gap from the last taken
 point, by its z over the whole span (docs/moves.md, "Across a data gap"): "-9 % since the source
 last moved 7.5 h ago, z -5.4".
@@ -48,46 +49,62 @@ B = npt.NDArray[np.bool_]
 #: stablecoin at $1.0001 in four decimals (1e-4) legitimately sits still for hours.
 FINE_REL = 1e-5
 
+#: Repeats a run needs before one is dropped, besides ``stale_after_s``: at 30-minute pages one
+#: repeat is two pages, and a stablecoin shown to six decimals repeats its price across two pages
+#: now and then (a few times in a thousand); three pages in a row at one price are a frozen source.
+MIN_REPEATS = 2
+
 
 @dataclass(frozen=True, slots=True)
 class StaleVerdict:
-    """Per tick of ``g``: dropped as a stale repeat (None: none is); per segment: ``run_since``
-    after the batch."""
+    """Per tick of ``g``: dropped as a stale repeat (None: none is); per segment: ``run_since`` and
+    ``run_repeats`` after the batch."""
 
     drop: B | None
     run_since: I64
+    run_repeats: I64
 
 
-def stale_repeats(g: Grouped, last_price: F64, run_since: I64, stale_ms: int) -> StaleVerdict:
-    """Judge every tick of ``g`` (accepted so far, grouped by row). ``last_price`` and ``run_since``
-    are per row (the last taken price, NaN: none; the ts its run began)."""
+def stale_repeats(
+    g: Grouped, last_price: F64, run_since: I64, run_repeats: npt.NDArray[np.int32], stale_ms: int
+) -> StaleVerdict:
+    """Judge every tick of ``g`` (accepted so far, grouped by row). ``last_price``, ``run_since`` and
+    ``run_repeats`` are per row (the last taken price, NaN: none; the ts its run began; how many
+    ticks repeated it since)."""
     n = len(g)
     prev = np.empty(n, dtype=np.float64)
     prev[1:] = g.price[:-1]
     prev[g.starts] = last_price[g.seg_rows]
     rep = np.flatnonzero(g.price == prev)  # the repeats (NaN, no tick before, compares false)
     run_after = g.ts[g.ends - 1]  # a segment whose last tick changed the price began a run there
+    repeats_after = np.zeros(g.seg_rows.size, dtype=np.int64)
     if rep.size == 0:
-        return StaleVerdict(None, run_after)
+        return StaleVerdict(None, run_after, repeats_after)
     # Each repeat's run began at the tick before its stretch of consecutive repeats, or before the
     # batch when the stretch starts its segment.
     seg = g.seg_of[rep]
     at_start = rep == g.starts[seg]
     opens = at_start.copy()
     opens[1:] |= rep[1:] != rep[:-1] + 1
-    first = rep[np.maximum.accumulate(np.where(opens, np.arange(rep.size), 0))]
-    began = np.where(first == g.starts[seg], run_since[g.seg_rows[seg]], g.ts[np.maximum(first - 1, 0)])
+    k = np.arange(rep.size)
+    opened = np.maximum.accumulate(np.where(opens, k, 0))
+    first = rep[opened]
+    continued = first == g.starts[seg]  # the stretch continues the run going on before the batch
+    began = np.where(continued, run_since[g.seg_rows[seg]], g.ts[np.maximum(first - 1, 0)])
+    # Repeats of the run so far, this one included.
+    count = k - opened + 1 + np.where(continued, run_repeats[g.seg_rows[seg]], 0)
     last = rep == g.ends[seg] - 1
     run_after = run_after.copy()
     run_after[seg[last]] = began[last]
+    repeats_after[seg[last]] = count[last]
     with np.errstate(invalid="ignore"):
         fine = g.quantum[rep] <= g.price[rep] * FINE_REL  # NaN quantum (unknown): never
-    stale = fine & (g.ts[rep] - began >= stale_ms)
+    stale = fine & (g.ts[rep] - began >= stale_ms) & (count >= MIN_REPEATS)
     if not stale.any():
-        return StaleVerdict(None, run_after)
+        return StaleVerdict(None, run_after, repeats_after)
     drop = np.zeros(n, dtype=bool)
     drop[rep[stale]] = True
-    return StaleVerdict(drop, run_after)
+    return StaleVerdict(drop, run_after, repeats_after)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min
 ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
 
 Memory at the defaults (two rings of 256 points of ts, price, variance rate and quantum exponent):
-2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 154 B of per-row scalars here (56 B of
-them the volatility's last points, 9 B the start of the last price's run and whether it is frozen),
-33 B per move horizon and 65 B of the latest pages (``spike.py``) in the detector, and 9 B for the
-24 h change check (13,110 B per row).
+2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 158 B of per-row scalars here (56 B of
+them the volatility's last points, 13 B the start of the last price's run, its repeats and whether
+it is frozen), 33 B per move horizon and 65 B of the latest pages (``spike.py``) in the detector,
+and 9 B for the 24 h change check (13,114 B per row).
 
 Which ticks extend a series (late ticks and duplicates do not) is decided in ``grouping.py``.
 
@@ -184,7 +184,9 @@ class Windows:
         self.n_ret = np.zeros(0, dtype=np.int64)  # returns seen (z-score warm-up)
         # The ts of the first tick of the run of the last taken price (``stale.py``; NO_TS: none).
         self.run_since = np.zeros(0, dtype=np.int64)
-        # Whether that run was found frozen (``stale.frozen_runs``): a changed price then resumes it.
+        # How many ticks repeated that price since, and whether the run was found frozen
+        # (``stale.py``): a changed price then resumes it.
+        self.run_repeats = np.zeros(0, dtype=np.int32)
         self.run_frozen = np.zeros(0, dtype=bool)
         self.decimals = np.zeros(0, dtype=np.int8)  # finest decimals seen (quantum estimate); -1 none
         # The last three points of the volatility, newest first (price; ts and quantum in effect of
@@ -242,6 +244,7 @@ class Windows:
         self.held_price = ext(self.held_price, np.nan)
         self.held_ts = ext(self.held_ts, NO_TS)
         self.run_since = ext(self.run_since, NO_TS)
+        self.run_repeats = ext(self.run_repeats, 0)
         self.run_frozen = ext(self.run_frozen, False)
         self.left_price = ext(self.left_price, np.nan)
         self.n_ret = ext(self.n_ret, 0)
@@ -265,6 +268,7 @@ class Windows:
         self.held_price[rows] = np.nan
         self.held_ts[rows] = NO_TS
         self.run_since[rows] = NO_TS
+        self.run_repeats[rows] = 0
         self.run_frozen[rows] = False
         self.left_price[rows] = np.nan
         self.n_ret[rows] = 0
@@ -276,7 +280,8 @@ class Windows:
     def arrays(self) -> list[npt.NDArray[Any]]:
         out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.var_prev]
         out += [self.var_raw, self.var_raw_prev]
-        out += [self.held_price, self.held_ts, self.left_price, self.n_ret, self.run_since, self.run_frozen]
+        out += [self.held_price, self.held_ts, self.left_price, self.n_ret]
+        out += [self.run_since, self.run_repeats, self.run_frozen]
         out += [self.decimals, self.vol_price, self.vol_ts, self.vol_q]
         for r in self.rings:
             out += [r.ts, r.price, r.var, r.qexp, r.count]

@@ -22,11 +22,13 @@ from tickerstream.events import Event, SourceEvent, event_from_dict
 THIRTY_MIN_PAGES = 6  # stale_after_s (1800 s) at a page every 5 minutes
 
 
-def run(ticks: list[tuple[str, int, float]], cuts: list[int], e: Engine | None = None) -> list[Event]:
+def run(
+    ticks: list[tuple[str, int, float]], cuts: list[int], e: Engine | None = None, quantum: float = 0.01
+) -> list[Event]:
     e = e or Engine()
     out: list[Event] = []
     for lo, hi in zip([0, *cuts], [*cuts, len(ticks)], strict=True):
-        out += e.process(batch(ticks[lo:hi], 0.01))
+        out += e.process(batch(ticks[lo:hi], quantum))
     return out
 
 
@@ -97,3 +99,17 @@ def test_a_coarse_price_standing_still_is_no_event() -> None:
     """USDT at $1.00 in cents for a day sits in one step legitimately: nothing is dropped, no event."""
     ticks = [("USDT", T0 + k * STEP, 1.0) for k in range(24 * 12)]
     assert run(ticks, []) == []
+
+
+@pytest.mark.parametrize("cuts", [[], [1], [2], [1, 2, 3]])
+def test_a_frozen_source_needs_three_pages_in_a_row(cuts: list[int]) -> None:
+    """USDe to six decimals, a page every 42 minutes: one price on two pages is a stablecoin being
+    stable (nothing dropped, no event); on three it is a frozen source, at the third page."""
+    step = 42 * 60_000
+    two = [("USDE", T0, 0.999751), ("USDE", T0 + step, 0.999751), ("USDE", T0 + 2 * step, 0.99974)]
+    assert run(two, cuts, Engine(), 1e-6) == []
+    three = [("USDE", T0 + k * step, 0.999751) for k in range(3)] + [("USDE", T0 + 3 * step, 0.99974)]
+    e = Engine()
+    got = sources(run(three, cuts, e, 1e-6))
+    assert [(ev.kind, ev.ts) for ev in got] == [("frozen", T0 + 2 * step), ("resumed", T0 + 3 * step)]
+    assert e.stats.stale_repeats == 1
