@@ -42,7 +42,7 @@ from tickerstream.engine.quanta import MIN_ESTIMATED_DECIMALS, UNROUNDED, price_
 from tickerstream.engine.registry import load_coin_pins, load_registry
 from tickerstream.engine.scale import CONFIRM as CONFIRM_SCALE
 from tickerstream.engine.scale import CONFIRM_MS, FACTOR
-from tickerstream.engine.spike import RECENT
+from tickerstream.engine.spike import HOLD_AGAIN_AFTER, RECENT
 from tickerstream.engine.windows import MIN_SHOWN_SHARE
 from tickerstream.events import Event, Move, MoveKind, PegEvent, Quality, Trigger, event_sort_key
 
@@ -108,9 +108,9 @@ class Series:
     var: float = 0.0  # EWMA of r^2 / dt, not debiased
     var_prev: float = 0.0  # ... before the return into the last point (should it be a lone print)
     var_raw: float = 0.0  # the same without the rounding correction (a bound from below)
-    recent: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=RECENT))  # newest last
-    held: bool = False  # the latest page waits for the next (engine/spike.py)
     var_raw_prev: float = 0.0
+    recent: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=RECENT))  # newest last
+    spike_ts: int = -1  # the latest page held for the next one (engine/spike.py; -1: none)
     n_ret: int = 0
     armed: list[bool] = field(default_factory=list)  # per move horizon
     last_trig: list[int] = field(default_factory=list)  # ts of the latest triggering tick, per horizon
@@ -436,18 +436,21 @@ class DequeEngine:
 
     def _held(self, s: Series, ts: int, price: float) -> bool:
         """Whether this page waits for the next one: off the page before it (at most spike_hold_s
-        earlier) and off each of the RECENT latest pages by the smallest threshold, and the page
-        before it was not held. Its change is then undefined: it neither triggers nor recedes."""
+        earlier) and off each of the RECENT latest pages by the smallest threshold, and no page of
+        the series was held in the last HOLD_AGAIN_AFTER x spike_hold_s. Its change is then
+        undefined: it neither triggers nor recedes."""
         m = self.cfg.moves
         far = min(m.threshold_pct) / 100.0
         pages = list(s.recent)
         s.recent.append((ts, price))
         if m.spike_hold_s <= 0 or not pages or ts - pages[-1][0] > m.spike_hold_s * 1000:
-            s.held = False
             return False
-        isolated = all(abs(price - p) >= min(price, p) * far for _, p in pages)
-        s.held = isolated and not s.held
-        return s.held
+        if not all(abs(price - p) >= min(price, p) * far for _, p in pages):
+            return False
+        if s.spike_ts >= 0 and ts - s.spike_ts <= HOLD_AGAIN_AFTER * m.spike_hold_s * 1000:
+            return False
+        s.spike_ts = ts
+        return True
 
     def _move(
         self,

@@ -20,7 +20,7 @@ the rings (an anchor) but not in the volatility. The ts of the first tick of the
 the run was found frozen (``stale.py``). The same EWMA of the squared returns as
 shown, without the rounding correction (``var_raw``, ``var_raw_prev``), bounds the volatility from
 below (``Windows.floored``). Each series' latest pages (``recent_px``, ``recent_ts``) and
-whether the last was held for the next page (``spike_held``, ``spike.py``).
+the ts of the latest page held for the next one (``spike_held_ts``, ``spike.py``).
 
 Versions 3 to 7 are restored. Version 7 (and every older one): the returns as shown are taken to
 have been the corrected ones (the bound then holds nothing up; it builds with the next returns).
@@ -53,6 +53,7 @@ import numpy.typing as npt
 import orjson
 
 from tickerstream.engine.config import EngineConfig
+from tickerstream.engine.grouping import NO_TS
 from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.quality import ChangeCheck
 from tickerstream.engine.quanta import UNROUNDED, exponent_quanta
@@ -131,7 +132,7 @@ def dump(
         vol_ts=win.vol_ts[rows],
         vol_q=win.vol_q[rows],
         armed=det.armed[rows],
-        spike_held=det.spike_held[rows],
+        spike_held_ts=det.spike_held_ts[rows],
         recent_px=det.recent_px[rows],
         recent_ts=det.recent_ts[rows],
         last_fire_ts=det.last_fire_ts[rows],
@@ -236,12 +237,12 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     else:  # older: the volatility's points were the longest ring's
         _vol_points_from_ring(win, rows)
     det.armed[rows] = a["armed"]
-    if "spike_held" in a:  # v8 on
-        det.spike_held[rows] = a["spike_held"]
+    if "spike_held_ts" in a:  # v8 on
+        det.spike_held_ts[rows] = a["spike_held_ts"]
         det.recent_px[rows] = a["recent_px"]
         det.recent_ts[rows] = a["recent_ts"]
     else:  # older: no page was held, and the latest page known is the last tick
-        det.spike_held[rows] = False
+        det.spike_held_ts[rows] = NO_TS
         det.recent_px[rows, 0] = a["last_price"]
         det.recent_ts[rows, 0] = a["last_ts"]
     det.row_threshold[rows] = np.nan  # looked up again from the row's symbol (not state: config)

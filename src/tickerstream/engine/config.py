@@ -77,9 +77,10 @@ class MoveConfig:
     ``symbol_threshold_pct`` overrides ``threshold_pct`` per symbol (``{"BONK": [15.0, 40.0]}``, one
     value per horizon): a 5 % hour is news on BTC and an ordinary hour of a meme coin at 15 %/day
     (z 1.6), and a fixed threshold turns such a coin's calm days into an alert an hour.
-    A page as far off the series' page before it as the symbol's smallest threshold, at most
-    ``spike_hold_s`` after it, waits for the next page (a bad tick or the market: the next page
-    tells; ``engine/spike.py``); 0 judges every page at once.
+    With ``spike_hold_s`` > 0, a page as far off the series' latest pages as the symbol's smallest
+    threshold, at most ``spike_hold_s`` after the page before it, waits for the next page (a bad
+    tick or the market: the next page tells; ``engine/spike.py``); 0 (the default) judges every
+    page at once.
     """
 
     enabled: bool = True
@@ -94,7 +95,7 @@ class MoveConfig:
     recede_ratio: float = 0.5
     cooldown_s: tuple[int, ...] = ()
     rearm_after: float = 0.25
-    spike_hold_s: int = 120
+    spike_hold_s: int = 0
 
     def cooldown_for(self, index: int) -> int:
         """Cooldown in seconds of the ``index``-th horizon."""

@@ -68,11 +68,11 @@ class MoveDetector:
         #: Per row and horizon, the threshold of its symbol (``symbol_threshold_pct``; NaN: not
         #: looked up yet). Only kept when the config overrides a symbol's thresholds.
         self.row_threshold = np.full((0, nh), np.nan)
-        #: Per row, its latest pages (newest first; NO_TS: none) and whether the latest was held for
-        #: the next page (``spike.py``).
+        #: Per row, its latest pages (newest first; NO_TS: none) and the ts of its latest page held for
+        #: the next one (``spike.py``; NO_TS: none).
         self.recent_px = np.full((0, RECENT), np.nan)
         self.recent_ts = np.full((0, RECENT), NO_TS, dtype=np.int64)
-        self.spike_held = np.zeros(0, dtype=bool)
+        self.spike_held_ts = np.zeros(0, dtype=np.int64)
         self.grow(rows)
 
     def grow(self, rows: int) -> None:
@@ -89,7 +89,7 @@ class MoveDetector:
         self.row_threshold = np.concatenate([self.row_threshold, np.full((add, nh), np.nan)])
         self.recent_px = np.concatenate([self.recent_px, np.full((add, RECENT), np.nan)])
         self.recent_ts = np.concatenate([self.recent_ts, np.full((add, RECENT), NO_TS, dtype=np.int64)])
-        self.spike_held = np.concatenate([self.spike_held, np.zeros(add, dtype=bool)])
+        self.spike_held_ts = np.concatenate([self.spike_held_ts, np.full(add, NO_TS, dtype=np.int64)])
 
     def reset(self, rows: I64) -> None:
         self.armed[rows] = True
@@ -100,7 +100,7 @@ class MoveDetector:
         self.row_threshold[rows] = np.nan  # a reused row may hold another symbol
         self.recent_px[rows] = np.nan
         self.recent_ts[rows] = NO_TS
-        self.spike_held[rows] = False
+        self.spike_held_ts[rows] = NO_TS
 
     def _thresholds(self, g: Grouped, names: list[str]) -> F64 | None:
         """Per segment of ``g`` and horizon, its symbol's thresholds; None when no symbol has its
@@ -126,8 +126,7 @@ class MoveDetector:
         else:
             far = np.min(seg_thr, axis=1) / 100.0
         hold_ms = cfg.spike_hold_s * 1000
-        held = held_pages(g, gap_ms, self.recent_px, self.recent_ts, self.spike_held, far, hold_ms)
-        self.spike_held[g.seg_rows] = held[g.ends - 1]
+        held = held_pages(g, gap_ms, self.recent_px, self.recent_ts, self.spike_held_ts, far, hold_ms)
         latest_pages(g, self.recent_px, self.recent_ts)
         return held if held.any() else None
 
@@ -375,7 +374,7 @@ def deepen_at(level: F64 | float, thr: F64 | float) -> F64 | float:
     multiple of the threshold beyond it, and at least a quarter of a threshold beyond it. A 24 h
     move reported at -19.72 % deepened at -20.17 % a page later, 0.45 points on: the grid's
     artefact, which the desk reads as news (the first event already said "about -20 %"); it now
-    deepens at -22.5 % at the earliest. A move reported at -10.6 % still deepens at -20 %."""
+    deepens at -22.22 % at the earliest. A move reported at -10.6 % still deepens at -20 %."""
     out: F64 | float = np.maximum((np.floor(level / thr) + 1.0) * thr, level + 0.25 * thr)
     return out
 

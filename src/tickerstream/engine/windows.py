@@ -16,8 +16,8 @@ ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut
 Memory at the defaults (two rings of 256 points of ts, price, variance rate and quantum exponent):
 2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 158 B of per-row scalars here (56 B of
 them the volatility's last points, 13 B the start of the last price's run, its repeats and whether
-it is frozen), 33 B per move horizon and 65 B of the latest pages (``spike.py``) in the detector,
-and 9 B for the 24 h change check (13,114 B per row).
+it is frozen), 33 B per move horizon and 72 B of the latest pages (``spike.py``) in the detector,
+and 9 B for the 24 h change check (13,121 B per row).
 
 Which ticks extend a series (late ticks and duplicates do not) is decided in ``grouping.py``.
 

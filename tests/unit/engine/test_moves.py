@@ -214,14 +214,13 @@ def test_the_anchor_keeps_its_own_quantum_across_one_dollar(make_engine: Callabl
 
 
 def test_the_day_horizon_fires_at_one_tick_a_second(make_engine: Callable[..., Engine]) -> None:
-    """86,400 ticks a day into 256-point rings: the 24 h change is still measured a day back (at the
-    second tick at 85: the first, 15 % off every page before it a second earlier, waits for it)."""
+    """86,400 ticks a day into 256-point rings: the 24 h change is still measured a day back."""
     n = 86_400 + 3_600
     px = np.where(np.arange(n) < 86_400, 100.0, 85.0)
     ts = T0 + np.arange(n) * 1000
     e = make_engine(*HORIZONS, "moves.zscore_k=1000")
     out = [ev for ev in e.process(TickBatch.from_arrays(["A"] * n, ts, px)) if isinstance(ev, Move)]
-    assert [(m.horizon_s, m.ts) for m in out] == [(3600, T0 + 86_401_000), (86400, T0 + 86_401_000)]
+    assert [(m.horizon_s, m.ts) for m in out] == [(3600, T0 + 86_400_000), (86400, T0 + 86_400_000)]
 
 
 def test_undefined_change_never_rearms(make_engine: Callable[..., Engine]) -> None:

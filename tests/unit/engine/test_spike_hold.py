@@ -1,5 +1,6 @@
-"""A page far off every page just before it, at fast cadence, waits for the next page before a
-move judges it (``engine/spike.py``): a bad tick is no alert, a crash is one page late."""
+"""With ``moves.spike_hold_s`` set (it is off by default), a page far off every page just before it,
+at fast cadence, waits for the next page before a move judges it (``engine/spike.py``): a bad tick
+is no alert, a crash is one page late."""
 
 from __future__ import annotations
 
@@ -23,8 +24,11 @@ def eth(prices: list[float], step_ms: int = MIN, seed: int = 3) -> tuple[list[in
     return [T0 + k * step_ms for k in range(len(px))], px
 
 
+HOLD = "moves.spike_hold_s=120"
+
+
 def moves(ts: list[int], px: list[float], *overrides: str, cuts: list[int] | None = None) -> list[Move]:
-    e = Engine(config(*overrides))
+    e = Engine(config(HOLD, *overrides))
     b = TickBatch.from_arrays(["ETH"] * len(ts), ts, px)
     out: list[Move] = []
     for lo, hi in pairwise([0, *sorted(set(cuts or [])), len(b)]):
@@ -76,6 +80,22 @@ def test_a_live_page_between_lagging_pages_fires_at_the_live_sites_next_page() -
     assert [(m.ts, m.direction) for m in hour] == [(ts[-21 + 5], "down")]
 
 
+def test_a_mirror_paging_more_often_cannot_hold_a_crash_off() -> None:
+    """A live site every minute and a mirror stuck at the old price every 15 s: each live page after
+    a -12 % drop is far off the four latest pages (all the mirror's). Held each time, the crash was
+    never reported; a series holds one page in ten ``spike_hold_s``, so the live site's second page
+    fires."""
+    ts, px = eth([], step_ms=60_000)
+    ts, px = ts[-600:], px[-600:]  # ten calm hours of the live site
+    last, t0 = px[-1], ts[-1]
+    for k in range(60):
+        ts += [t0 + k * 60_000 + 3_000 + j * 15_000 for j in range(4)] + [t0 + (k + 1) * 60_000]
+        px += [last] * 4 + [round(last * 0.88, 2)]
+    hour = [m for m in moves(ts, px) if m.horizon_s == 3600 and m.kind == "new"]
+    first_live = t0 + 60_000
+    assert [(m.ts, m.direction) for m in hour][:1] == [(first_live + 60_000, "down")]
+
+
 def test_slow_pages_are_judged_at_once() -> None:
     """Pages 5 minutes apart (over ``spike_hold_s``, 2 minutes): a -40 % page fires at once."""
     ts, px = eth([0.6, 0.6], step_ms=5 * MIN)
@@ -95,9 +115,9 @@ def test_a_held_page_is_held_across_a_restore() -> None:
     """Restored between a held page and the next, the engine judges as an uninterrupted one."""
     ts, px = eth([1.4, 1.0, 1.0])
     b = TickBatch.from_arrays(["ETH"] * len(ts), ts, px)
-    first = Engine()
+    first = Engine(config(HOLD))
     out = first.process(b.slice(0, len(b) - 2))
-    second = Engine()
+    second = Engine(config(HOLD))
     second.restore(first.checkpoint())
     out += second.process(b.slice(len(b) - 2, len(b)))
     assert [m for m in out if isinstance(m, Move)] == []
