@@ -26,7 +26,12 @@ pytestmark = pytest.mark.timeout(300)
 async def test_a_killed_producer_run_again_loses_nothing(
     kafka_bootstrap: str, kafka_topics: TopicFactory, tmp_path: Path, child_processes: ChildProcesses
 ) -> None:
-    ticks_topic = await kafka_topics.create("ticks", partitions=6)
+    # Stamped with LogAppendTime, as ticker-produce creates its topics: the pages are dated
+    # 2025-01-20, and under CreateTime the broker's retention (7 days) deletes them as soon as a
+    # retention check runs, which on a busy machine came mid-test and "lost" 196,000 ticks.
+    ticks_topic = await kafka_topics.create(
+        "ticks", partitions=6, configs={"message.timestamp.type": "LogAppendTime"}
+    )
     rejects_topic = await kafka_topics.create("rejects", partitions=1)
     total = _write_pages(tmp_path / "pages", pages=300, symbols=2000)
     cmd = produce_cli(
