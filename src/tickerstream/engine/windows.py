@@ -356,8 +356,11 @@ class Windows:
         # yet: the run's first point's). Else the quanta as powers of ten decide (``_finest_points``).
         level = self.vol_q[g.seg_rows[runs.segs_k], 0]
         level = np.where(np.isnan(level), q_k[runs.starts_k], level)
+        # ... and the point before the last one too: undoing a lone print takes the return from it.
+        before = self.vol_q[g.seg_rows[runs.segs_k], 1]
         e_k: npt.NDArray[np.int8] | None = None
-        if not bool((q_k == np.repeat(level, runs.lens_k)).all()):
+        uniform = bool((q_k == np.repeat(level, runs.lens_k)).all())
+        if not uniform or not bool(((before == level) | np.isnan(before)).all()):
             e_k = quantum_exponents(q_k)
             coarse_k = q_k >= g.price[runs.k_idx] * COARSE_REL
             adm = self._finest_points(runs, e_k, coarse_k, g.ts[runs.k_idx], g.seg_rows[runs.segs_k])

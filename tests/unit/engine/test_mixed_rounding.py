@@ -245,3 +245,26 @@ def test_a_finer_page_after_a_coarse_one_is_never_a_lone_print() -> None:
         return w.var[:1].tolist(), w.n_ret[:1].tolist(), w.first_ts[:1].tolist()
 
     assert state(per_tick=True) == state(per_tick=False)
+
+
+def test_a_lone_print_undone_across_batches_keeps_the_quantum_rules() -> None:
+    """0.4874 (four decimals), 0.78 (cents, a lone print), 0.49 (cents): the third point undoes the
+    print and takes its return from 0.4874, across quanta with a coarse end (a cent is 2 % of 0.49),
+    which is no return. In one batch the quanta were checked; with the third point in a batch of its
+    own every point showed the last point's quantum and they were not, so the return counted and a
+    later 24 h move had a z cut by cut but none in one batch (found by a fuzzer)."""
+    ts, px, q = [T0, T0 + 432_060_000, T0 + 432_579_870], [0.4874, 0.78, 0.49], [1e-4, 0.01, 0.01]
+    rng = np.random.default_rng(0)
+    p, t = 0.49, ts[-1]
+    for _ in range(300):
+        t += 600_000
+        p *= float(np.exp(rng.normal(0, 0.01)))
+        fine = rng.random() < 0.5
+        ts.append(t)
+        px.append(round(p, 4 if fine else 2))
+        q.append(1e-4 if fine else 0.01)
+    b = TickBatch.from_arrays(["CCC"] * len(ts), ts, px, q)
+    cfg = ("moves.zscore_k=1.5", "moves.zscore_min_returns=1", "moves.ewma_halflife_s=3600")
+    whole = [ev.to_json() for ev in run(Engine(config(*cfg)), b, [3])]
+    assert whole == [ev.to_json() for ev in run(Engine(config(*cfg)), b, [2, 3])]
+    assert whole == [ev.to_json() for ev in run(Engine(config(*cfg)), b, list(range(1, len(b))))]
