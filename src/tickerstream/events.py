@@ -93,13 +93,7 @@ class Move:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "v": MOVE_SCHEMA_VERSION,
-            "type": self.type,
-            "id": self.id,
-            "symbol": self.symbol,
-            "ts": self.ts,
-            "coin_id": self.coin_id,
-            "currency": self.currency,
+            **_series_head(self, MOVE_SCHEMA_VERSION),
             "from_ts": self.from_ts,
             "horizon_s": self.horizon_s,
             "from_price": self.from_price,
@@ -244,13 +238,7 @@ class Quality:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "v": QUALITY_SCHEMA_VERSION,
-            "type": self.type,
-            "id": self.id,
-            "symbol": self.symbol,
-            "ts": self.ts,
-            "coin_id": self.coin_id,
-            "currency": self.currency,
+            **_series_head(self, QUALITY_SCHEMA_VERSION),
             "kind": self.kind,
             "page_change_pct": self.page_change_pct,
             "page_sign_known": self.page_sign_known,
@@ -298,13 +286,7 @@ class SourceEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "v": SOURCE_SCHEMA_VERSION,
-            "type": self.type,
-            "id": self.id,
-            "symbol": self.symbol,
-            "ts": self.ts,
-            "coin_id": self.coin_id,
-            "currency": self.currency,
+            **_series_head(self, SOURCE_SCHEMA_VERSION),
             "kind": self.kind,
             "price": self.price,
             "frozen_price": self.frozen_price,
@@ -317,6 +299,20 @@ class SourceEvent:
 
 
 Event = Move | PegEvent | Quality | SourceEvent
+
+
+def _series_head(event: Move | Quality | SourceEvent, version: int) -> dict[str, Any]:
+    """The first members of the JSON of an event about one series, in the order every schema lists
+    them (a consumer can read the type and series before the rest)."""
+    return {
+        "v": version,
+        "type": event.type,
+        "id": event.id,
+        "symbol": event.symbol,
+        "ts": event.ts,
+        "coin_id": event.coin_id,
+        "currency": event.currency,
+    }
 
 
 def event_sort_key(event: Event) -> tuple[int, str, str, int, str, str]:

@@ -112,10 +112,10 @@ def latest_pages(g: Grouped, recent_px: F64, recent_ts: I64) -> None:
     rows = g.seg_rows
     lens = g.ends - g.starts
     old_px, old_ts = recent_px[rows], recent_ts[rows]
+    take = np.arange(rows.size)
     for j in range(RECENT):
         from_batch = lens > j
         at = np.maximum(g.ends - 1 - j, 0)
         older = np.clip(j - lens, 0, RECENT - 1)
-        take = np.arange(rows.size)
         recent_px[rows, j] = np.where(from_batch, g.price[at], old_px[take, older])
         recent_ts[rows, j] = np.where(from_batch, g.ts[at], old_ts[take, older])

@@ -72,9 +72,7 @@ def stale_repeats(
     ``run_repeats`` are per row (the last taken price, NaN: none; the ts its run began; how many
     ticks repeated it since)."""
     n = len(g)
-    prev = np.empty(n, dtype=np.float64)
-    prev[1:] = g.price[:-1]
-    prev[g.starts] = last_price[g.seg_rows]
+    prev = _previous_price(g, last_price)
     rep = np.flatnonzero(g.price == prev)  # the repeats (NaN, no tick before, compares false)
     run_after = g.ts[g.ends - 1]  # a segment whose last tick changed the price began a run there
     repeats_after = np.zeros(g.seg_rows.size, dtype=np.int64)
@@ -134,9 +132,7 @@ def frozen_runs(g: Grouped, drop: B | None, last_price: F64, run_since: I64, run
         return FrozenRuns(none, none, none, none, np.zeros(0), before)
     n = len(g)
     i = np.arange(n)
-    prev = np.empty(n, dtype=np.float64)
-    prev[1:] = g.price[:-1]
-    prev[g.starts] = last_price[g.seg_rows]
+    prev = _previous_price(g, last_price)
     change = g.price != prev  # a new run begins (NaN, no tick before: a first run)
     seg_start = i - g.rank
     opener = np.maximum.accumulate(np.where(change, i, -1))
@@ -173,3 +169,11 @@ def frozen_runs(g: Grouped, drop: B | None, last_price: F64, run_since: I64, run
         prev[resumed],
         frozen_tick[g.ends - 1],
     )
+
+
+def _previous_price(g: Grouped, last_price: F64) -> F64:
+    """Per tick, the price of its series' tick before it: in the batch, else the last taken one."""
+    prev = np.empty(len(g), dtype=np.float64)
+    prev[1:] = g.price[:-1]
+    prev[g.starts] = last_price[g.seg_rows]
+    return prev
