@@ -473,7 +473,12 @@ class DequeEngine:
         # before it (however long ago), by its z and the threshold grown to the span (thr x
         # sqrt(span / h)), and a new episode.
         across = a is not None and prev_ts >= 0 and ts - prev_ts > window
-        if a is None or (a[0] < ts - window and not across):
+        if a is not None and a[0] < ts - window and not across:
+            # Later ticks after such a gap: measured from the first point back (after ts - h).
+            ring = s.rings[self.ring_h.index(hs)]
+            k = bisect.bisect_right(ring, ts - hs * 1000, key=_ts_of)
+            a = ring[k] if 0 < k < len(ring) else None
+        if a is None:
             return None  # undefined change: neither triggers nor recedes
         a_ts, a_px, a_var, a_q = a
         # The regime at the anchor, before the move began; none known there (warm-up): no z (the

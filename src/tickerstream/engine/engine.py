@@ -184,11 +184,13 @@ class Engine:
             anchors: dict[int, tuple[I64, F64, F64, F64]] = {}
 
             def anchor(h_ms: int) -> tuple[I64, F64, F64, F64]:
-                """As-of point at ts - h per tick (one search per horizon, shared by its users)."""
+                """As-of point at ts - h per tick (one search per horizon, shared by its users); after
+                a gap over ts - h, the first point back (the 24 h check leaves those out)."""
                 if h_ms not in anchors:
                     k = next(i for i, r in enumerate(win.rings) if r.horizon_ms == h_ms)
+                    window = int(h_ms * (1.0 + self.config.moves.anchor_slack))
                     anchors[h_ms] = win.asof(
-                        win.rings[k], g, kept[k], g.ts - h_ms, v_anchor, qexp, self._lone.get(h_ms)
+                        win.rings[k], g, kept[k], g.ts - h_ms, v_anchor, qexp, self._lone.get(h_ms), window
                     )
                 return anchors[h_ms]
 
@@ -299,12 +301,12 @@ class Engine:
         different times: the first price after a day back, the open of the hourly candle holding
         it), the coarsest quantum of those prices and the tick's, and the variance rate (floored).
         The point an hour before counts only if it is at most an hour older than that (not a
-        price from before a gap)."""
+        price from before a gap), and the first point back after a gap is no day-back price."""
         a_ts, a_px, _, a_q = at_day
         e_ts, earlier_px, _, earlier_q = an_hour_earlier
         _, later_px, _, later_q = an_hour_later
         slack = int(DAY_MS * (1.0 + self.config.moves.anchor_slack))
-        a_ts = np.where(a_ts >= g.ts - slack, a_ts, NO_TS)
+        a_ts = np.where((a_ts >= g.ts - slack) & (a_ts <= g.ts - DAY_MS), a_ts, NO_TS)
         recent = (e_ts != NO_TS) & (e_ts >= g.ts - DAY_MS - 2 * BASE_WINDOW_MS)
         earlier_px = np.where(recent, earlier_px, np.nan)
         base_q = np.fmax(np.fmax(np.fmax(a_q, later_q), np.where(recent, earlier_q, np.nan)), q)

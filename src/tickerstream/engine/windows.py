@@ -647,13 +647,17 @@ class Windows:
         v_rate: F64,
         qexp: npt.NDArray[np.int8],
         lone: tuple[float, float] | None = None,
+        window_ms: int | None = None,
     ) -> tuple[I64, F64, F64, F64]:
         """Per accepted tick i: the latest point of ``ring`` with ts <= target[i] among the points the
         ring held just before tick i (its last ``capacity`` kept points). Returns its ts, price,
         variance rate and quantum, or (NO_TS, NaN, NaN, NaN). ``kept``: which ticks of ``g`` the ring
         keeps; ``v_rate`` and ``qexp`` the batch's variance rates (``returns_and_vol``) and quantum
         exponents. ``lone``: (threshold, agreement) to skip a lone print for the point before it
-        (``lone.py``). Must run before ``write``."""
+        (``lone.py``). ``window_ms``: a point older than this before the tick (the series had a gap
+        over its target) gives way to the first point after the target, when one is held (a move
+        horizon's stand-in after a gap; the point's ts is then after the target). Must run before
+        ``write``."""
         n = len(g)
         cap = ring.capacity
         all_kept = bool(kept.all())  # the common case at slow cadence: nothing thinned
@@ -705,6 +709,18 @@ class Windows:
                 if odd.size:
                     pts = held.point(g, odd, a_seq[odd] - 1, v_rate, qexp)
                     a_ts[odd], a_px[odd], a_var[odd], a_qx[odd] = pts
+        if window_ms is not None:
+            # After a gap over the target: the first point back stands in (the point after the
+            # as-of one, also after a lone print skipped). None is held for the first tick back
+            # itself, which the move detector measures across the gap.
+            stale = np.flatnonzero((a_seq >= 0) & (a_ts < g.ts - window_ms))
+            if stale.size:
+                held = Held(ring, g, w, wrank)
+                flat, b = held.where(stale, a_seq[stale] + 1)
+                ok = (flat >= 0) | (b >= 0)
+                back = stale[ok]
+                pts = held.point(g, back, a_seq[back] + 1, v_rate, qexp)
+                a_ts[back], a_px[back], a_var[back], a_qx[back] = pts
         return a_ts, a_px, a_var, exponent_quanta(a_qx)
 
     def write(self, g: Grouped, kept: list[B], v_rate: F64, qexp: npt.NDArray[np.int8]) -> int:

@@ -223,14 +223,19 @@ def test_the_day_horizon_fires_at_one_tick_a_second(make_engine: Callable[..., E
     assert [(m.horizon_s, m.ts) for m in out] == [(3600, T0 + 86_400_000), (86400, T0 + 86_400_000)]
 
 
-def test_undefined_change_never_rearms(make_engine: Callable[..., Engine]) -> None:
-    """+6 % fires; a gap leaves the next tick without a usable 1 h anchor (NaN change): that is no
-    evidence the move receded, so the still-high price does not fire a second time."""
+def test_pages_after_a_gap_are_measured_from_the_first_page_back(make_engine: Callable[..., Engine]) -> None:
+    """+6 % fires. After a 2 h 10 min gap, 106.5 is measured across it (+0.5 % from 106: the move
+    receded, so re-armed) and 112.5 ten minutes later from the first page back: +5.6 % in 10
+    minutes, a new move. Its 1 h anchor lies before the gap; it used to have no usable anchor
+    (undefined: neither fired nor re-armed) until an hour after the pages came back."""
     e = make_engine(*HORIZONS, "moves.zscore_k=1000", "moves.cooldown_s=[86400, 86400]")
     series = [(T0 + k * 10 * MIN, 100.0) for k in range(7)]
     series += [(T0 + 70 * MIN, 106.0), (T0 + 200 * MIN, 106.5), (T0 + 210 * MIN, 112.5)]
     moves = [m for m in run(e, series) if m.horizon_s == 3600]
-    assert [m.ts for m in moves] == [T0 + 70 * MIN]
+    assert [(m.ts, m.from_ts, m.kind) for m in moves] == [
+        (T0 + 70 * MIN, T0 + 10 * MIN, "new"),
+        (T0 + 210 * MIN, T0 + 200 * MIN, "new"),
+    ]
 
 
 def test_direction_is_the_sign_of_the_change(make_engine: Callable[..., Engine]) -> None:
@@ -453,6 +458,27 @@ def test_a_coin_relisted_after_days_is_reported_from_its_last_page(
         assert {(m.horizon_s, m.trigger) for m in moves} == expected
         assert {(m.ts, m.from_ts, m.kind, m.direction) for m in moves} == {(back, last_ts, "new", "down")}
         assert all(m.zscore is not None and -8 < m.zscore < -4 for m in moves)  # ln(0.6) / (5 % x sqrt d)
+
+
+@pytest.mark.parametrize(("gap_h", "horizon_s"), [(3, 3600), (36, 86400)])
+def test_a_crash_soon_after_a_gap_is_reported_when_it_happens(
+    make_engine: Callable[..., Engine], gap_h: int, horizon_s: int
+) -> None:
+    """Pages every 5 minutes, none for 3 h (36 h), then back at the same price, and 25 % lower 10
+    minutes later. The crash page's as-of point (1 h, or 24 h back) lies before the gap, older than
+    the window: the horizon was blind until a point an hour (a day) back existed, and the crash
+    fired 50 minutes (23 h 50 min) late. Measured from the first page back, it fires at once, in one
+    batch as tick by tick."""
+    pre = [(T0 + k * 5 * MIN, 100.0) for k in range(40 * 12)]  # 40 h, so 24 h has its history
+    back = pre[-1][0] + gap_h * HOUR
+    post = [(back, 100.0), (back + 5 * MIN, 100.0), (back + 10 * MIN, 75.0), (back + 15 * MIN, 75.0)]
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    moves = [m for m in run(e, pre + post) if m.horizon_s == horizon_s]
+    assert [(m.ts, m.from_ts, m.kind, m.change_pct) for m in moves] == [(back + 10 * MIN, back, "new", -25.0)]
+    whole = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    rows = [("A", ts, px) for ts, px in pre + post]
+    in_one = [m for m in whole.process(batch(rows)) if isinstance(m, Move)]
+    assert [m for m in in_one if m.horizon_s == horizon_s] == moves
 
 
 @pytest.mark.parametrize(("back_at", "fires"), [(106.0, False), (111.0, False), (112.0, True)])
