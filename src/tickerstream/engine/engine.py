@@ -226,7 +226,7 @@ class Engine:
         return events
 
     def _drop_scale_jumps(self, g: Grouped, batch: TickBatch, rows: I64, keep: I64 | None) -> Grouped:
-        """A tick at 10x or a tenth of its series' last taken one is a misparse until a second page
+        """A tick at 8x or an eighth of its series' last taken one is a misparse until a second page
         at its scale confirms it (``engine/scale.py``): dropped and counted, never a point, a move
         or a reference price for other instances."""
         win = self.windows

@@ -2,8 +2,11 @@
 
 A page that read ETH 3083.56 as 3.08 (a decimal or thousands separator misread) used to publish a
 -99.9 % move on both horizons at once, z -1755; the page after it, back at 3083, published nothing
-(it was measured from the anchors before the bad page). A price is not plausible at ``FACTOR`` (10)
-times or a tenth of the series' last taken tick: no listed coin does that from one page to the next.
+(it was measured from the anchors before the bad page). A price is not plausible at ``FACTOR`` (8)
+times or an eighth of the series' last taken tick: no listed coin does that from one page to the next.
+Why 8 and not 10: a x10 misread of a price that moved since the last page is not exactly x10
+(3001.00, then 3000.50 read as 30005.0: x9.998, a +900 % move at z 392 when the factor was 10); at
+8 a misread slips only after a 20 % move between two pages.
 Such a tick (a *scale jump*) is dropped (counted, ``EngineStats.scale_jumps``) unless a dropped tick
 confirms its scale:
 
@@ -13,7 +16,7 @@ confirms its scale:
   is within ``CONFIRM`` (2) times of it and at most ``CONFIRM_MS`` (1 h) older: two pages at the
   new scale confirm it, even when pages of the old scale came between (a second source still
   showing the price before a crash, stale or minutes behind). The move of a real change of scale (a
-  redenomination, a crash of more than 90 % in one page) is so reported at the second page that
+  redenomination, a crash of more than 87.5 % in one page) is so reported at the second page that
   shows it, from the price before;
 - except that a jump back to the scale the series left at its latest confirmed jump (within 2x of
   the price before it, ``Windows.left_price``) is confirmed only by the page right before it: a
@@ -37,7 +40,7 @@ grouping rejected a tick behind a dropped one is judged again from all its ticks
 
 Nothing is held back: a dropped tick is not emitted later, so no event waits for a later page. The
 costs: a real scale change loses its first page, a misparse repeated within the hour is taken as
-real (as a redenomination must be), a real crash of more than 90 % that reverts on the next page is
+real (as a redenomination must be), a real crash of more than 87.5 % that reverts on the next page is
 never reported (one page at x0.07 cannot be told from a misparse: it is counted as a dropped
 scale jump, which ``TickerScaleJumps`` alerts on), and a source that shows the old scale for
 good interleaved with live pages is dropped for as long as the live pages come (a real return to
@@ -58,8 +61,9 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
-#: A tick at this multiple of its series' last taken price, or this fraction of it, is a scale jump.
-FACTOR = 10.0
+#: A tick at this multiple of its series' last taken price, or this fraction of it, is a scale jump:
+#: under 10 so that a x10 (or /10) misread still is one after the price moved a little.
+FACTOR = 8.0
 #: A scale jump within this factor of the series' latest dropped tick confirms the dropped tick's scale.
 CONFIRM = 2.0
 #: ... when the dropped tick is at most this much older (ms): pages of a real new scale come again

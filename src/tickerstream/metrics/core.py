@@ -165,7 +165,7 @@ class Metrics:
             "ticker_engine_dropped_ticks",
             "Ticks the engine dropped: late (older than the series' last), duplicate (same ts) or "
             "ambiguous_series (no coin id, and its symbol has several coins' series in its quote) or "
-            "series_limit (a new series beyond windows.max_series) or scale_jump (10x or a tenth of "
+            "series_limit (a new series beyond windows.max_series) or scale_jump (8x or an eighth of "
             "the series' previous tick, not confirmed: a misparsed page).",
             ["reason"],
             registry=r,

@@ -156,3 +156,19 @@ def test_a_return_to_the_scale_left_takes_two_pages_in_a_row(make_engine: Callab
         (series[19][0], 3600, "up"),
     ]
     assert e.stats.scale_jumps == 2
+
+
+@pytest.mark.parametrize(
+    ("shown", "dropped"), [(30005.0, True), (300.05, True), (24010.0, True), (23900.0, False)]
+)
+def test_a_tenfold_misread_after_a_small_move_is_still_a_scale_jump(
+    make_engine: Callable[..., Engine], shown: float, dropped: bool
+) -> None:
+    """ETH 3001.00, then 3000.50 read as 30005.0 (or 300.05): x9.998 (x0.09998), so with the factor
+    at 10 it was taken and published +900 % at z 392. At 8 (x8.0007, 24010) it is dropped, on one
+    page; a page at x7.96 (23900) is taken."""
+    series = [*pages(20, 3000.0, {}), (T0 + 20 * 10 * MIN, 3001.0), (T0 + 21 * 10 * MIN, shown)]
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    moves = feed(e, [("ETH", ts, p) for ts, p in series], [])
+    assert e.stats.scale_jumps == (1 if dropped else 0)
+    assert (moves == []) == dropped
