@@ -33,6 +33,9 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   judged tick below the level resets a confirmation; entering ``unknown`` drops it. So does a tick
   whose rounding allows a higher level than it proves (``Observation.reach``: $0.98 in cents is -150
   to -250 bps) for that level: it neither resets nor joins the confirmation of it.
+- Pages beyond a level that keep coming for ``SUSTAIN_MS`` confirm it even with contradicting
+  pages between them (``_sustain``): two sources that disagree for a quarter of an hour are a
+  depeg until both show the peg (the exit needs consecutive pages back inside).
 - Only confirmed deviations count beyond entry too: the *held* deviation of a tick is the smallest
   among the consecutive judged ticks spanning ``confirm_s`` up to it (``_held``). ``worst_bps`` is
   the largest held deviation of the episode; ``deepened`` fires when the held |judged deviation|
@@ -57,6 +60,13 @@ _LEVELS: tuple[PegState, ...] = ("ok", "warn", "critical")
 #: with pages between them that contradict (a stale mirror still at $1.00 between a live site's
 #: pages at $0.75): the live pages say it twice within the hour.
 BYPASS_WINDOW_MS = 3_600_000
+#: Below the bypass, pages beyond a level on one side that keep coming (each at most
+#: ``SUSTAIN_GAP_MS`` after the one before, ``SUSTAIN_PAGES`` at least) for ``SUSTAIN_MS`` confirm
+#: it whatever pages come between: a stale mirror still at $1.0000 between a live site's pages at
+#: $0.97 breaks every run of consecutive pages, and kept a -300 bps depeg silent for 10 hours.
+SUSTAIN_MS = 900_000
+SUSTAIN_GAP_MS = 900_000
+SUSTAIN_PAGES = 3
 UNKNOWN: PegState = "unknown"
 
 
@@ -94,6 +104,16 @@ class PegTrack:
     #: The last judged tick beyond ``confirm_bypass_bps``: [ts, shown, judged] (None: none since
     #: entering unknown or ever).
     beyond: list[float] | None = None
+    #: The pages beyond the current state on one side that keep coming, contradicted or not
+    #: (``_sustain``): first and last ts (-1: none), side, pages, lowest level, and the smallest
+    #: deviation among them (shown, |judged|).
+    sustain_start: int = -1
+    sustain_last: int = -1
+    sustain_sign: int = 0
+    sustain_pages: int = 0
+    sustain_level: int = 0
+    sustain_shown: float = 0.0
+    sustain_bps: float = 0.0
     sound_since: int = -1  # first judged tick since entering unknown (-1: none)
     first_ts: int = -1
     last_ts: int = -1
@@ -181,6 +201,7 @@ class PegStateMachine:
         # Leaving needs judged ticks from here on (ambiguous pages alone may have led here).
         t.recent.clear()
         t.beyond = None
+        t.sustain_start = -1
         t.sound_since = -1
         return ev
 
@@ -331,12 +352,18 @@ class PegStateMachine:
             else:
                 t.confirm_level = min(t.confirm_level, level)
             t.confirm_ticks += 1
-            if obs.ts - t.confirm_start < spec.confirm_s * 1000:
+            sustained = self._sustain(t, obs, level)
+            if obs.ts - t.confirm_start >= spec.confirm_s * 1000:
+                # The trailing ticks beyond a higher level may span confirm_s too (they are what held).
+                confirmed = _level(spec, held[1]) if held is not None else 0
+                level, start = max(t.confirm_level, confirmed), t.confirm_start
+            elif sustained:
+                level, start = t.sustain_level, t.sustain_start
+                held = (t.sustain_shown, t.sustain_bps)
+            else:
                 return None
-            # The trailing ticks beyond a higher level may span confirm_s too (they are what held).
-            confirmed = _level(spec, held[1]) if held is not None else 0
-            level, start = max(t.confirm_level, confirmed), t.confirm_start
         t.streak_ticks = 0
+        t.sustain_start = -1
         self._confirm_from_trailing(spec, t, level)
         prev = t.state
         duration = None
@@ -354,6 +381,25 @@ class PegStateMachine:
         t.reported_bps = max(t.reported_bps, depth)
         t.state = _LEVELS[level]
         return self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
+
+    @staticmethod
+    def _sustain(t: PegTrack, obs: Observation, level: int) -> bool:
+        """Count a page beyond the current state (at ``level``) into the pages on its side that keep
+        coming, whatever came between; True once they confirm their lowest level. Market-data
+        bad-tick filters accept a price that persists; here it must persist for ``SUSTAIN_MS`` on
+        ``SUSTAIN_PAGES`` pages, so one bad page or a short burst never does."""
+        assert obs.judged is not None and obs.shown is not None
+        sign = 1 if obs.judged > 0 else -1
+        dev = abs(obs.judged)
+        if t.sustain_start < 0 or sign != t.sustain_sign or obs.ts - t.sustain_last > SUSTAIN_GAP_MS:
+            t.sustain_start, t.sustain_sign, t.sustain_pages, t.sustain_level = obs.ts, sign, 0, level
+            t.sustain_shown, t.sustain_bps = obs.shown, dev
+        t.sustain_last = obs.ts
+        t.sustain_pages += 1
+        t.sustain_level = min(t.sustain_level, level)
+        if dev < t.sustain_bps:
+            t.sustain_shown, t.sustain_bps = obs.shown, dev
+        return t.sustain_pages >= SUSTAIN_PAGES and obs.ts - t.sustain_start >= SUSTAIN_MS
 
     @staticmethod
     def _confirm_from_trailing(spec: PegSpec, t: PegTrack, level: int) -> None:

@@ -31,6 +31,10 @@
   beyond the bypass right after a restore waits for a second one, as after any first page. A
   confirmation keeps its side (``confirm_sign``); one in progress in v1-v7 restarts at the next
   page (a restore delays an entry by at most ``confirm_s``).
+- v9: a track keeps the pages beyond its state that keep coming (``sustain_*``: a level confirmed
+  by its persistence beside contradicting pages). v1-v8 restore without them: such a
+  confirmation in progress restarts at the next page (a restore delays it by at most
+  ``SUSTAIN_MS``).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from tickerstream.engine.pegref import RefHistory, runs_since
 from tickerstream.engine.pegstate import PegTrack
 
 #: Version of the JSON ``PegMonitor.export`` gives (inside the engine checkpoint).
-STATE_VERSION = 8
+STATE_VERSION = 9
 
 #: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown; ``UNJUDGEABLE``:
 #: a page whose coin is not known, which only says the peg was not judged at ts).
@@ -61,7 +65,7 @@ def read_tracks(state: dict[str, Any]) -> dict[str, PegTrack]:
     version = state.get("version", 1)
     if version == 1:
         return _streaks_as_fine(_tracks_from_v1(state["tracks"]))
-    if version in (2, 3, 4, 5, 6, 7, STATE_VERSION):
+    if version in (2, 3, 4, 5, 6, 7, 8, STATE_VERSION):
         try:
             tracks = state["tracks"].items()
             out = {s: PegTrack.from_json(_track_v5(t) if version < 5 else t) for s, t in tracks}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.support.engine import MIN, T0, peg_events_of
 from tickerstream.engine import Engine
 from tickerstream.events import PegEvent
@@ -94,3 +96,55 @@ def test_bad_prints_on_either_side_confirm_nothing(make_engine: Callable[..., En
     ticks[10] = ("USDC", T0 + 30 * MIN, 0.75)
     ticks[11] = ("USDC", T0 + 33 * MIN, 1.30)
     assert run(make_engine(), ticks) == []
+
+
+def mirrored(live: float, hours: float, mirror: float = 1.0) -> list[Tick]:
+    """A live site showing USDC at ``live`` every 2 minutes, a mirror stuck at ``mirror`` paging a
+    minute after each."""
+    n = int(hours * 30)
+    live_pages = [("USDC", T0 + k * 2 * MIN, live) for k in range(n)]
+    return sorted(
+        live_pages + [("USDC", T0 + k * 2 * MIN + MIN, mirror) for k in range(n)], key=lambda t: t[1]
+    )
+
+
+def test_a_depeg_beside_a_stale_mirror_at_par_is_confirmed_by_its_persistence(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """USDC at 0.9700 (-300 bps) on a live site, a mirror still at 1.0000 between its pages, for
+    10 hours: each mirror page broke the run of consecutive pages, below the bypass nothing else
+    confirmed it, and the depeg was silent for the 10 hours. Pages beyond the level that keep
+    coming for a quarter of an hour confirm it: critical 15 minutes in, from the first page, and it
+    stays (the mirror's pages never make two in a row back inside)."""
+    evs = run(make_engine(), mirrored(0.97, 10))
+    changes = [
+        (ev.ts, ev.prev_state, ev.state, ev.episode_start, ev.worst_bps) for ev in evs if ev.kind == "change"
+    ]
+    assert changes == [(T0 + 16 * MIN, "ok", "critical", T0, -300.0)]
+    assert {ev.state for ev in evs} == {"critical"}
+
+
+@pytest.mark.parametrize("burst_pages", [2, 7])
+def test_a_short_burst_of_bad_pages_beside_good_ones_pages_nobody(
+    make_engine: Callable[..., Engine], burst_pages: int
+) -> None:
+    """Bad pages at 0.97 between good pages at par: two pages 2 minutes apart, or seven spanning
+    12 minutes, are not a depeg that persisted (and one bad site's burst is the common case)."""
+    ticks = mirrored(1.0, 2, mirror=1.0)
+    for k in range(burst_pages):
+        i = 20 + 2 * k
+        ticks[i] = ("USDC", ticks[i][1], 0.97)
+    assert run(make_engine(), ticks) == []
+
+
+def test_a_persisting_depeg_is_confirmed_across_a_restore(make_engine: Callable[..., Engine]) -> None:
+    """The pages that keep coming are in the checkpoint: restored after 9 minutes of them, the
+    depeg is confirmed at the same page as without a restore."""
+    ticks = mirrored(0.97, 1)
+    first = make_engine()
+    got = run(first, ticks[:10])
+    second = make_engine()
+    second.restore(first.checkpoint())
+    got += run(second, ticks[10:])
+    assert got == run(make_engine(), ticks)
+    assert [ev.ts for ev in got if ev.kind == "change"] == [T0 + 16 * MIN]
