@@ -41,7 +41,7 @@ from tickerstream.engine.quality import (
 from tickerstream.engine.quanta import MIN_ESTIMATED_DECIMALS, UNROUNDED, price_decimals
 from tickerstream.engine.registry import load_coin_pins, load_registry
 from tickerstream.engine.scale import CONFIRM as CONFIRM_SCALE
-from tickerstream.engine.scale import CONFIRM_MS, FACTOR
+from tickerstream.engine.scale import CONFIRM_MS, FACTOR, SETTLE_MS, SHIFT_TOL
 from tickerstream.engine.spike import HOLD_AGAIN_AFTER, RECENT
 from tickerstream.engine.windows import MIN_SHOWN_SHARE
 from tickerstream.events import Event, Move, MoveKind, PegEvent, Quality, Trigger, event_sort_key
@@ -103,6 +103,7 @@ class Series:
     held_px: float = NAN  # price of the latest tick dropped as a scale jump (NaN: none, or confirmed)
     held_ts: int = -1  # ... its ts
     left_px: float = NAN  # the last taken price before the latest confirmed scale jump
+    prior: float = NAN  # a USD peg's target: the price taken as before its first page (NaN: none)
     decimals: int = -1  # most decimals a price without a quantum needed so far
     first_ts: int = -1
     var: float = 0.0  # EWMA of r^2 / dt, not debiased
@@ -202,6 +203,7 @@ class DequeEngine:
         rows = self.by_symbol[symbol]
         for s in rows:
             s.peg = s.reference = s.shared = False
+            s.prior = NAN
         if not self.pegs.is_relevant(symbol):
             return
         pin = self.pins.get(symbol)
@@ -209,6 +211,9 @@ class DequeEngine:
         if len(cands) == 1:
             cands[0].peg = True
             cands[0].reference = symbol in self.pegs.by_ref
+            spec = self.pegs.specs.get(symbol)
+            if spec is not None and spec.peg == "USD":
+                cands[0].prior = spec.ratio
             self.unjudged.discard(symbol)
         elif len(cands) > 1:
             self.unjudged.add(symbol)
@@ -261,19 +266,24 @@ class DequeEngine:
                     self.stats.late += 1
                 self.pegs.release_due(after, pegs)
                 continue
-            # A scale jump (10x or a tenth of the last taken tick; none before one is taken) is
-            # dropped, and is then nothing, not even a last price, unless the latest dropped tick
-            # confirms its scale: within 2x of it and at most an hour older, and (for a jump back
-            # to the scale left at the latest confirmed jump) right before it, no taken tick between.
-            last = s.last_px
+            # A scale jump (8x or an eighth of the last taken tick; before one is taken, of a USD
+            # peg's target, else none) is dropped, and is then nothing, not even a last price,
+            # unless the latest dropped tick confirms its scale: within 2x of it and at most an
+            # hour older, and (for a jump back to the scale left at the latest confirmed jump)
+            # right before it, no taken tick between; a jump by a power of ten (a decimal shift)
+            # only when no tick was taken for 30 minutes, and never from a peg's target.
+            first = not s.last_px > 0
+            last = s.prior if first else s.last_px
             r = price / last if last > 0 else NAN
             if r >= FACTOR or r <= 1.0 / FACTOR:
                 held = s.held_px
+                shift = r > 0 and abs(math.log10(r) - round(math.log10(r))) <= math.log10(SHIFT_TOL)
                 if (
                     held == held
                     and ts - s.held_ts <= CONFIRM_MS
                     and _same_scale(price, held)
                     and (s.held_ts > s.last_ts or not _same_scale(price, s.left_px))
+                    and not (shift and (first or ts - s.last_ts < SETTLE_MS))
                 ):
                     s.left_px = last
                     s.held_px = NAN

@@ -230,7 +230,8 @@ class Engine:
         at its scale confirms it (``engine/scale.py``): dropped and counted, never a point, a move
         or a reference price for other instances."""
         win = self.windows
-        state = RowState(win.last_price, win.last_ts, win.held_price, win.held_ts, win.left_price)
+        prior = self._peg_feed.scale_prior
+        state = RowState(win.last_price, win.last_ts, win.held_price, win.held_ts, win.left_price, prior)
         verdict = scale_jumps(g, batch, rows, state)
         if verdict is None:
             return g

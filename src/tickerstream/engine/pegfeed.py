@@ -49,6 +49,9 @@ class PegFeed:
         # per row: a series of a pegged symbol that several coins share, none pinned: its pages are
         # pages the peg cannot be judged on
         self.unjudgeable_rows = np.zeros(rows, dtype=bool)
+        # per row: the price a USD peg's series is expected at (its target; NaN: none), which the
+        # scale rule takes for the price before the series' first page (``engine/scale.py``)
+        self.scale_prior = np.full(rows, np.nan)
         self._unjudged: set[str] = set()  # pegged/reference symbols already logged as ambiguous
         self._other_coin: set[SeriesKey] = set()  # series logged as another coin than the registry's
 
@@ -56,11 +59,15 @@ class PegFeed:
         self.relevant = _grown(self.relevant, rows)
         self.reference = _grown(self.reference, rows)
         self.unjudgeable_rows = _grown(self.unjudgeable_rows, rows)
+        prior = np.full(rows, np.nan)
+        prior[: self.scale_prior.shape[0]] = self.scale_prior
+        self.scale_prior = prior
 
     def forget(self, rows: I64, symbols: set[str]) -> None:
         self.relevant[rows] = False
         self.reference[rows] = False
         self.unjudgeable_rows[rows] = False
+        self.scale_prior[rows] = np.nan
         self._unjudged -= symbols
         self._stats.peg_ambiguous = len(self._unjudged)
 
@@ -77,6 +84,7 @@ class PegFeed:
         self.relevant[rows] = False
         self.reference[rows] = False
         self.unjudgeable_rows[rows] = False
+        self.scale_prior[rows] = np.nan
         if not self.pegs.is_relevant(symbol):
             return
         pin = self._coin_pins.get(symbol)
@@ -99,6 +107,9 @@ class PegFeed:
         if len(candidates) == 1:
             self.relevant[candidates[0]] = True
             self.reference[candidates[0]] = symbol in self.pegs.by_ref
+            spec = self.pegs.specs.get(symbol)
+            if spec is not None and spec.peg == "USD":
+                self.scale_prior[candidates[0]] = spec.ratio
             self._unjudged.discard(symbol)
         elif len(candidates) > 1:
             self.unjudgeable_rows[candidates] = symbol in self.pegs.specs

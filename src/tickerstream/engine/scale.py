@@ -23,6 +23,18 @@ confirms its scale:
   source still showing the old scale for good (stale) is dropped page after page (and counted, so
   alerted on) while the new scale keeps coming, instead of taking each source every other page and
   flapping between the two; a real return shows on two pages in a row and is taken from the second;
+- except that a jump by a power of ten (within ``SHIFT_TOL``: x10, x100, /1000 ... of the last taken
+  price) is confirmed only once no page of the old scale was taken for ``SETTLE_MS`` (30 min): that
+  is a decimal shift, the shape of a misread, and a site misreading every page (USDC at 100.00
+  between another site's 1.0000) confirmed its scale at its second page, took the series over
+  (each correct page then a jump back, dropped) and published +9,900 % and a critical depeg at
+  +990,000 bps that never ended. Such pages are now dropped for as long as the right scale keeps
+  coming; a real redenomination (every source at the new scale) is confirmed half an hour after
+  the last page of the old one. A crash to 0.079 of the price is no decimal shift and confirms as
+  above;
+- before the series' first taken tick, a USD peg's tick is judged against the peg's target
+  (``RowState.prior``), and a decimal shift from it is never confirmed: the misreading site's
+  pages cannot start the series either;
 - otherwise it is dropped and becomes the series' latest dropped tick.
 
 Why an hour: pages come every few minutes, so a source that shows a real new scale shows it again
@@ -49,6 +61,7 @@ the old scale needs two pages in a row).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,12 +82,28 @@ CONFIRM = 2.0
 #: ... when the dropped tick is at most this much older (ms): pages of a real new scale come again
 #: well within an hour; a misparse recurring less often than that stays dropped.
 CONFIRM_MS = 3_600_000
+#: A jump within this factor of a power of ten is a decimal shift (a misread's shape): consecutive
+#: pages differ by a few percent, so a misread of either is x10^k within a few percent of the last
+#: taken one.
+SHIFT_TOL = 1.05
+#: ... confirmed only when no page at the old scale was taken for this long (ms).
+SETTLE_MS = 1_800_000
+_SHIFT_TOL_LOG = math.log10(SHIFT_TOL)
 
 
 def _is_jump(ratio: F64) -> B:
     with np.errstate(invalid="ignore"):
         out: B = (ratio >= FACTOR) | (ratio <= 1.0 / FACTOR)  # NaN (no previous tick): no
     return out
+
+
+def _decimal_shift(ratio: float) -> bool:
+    """Is ``ratio`` (a scale jump's, so at least ``FACTOR`` or at most its inverse) a power of ten
+    within ``SHIFT_TOL``? (A zero price is a jump but no shift.)"""
+    if not ratio > 0:
+        return False
+    d = abs(math.log10(ratio))
+    return abs(d - round(d)) <= _SHIFT_TOL_LOG
 
 
 #: Per tick outcomes of :func:`_decide`.
@@ -87,22 +116,26 @@ State = tuple[float, int, float, int, float]
 @dataclass(frozen=True, slots=True)
 class RowState:
     """Per row: ``last_price``, ``last_ts`` the last taken tick, ``held``, ``held_ts`` the latest
-    dropped tick (NaN: none), ``left`` the price before the latest confirmed jump."""
+    dropped tick (NaN: none), ``left`` the price before the latest confirmed jump, ``prior`` the
+    price expected before the first page (a USD peg's target; NaN: none)."""
 
     last_price: F64
     last_ts: I64
     held: F64
     held_ts: I64
     left: F64
+    prior: F64
 
-    def of(self, row: int) -> State:
-        return (
+    def of(self, row: int) -> tuple[State, float]:
+        """The row's state and its prior."""
+        state = (
             float(self.last_price[row]),
             int(self.last_ts[row]),
             float(self.held[row]),
             int(self.held_ts[row]),
             float(self.left[row]),
         )
+        return state, float(self.prior[row])
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +152,22 @@ class ScaleVerdict:
     left: F64
 
 
-def _decide(price: list[float], ts: list[int], out: npt.NDArray[np.int8], state: State) -> State:
+def _decide(
+    price: list[float], ts: list[int], out: npt.NDArray[np.int8], state: State, prior: float = math.nan
+) -> State:
     """The rule for the ticks of one row, one by one in stream order (``out[i]``: the outcome of
     tick i). A tick at or before the last taken ts is a duplicate or late (the grouping's policy,
     ``grouping.py``): only a taken tick moves that ts, so a dropped jump never hides the page after
-    it. Returns the row's state after these ticks."""
+    it. Before the row's first taken tick, a page is judged against ``prior`` (NaN: none) and a
+    decimal shift from it is never confirmed. Returns the row's state after these ticks."""
     last, last_t, hp, ht, lp = state
     for i, (p, t) in enumerate(zip(price, ts, strict=True)):
         if t <= last_t:
             out[i] = DUPLICATE if t == last_t else LATE
             continue
-        r = p / last if last > 0 else float("nan")  # NaN: no taken tick yet
+        first = not last > 0  # no taken tick yet (NaN)
+        base = prior if first else last
+        r = p / base if base > 0 else float("nan")  # NaN: nothing to judge against
         if not (r >= FACTOR or r <= 1.0 / FACTOR):
             last, last_t = p, t
         elif (
@@ -138,9 +176,11 @@ def _decide(price: list[float], ts: list[int], out: npt.NDArray[np.int8], state:
             and 1.0 / CONFIRM <= p / hp <= CONFIRM
             # back to the scale left at the latest confirmed jump: two pages in a row
             and (ht > last_t or not 1.0 / CONFIRM <= p / lp <= CONFIRM)
+            # a decimal shift: only once the old scale is gone (a USD peg's first pages: never)
+            and not (_decimal_shift(r) and (first or t - last_t < SETTLE_MS))
         ):
             # a second page at the dropped one's scale: confirmed
-            lp, last, last_t, hp = last, p, t, float("nan")
+            lp, last, last_t, hp = base, p, t, float("nan")
         else:
             out[i] = DROPPED
             hp, ht = p, t
@@ -153,6 +193,9 @@ def scale_jumps(g: Grouped, batch: TickBatch, batch_rows: I64, state: RowState) 
     prev = np.empty(len(g), dtype=np.float64)
     prev[1:] = g.price[:-1]
     prev[g.starts] = state.last_price[g.seg_rows]
+    fresh = np.isnan(prev[g.starts])
+    if fresh.any():  # a series' first ticks: a USD peg's are judged against its target
+        prev[g.starts[fresh]] = state.prior[g.seg_rows[fresh]]
     with np.errstate(invalid="ignore", divide="ignore"):
         jump = _is_jump(g.price / prev)
     if not jump.any():  # no tick is a jump from the tick before: every tick is taken, state unchanged
@@ -162,7 +205,7 @@ def scale_jumps(g: Grouped, batch: TickBatch, batch_rows: I64, state: RowState) 
     outcome = np.zeros(len(g), dtype=np.int8)
     rows = g.seg_rows[segs]
     after = [
-        _decide(g.price[lo:hi].tolist(), g.ts[lo:hi].tolist(), outcome[lo:hi], state.of(row))
+        _decide(g.price[lo:hi].tolist(), g.ts[lo:hi].tolist(), outcome[lo:hi], *state.of(row))
         for lo, hi, row in zip(g.starts[segs].tolist(), g.ends[segs].tolist(), rows.tolist(), strict=True)
     ]
     drop = outcome == DROPPED
@@ -220,11 +263,11 @@ def _rejudged(
     price, ts = batch.price[pos].tolist(), batch.ts[pos].tolist()
     late, duplicates = g.late, g.duplicates
     for lo, hi, row in zip(starts.tolist(), ends.tolist(), r[starts].tolist(), strict=True):
-        before = state.of(row)
+        before, prior = state.of(row)
         was_late, was_duplicate = _rejections(ts[lo:hi], before[1])  # the grouping's counts
         late -= was_late
         duplicates -= was_duplicate
-        after[row] = _decide(price[lo:hi], ts[lo:hi], outcome[lo:hi], before)
+        after[row] = _decide(price[lo:hi], ts[lo:hi], outcome[lo:hi], before, prior)
     late += int(np.count_nonzero(outcome == LATE))
     duplicates += int(np.count_nonzero(outcome == DUPLICATE))
     others = ~np.isin(g.rows, shadowed) & ~drop

@@ -66,16 +66,57 @@ def test_a_scale_error_is_dropped_across_a_checkpoint(make_engine: Callable[...,
 
 
 def test_a_real_change_of_scale_is_reported_one_page_late(make_engine: Callable[..., Engine]) -> None:
-    """A redenomination (or a crash of more than 90 % in one page) that holds: the first page is
+    """A crash of more than 87.5 % in one page (to 0.05 of the price) that holds: the first page is
     dropped, the second confirms the scale and its move is reported, from the price before."""
-    series = pages(20, 3000.0, {k: 1e-3 for k in range(12, 20)})
+    series = pages(20, 3000.0, {k: 0.05 for k in range(12, 20)})
     e = make_engine(*HORIZONS, "moves.zscore_k=1000")
     moves = feed(e, [("ETH", ts, p) for ts, p in series], [])
     assert [(m.ts, m.horizon_s, m.kind, m.from_price) for m in moves] == [
         (series[13][0], 3600, "new", series[7][1])
     ]
-    assert moves[0].change_pct < -99.0
+    assert moves[0].change_pct < -94.0
     assert e.stats.scale_jumps == 1
+
+
+def test_a_decimal_shift_is_taken_once_the_old_scale_is_gone(make_engine: Callable[..., Engine]) -> None:
+    """A redenomination to a thousandth on every page (10-minute pages): a jump by a power of ten is
+    a misread's shape, so it is confirmed only once no page at the old scale came for half an hour,
+    at the fourth page of the new scale (the first three dropped), from the price before."""
+    series = pages(20, 3000.0, {k: 1e-3 for k in range(12, 20)})
+    e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+    moves = feed(e, [("ETH", ts, p) for ts, p in series], [])
+    assert [(m.ts, m.horizon_s, m.kind, m.from_price) for m in moves] == [
+        (series[14][0], 3600, "new", series[8][1])
+    ]
+    assert e.stats.scale_jumps == 2
+
+
+@pytest.mark.parametrize("symbol", ["USDC", "FOO"])
+@pytest.mark.parametrize("factor", [100.0, 0.01, 1000.0])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_site_misreading_every_page_never_takes_the_series_over(
+    make_engine: Callable[..., Engine], symbol: str, factor: float, seed: int
+) -> None:
+    """USDC from a site at 1.0000 and a second site showing every page x100 (or /100, x1000), the
+    two paging in random order for 6 hours. The bad site's second page confirmed its scale: the
+    series became 100.00, every correct page was dropped as a jump back, and it published
+    +9,900 % and a critical depeg at +990,000 bps that never ended. Now every bad page is dropped
+    (and counted) and nothing is published. The same for a coin without a peg (FOO) whose first
+    page is a correct one: with no price expected before it, a series whose first pages are the bad
+    site's keeps that scale (docs/moves.md)."""
+    rng = np.random.default_rng(seed)
+    ticks = []
+    for k in range(6 * 60):
+        good = round(1.0 + float(rng.normal(0.0, 0.0001)), 4)
+        bad = k > 0 and rng.random() < 0.5 if symbol == "FOO" else rng.random() < 0.5
+        ticks.append((symbol, T0 + k * MIN, round(good * factor, 4) if bad else good))
+    n_bad = sum(1 for _, _, p in ticks if p > 2.0 or p < 0.5)
+    e = make_engine(*HORIZONS)
+    events = []
+    for lo in range(0, len(ticks), 7):
+        events += e.process(batch(ticks[lo : lo + 7], 0.0001))
+    assert events == []
+    assert e.stats.scale_jumps == n_bad
 
 
 @pytest.mark.parametrize("cuts", [[], [41, 42, 43], list(range(1, 80, 3))])
@@ -133,7 +174,7 @@ def test_a_version_4_checkpoint_keeps_the_dropped_page(make_engine: Callable[...
     """Version 4 restores: its dropped page (without a ts, dated at the last taken page) still
     confirms the next page at its scale, so a redenomination cut by the restore after its first
     page is reported at its second, as without the restore."""
-    series = [("ETH", ts, p) for ts, p in pages(20, 3000.0, {k: 1e-3 for k in range(12, 20)})]
+    series = [("ETH", ts, p) for ts, p in pages(20, 3000.0, {k: 0.05 for k in range(12, 20)})]
     whole = make_engine(*HORIZONS, "moves.zscore_k=1000")
     expected = feed(whole, series, [])
     first = make_engine(*HORIZONS, "moves.zscore_k=1000")
@@ -146,9 +187,9 @@ def test_a_version_4_checkpoint_keeps_the_dropped_page(make_engine: Callable[...
 
 
 def test_a_return_to_the_scale_left_takes_two_pages_in_a_row(make_engine: Callable[..., Engine]) -> None:
-    """3000 for 12 pages, 3 for 6 (a confirmed scale change), then 3000 again for good: the first
-    page back is dropped, the second (right after it) confirms the return."""
-    series = pages(24, 3000.0, {k: 1e-3 for k in range(12, 18)})
+    """3000 for 12 pages, 150 for 6 (a confirmed crash), then 3000 again for good: the first page
+    back is dropped, the second (right after it) confirms the return."""
+    series = pages(24, 3000.0, {k: 0.05 for k in range(12, 18)})
     e = make_engine(*HORIZONS, "moves.zscore_k=1000")
     moves = feed(e, [("ETH", ts, p) for ts, p in series], [])
     assert [(m.ts, m.horizon_s, m.direction) for m in moves if m.kind == "new"] == [
