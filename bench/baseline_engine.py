@@ -25,7 +25,7 @@ from operator import itemgetter
 import numpy as np
 
 from tickerstream.engine import EngineConfig, EngineStats, TickBatch
-from tickerstream.engine.lone import is_lone
+from tickerstream.engine.lone import is_lone, pair_span_ms
 from tickerstream.engine.moves import NEVER, deepen_at
 from tickerstream.engine.pegs import PegMonitor
 from tickerstream.engine.pegstore import UNJUDGEABLE
@@ -135,9 +135,10 @@ class DequeEngine:
         # The sigma floor as a variance rate, spelled as each engine module does (same rounding).
         self.floor_rate = (m.sigma_floor_daily * m.sigma_floor_daily) / 86_400.0
         self.day_floor_rate = m.sigma_floor_daily**2 / 86_400.0
-        #: Per move horizon (ms): (threshold as a fraction, agreement) of its lone-print test.
+        #: Per move horizon (ms): (threshold as a fraction, agreement, longest pair span in ms) of
+        #: its lone-print test.
         self.lone = {
-            h * 1000: (thr / 100.0, m.recede_ratio)
+            h * 1000: (thr / 100.0, m.recede_ratio, pair_span_ms(h * 1000))
             for h, thr in zip(m.horizons_s, m.threshold_pct, strict=True)
             if m.enabled
         }
@@ -420,28 +421,52 @@ class DequeEngine:
 
     @staticmethod
     def _asof(
-        ring: deque[Point], target: int, price: float = NAN, lone: tuple[float, float] | None = None
+        ring: deque[Point], target: int, price: float = NAN, lone: tuple[float, float, int] | None = None
     ) -> Point | None:
         """The latest point at or before ``target`` among those the ring holds before this tick.
         ``lone``: (threshold, agreement) of a move horizon: an anchor far off both its neighbours,
         which agree with each other, is a lone print and the point before it stands in (lone.py);
-        only anchors the tick's price is not back near are looked at."""
+        so is an anchor of a lone pair (two points in a row each far off the points around them,
+        which agree), for which the point before the pair stands in. Only anchors the tick's price
+        is not back near are looked at."""
         j = bisect.bisect_right(ring, target, key=_ts_of) - 1
         if j < 0:
             return None
         pt = ring[j]
         if lone is not None:
-            x, agree = lone
+            x, agree, pair_ms = lone
             p = pt[1]
             if abs(price - p) >= p * (x * agree):
-                after = ring[j + 1][1] if j + 1 < len(ring) else NAN
-                if abs(p - after) >= after * x:
-                    before = ring[j - 1][1] if j >= 1 else NAN
-                    up = p >= before * (1.0 + x) and p >= after * (1.0 + x)
-                    down = p <= before * (1.0 - x) and p <= after * (1.0 - x)
-                    near = abs(_div(after, before) - 1.0) < x * agree
-                    if (up or down) and near:
-                        return ring[j - 1]
+
+                def px(k: int) -> float:
+                    return ring[k][1] if 0 <= k < len(ring) else NAN
+
+                def beyond(b: float, a: float, *ps: float) -> bool:
+                    """Each of ``ps`` at least x beyond both b and a on one side; b, a agree."""
+                    up = all(q >= b * (1.0 + x) and q >= a * (1.0 + x) for q in ps)
+                    down = all(q <= b * (1.0 - x) and q <= a * (1.0 - x) for q in ps)
+                    return (up or down) and abs(_div(a, b) - 1.0) < x * agree
+
+                before, after = px(j - 1), px(j + 1)
+                far_before, far_after = abs(p - before) >= before * x, abs(p - after) >= after * x
+                if far_before and far_after and beyond(before, after, p):
+                    return ring[j - 1]
+                # a pair: the anchor is its second point, or its first (the points around it at
+                # most pair_ms apart)
+                if (
+                    far_after
+                    and not far_before
+                    and beyond(px(j - 2), after, before, p)
+                    and ring[j + 1][0] - ring[j - 2][0] <= pair_ms
+                ):
+                    return ring[j - 2]
+                if (
+                    far_before
+                    and not far_after
+                    and beyond(before, px(j + 2), p, after)
+                    and ring[j + 2][0] - ring[j - 1][0] <= pair_ms
+                ):
+                    return ring[j - 1]
         return pt
 
     def _held(self, s: Series, ts: int, price: float) -> bool:

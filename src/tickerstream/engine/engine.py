@@ -32,6 +32,7 @@ from tickerstream.engine import checkpoint
 from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.grouping import NO_TS, Grouped, group_and_accept
+from tickerstream.engine.lone import pair_span_ms
 from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.pegfeed import NONE, PegFeed
 from tickerstream.engine.pegs import PegMonitor, PegStatus
@@ -82,7 +83,11 @@ class Engine:
         # false move from it.
         mc = cfg.moves
         self._lone = {
-            h * 1000: (min([thr, *(t[i] for t in mc.symbol_threshold_pct.values())]) / 100.0, mc.recede_ratio)
+            h * 1000: (
+                min([thr, *(t[i] for t in mc.symbol_threshold_pct.values())]) / 100.0,
+                mc.recede_ratio,
+                pair_span_ms(h * 1000),
+            )
             for i, (h, thr) in enumerate(zip(mc.horizons_s, mc.threshold_pct, strict=True))
             if mc.enabled
         }

@@ -14,8 +14,13 @@ neighbours are within ``x * agree`` of each other: a V (100, 93, 106) is a real 
 next to ``k`` held just before the tick evaluated (never the tick itself): an anchor whose next
 point is not there yet (a gap of the horizon after it) is taken as it is.
 
-The volatility leaves such points out too (``Windows.returns_and_vol``, at the smallest threshold),
-with the same rule (``lone_between``) on the points of its estimator.
+Two points in a row, each as far beyond both points around them on one side while those agree,
+are a *lone pair* (two bad pages: another coin's row twice), skipped for the point before them the
+same way, when the points around them are at most ``pair_span_ms`` apart: a price away for hours
+is a real dip however few pages showed it.
+
+The volatility leaves single lone prints out too (``Windows.returns_and_vol``, at the smallest
+threshold), with the same rule (``lone_between``) on the points of its estimator.
 
 Only anchors the tick's price is at least ``x * agree`` away from are looked at (about 1 % of the
 ticks of ``bench/engine_steady.py``; looking at all cost a fifth of the engine's time). A price
@@ -35,6 +40,18 @@ from tickerstream.engine.rings import Ring, ring_slot
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+
+#: Two points in a row are a lone pair only when the points around them are at most this far apart
+#: (ms), and half the horizon: two bad pages among 10-minute pages are a misprint's echo an hour
+#: later, while a price away for hours is a real dip, however few pages showed it (on the
+#: scorecard's random hourly pages, two pages 5 minutes apart inside a 2.5-hour dip; counting such
+#: pairs lost true moves).
+PAIR_MS = 1_800_000
+
+
+def pair_span_ms(horizon_ms: int) -> int:
+    """The longest span, from the point before a lone pair to the point after it, for a horizon."""
+    return min(horizon_ms // 2, PAIR_MS)
 
 
 class Held:
@@ -75,6 +92,15 @@ class Held:
         out[b >= 0] = g.price[b[b >= 0]]
         return out
 
+    def ts(self, g: Grouped, i: I64, seq: I64) -> I64:
+        """Ts of point ``seq`` as held before tick ``i``; 0 when not held."""
+        flat, b = self.where(i, seq)
+        out = np.zeros(i.size, dtype=np.int64)
+        r = flat >= 0
+        out[r] = self.ring.ts.reshape(-1).take(flat[r])
+        out[b >= 0] = g.ts[b[b >= 0]]
+        return out
+
     def point(
         self, g: Grouped, i: I64, seq: I64, v_rate: F64, qexp: npt.NDArray[np.int8]
     ) -> tuple[I64, F64, F64, npt.NDArray[np.int8]]:
@@ -93,17 +119,49 @@ class Held:
         return ts, px, var, qx
 
 
-def lone_prints(held: Held, g: Grouped, i: I64, seq: I64, price: F64, x: float, agree: float) -> I64:
-    """Which of the anchors ``seq`` (prices ``price``) of ticks ``i`` are lone prints: positions into
-    ``i``."""
-    # The point after first: an anchor far from it is rare, and only those need the point before.
+def lone_prints(
+    held: Held, g: Grouped, i: I64, seq: I64, price: F64, x: float, agree: float, pair_ms: int
+) -> tuple[I64, I64]:
+    """Which of the anchors ``seq`` (prices ``price``) of ticks ``i`` are lone prints or one of a
+    lone pair (whose points around it are at most ``pair_ms`` apart): positions into ``i``, and
+    per position the sequence number of the point that stands in (the one before the print, or
+    before the pair)."""
     after = held.price(g, i, seq + 1)
+    before = held.price(g, i, seq - 1)
     with np.errstate(invalid="ignore"):
-        far = np.flatnonzero(np.abs(price - after) >= after * x)
-    if not far.size:
-        return far
-    before = held.price(g, i[far], seq[far] - 1)
-    out: I64 = far[lone_between(before, price[far], after[far], x, agree)]
+        far_after = np.abs(price - after) >= after * x
+        far_before = np.abs(price - before) >= before * x
+    single = np.flatnonzero(far_after & far_before)
+    single = single[lone_between(before[single], price[single], after[single], x, agree)]
+    # A pair: the anchor is its second page (far from the point after it, not from the one before)
+    # or its first (the other way round); the points around the pair must agree.
+    second = np.flatnonzero(far_after & ~far_before)
+    if second.size:
+        ii, s = i[second], seq[second]
+        outer = held.price(g, ii, s - 2)
+        pair = lone_pair(outer, before[second], price[second], after[second], x, agree)
+        second = second[pair & (held.ts(g, ii, s + 1) - held.ts(g, ii, s - 2) <= pair_ms)]
+    first = np.flatnonzero(far_before & ~far_after)
+    if first.size:
+        ii, s = i[first], seq[first]
+        outer = held.price(g, ii, s + 2)
+        pair = lone_pair(before[first], price[first], after[first], outer, x, agree)
+        first = first[pair & (held.ts(g, ii, s + 2) - held.ts(g, ii, s - 1) <= pair_ms)]
+    pos = np.concatenate([single, first, second])
+    stand_in = np.concatenate([seq[single] - 1, seq[first] - 1, seq[second] - 2])
+    return pos, stand_in
+
+
+def lone_pair(before: F64, p1: F64, p2: F64, after: F64, x: float, agree: float) -> npt.NDArray[np.bool_]:
+    """Elementwise: are ``p1`` and ``p2`` (two points in a row) a lone pair between ``before`` and
+    ``after``: each at least ``x`` beyond both on the same side, the two neighbours within
+    ``x * agree`` of each other (NaN anywhere: no). The caller also bounds the pair's span."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        near = np.abs(after / before - 1.0) < x * agree
+        lo, hi = np.minimum(before, after), np.maximum(before, after)
+        up = (np.minimum(p1, p2) >= hi * (1.0 + x)) & near
+        down = (np.maximum(p1, p2) <= lo * (1.0 - x)) & near
+    out: npt.NDArray[np.bool_] = up | down
     return out
 
 

@@ -646,18 +646,18 @@ class Windows:
         target: I64,
         v_rate: F64,
         qexp: npt.NDArray[np.int8],
-        lone: tuple[float, float] | None = None,
+        lone: tuple[float, float, int] | None = None,
         window_ms: int | None = None,
     ) -> tuple[I64, F64, F64, F64]:
         """Per accepted tick i: the latest point of ``ring`` with ts <= target[i] among the points the
         ring held just before tick i (its last ``capacity`` kept points). Returns its ts, price,
         variance rate and quantum, or (NO_TS, NaN, NaN, NaN). ``kept``: which ticks of ``g`` the ring
         keeps; ``v_rate`` and ``qexp`` the batch's variance rates (``returns_and_vol``) and quantum
-        exponents. ``lone``: (threshold, agreement) to skip a lone print for the point before it
-        (``lone.py``). ``window_ms``: a point older than this before the tick (the series had a gap
-        over its target) gives way to the first point after the target, when one is held (a move
-        horizon's stand-in after a gap; the point's ts is then after the target). Must run before
-        ``write``."""
+        exponents. ``lone``: (threshold, agreement, longest pair span in ms) to skip a lone print
+        (or pair) for the point before it (``lone.py``). ``window_ms``: a point older than this
+        before the tick (the series had a gap over its target) gives way to the first point after
+        the target, when one is held (a move horizon's stand-in after a gap; the point's ts is then
+        after the target). Must run before ``write``."""
         n = len(g)
         cap = ring.capacity
         all_kept = bool(kept.all())  # the common case at slow cadence: nothing thinned
@@ -700,14 +700,15 @@ class Windows:
             a_seq[hit] = seq[ok]
         if lone is not None:
             # Only the anchors the tick's price is not back near are looked at (lone.py).
-            x, agree = lone
+            x, agree, _ = lone
             with np.errstate(invalid="ignore"):
                 found = np.flatnonzero((a_seq >= 0) & (np.abs(g.price - a_px) >= a_px * (x * agree)))
             if found.size:
                 held = Held(ring, g, w, wrank)
-                odd = found[lone_prints(held, g, found, a_seq[found], a_px[found], *lone)]
-                if odd.size:
-                    pts = held.point(g, odd, a_seq[odd] - 1, v_rate, qexp)
+                at, stand_in = lone_prints(held, g, found, a_seq[found], a_px[found], *lone)
+                if at.size:
+                    odd = found[at]
+                    pts = held.point(g, odd, stand_in, v_rate, qexp)
                     a_ts[odd], a_px[odd], a_var[odd], a_qx[odd] = pts
         if window_ms is not None:
             # After a gap over the target: the first point back stands in (the point after the

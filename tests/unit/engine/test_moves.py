@@ -364,6 +364,29 @@ def test_a_lone_print_is_never_an_anchor(make_engine: Callable[..., Engine]) -> 
         assert [(m.ts, m.kind, m.from_price, m.to_price) for m in moves] == expected, cuts
 
 
+@pytest.mark.parametrize("pair", [(1650.0, 1650.0), (1650.0, 1700.0), (5100.0, 5000.0)])
+def test_a_lone_pair_is_never_an_anchor(
+    make_engine: Callable[..., Engine], pair: tuple[float, float]
+) -> None:
+    """ETH at 3000 every 10 minutes, two pages in a row at another coin's price (x0.55, or x1.7)
+    and back: `new` on the hour at the first bad page (it could be a crash until the pages after
+    it). An hour later each bad page in turn was the as-of price, far off the page on one side
+    but not the other bad page, so no lone print: the flat 3000 read +82 % from it, a phantom
+    `new`. Two pages each far off both pages around them, which agree, are a lone pair and skipped
+    for the page before them. Cut into batches any way, the events are the same."""
+    px = [3000.0] * 10 + list(pair) + [3000.0] * 18
+    series = [(T0 + k * 10 * MIN, p) for k, p in enumerate(px)]
+    for cuts in ([], list(range(1, 30)), [11], [12, 17]):
+        e = make_engine(*HORIZONS, "moves.zscore_k=1000")
+        moves: list[Move] = []
+        for lo, hi in zip([0, *cuts], [*cuts, len(series)], strict=True):
+            out = e.process(batch([("A", ts, p) for ts, p in series[lo:hi]]))
+            moves += [m for m in out if isinstance(m, Move)]
+        hour = [(m.ts, m.kind, m.from_price) for m in moves if m.horizon_s == 3600]
+        assert hour[0] == (T0 + 100 * MIN, "new", 3000.0), cuts
+        assert all(m.from_price == 3000.0 for m in moves), cuts
+
+
 def test_a_spike_is_reported_both_ways_but_never_measured_from_a_day_later(
     make_engine: Callable[..., Engine],
 ) -> None:
