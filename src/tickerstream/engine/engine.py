@@ -227,8 +227,9 @@ class Engine:
     def _drop_jumps_and_repeats(
         self, g: Grouped, batch: TickBatch, rows: I64, keep: I64 | None, events: list[Event]
     ) -> tuple[Grouped, Grouped]:
-        """Scale jumps, then stale repeats, judged (``engine/drops.py``) and dropped. Returns the
-        ticks less the scale jumps (the peg monitor's) and the ticks taken."""
+        """Scale jumps, then stale repeats, judged together as tick by tick would (``engine/drops.py``:
+        a dropped tick never hides a later one) and dropped. Returns the ticks less the scale jumps
+        (the peg monitor's) and the ticks taken."""
         win = self.windows
         state = RowState(win.last_price, win.last_ts, win.held_price, win.held_ts, win.left_price)
         stale_ms = self.config.windows.stale_after_s * 1000 or _NEVER_STALE_MS
