@@ -31,6 +31,7 @@ import numpy.typing as npt
 from tickerstream.engine import checkpoint
 from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
+from tickerstream.engine.drops import RunState, judge_drops
 from tickerstream.engine.grouping import NO_TS, Grouped, group_and_accept
 from tickerstream.engine.lone import pair_span_ms
 from tickerstream.engine.moves import MoveDetector
@@ -39,9 +40,9 @@ from tickerstream.engine.pegs import PegMonitor, PegStatus
 from tickerstream.engine.quality import BASE_WINDOW_MS, DAY_MS, ChangeCheck, DayAnchor
 from tickerstream.engine.quanta import quantum_exponents
 from tickerstream.engine.registry import load_coin_pins, load_registry
-from tickerstream.engine.scale import RowState, scale_jumps, without
+from tickerstream.engine.scale import RowState, ScaleVerdict, without
 from tickerstream.engine.series import AMBIGUOUS, OVER_LIMIT, SeriesIndex, SeriesKey
-from tickerstream.engine.stale import FrozenRuns, frozen_runs, stale_repeats
+from tickerstream.engine.stale import FrozenRuns, StaleVerdict, frozen_runs
 from tickerstream.engine.stats import EngineStats
 from tickerstream.engine.summary import WindowStats, window_stats
 from tickerstream.engine.windows import Windows
@@ -159,14 +160,12 @@ class Engine:
                 return sorted(pegged, key=event_sort_key)
         win = self.windows
         g = group_and_accept(rows, batch.ts, batch.price, batch.quantum, win.last_ts)
-        if len(g):
-            g = self._drop_scale_jumps(g, batch, rows, keep)
-        # The peg monitor takes a frozen source's repeats: for a reference they say the source is
-        # alive (its age runs from the last change), and they are published to other instances.
+        # The peg monitor takes a frozen source's repeats (``seen``): for a reference they say the
+        # source is alive (its age runs from the last change), and they are published to other instances.
         seen = g
         events: list[Event] = []
         if len(g):
-            g = self._drop_stale_repeats(g, events)
+            seen, g = self._drop_jumps_and_repeats(g, batch, rows, keep, events)
         st.late += g.late
         st.duplicates += g.duplicates
         st.accepted += len(g)
@@ -230,16 +229,28 @@ class Engine:
         events.sort(key=event_sort_key)
         return events
 
-    def _drop_scale_jumps(self, g: Grouped, batch: TickBatch, rows: I64, keep: I64 | None) -> Grouped:
+    def _drop_jumps_and_repeats(
+        self, g: Grouped, batch: TickBatch, rows: I64, keep: I64 | None, events: list[Event]
+    ) -> tuple[Grouped, Grouped]:
+        """Scale jumps, then stale repeats, judged together as tick by tick would (``engine/drops.py``:
+        a dropped tick never hides a later one) and dropped. Returns the ticks less the scale jumps
+        (the peg monitor's) and the ticks taken."""
+        win = self.windows
+        prior = self._peg_feed.scale_prior
+        state = RowState(win.last_price, win.last_ts, win.held_price, win.held_ts, win.left_price, prior)
+        stale_ms = self.config.windows.stale_after_s * 1000 or _NEVER_STALE_MS
+        drops = judge_drops(g, batch, rows, state, RunState(win.run_since, win.run_repeats, stale_ms))
+        if drops.scale is not None:
+            self._drop_scale_jumps(drops.scale, keep)
+        if drops.stale is None:  # every tick a scale jump
+            return drops.seen, drops.seen
+        return drops.seen, self._drop_stale_repeats(drops.seen, drops.stale, events)
+
+    def _drop_scale_jumps(self, verdict: ScaleVerdict, keep: I64 | None) -> None:
         """A tick at 8x or an eighth of its series' last taken one is a misparse until a second page
         at its scale confirms it (``engine/scale.py``): dropped and counted, never a point, a move
         or a reference price for other instances."""
         win = self.windows
-        prior = self._peg_feed.scale_prior
-        state = RowState(win.last_price, win.last_ts, win.held_price, win.held_ts, win.left_price, prior)
-        verdict = scale_jumps(g, batch, rows, state)
-        if verdict is None:
-            return g
         win.held_price[verdict.rows] = verdict.held
         win.held_ts[verdict.rows] = verdict.held_ts
         win.left_price[verdict.rows] = verdict.left
@@ -247,17 +258,15 @@ class Engine:
             self._stats.scale_jumps += int(verdict.dropped.size)
             pos = verdict.dropped
             self._last_rows[pos if keep is None else keep[pos]] = -1
-        return verdict.taken
 
-    def _drop_stale_repeats(self, g: Grouped, events: list[Event]) -> Grouped:
+    def _drop_stale_repeats(self, g: Grouped, verdict: StaleVerdict, events: list[Event]) -> Grouped:
         """A tick repeating a precise price its series has shown for ``windows.stale_after_s`` is a
         frozen source's (``engine/stale.py``): dropped and counted, never a point, a move or a 24 h
         check (the peg monitor still sees it). The runs are kept whether the rule is on or off, so
         turning it on never judges a run by an old start. A run found frozen, and the changed
-        price that resumes it, are source events (appended to ``events``)."""
+        price that resumes it, are source events (appended to ``events``). Returns ``g`` less the
+        dropped repeats."""
         win = self.windows
-        stale_ms = self.config.windows.stale_after_s * 1000 or _NEVER_STALE_MS
-        verdict = stale_repeats(g, win.last_price, win.run_since, win.run_repeats, stale_ms)
         runs = frozen_runs(g, verdict.drop, win.last_price, win.run_since, win.run_frozen)
         win.run_since[g.seg_rows] = verdict.run_since
         win.run_repeats[g.seg_rows] = verdict.run_repeats

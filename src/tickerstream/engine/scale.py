@@ -106,7 +106,7 @@ def _decimal_shift(ratio: float) -> bool:
     return abs(d - round(d)) <= _SHIFT_TOL_LOG
 
 
-#: Per tick outcomes of :func:`_decide`.
+#: Per tick outcomes of :func:`decide_row`.
 TAKEN, DROPPED, DUPLICATE, LATE = 0, 1, 2, 3
 
 #: A row's state: last taken price and ts, latest dropped price and ts, the price left last.
@@ -152,7 +152,7 @@ class ScaleVerdict:
     left: F64
 
 
-def _decide(
+def decide_row(
     price: list[float], ts: list[int], out: npt.NDArray[np.int8], state: State, prior: float = math.nan
 ) -> State:
     """The rule for the ticks of one row, one by one in stream order (``out[i]``: the outcome of
@@ -205,7 +205,7 @@ def scale_jumps(g: Grouped, batch: TickBatch, batch_rows: I64, state: RowState) 
     outcome = np.zeros(len(g), dtype=np.int8)
     rows = g.seg_rows[segs]
     after = [
-        _decide(g.price[lo:hi].tolist(), g.ts[lo:hi].tolist(), outcome[lo:hi], *state.of(row))
+        decide_row(g.price[lo:hi].tolist(), g.ts[lo:hi].tolist(), outcome[lo:hi], *state.of(row))
         for lo, hi, row in zip(g.starts[segs].tolist(), g.ends[segs].tolist(), rows.tolist(), strict=True)
     ]
     drop = outcome == DROPPED
@@ -264,10 +264,10 @@ def _rejudged(
     late, duplicates = g.late, g.duplicates
     for lo, hi, row in zip(starts.tolist(), ends.tolist(), r[starts].tolist(), strict=True):
         before, prior = state.of(row)
-        was_late, was_duplicate = _rejections(ts[lo:hi], before[1])  # the grouping's counts
+        was_late, was_duplicate = rejections(ts[lo:hi], before[1])  # the grouping's counts
         late -= was_late
         duplicates -= was_duplicate
-        after[row] = _decide(price[lo:hi], ts[lo:hi], outcome[lo:hi], before, prior)
+        after[row] = decide_row(price[lo:hi], ts[lo:hi], outcome[lo:hi], before, prior)
     late += int(np.count_nonzero(outcome == LATE))
     duplicates += int(np.count_nonzero(outcome == DUPLICATE))
     others = ~np.isin(g.rows, shadowed) & ~drop
@@ -280,7 +280,7 @@ def _rejudged(
     return _verdict(regrouped, dropped, after)
 
 
-def _rejections(ts: list[int], last_ts: int) -> tuple[int, int]:
+def rejections(ts: list[int], last_ts: int) -> tuple[int, int]:
     """How many of a row's ticks the grouping rejects as late and as duplicates: ts only, after
     ``last_ts``."""
     late = duplicates = 0

@@ -26,10 +26,15 @@ A run found frozen, and the changed price that ends it, are source events (``fro
 ``SourceEvent``): while a series is frozen no move is judged on it, and a desk reading the event
 topics must know that its silence is no calm.
 
-Per row the state is the ts of the first tick of the current run of one price (``run_since``) and
-whether that run was found frozen (``run_frozen``), in the checkpoint. A tick's verdict depends
-only on that state and the ticks of its series before it, never on drops (a dropped tick repeats
-the price, so the run and the last taken price stay), so a batch decides exactly as tick by tick.
+Per row the state is the ts of the first tick of the current run of one price (``run_since``), how
+many ticks repeated it (``run_repeats``) and whether that run was found frozen (``run_frozen``), in
+the checkpoint. A tick's verdict depends only on that state and the ticks of its series before it
+that reach the rule (a dropped repeat repeats the price, so the run and the last taken price stay).
+Which ticks reach it depends on the last taken ts, which a dropped repeat does not move tick by
+tick but did in a batch, where the grouping and the scale rule had already read the repeat's ts: a
+row with a dropped repeat and a tick those read it for is judged again in stream order
+(``drops.py``, with ``judge_repeat``, this rule for one tick). So a batch decides exactly as tick
+by tick.
 """
 
 from __future__ import annotations
@@ -103,6 +108,19 @@ def stale_repeats(
     drop = np.zeros(n, dtype=bool)
     drop[rep[stale]] = True
     return StaleVerdict(drop, run_after, repeats_after)
+
+
+def judge_repeat(
+    price: float, last_price: float, quantum: float, ts: int, run: tuple[int, int], stale_ms: int
+) -> tuple[bool, tuple[int, int]]:
+    """``stale_repeats`` for one tick, for the rows judged in stream order (``drops.py``): is it
+    dropped, and its series' run (the ts it began, its repeats) after it. ``last_price``: the
+    series' last taken price (NaN: none); ``run``: the run before the tick."""
+    if price != last_price:  # a changed price (or the series' first: NaN) begins a run
+        return False, (ts, 0)
+    since, repeats = run[0], run[1] + 1
+    fine = quantum <= price * FINE_REL  # NaN quantum (unknown): never
+    return fine and ts - since >= stale_ms and repeats >= MIN_REPEATS, (since, repeats)
 
 
 @dataclass(frozen=True, slots=True)
