@@ -26,7 +26,7 @@ import numpy as np
 
 from tickerstream.engine import EngineConfig, EngineStats, TickBatch
 from tickerstream.engine.lone import is_lone, pair_span_ms
-from tickerstream.engine.moves import NEVER, deepen_at
+from tickerstream.engine.moves import GAP_GROWTH_CAP, NEVER, deepen_at
 from tickerstream.engine.pegs import PegMonitor
 from tickerstream.engine.pegstore import UNJUDGEABLE
 from tickerstream.engine.quality import (
@@ -536,7 +536,8 @@ class DequeEngine:
         if n_before < m.zscore_min_returns:
             z = NAN
         absz = abs(z)
-        c_hit = absc >= (thr * math.sqrt(max(((ts - a_ts) / 1000.0) / (hs * 1.0), 1.0)) if across else thr)
+        span = min(max(((ts - a_ts) / 1000.0) / (hs * 1.0), 1.0), GAP_GROWTH_CAP**2)
+        c_hit = absc >= (thr * math.sqrt(span) if across else thr)
         z_hit = absz >= m.zscore_k
         if not (c_hit or z_hit):
             # Re-armed by a receding tick only ``rearm_after`` of the horizon after the latest

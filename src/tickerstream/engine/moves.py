@@ -47,6 +47,11 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
+#: Across a gap the threshold grows to at most this multiple of the horizon's: -40 % on a coin back
+#: after three weeks away (a relisting) was silent with the growth unbounded (10 % x sqrt 21 =
+#: 45.8 %); a price that far from the last one seen is news however long ago that was.
+GAP_GROWTH_CAP = 3.0
+
 #: ``last_fire_ts`` of a (row, horizon) that never fired: so far back that any cooldown has passed.
 NEVER = -(2**62)
 
@@ -238,7 +243,7 @@ class MoveDetector:
                     # Across a gap the horizon's threshold is grown to the span as a random walk's
                     # typical change grows, thr * sqrt(span / h): -40 % after 5 days away is news
                     # on 24 h (over 22.4 %) whatever the z, +6 % over 5 hours is no 1 h move.
-                    grown = thr * np.sqrt(np.maximum(elapsed_s / (h_ms / 1000.0), 1.0))
+                    grown = thr * np.sqrt(np.clip(elapsed_s / (h_ms / 1000.0), 1.0, GAP_GROWTH_CAP**2))
                     c_hit = absc >= np.where(across, grown, thr)
                 z_hit = absz >= cfg.zscore_k
                 trig = c_hit | z_hit

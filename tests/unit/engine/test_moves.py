@@ -461,26 +461,28 @@ def test_a_move_across_a_data_gap_is_reported_when_pages_come_back(
 def test_a_coin_relisted_after_days_is_reported_from_its_last_page(
     make_engine: Callable[..., Engine],
 ) -> None:
-    """A coin at 5 %/day paged every 5 minutes for 2 days, gone for 3 or 5 days, back 40 % lower (a
-    delisting and relisting, a migration): the first page back is measured from the last page
+    """A coin at 5 %/day paged every 5 minutes for 2 days, gone for 3, 5 or 21 days, back 40 % lower
+    (a delisting and relisting, a migration): the first page back is measured from the last page
     before the gap. Gaps beyond the longest horizon used to be silent. Its z over the gap is -6.2
     after 3 days (an event on 1 h and 24 h) and -4.8 after 5 days, which was silent: -40 % is past
-    the 24 h threshold grown to the gap (10 % x sqrt 5 = 22.4 %), not the 1 h one (5 % x sqrt 120)."""
+    each horizon's threshold grown to the gap, which grows to at most 3x (15 % and 30 %). After 21
+    days the growth unbounded was 45.8 % on 24 h, and the relisting was silent again."""
     rng = np.random.default_rng(7)
     n = 2 * 24 * 12
     calm = 2.0 * np.exp(np.cumsum(rng.normal(0.0, 0.05 * np.sqrt(5 / 1440), n)))
     series = [(T0 + k * 5 * MIN, round(float(p), 4)) for k, p in enumerate(calm)]
     last_ts, last_px = series[-1]
     for days, expected in [
-        (3, {(3600, "zscore"), (86400, "both")}),
-        (5, {(86400, "threshold")}),
+        (3, {(3600, "both"), (86400, "both")}),
+        (5, {(3600, "threshold"), (86400, "threshold")}),
+        (21, {(3600, "threshold"), (86400, "threshold")}),
     ]:
         back = last_ts + days * 24 * HOUR
         later = [(back + k * 5 * MIN, round(last_px * 0.6, 4)) for k in range(6)]
         moves = [m for m in run(make_engine(*HORIZONS), series + later) if m.ts >= back]
         assert {(m.horizon_s, m.trigger) for m in moves} == expected
         assert {(m.ts, m.from_ts, m.kind, m.direction) for m in moves} == {(back, last_ts, "new", "down")}
-        assert all(m.zscore is not None and -8 < m.zscore < -4 for m in moves)  # ln(0.6) / (5 % x sqrt d)
+        assert all(m.zscore is not None and -8 < m.zscore < -2 for m in moves)  # ln(0.6) / (5 % x sqrt d)
 
 
 @pytest.mark.parametrize(("gap_h", "horizon_s"), [(3, 3600), (36, 86400)])
