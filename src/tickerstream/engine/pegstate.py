@@ -479,9 +479,12 @@ class PegStateMachine:
     ) -> PegEvent | None:
         step = self.cfg.update_step_bps
         # Levels are multiples of the step (400, 500, ... bps), so updates read as round numbers
-        # and do not drift with where the episode happened to start. Only a confirmed (held)
-        # deviation counts: one bad page is no deepening.
-        if step and held is not None and math.floor(held[1] / step) > math.floor(t.reported_bps / step):
+        # and do not drift with where the episode happened to start, and at least a quarter step
+        # beyond the deepest reported: an entry confirmed at -296 then `deepened` at -301 a page
+        # later was the grid's artefact, not news. Only a confirmed (held) deviation counts: one
+        # bad page is no deepening.
+        rep = t.reported_bps
+        if step and held is not None and held[1] >= max((math.floor(rep / step) + 1) * step, rep + step / 4):
             t.reported_bps = held[1]
             return self._event(spec, t, obs, "deepened", t.state, t.state, episode=True)
         return self._reminder(spec, t, obs)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine import MIN, T0, peg_events_of
+from tests.support.engine import MIN, T0, batch, peg_events_of
 from tickerstream.engine import Engine
 from tickerstream.events import PegEvent
 
@@ -148,3 +148,20 @@ def test_a_persisting_depeg_is_confirmed_across_a_restore(make_engine: Callable[
     got += run(second, ticks[10:])
     assert got == run(make_engine(), ticks)
     assert [ev.ts for ev in got if ev.kind == "change"] == [T0 + 16 * MIN]
+
+
+def test_a_depeg_deepens_a_quarter_step_beyond_what_its_entry_confirmed(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """USDC (four decimals) entering critical on pages at -297 and -299 bps, then sliding by a few
+    bps a page: `deepened` came at the first confirmed -300 (-302), a few bps after the entry
+    event, the grid's artefact. Now the next level is also a quarter step (25 bps) beyond the
+    confirmed entry: the first `deepened` is at a confirmed -322 or deeper."""
+    prices = [1.0] * 5 + [0.9703, 0.9701, 0.9697, 0.9695, 0.9694, 0.9690, 0.9685, 0.9680, 0.9677, 0.9670]
+    prices += [0.9668, 0.9665, 0.9662]
+    ticks = [("USDC", T0 + k * MIN, p) for k, p in enumerate(prices)]
+    e = make_engine()
+    evs = [ev for ev in e.process(batch(ticks, 0.0001)) if isinstance(ev, PegEvent)]
+    assert [(ev.kind, ev.state) for ev in evs][:1] == [("change", "critical")]
+    deep = [ev for ev in evs if ev.kind == "deepened"]
+    assert deep and all(ev.worst_bps is not None and ev.worst_bps <= -322 for ev in deep)
