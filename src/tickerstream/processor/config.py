@@ -85,7 +85,7 @@ class ProcessorStats:
     rejects: int = 0
     moves: int = 0
     pegs: int = 0
-    quality: int = 0
+    quality: int = 0  # events sent to the quality topic: 24 h checks and source (frozen/resumed) events
     ref_points_in: int = 0
     ref_records_out: int = 0
     commits: int = 0
