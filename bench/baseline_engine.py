@@ -510,8 +510,14 @@ class DequeEngine:
         across = a is not None and prev_ts >= 0 and ts - prev_ts > window
         if a is not None and a[0] < ts - window and not across:
             # Later ticks after such a gap: measured from the first point back (after ts - h).
+            # A first page back far off the point before the gap and this tick, which agree, is a
+            # lone print: the page after it stands in.
             ring = s.rings[self.ring_h.index(hs)]
             k = bisect.bisect_right(ring, ts - hs * 1000, key=_ts_of)
+            lone = self.lone.get(hs * 1000)
+            if lone is not None and 0 < k < len(ring):
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    k += bool(is_lone(np.float64(a[1]), np.float64(ring[k][1]), np.float64(price), *lone[:2]))
             a = ring[k] if 0 < k < len(ring) else None
         if a is None:
             return None  # undefined change: neither triggers nor recedes
@@ -525,7 +531,7 @@ class DequeEngine:
         sign = 1.0 if price >= a_px else -1.0
         ratio = _div(price - half * sign, _max(a_px + a_half * sign, 0.0)) - 1.0
         least = _max(ratio * sign, 0.0) * sign * 100.0
-        sigma = _max(math.sqrt(rate * ((ts - a_ts) / 1000.0)), q / price)
+        sigma = _max(math.sqrt(rate * max((ts - a_ts) / 1000.0, hs * 1.0)), q / price)
         absc = abs(least)
         # Below this bound |z| < zscore_k * recede_ratio for sure, so z decides nothing and is never
         # reported: the engine skips the logarithm there (z reads 0), and so does this.

@@ -217,8 +217,11 @@ class MoveDetector:
                 if not usable.all():
                     least[~usable] = np.nan
                 # z over the horizon: log change over sigma * sqrt(elapsed), sigma per sqrt(second)
-                # (floored), and never below the quantum's relative size.
-                elapsed_s = (g.ts - a_ts) / 1000.0
+                # (floored), and never below the quantum's relative size. Elapsed is at least the
+                # horizon: measured from the first page back after a gap (seconds before the tick),
+                # two sites' few bps of basis read as a z 10 hour; such a change is judged as a
+                # change over the horizon, like any other.
+                elapsed_s = np.maximum((g.ts - a_ts) / 1000.0, h_ms / 1000.0)
                 sigma = np.maximum(np.sqrt(rate * elapsed_s), q_rel)
                 absc = np.abs(least)
                 # |ln(1 + c)| <= 1.12 |c| while |c| <= 10 %: below that bound's reach of a z-score

@@ -716,13 +716,42 @@ class Windows:
             # itself, which the move detector measures across the gap.
             stale = np.flatnonzero((a_seq >= 0) & (a_ts < g.ts - window_ms))
             if stale.size:
-                held = Held(ring, g, w, wrank)
-                flat, b = held.where(stale, a_seq[stale] + 1)
-                ok = (flat >= 0) | (b >= 0)
-                back = stale[ok]
-                pts = held.point(g, back, a_seq[back] + 1, v_rate, qexp)
-                a_ts[back], a_px[back], a_var[back], a_qx[back] = pts
+                anchor = (a_ts, a_px, a_var, a_qx)
+                self._first_back(ring, g, w, wrank, stale, a_seq, anchor, v_rate, qexp, lone)
         return a_ts, a_px, a_var, exponent_quanta(a_qx)
+
+    @staticmethod
+    def _first_back(
+        ring: Ring,
+        g: Grouped,
+        w: I64,
+        wrank: I64,
+        stale: I64,
+        a_seq: I64,
+        anchor: tuple[I64, F64, F64, npt.NDArray[np.int8]],
+        v_rate: F64,
+        qexp: npt.NDArray[np.int8],
+        lone: tuple[float, float, int] | None,
+    ) -> None:
+        """Replace the ``stale`` ticks' anchors (in ``anchor``, in place) by the first point back
+        after the gap, when one is held. A first page back far off both the last point before the
+        gap and the tick, which agree (another coin's row), is a lone print: the point after it
+        stands in (none held yet: the anchor stays stale, no change is measured)."""
+        a_ts, a_px, a_var, a_qx = anchor
+        held = Held(ring, g, w, wrank)
+        first = a_seq[stale] + 1
+        flat, b = held.where(stale, first)
+        ok = (flat >= 0) | (b >= 0)
+        stale, first = stale[ok], first[ok]
+        if lone is not None:
+            x, agree, _ = lone
+            odd = lone_between(a_px[stale], held.price(g, stale, first), g.price[stale], x, agree)
+            first[odd] += 1
+            flat, b = held.where(stale, first)
+            ok = (flat >= 0) | (b >= 0)
+            stale, first = stale[ok], first[ok]
+        pts = held.point(g, stale, first, v_rate, qexp)
+        a_ts[stale], a_px[stale], a_var[stale], a_qx[stale] = pts
 
     def write(self, g: Grouped, kept: list[B], v_rate: F64, qexp: npt.NDArray[np.int8]) -> int:
         """Append the kept ticks to each ring and update the last point; returns how many old points

@@ -223,6 +223,34 @@ def test_the_day_horizon_fires_at_one_tick_a_second(make_engine: Callable[..., E
     assert [(m.horizon_s, m.ts) for m in out] == [(3600, T0 + 86_400_000), (86400, T0 + 86_400_000)]
 
 
+def test_two_sites_basis_after_a_gap_is_no_move(make_engine: Callable[..., Engine]) -> None:
+    """BTC at a calm 1.5 %/day on 5-minute pages for two days, 2 h down, then two sites 15 s apart
+    0.2 % from each other (a basis). Measured from the first page back over 15 s, the 0.2 % read z
+    +10 on 1 h, a `new` move; z is now over the horizon at least, as for any other change: none."""
+    rng = np.random.default_rng(7)
+    sd = 0.015 * np.sqrt(300 / 86400)
+    p, rows = 60_000.0, []
+    for i in range(2 * 288):
+        p *= float(np.exp(sd * (1 if rng.random() < 0.5 else -1)))
+        rows.append((T0 + i * 5 * MIN, round(p, 2)))
+    back = rows[-1][0] + 2 * HOUR
+    for k in range(30):
+        rows += [(back + k * MIN, round(p, 2)), (back + k * MIN + 15_000, round(p * 1.002, 2))]
+    assert run(make_engine(*HORIZONS), rows) == []
+
+
+def test_a_bad_first_page_back_after_a_gap_is_no_anchor(make_engine: Callable[..., Engine]) -> None:
+    """ETH on 10-minute pages, 3 h down, the first page back another coin's row (1650), then 3000
+    again: `new` -45 % at the bad page, as without the gap; measured from it, the next page read
+    +82 %, a phantom. Far off the last page before the gap and the tick, which agree, it is a lone
+    print: the page after it stands in."""
+    rows = [(T0 + k * 10 * MIN, 3000.0) for k in range(288)]
+    back = rows[-1][0] + 3 * HOUR
+    rows += [(back, 1650.0)] + [(back + k * 10 * MIN, 3000.0) for k in range(1, 8)]
+    moves = run(make_engine(*HORIZONS, "moves.zscore_k=1000"), rows)
+    assert [(m.ts, m.horizon_s, m.to_price) for m in moves] == [(back, 3600, 1650.0), (back, 86400, 1650.0)]
+
+
 def test_pages_after_a_gap_are_measured_from_the_first_page_back(make_engine: Callable[..., Engine]) -> None:
     """+6 % fires. After a 2 h 10 min gap, 106.5 is measured across it (+0.5 % from 106: the move
     receded, so re-armed) and 112.5 ten minutes later from the first page back: +5.6 % in 10
