@@ -34,8 +34,9 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   whose rounding allows a higher level than it proves (``Observation.reach``: $0.98 in cents is -150
   to -250 bps) for that level: it neither resets nor joins the confirmation of it.
 - Pages beyond a level that keep coming for ``SUSTAIN_MS`` confirm it even with contradicting
-  pages between them (``_sustain``): two sources that disagree for a quarter of an hour are a
-  depeg until both show the peg (the exit needs consecutive pages back inside).
+  pages between them, when they are at least half the judged pages (``_sustain``): two sources
+  that disagree for a quarter of an hour are a depeg until both show the peg (the exit needs
+  consecutive pages back inside).
 - Only confirmed deviations count beyond entry too: the *held* deviation of a tick is the smallest
   among the consecutive judged ticks spanning ``confirm_s`` up to it (``_held``). ``worst_bps`` is
   the largest held deviation of the episode; ``deepened`` fires when the held |judged deviation|
@@ -62,8 +63,10 @@ _LEVELS: tuple[PegState, ...] = ("ok", "warn", "critical")
 BYPASS_WINDOW_MS = 3_600_000
 #: Below the bypass, pages beyond a level on one side that keep coming (each at most
 #: ``SUSTAIN_GAP_MS`` after the one before, ``SUSTAIN_PAGES`` at least) for ``SUSTAIN_MS`` confirm
-#: it whatever pages come between: a stale mirror still at $1.0000 between a live site's pages at
-#: $0.97 breaks every run of consecutive pages, and kept a -300 bps depeg silent for 10 hours.
+#: it whatever pages come between, as long as they are at least as many as those: a stale mirror
+#: still at $1.0000 between a live site's pages at $0.97 breaks every run of consecutive pages, and
+#: kept a -300 bps depeg silent for 10 hours; one page in 20 just beyond a level (a price hovering
+#: under it, a cents site's rounding) is no depeg.
 SUSTAIN_MS = 900_000
 SUSTAIN_GAP_MS = 900_000
 SUSTAIN_PAGES = 3
@@ -111,6 +114,7 @@ class PegTrack:
     sustain_last: int = -1
     sustain_sign: int = 0
     sustain_pages: int = 0
+    sustain_other: int = 0  # judged pages between them that did not reach beyond the state
     sustain_level: int = 0
     sustain_shown: float = 0.0
     sustain_bps: float = 0.0
@@ -242,6 +246,7 @@ class PegStateMachine:
             return self._update(spec, t, obs, held)
         if not inconclusive:
             t.confirm_ticks = 0
+            t.sustain_other += 1  # counts only while a run of pages beyond is kept (_sustain)
         if not cur:
             return None
         ev = self._exit(spec, t, obs, cur, dev)
@@ -322,6 +327,7 @@ class PegStateMachine:
             ev = self._enter(spec, t, obs, 0, level, held, bypass_from)
             return ev if ev is not None else self._reminder(spec, t, obs)
         t.confirm_ticks = 0
+        t.sustain_other += 1
         if obs.ts - t.sound_since < self.unknown_exit_ms:
             return self._reminder(spec, t, obs)
         duration = (obs.ts - t.unknown_since) / 1000
@@ -387,19 +393,24 @@ class PegStateMachine:
         """Count a page beyond the current state (at ``level``) into the pages on its side that keep
         coming, whatever came between; True once they confirm their lowest level. Market-data
         bad-tick filters accept a price that persists; here it must persist for ``SUSTAIN_MS`` on
-        ``SUSTAIN_PAGES`` pages, so one bad page or a short burst never does."""
+        ``SUSTAIN_PAGES`` pages and on at least as many pages as came between (the other judged
+        pages counted since the run began), so one bad page, a short burst or a price hovering
+        under the level with a page beyond it now and then never does."""
         assert obs.judged is not None and obs.shown is not None
         sign = 1 if obs.judged > 0 else -1
         dev = abs(obs.judged)
         if t.sustain_start < 0 or sign != t.sustain_sign or obs.ts - t.sustain_last > SUSTAIN_GAP_MS:
             t.sustain_start, t.sustain_sign, t.sustain_pages, t.sustain_level = obs.ts, sign, 0, level
-            t.sustain_shown, t.sustain_bps = obs.shown, dev
+            t.sustain_shown, t.sustain_bps, t.sustain_other = obs.shown, dev, 0
         t.sustain_last = obs.ts
         t.sustain_pages += 1
         t.sustain_level = min(t.sustain_level, level)
         if dev < t.sustain_bps:
             t.sustain_shown, t.sustain_bps = obs.shown, dev
-        return t.sustain_pages >= SUSTAIN_PAGES and obs.ts - t.sustain_start >= SUSTAIN_MS
+        return (
+            t.sustain_pages >= max(SUSTAIN_PAGES, t.sustain_other)
+            and obs.ts - t.sustain_start >= SUSTAIN_MS
+        )
 
     @staticmethod
     def _confirm_from_trailing(spec: PegSpec, t: PegTrack, level: int) -> None:

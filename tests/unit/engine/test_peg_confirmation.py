@@ -165,3 +165,19 @@ def test_a_depeg_deepens_a_quarter_step_beyond_what_its_entry_confirmed(
     assert [(ev.kind, ev.state) for ev in evs][:1] == [("change", "critical")]
     deep = [ev for ev in evs if ev.kind == "deepened"]
     assert deep and all(ev.worst_bps is not None and ev.worst_bps <= -322 for ev in deep)
+
+
+@pytest.mark.parametrize(
+    ("level", "outlier", "expected"), [(0.9960, 0.9949, set()), (0.9830, 0.9799, {"warn"})]
+)
+def test_a_page_beyond_the_level_now_and_then_confirms_nothing(
+    make_engine: Callable[..., Engine], level: float, outlier: float, expected: set[str]
+) -> None:
+    """USDC (four decimals) every 15 s at -40 bps (inside warn) with one page in 20 at -51, for 6
+    hours: the pages beyond warn kept coming for 15 minutes, so they confirmed it, and the warn never
+    cleared (-40 is outside its exit level). Pages beyond a level confirm it by persistence only when
+    they are at least half of the pages: nothing here; at -170 with one page in 20 at -201, warn
+    (what the pages say), not critical."""
+    ticks = [("USDC", T0 + k * 15_000, outlier if k % 20 == 19 else level) for k in range(6 * 240)]
+    evs = [ev for ev in make_engine().process(batch(ticks, 0.0001)) if isinstance(ev, PegEvent)]
+    assert {ev.state for ev in evs} == expected
