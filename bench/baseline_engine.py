@@ -271,20 +271,20 @@ class DequeEngine:
             # peg's target, else none) is dropped, and is then nothing, not even a last price,
             # unless the latest dropped tick confirms its scale: within 2x of it and at most an
             # hour older, and (for a jump back to the scale left at the latest confirmed jump)
-            # right before it, no taken tick between; a jump by a power of ten (a decimal shift)
-            # only when no tick was taken for 30 minutes, and never from a peg's target.
-            first = not s.last_px > 0
-            last = s.prior if first else s.last_px
+            # right before it, no taken tick between; a jump up by a power of ten (a decimal
+            # shift) only when no tick was taken for 30 minutes; a USD peg at 8x its target never.
+            last = s.last_px if s.last_px > 0 else s.prior
             r = price / last if last > 0 else NAN
             if r >= FACTOR or r <= 1.0 / FACTOR:
                 held = s.held_px
-                shift = r > 0 and abs(math.log10(r) - round(math.log10(r))) <= math.log10(SHIFT_TOL)
+                shift = r >= FACTOR and abs(math.log10(r) - round(math.log10(r))) <= math.log10(SHIFT_TOL)
                 if (
-                    held == held
+                    not price >= FACTOR * s.prior  # a USD peg at 8x its target: never
+                    and held == held
                     and ts - s.held_ts <= CONFIRM_MS
                     and _same_scale(price, held)
                     and (s.held_ts > s.last_ts or not _same_scale(price, s.left_px))
-                    and not (shift and (first or ts - s.last_ts < SETTLE_MS))
+                    and not (shift and ts - s.last_ts < SETTLE_MS)
                 ):
                     s.left_px = last
                     s.held_px = NAN

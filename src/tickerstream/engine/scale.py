@@ -23,18 +23,20 @@ confirms its scale:
   source still showing the old scale for good (stale) is dropped page after page (and counted, so
   alerted on) while the new scale keeps coming, instead of taking each source every other page and
   flapping between the two; a real return shows on two pages in a row and is taken from the second;
-- except that a jump by a power of ten (within ``SHIFT_TOL``: x10, x100, /1000 ... of the last taken
-  price) is confirmed only once no page of the old scale was taken for ``SETTLE_MS`` (30 min): that
-  is a decimal shift, the shape of a misread, and a site misreading every page (USDC at 100.00
-  between another site's 1.0000) confirmed its scale at its second page, took the series over
-  (each correct page then a jump back, dropped) and published +9,900 % and a critical depeg at
-  +990,000 bps that never ended. Such pages are now dropped for as long as the right scale keeps
-  coming; a real redenomination (every source at the new scale) is confirmed half an hour after
-  the last page of the old one. A crash to 0.079 of the price is no decimal shift and confirms as
-  above;
-- before the series' first taken tick, a USD peg's tick is judged against the peg's target
-  (``RowState.prior``), and a decimal shift from it is never confirmed: the misreading site's
-  pages cannot start the series either;
+- except that a jump *up* by a power of ten (within ``SHIFT_TOL``: x10, x100, x1000 of the last
+  taken price) is confirmed only once no page of the old scale was taken for ``SETTLE_MS`` (30
+  min): that is a decimal shift, the shape of a misread, and a site misreading every page (BTC
+  at x100 between another site's right pages) confirmed its scale at its second page, took the
+  series over (each correct page then a jump back, dropped) and published +9,900 %. Such pages
+  are now dropped for as long as the right scale keeps coming; a real redenomination up (every
+  source at the new scale) is confirmed half an hour after the last page of the old one. Down, a
+  power of ten is also a crash (a stablecoin at $0.10 beside a mirror still at $1.0000 must fire
+  at its second page), so a jump down confirms as above whatever its ratio;
+- a USD peg's tick at ``FACTOR`` times its target or more is never taken (no stablecoin trades at
+  $8; USDC at 100.00 from a misreading site took the series over even after the right site's
+  outage, a critical depeg at +990,000 bps that never ended), and before the series' first taken
+  tick its ticks are judged against that target (``RowState.prior``), so such a site's pages
+  cannot start the series either;
 - otherwise it is dropped and becomes the series' latest dropped tick.
 
 Why an hour: pages come every few minutes, so a source that shows a real new scale shows it again
@@ -158,26 +160,29 @@ def decide_row(
     """The rule for the ticks of one row, one by one in stream order (``out[i]``: the outcome of
     tick i). A tick at or before the last taken ts is a duplicate or late (the grouping's policy,
     ``grouping.py``): only a taken tick moves that ts, so a dropped jump never hides the page after
-    it. Before the row's first taken tick, a page is judged against ``prior`` (NaN: none) and a
-    decimal shift from it is never confirmed. Returns the row's state after these ticks."""
+    it. Before the row's first taken tick, a page is judged against ``prior`` (a USD peg's target;
+    NaN: none), and a page at ``FACTOR`` times it or more is never taken. Returns the row's state
+    after these ticks."""
     last, last_t, hp, ht, lp = state
     for i, (p, t) in enumerate(zip(price, ts, strict=True)):
         if t <= last_t:
             out[i] = DUPLICATE if t == last_t else LATE
             continue
-        first = not last > 0  # no taken tick yet (NaN)
-        base = prior if first else last
+        base = last if last > 0 else prior  # no taken tick yet (NaN): the peg's target
         r = p / base if base > 0 else float("nan")  # NaN: nothing to judge against
         if not (r >= FACTOR or r <= 1.0 / FACTOR):
             last, last_t = p, t
+        elif p >= FACTOR * prior:  # False for NaN: a USD peg never trades at 8x its target
+            out[i] = DROPPED
+            hp, ht = p, t
         elif (
             hp > 0  # False for NaN: no dropped tick
             and t - ht <= CONFIRM_MS
             and 1.0 / CONFIRM <= p / hp <= CONFIRM
             # back to the scale left at the latest confirmed jump: two pages in a row
             and (ht > last_t or not 1.0 / CONFIRM <= p / lp <= CONFIRM)
-            # a decimal shift: only once the old scale is gone (a USD peg's first pages: never)
-            and not (_decimal_shift(r) and (first or t - last_t < SETTLE_MS))
+            # up by a power of ten: only once the old scale is gone
+            and not (r >= FACTOR and _decimal_shift(r) and t - last_t < SETTLE_MS)
         ):
             # a second page at the dropped one's scale: confirmed
             lp, last, last_t, hp = base, p, t, float("nan")

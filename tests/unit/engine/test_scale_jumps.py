@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.engine import MIN, T0, batch
 from tickerstream.engine import Engine
-from tickerstream.events import Move
+from tickerstream.events import Move, PegEvent
 
 HORIZONS = ("moves.horizons_s=[3600, 86400]", "moves.threshold_pct=[5.0, 10.0]")
 
@@ -79,31 +79,36 @@ def test_a_real_change_of_scale_is_reported_one_page_late(make_engine: Callable[
 
 
 def test_a_decimal_shift_is_taken_once_the_old_scale_is_gone(make_engine: Callable[..., Engine]) -> None:
-    """A redenomination to a thousandth on every page (10-minute pages): a jump by a power of ten is
-    a misread's shape, so it is confirmed only once no page at the old scale came for half an hour,
-    at the fourth page of the new scale (the first three dropped), from the price before."""
-    series = pages(20, 3000.0, {k: 1e-3 for k in range(12, 20)})
+    """A redenomination to a thousand times the price on every page (10-minute pages): a jump up by
+    a power of ten is a misread's shape, so it is confirmed only once no page at the old scale came
+    for half an hour, at the third page of the new scale (the first two dropped), from the price
+    before. (Down, a power of ten is also a crash: that confirms at the second page, above.)"""
+    series = pages(20, 3.0, {k: 1e3 for k in range(12, 20)})
     e = make_engine(*HORIZONS, "moves.zscore_k=1000")
     moves = feed(e, [("ETH", ts, p) for ts, p in series], [])
-    assert [(m.ts, m.horizon_s, m.kind, m.from_price) for m in moves] == [
-        (series[14][0], 3600, "new", series[8][1])
-    ]
+    assert (moves[0].ts, moves[0].horizon_s, moves[0].kind, moves[0].from_price) == (
+        series[14][0],
+        3600,
+        "new",
+        series[8][1],
+    )
     assert e.stats.scale_jumps == 2
 
 
 @pytest.mark.parametrize("symbol", ["USDC", "FOO"])
-@pytest.mark.parametrize("factor", [100.0, 0.01, 1000.0])
+@pytest.mark.parametrize("factor", [100.0, 10.0, 1000.0])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_site_misreading_every_page_never_takes_the_series_over(
     make_engine: Callable[..., Engine], symbol: str, factor: float, seed: int
 ) -> None:
-    """USDC from a site at 1.0000 and a second site showing every page x100 (or /100, x1000), the
+    """USDC from a site at 1.0000 and a second site showing every page x100 (or x10, x1000), the
     two paging in random order for 6 hours. The bad site's second page confirmed its scale: the
     series became 100.00, every correct page was dropped as a jump back, and it published
     +9,900 % and a critical depeg at +990,000 bps that never ended. Now every bad page is dropped
     (and counted) and nothing is published. The same for a coin without a peg (FOO) whose first
     page is a correct one: with no price expected before it, a series whose first pages are the bad
-    site's keeps that scale (docs/moves.md)."""
+    site's keeps that scale (docs/moves.md). (A site showing every page /100 is not caught: down, a
+    power of ten is also a crash, which must be reported at its second page.)"""
     rng = np.random.default_rng(seed)
     ticks = []
     for k in range(6 * 60):
@@ -213,3 +218,40 @@ def test_a_tenfold_misread_after_a_small_move_is_still_a_scale_jump(
     moves = feed(e, [("ETH", ts, p) for ts, p in series], [])
     assert e.stats.scale_jumps == (1 if dropped else 0)
     assert (moves == []) == dropped
+
+
+def test_a_usd_peg_at_eight_times_its_target_is_never_taken(make_engine: Callable[..., Engine]) -> None:
+    """USDC from site A at 1.0000 every 2 minutes and site B at 100.00 a minute after each; A is down
+    from 2:00 to 2:45. With no page of the old scale for 30 minutes, B's x100 was confirmed, and A's
+    pages, back, were jumps back that never came twice in a row: a +9,900 % move and a critical
+    depeg at +990,000 bps that never ended. A USD peg's page at 8x its target is never taken."""
+    ticks = []
+    for k in range(4 * 30):
+        t = T0 + k * 2 * MIN
+        if not 120 * MIN <= t - T0 < 165 * MIN:
+            ticks.append(("USDC", t, 1.0))
+        ticks.append(("USDC", t + MIN, 100.0))
+    e = make_engine(*HORIZONS)
+    assert [ev for ev in e.process(batch(ticks, 0.0001))] == []
+    assert e.stats.scale_jumps == 4 * 30
+
+
+def test_a_stablecoin_crash_to_a_tenth_beside_a_stale_mirror_fires_at_its_second_page(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """USDC on a live site every 2 minutes and a mirror stuck at 1.0000 between; at 60 minutes the
+    live site shows 0.1000, 0.0990, 0.1010 ... (a collapse). Taken for a decimal misread, every
+    live page was dropped for 6 hours: no move, no peg event. A jump down is also a crash: the
+    second live page confirms it, a -90 % move; the peg monitor, which never saw the dropped first
+    page, is critical at the next live page (two pages beyond the bypass)."""
+    ticks = []
+    for k in range(3 * 30):
+        t = T0 + k * 2 * MIN
+        live = 1.0 if k < 30 else round(0.1 + 0.001 * ((k % 3) - 1), 4)
+        ticks += [("USDC", t, live), ("USDC", t + MIN, 1.0)]
+    e = make_engine(*HORIZONS)
+    events = e.process(batch(ticks, 0.0001))
+    second = T0 + 31 * 2 * MIN
+    pegs = [ev for ev in events if isinstance(ev, PegEvent) and ev.kind == "change"]
+    assert (pegs[0].ts, pegs[0].state, pegs[0].episode_start) == (second + 2 * MIN, "critical", second)
+    assert [(m.ts, m.horizon_s) for m in events if isinstance(m, Move)][:1] == [(second, 3600)]
