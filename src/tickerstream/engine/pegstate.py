@@ -118,6 +118,8 @@ class PegTrack:
     sustain_level: int = 0
     sustain_shown: float = 0.0
     sustain_bps: float = 0.0
+    #: The judged ticks of the last ``SUSTAIN_MS``: [ts, shown, judged] (``_persisting``).
+    window: list[list[float]] = field(default_factory=list)
     sound_since: int = -1  # first judged tick since entering unknown (-1: none)
     first_ts: int = -1
     last_ts: int = -1
@@ -204,6 +206,7 @@ class PegStateMachine:
         self._reset_episode(t)
         # Leaving needs judged ticks from here on (ambiguous pages alone may have led here).
         t.recent.clear()
+        t.window.clear()
         t.beyond = None
         t.sustain_start = -1
         t.sound_since = -1
@@ -290,7 +293,31 @@ class PegStateMachine:
                 held = (pick[1], abs(pick[2]))
         if abs(obs.judged) >= self.cfg.confirm_bypass_bps:
             t.beyond = [obs.ts, obs.shown, obs.judged]
+        persisting = self._persisting(spec, t, obs)
+        if t.episode_start >= 0 and persisting is not None and (held is None or persisting[1] > held[1]):
+            held = persisting
         return held, bypass_from
+
+    @staticmethod
+    def _persisting(spec: PegSpec, t: PegTrack, obs: Observation) -> tuple[float, float] | None:
+        """The deviation the pages on this tick's side at the current state's level or beyond held
+        over the last ``SUSTAIN_MS`` whatever came between (as a level is confirmed by persistence,
+        ``_sustain``): (shown, |judged|) of the smallest among them, when they span half of it,
+        number ``SUSTAIN_PAGES`` and are at least as many as the others; else None. Inside an
+        episode it stands in for ``_held`` when deeper: a level confirmed beside a stale mirror
+        otherwise kept its entry's ``worst_bps`` and never deepened, the mirror's pages breaking
+        every run (or, off the peg themselves, holding the smallest deviation down)."""
+        assert obs.judged is not None and obs.shown is not None
+        window = t.window
+        window.append([obs.ts, obs.shown, obs.judged])
+        while window[0][0] < obs.ts - SUSTAIN_MS:
+            del window[0]
+        floor = max(PEG_STATE_RANK.get(t.state, 0), 1)
+        side = [r for r in window if r[2] * obs.judged > 0 and _level(spec, abs(r[2])) >= floor]
+        if len(side) < max(SUSTAIN_PAGES, len(window) - len(side)) or obs.ts - side[0][0] < SUSTAIN_MS // 2:
+            return None
+        pick = min(side, key=lambda r: abs(r[2]))
+        return pick[1], abs(pick[2])
 
     def _partner(self, t: PegTrack, obs: Observation, prev: list[float] | None) -> list[float] | None:
         """The page that confirms this one beyond ``confirm_bypass_bps`` (a deviation that needs no
@@ -370,6 +397,8 @@ class PegStateMachine:
                 return None
         t.streak_ticks = 0
         t.sustain_start = -1
+        if cur and held is not None and abs(held[0]) > abs(t.worst_bps):
+            t.worst_bps = t.worst_seen_bps = held[0]  # a higher level entered within the episode
         self._confirm_from_trailing(spec, t, level)
         prev = t.state
         duration = None

@@ -32,8 +32,9 @@
   confirmation keeps its side (``confirm_sign``); one in progress in v1-v7 restarts at the next
   page (a restore delays an entry by at most ``confirm_s``).
 - v9: a track keeps the pages beyond its state that keep coming (``sustain_*``: a level confirmed
-  by its persistence beside contradicting pages). v1-v8 restore without them: such a
-  confirmation in progress restarts at the next page (a restore delays it by at most
+  by its persistence beside contradicting pages) and its judged pages of the last quarter hour
+  (``window``: what persisted, for ``worst_bps`` and ``deepened``). v1-v8 restore without them:
+  such a confirmation in progress restarts at the next page (a restore delays it by at most
   ``SUSTAIN_MS``).
 """
 

@@ -181,3 +181,23 @@ def test_a_page_beyond_the_level_now_and_then_confirms_nothing(
     ticks = [("USDC", T0 + k * 15_000, outlier if k % 20 == 19 else level) for k in range(6 * 240)]
     evs = [ev for ev in make_engine().process(batch(ticks, 0.0001)) if isinstance(ev, PegEvent)]
     assert {ev.state for ev in evs} == expected
+
+
+def test_a_depeg_confirmed_beside_a_mirror_deepens_and_sets_its_worst(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """The live site slides -300, -700, -1000 bps an hour apart, a mirror stuck at 1.0000 between
+    its pages: critical by persistence, then no `deepened` and `worst_bps` -300 for good (the
+    mirror's pages broke every run the updates read). What the live pages held over the last
+    quarter hour, at least half the pages, now counts: `deepened` at -700 and -1000."""
+    ticks = []
+    for k in range(90):
+        t = T0 + k * 2 * MIN
+        live = 0.97 if k < 30 else 0.93 if k < 60 else 0.90
+        ticks += [("USDC", t, live), ("USDC", t + MIN, 1.0)]
+    evs = [ev for ev in make_engine().process(batch(ticks, 0.0001)) if isinstance(ev, PegEvent)]
+    assert [(ev.kind, ev.worst_bps) for ev in evs if ev.kind != "reminder"] == [
+        ("change", -300.0),
+        ("deepened", -700.0),
+        ("deepened", -1000.0),
+    ]
