@@ -43,7 +43,7 @@ from tickerstream.engine.registry import load_coin_pins, load_registry
 from tickerstream.engine.scale import CONFIRM as CONFIRM_SCALE
 from tickerstream.engine.scale import CONFIRM_MS, FACTOR, SETTLE_MS, SHIFT_TOL
 from tickerstream.engine.spike import HOLD_AGAIN_AFTER, RECENT
-from tickerstream.engine.windows import MIN_SHOWN_SHARE
+from tickerstream.engine.windows import MIN_DECAY, MIN_SHOWN_SHARE
 from tickerstream.events import Event, Move, MoveKind, PegEvent, Quality, Trigger, event_sort_key
 
 NAN = math.nan
@@ -277,14 +277,16 @@ class DequeEngine:
             r = price / last if last > 0 else NAN
             if r >= FACTOR or r <= 1.0 / FACTOR:
                 held = s.held_px
-                shift = r >= FACTOR and abs(math.log10(r) - round(math.log10(r))) <= math.log10(SHIFT_TOL)
+                shift = FACTOR <= r < INF and abs(math.log10(r) - round(math.log10(r))) <= math.log10(
+                    SHIFT_TOL
+                )
                 if (
                     not price >= FACTOR * s.prior  # a USD peg at 8x its target: never
                     and held == held
                     and ts - s.held_ts <= CONFIRM_MS
                     and _same_scale(price, held)
                     and (s.held_ts > s.last_ts or not _same_scale(price, s.left_px))
-                    and not (shift and ts - s.last_ts < SETTLE_MS)
+                    and not (shift and (ts - s.last_ts < SETTLE_MS or not s.held_ts > s.last_ts))
                 ):
                     s.left_px = last
                     s.held_px = NAN
@@ -342,7 +344,7 @@ class DequeEngine:
             q_rel = _div(q, price)
             sq = r * r - q_rel * q_rel / 6.0  # rounding noise of both ends, taken off
             dt_ms = float(ts - p_ts)
-            decay = _f(np.power, 0.5, dt_ms / self.hl_ms)
+            decay = max(_f(np.power, 0.5, dt_ms / self.hl_ms), MIN_DECAY)
             s.var_prev, s.var_raw_prev = var0, raw0
             s.var = decay * var0 + _div((1.0 - decay) * sq, dt_ms / 1000.0)
             s.var_raw = decay * raw0 + _div((1.0 - decay) * (r * r), dt_ms / 1000.0)
@@ -424,11 +426,11 @@ class DequeEngine:
         ring: deque[Point], target: int, price: float = NAN, lone: tuple[float, float, int] | None = None
     ) -> Point | None:
         """The latest point at or before ``target`` among those the ring holds before this tick.
-        ``lone``: (threshold, agreement) of a move horizon: an anchor far off both its neighbours,
-        which agree with each other, is a lone print and the point before it stands in (lone.py);
-        so is an anchor of a lone pair (two points in a row each far off the points around them,
-        which agree), for which the point before the pair stands in. Only anchors the tick's price
-        is not back near are looked at."""
+        ``lone``: (threshold, agreement, longest pair span) of a move horizon: an anchor far off
+        both its neighbours, which agree with each other, is a lone print and the point before it
+        stands in (lone.py); so is an anchor of a lone pair (two points in a row each far off the
+        points around them, which agree and are at most the span apart), for which the point
+        before the pair stands in. Only anchors the tick's price is not back near are looked at."""
         j = bisect.bisect_right(ring, target, key=_ts_of) - 1
         if j < 0:
             return None
@@ -519,8 +521,8 @@ class DequeEngine:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     k += bool(is_lone(np.float64(a[1]), np.float64(ring[k][1]), np.float64(price), *lone[:2]))
             a = ring[k] if 0 < k < len(ring) else None
-        if a is None:
-            return None  # undefined change: neither triggers nor recedes
+        if a is None or not a[1] > 0:
+            return None  # undefined change (no anchor, or a zero price): neither triggers nor recedes
         a_ts, a_px, a_var, a_q = a
         # The regime at the anchor, before the move began; none known there (warm-up): no z (the
         # current estimate would count the move's own returns).

@@ -9,7 +9,8 @@ drop it after. So in a batch a dropped repeat moved the last taken ts, which two
 
 - the grouping: a page at or before the repeat's ts (and after the last taken one) was a duplicate
   or late in a batch and taken tick by tick, its move and the ``resumed`` source event a page later;
-- the scale rule's "two pages in a row" back to the scale left (``ht > last_t``): a dropped repeat
+- the scale rule's "two pages in a row" back to the scale left or up by a power of ten
+  (``ht > last_t``), and its half hour without the old scale (``t - last_t``): a dropped repeat
   between the two pages parted them in a batch, not tick by tick.
 
 Until a row's first dropped repeat both ways agree (the same ticks before it, judged the same); after

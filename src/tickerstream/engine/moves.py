@@ -189,7 +189,8 @@ class MoveDetector:
                 # the move's own returns, and a crash would read as a calm day.
                 rate = np.maximum(a_var, floor_rate)
             window_ms = int(h_ms * (1.0 + cfg.anchor_slack))
-            usable = (a_ts != NO_TS) & (a_ts >= g.ts - window_ms)
+            # A zero price (a misparse) is no anchor: no change can be measured from it.
+            usable = (a_ts != NO_TS) & (a_ts >= g.ts - window_ms) & (a_px > 0)
             # The first tick after a gap in the series longer than the anchor window has no anchor
             # within it: measured from the last point before the gap instead (``from_ts`` shows
             # the span), however long ago, and judged by its z over that span and by the horizon's
@@ -198,7 +199,7 @@ class MoveDetector:
             # later, and so is "-40 % since last seen 3 days ago" (a relisting, a migration).
             across = None
             if widest_gap > window_ms:
-                across = (gap_ms > window_ms) & (a_ts != NO_TS)
+                across = (gap_ms > window_ms) & (a_ts != NO_TS) & (a_px > 0)
                 usable |= across
             with np.errstate(invalid="ignore", divide="ignore"):
                 # The smallest change consistent with both shown prices (each within q/2 of the

@@ -437,8 +437,7 @@ class PegStateMachine:
         if dev < t.sustain_bps:
             t.sustain_shown, t.sustain_bps = obs.shown, dev
         return (
-            t.sustain_pages >= max(SUSTAIN_PAGES, t.sustain_other)
-            and obs.ts - t.sustain_start >= SUSTAIN_MS
+            t.sustain_pages >= max(SUSTAIN_PAGES, t.sustain_other) and obs.ts - t.sustain_start >= SUSTAIN_MS
         )
 
     @staticmethod
@@ -493,6 +492,7 @@ class PegStateMachine:
         t.streak_ticks = 0
         prev = t.state
         t.state = _LEVELS[t.streak_level]
+        t.sustain_start = -1  # pages beyond the state left confirm nothing about a later one
         if t.streak_level:
             return self._event(spec, t, obs, "change", prev, t.state, episode=True)
         back = t.inside_since if t.inside_since >= 0 else t.streak_start

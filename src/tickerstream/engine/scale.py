@@ -25,9 +25,11 @@ confirms its scale:
   flapping between the two; a real return shows on two pages in a row and is taken from the second;
 - except that a jump *up* by a power of ten (within ``SHIFT_TOL``: x10, x100, x1000 of the last
   taken price) is confirmed only once no page of the old scale was taken for ``SETTLE_MS`` (30
-  min): that is a decimal shift, the shape of a misread, and a site misreading every page (BTC
-  at x100 between another site's right pages) confirmed its scale at its second page, took the
-  series over (each correct page then a jump back, dropped) and published +9,900 %. Such pages
+  min), and by the page right before it (at pages 30 minutes apart or more, the old scale's page
+  between two misreads is always that old): that is a decimal shift, the shape of a misread, and
+  a site misreading every page (BTC at x100 between another site's right pages) confirmed its
+  scale at its second page, took the series over (each correct page then a jump back, dropped)
+  and published +9,900 %. Such pages
   are now dropped for as long as the right scale keeps coming; a real redenomination up (every
   source at the new scale) is confirmed half an hour after the last page of the old one. Down, a
   power of ten is also a crash (a stablecoin at $0.10 beside a mirror still at $1.0000 must fire
@@ -101,8 +103,9 @@ def _is_jump(ratio: F64) -> B:
 
 def _decimal_shift(ratio: float) -> bool:
     """Is ``ratio`` (a scale jump's, so at least ``FACTOR`` or at most its inverse) a power of ten
-    within ``SHIFT_TOL``? (A zero price is a jump but no shift.)"""
-    if not ratio > 0:
+    within ``SHIFT_TOL``? (A zero price, or one so large that the ratio overflows, is a jump but no
+    shift.)"""
+    if not 0.0 < ratio < math.inf:
         return False
     d = abs(math.log10(ratio))
     return abs(d - round(d)) <= _SHIFT_TOL_LOG
@@ -181,8 +184,8 @@ def decide_row(
             and 1.0 / CONFIRM <= p / hp <= CONFIRM
             # back to the scale left at the latest confirmed jump: two pages in a row
             and (ht > last_t or not 1.0 / CONFIRM <= p / lp <= CONFIRM)
-            # up by a power of ten: only once the old scale is gone
-            and not (r >= FACTOR and _decimal_shift(r) and t - last_t < SETTLE_MS)
+            # up by a power of ten: only once the old scale is gone, two pages in a row
+            and not (r >= FACTOR and _decimal_shift(r) and (t - last_t < SETTLE_MS or not ht > last_t))
         ):
             # a second page at the dropped one's scale: confirmed
             lp, last, last_t, hp = base, p, t, float("nan")
@@ -198,10 +201,11 @@ def scale_jumps(g: Grouped, batch: TickBatch, batch_rows: I64, state: RowState) 
     prev = np.empty(len(g), dtype=np.float64)
     prev[1:] = g.price[:-1]
     prev[g.starts] = state.last_price[g.seg_rows]
-    fresh = np.isnan(prev[g.starts])
-    if fresh.any():  # a series' first ticks: a USD peg's are judged against its target
-        prev[g.starts[fresh]] = state.prior[g.seg_rows[fresh]]
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore"):
+        fresh = np.flatnonzero(~(prev > 0))  # no price before (none yet, NaN, zero): as decide_row
+    if fresh.size:  # a USD peg's ticks are then judged against its target
+        prev[fresh] = state.prior[g.rows[fresh]]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         jump = _is_jump(g.price / prev)
     if not jump.any():  # no tick is a jump from the tick before: every tick is taken, state unchanged
         return None

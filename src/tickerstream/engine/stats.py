@@ -39,8 +39,8 @@ class EngineStats:
     ambiguous_series: int = 0
     #: Ticks of new series beyond ``windows.max_series``: dropped (memory stays bounded).
     series_limit: int = 0
-    #: Ticks at 8x or an eighth of their series' previous tick, not confirmed by the tick before
-    #: (a misparsed page, ``engine/scale.py``): dropped.
+    #: Ticks at 8x or an eighth of their series' last taken tick that no earlier dropped page at
+    #: their scale confirmed (a misparsed page, ``engine/scale.py``): dropped.
     scale_jumps: int = 0
     #: Ticks repeating a precise price their series has shown for ``windows.stale_after_s`` (a
     #: frozen source, ``engine/stale.py``): dropped.

@@ -53,6 +53,11 @@ B = npt.NDArray[np.bool_]
 #: (``Windows._finest_points``).
 COARSE_REL = 0.02
 
+#: The weight the estimate before a return keeps at least: one return across a gap longer than the
+#: half-life (a source back after 36 h at the same price) took two thirds of the weight, and its
+#: one sample of the variance (zero there) cut sigma by 0.6; the next ordinary page read z 6.7.
+MIN_DECAY = 0.5
+
 #: The share of a series' squared returns, as shown, that its volatility never goes below: the
 #: rounding correction may take off the rest at most (``Windows.var_raw``).
 MIN_SHOWN_SHARE = 0.2
@@ -449,7 +454,7 @@ class Windows:
         with np.errstate(invalid="ignore", divide="ignore"):
             r = np.log(price_k / prev)
             sq = r * r - (qr_cur * qr_cur + prev_qr * prev_qr) / 12.0
-        decay = np.where(valid, 0.5 ** (dt_ms / self.halflife_ms), 1.0)
+        decay = np.where(valid, np.maximum(0.5 ** (dt_ms / self.halflife_ms), MIN_DECAY), 1.0)
         if restart is not None:
             decay[restart] = 0.0
         inc = valid if not lone_at.size else valid & ~lone

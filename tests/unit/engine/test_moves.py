@@ -564,3 +564,21 @@ def test_a_move_deepens_a_quarter_threshold_beyond_its_latest_event(
         (T0 + 90 * MIN, "deepened", 88.7),
         (T0 + 100 * MIN, "deepened", 84.9),
     ]
+
+
+def test_a_long_gap_back_at_the_same_price_does_not_shrink_the_volatility(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """BTC on 10-minute pages at about 2 %/day for 3 days, 36 h silent, back at the same price, +1.5 %
+    ten minutes later. The return across the gap (zero) took two thirds of the estimate's weight,
+    sigma fell to 0.6x and the +1.5 % read z 6.7 on 1 h, a `new` move (3.6 without the gap). One
+    return keeps at most half the weight: no move."""
+    rng = np.random.default_rng(3)
+    sd = 0.02 * np.sqrt(10 / 1440)
+    rows, p = [], 60_000.0
+    for k in range(3 * 144):
+        p *= float(np.exp(rng.normal(0.0, sd)))
+        rows.append((T0 + k * 10 * MIN, round(p, 2)))
+    back = rows[-1][0] + 36 * HOUR
+    rows += [(back, rows[-1][1]), (back + 10 * MIN, round(rows[-1][1] * 1.015, 2))]
+    assert run(make_engine(*HORIZONS), rows) == []

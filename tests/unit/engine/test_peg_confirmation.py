@@ -201,3 +201,21 @@ def test_a_depeg_confirmed_beside_a_mirror_deepens_and_sets_its_worst(
         ("deepened", -700.0),
         ("deepened", -1000.0),
     ]
+
+
+def test_pages_beyond_a_level_before_an_exit_confirm_nothing_after_it(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """USDC warn (pages at -60 bps), two pages at -300 between, back at par (the exit), then warn
+    pages now and then: the pages counted toward a critical before the exit confirmed a warn after
+    it, with an episode starting before the exit. Leaving a state drops them."""
+    minutes = [(0, 0.994), (1, 0.994), (2, 0.994), (3, 0.97), (4, 0.994), (5, 0.97)]
+    minutes += [(m, 1.0) for m in range(6, 12)]
+    minutes += [(12.0, 0.994), (12.3, 0.994), (12.6, 0.994), (12.9, 0.994), (13.2, 0.994), (13.5, 1.0)]
+    minutes += [(18, 0.994), (18.5, 1.0), (19.5, 1.0)]
+    ticks = [("USDC", T0 + int(m * MIN), p) for m, p in minutes]
+    evs = [ev for ev in make_engine().process(batch(ticks, 0.0001)) if isinstance(ev, PegEvent)]
+    assert [(ev.prev_state, ev.state) for ev in evs if ev.kind == "change"] == [
+        ("ok", "warn"),
+        ("warn", "ok"),
+    ]

@@ -255,3 +255,31 @@ def test_a_stablecoin_crash_to_a_tenth_beside_a_stale_mirror_fires_at_its_second
     pegs = [ev for ev in events if isinstance(ev, PegEvent) and ev.kind == "change"]
     assert (pegs[0].ts, pegs[0].state, pegs[0].episode_start) == (second + 2 * MIN, "critical", second)
     assert [(m.ts, m.horizon_s) for m in events if isinstance(m, Move)][:1] == [(second, 3600)]
+
+
+def test_a_misreading_site_at_slow_cadence_never_takes_the_series_over(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """BTC misread x100 every 45 minutes, the right page 5 s after each: at that cadence the last
+    page of the old scale is always over 30 minutes old, so the misread's second page confirmed it
+    (+9,902 %). An up shift also needs the page right before it at the new scale."""
+    ticks = [("BTC", T0, 97_123.5)]
+    for k in range(1, 12):
+        t = T0 + k * 45 * MIN
+        ticks += [("BTC", t, 9_712_350.0 + k), ("BTC", t + 5_000, 97_123.5 + k)]
+    e = make_engine(*HORIZONS)
+    assert e.process(batch(ticks, 0.01)) == []
+    assert e.stats.scale_jumps == 11
+
+
+@pytest.mark.parametrize("prices", [[0.5, 1.5e308, 1.5e308], [0.0, 299.0]])
+def test_extreme_prices_raise_nothing(make_engine: Callable[..., Engine], prices: list[float]) -> None:
+    """A price so large the ratio overflows raised OverflowError out of the decimal-shift test; a
+    zero first price and a page two hours later raised ZeroDivisionError building the move across
+    the gap. Neither is a move."""
+    e = make_engine()
+    huge = prices[1] > 1e300
+    ticks = [("FOO", T0 + k * (MIN if huge else 120 * MIN), p) for k, p in enumerate(prices)]
+    quantum = float("nan") if huge else 0.001  # unknown: the engine estimates one
+    with np.errstate(all="ignore"):
+        assert [ev for ev in e.process(batch(ticks, quantum)) if isinstance(ev, Move)] == []
