@@ -118,7 +118,8 @@ class PegTrack:
     sustain_level: int = 0
     sustain_shown: float = 0.0
     sustain_bps: float = 0.0
-    #: The judged ticks of the last ``SUSTAIN_MS``: [ts, shown, judged] (``_persisting``).
+    #: Inside an episode, its judged ticks of the last ``SUSTAIN_MS``: [ts, shown, judged]
+    #: (``_persisting``).
     window: list[list[float]] = field(default_factory=list)
     sound_since: int = -1  # first judged tick since entering unknown (-1: none)
     first_ts: int = -1
@@ -293,9 +294,20 @@ class PegStateMachine:
                 held = (pick[1], abs(pick[2]))
         if abs(obs.judged) >= self.cfg.confirm_bypass_bps:
             t.beyond = [obs.ts, obs.shown, obs.judged]
-        persisting = self._persisting(spec, t, obs)
-        if t.episode_start >= 0 and persisting is not None and (held is None or persisting[1] > held[1]):
-            held = persisting
+        # Only inside an episode (its pages kept from its start), and only when this page could
+        # show more than what held.
+        window = t.window
+        if t.episode_start < 0:
+            if window:
+                window.clear()
+            return held, bypass_from
+        window.append([obs.ts, obs.shown, obs.judged])
+        while window[0][0] < obs.ts - SUSTAIN_MS:
+            del window[0]
+        if held is None or abs(obs.judged) > held[1]:
+            persisting = self._persisting(spec, t, obs)
+            if persisting is not None and (held is None or persisting[1] > held[1]):
+                held = persisting
         return held, bypass_from
 
     @staticmethod
@@ -307,16 +319,21 @@ class PegStateMachine:
         episode it stands in for ``_held`` when deeper: a level confirmed beside a stale mirror
         otherwise kept its entry's ``worst_bps`` and never deepened, the mirror's pages breaking
         every run (or, off the peg themselves, holding the smallest deviation down)."""
-        assert obs.judged is not None and obs.shown is not None
-        window = t.window
-        window.append([obs.ts, obs.shown, obs.judged])
-        while window[0][0] < obs.ts - SUSTAIN_MS:
-            del window[0]
-        floor = max(PEG_STATE_RANK.get(t.state, 0), 1)
-        side = [r for r in window if r[2] * obs.judged > 0 and _level(spec, abs(r[2])) >= floor]
-        if len(side) < max(SUSTAIN_PAGES, len(window) - len(side)) or obs.ts - side[0][0] < SUSTAIN_MS // 2:
+        assert obs.judged is not None
+        level_bps = spec.critical_bps if PEG_STATE_RANK.get(t.state, 0) >= 2 else spec.warn_bps
+        sign = 1.0 if obs.judged > 0 else -1.0
+        count, first, pick = 0, -1.0, None
+        for r in t.window:  # the judged pages of the last SUSTAIN_MS, this one included (_held)
+            dev = r[2] * sign
+            if dev >= level_bps:
+                count += 1
+                if first < 0:
+                    first = r[0]
+                if pick is None or dev < pick[2] * sign:
+                    pick = r
+        others = len(t.window) - count
+        if pick is None or count < max(SUSTAIN_PAGES, others) or obs.ts - first < SUSTAIN_MS // 2:
             return None
-        pick = min(side, key=lambda r: abs(r[2]))
         return pick[1], abs(pick[2])
 
     def _partner(self, t: PegTrack, obs: Observation, prev: list[float] | None) -> list[float] | None:
