@@ -29,11 +29,11 @@ confirms its scale:
   between two misreads is always that old): that is a decimal shift, the shape of a misread, and
   a site misreading every page (BTC at x100 between another site's right pages) confirmed its
   scale at its second page, took the series over (each correct page then a jump back, dropped)
-  and published +9,900 %. Such pages
-  are now dropped for as long as the right scale keeps coming; a real redenomination up (every
-  source at the new scale) is confirmed half an hour after the last page of the old one. Down, a
-  power of ten is also a crash (a stablecoin at $0.10 beside a mirror still at $1.0000 must fire
-  at its second page), so a jump down confirms as above whatever its ratio;
+  and published +9,900 %. Such pages are now dropped for as long as the right scale keeps
+  coming; a real redenomination up (every source at the new scale) is confirmed half an hour
+  after the last page of the old one. Down, a power of ten is also a crash (a stablecoin at $0.10
+  beside a mirror still at $1.0000 must fire at its second page), so a jump down confirms as
+  above whatever its ratio;
 - a USD peg's tick at ``FACTOR`` times its target or more is never taken (no stablecoin trades at
   $8; USDC at 100.00 from a misreading site took the series over even after the right site's
   outage, a critical depeg at +990,000 bps that never ended), and before the series' first taken
