@@ -32,18 +32,21 @@ import numpy as np
 import numpy.typing as npt
 
 from tickerstream.engine.batch import TickBatch
-from tickerstream.engine.grouping import Grouped, grouped, segments, stable_order
+from tickerstream.engine.grouping import Grouped
 from tickerstream.engine.scale import (
     DROPPED,
     DUPLICATE,
     LATE,
     TAKEN,
+    Outcomes,
     RowState,
     ScaleVerdict,
     State,
     decide_row,
-    rejections,
+    judge_in_order,
+    regroup,
     scale_jumps,
+    verdict_from,
     without,
 )
 from tickerstream.engine.stale import StaleVerdict, judge_repeat, stale_repeats
@@ -123,42 +126,50 @@ def _in_stream_order(
     """The scale verdict of ``g`` with the rows ``redo`` judged one by one from all their ticks in
     the batch (``_judge_row``) and the others by ``scale_jumps`` as before; its ``taken`` is the
     ticks the stale rule is to judge, with the late and duplicate counts of that judgement."""
-    pos = np.flatnonzero(np.isin(batch_rows, redo))
-    pos = pos[np.argsort(batch_rows[pos], kind="stable")]  # by row, in stream order within a row
-    r = batch_rows[pos]
-    _, starts, ends = segments(r)
-    outcome = np.zeros(pos.size, dtype=np.int8)
-    price, ts, quantum = batch.price[pos].tolist(), batch.ts[pos].tolist(), batch.quantum[pos].tolist()
-    late, duplicates = g.late, g.duplicates
-    after: dict[int, State] = {}
-    for lo, hi, row in zip(starts.tolist(), ends.tolist(), r[starts].tolist(), strict=True):
-        before, prior = state.of(row)
-        was_late, was_duplicate = rejections(ts[lo:hi], before[1])  # the grouping's counts
-        late -= was_late
-        duplicates -= was_duplicate
+
+    def judge(
+        price: list[float],
+        ts: list[int],
+        quantum: list[float],
+        out: Outcomes,
+        s: State,
+        prior: float,
+        row: int,
+    ) -> State:
         run = (int(runs.run_since[row]), int(runs.run_repeats[row]))
-        after[row] = _judge_row(
-            price[lo:hi], ts[lo:hi], quantum[lo:hi], outcome[lo:hi], before, prior, run, runs.stale_ms
-        )
+        return _judge_row(price, ts, quantum, out, s, prior, run, runs.stale_ms)
+
+    io = judge_in_order(redo, batch, batch_rows, state, judge)
     # The other rows as scale_jumps judges them without these (its counts without their rejections).
-    others = replace(without(g, np.isin(g.rows, redo)), late=late, duplicates=duplicates)
+    others = replace(
+        without(g, np.isin(g.rows, redo)),
+        late=g.late - io.grouping_late,
+        duplicates=g.duplicates - io.grouping_duplicates,
+    )
     verdict = scale_jumps(others, batch, batch_rows, state)
     kept = others if verdict is None else verdict.taken
-    seen = np.sort(np.concatenate([kept.order, pos[(outcome == TAKEN) | (outcome == STALE)]]))
-    order = seen[stable_order(batch_rows[seen])]  # by row, in stream order within a row
-    late = kept.late + int(np.count_nonzero(outcome == LATE))
-    duplicates = kept.duplicates + int(np.count_nonzero(outcome == DUPLICATE))
-    taken = grouped(
-        order, batch_rows[order], batch.ts[order], batch.price[order], batch.quantum[order], late, duplicates
+    seen = np.concatenate([kept.order, io.pos[(io.outcome == TAKEN) | (io.outcome == STALE)]])
+    late, duplicates = kept.late + io.count(LATE), kept.duplicates + io.count(DUPLICATE)
+    own = verdict_from(
+        regroup(seen, batch, batch_rows, late, duplicates), io.pos[io.outcome == DROPPED], io.after
     )
-    return _merged(taken, verdict, pos[outcome == DROPPED], after)
+    if verdict is None:
+        return own
+    return ScaleVerdict(
+        own.taken,
+        np.concatenate([verdict.dropped, own.dropped]),
+        np.concatenate([verdict.rows, own.rows]),
+        np.concatenate([verdict.held, own.held]),
+        np.concatenate([verdict.held_ts, own.held_ts]),
+        np.concatenate([verdict.left, own.left]),
+    )
 
 
 def _judge_row(
     price: list[float],
     ts: list[int],
     quantum: list[float],
-    out: npt.NDArray[np.int8],
+    out: Outcomes,
     state: State,
     prior: float,
     run: tuple[int, int],
@@ -178,21 +189,3 @@ def _judge_row(
             out[i] = STALE
             state = before  # no point: the last taken ts stays (the price is the same)
     return state
-
-
-def _merged(
-    taken: Grouped, verdict: ScaleVerdict | None, dropped: I64, after: dict[int, State]
-) -> ScaleVerdict:
-    """One scale verdict from ``scale_jumps``' on some rows (``verdict``) and the scale drops and
-    states after the batch of the rows judged in stream order (``dropped``, ``after``)."""
-    rows = np.fromiter(after, dtype=np.int64, count=len(after))
-    held = np.array([s[2] for s in after.values()], dtype=np.float64)
-    held_ts = np.array([s[3] for s in after.values()], dtype=np.int64)
-    left = np.array([s[4] for s in after.values()], dtype=np.float64)
-    if verdict is not None:
-        dropped = np.concatenate([verdict.dropped, dropped])
-        rows = np.concatenate([verdict.rows, rows])
-        held = np.concatenate([verdict.held, held])
-        held_ts = np.concatenate([verdict.held_ts, held_ts])
-        left = np.concatenate([verdict.left, left])
-    return ScaleVerdict(taken, dropped, rows, held, held_ts, left)

@@ -85,38 +85,35 @@ class Held:
 
     def price(self, g: Grouped, i: I64, seq: I64) -> F64:
         """Price of point ``seq`` as held before tick ``i``; NaN when not held."""
-        flat, b = self.where(i, seq)
-        out = np.full(i.size, np.nan)
-        r = flat >= 0
-        out[r] = self.ring.price.reshape(-1).take(flat[r])
-        out[b >= 0] = g.price[b[b >= 0]]
+        out: F64 = _taken(self.where(i, seq), self.ring.price, g.price, np.full(i.size, np.nan))
         return out
 
     def ts(self, g: Grouped, i: I64, seq: I64) -> I64:
         """Ts of point ``seq`` as held before tick ``i``; 0 when not held."""
-        flat, b = self.where(i, seq)
-        out = np.zeros(i.size, dtype=np.int64)
-        r = flat >= 0
-        out[r] = self.ring.ts.reshape(-1).take(flat[r])
-        out[b >= 0] = g.ts[b[b >= 0]]
+        out: I64 = _taken(self.where(i, seq), self.ring.ts, g.ts, np.zeros(i.size, dtype=np.int64))
         return out
 
     def point(
         self, g: Grouped, i: I64, seq: I64, v_rate: F64, qexp: npt.NDArray[np.int8]
     ) -> tuple[I64, F64, F64, npt.NDArray[np.int8]]:
         """(ts, price, variance rate, quantum exponent) of held points (the caller checks they are)."""
-        flat, b = self.where(i, seq)
-        r, k = flat >= 0, b >= 0
-        ts = np.zeros(i.size, dtype=np.int64)
-        px, var = np.full(i.size, np.nan), np.full(i.size, np.nan)
-        qx = np.zeros(i.size, dtype=np.int8)
-        ring = self.ring
-        for out, buf, batch in ((ts, ring.ts, g.ts), (px, ring.price, g.price), (var, ring.var, v_rate)):
-            out[r] = buf.reshape(-1).take(flat[r])
-            out[k] = batch[b[k]]
-        qx[r] = ring.qexp.reshape(-1).take(flat[r])
-        qx[k] = qexp[b[k]]
-        return ts, px, var, qx
+        at, ring, n = self.where(i, seq), self.ring, i.size
+        return (
+            _taken(at, ring.ts, g.ts, np.zeros(n, dtype=np.int64)),
+            _taken(at, ring.price, g.price, np.full(n, np.nan)),
+            _taken(at, ring.var, v_rate, np.full(n, np.nan)),
+            _taken(at, ring.qexp, qexp, np.zeros(n, dtype=np.int8)),
+        )
+
+
+def _taken(at: tuple[I64, I64], ring_buf: Any, batch_buf: Any, out: Any) -> Any:
+    """``out`` with the values of the held points ``at`` (``Held.where``) from the ring's buffer or
+    the batch's array (the others left as they are)."""
+    flat, b = at
+    r, k = flat >= 0, b >= 0
+    out[r] = ring_buf.reshape(-1).take(flat[r])
+    out[k] = batch_buf[b[k]]
+    return out
 
 
 def lone_prints(

@@ -190,7 +190,8 @@ class MoveDetector:
                 rate = np.maximum(a_var, floor_rate)
             window_ms = int(h_ms * (1.0 + cfg.anchor_slack))
             # A zero price (a misparse) is no anchor: no change can be measured from it.
-            usable = (a_ts != NO_TS) & (a_ts >= g.ts - window_ms) & (a_px > 0)
+            anchored = (a_ts != NO_TS) & (a_px > 0)
+            usable = anchored & (a_ts >= g.ts - window_ms)
             # The first tick after a gap in the series longer than the anchor window has no anchor
             # within it: measured from the last point before the gap instead (``from_ts`` shows
             # the span), however long ago, and judged by its z over that span and by the horizon's
@@ -199,7 +200,7 @@ class MoveDetector:
             # later, and so is "-40 % since last seen 3 days ago" (a relisting, a migration).
             across = None
             if widest_gap > window_ms:
-                across = (gap_ms > window_ms) & (a_ts != NO_TS) & (a_px > 0)
+                across = (gap_ms > window_ms) & anchored
                 usable |= across
             with np.errstate(invalid="ignore", divide="ignore"):
                 # The smallest change consistent with both shown prices (each within q/2 of the

@@ -66,6 +66,7 @@ the old scale needs two pages in a row).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -226,7 +227,7 @@ def scale_jumps(g: Grouped, batch: TickBatch, batch_rows: I64, state: RowState) 
         shadowed = _shadowing_rows(g, drop, batch_rows)
         if shadowed.size:
             return _rejudged(g, drop, decided, shadowed, batch, batch_rows, state)
-    return _verdict(without(g, drop), g.order[drop], decided)
+    return verdict_from(without(g, drop), g.order[drop], decided)
 
 
 def without(g: Grouped, drop: B) -> Grouped:
@@ -235,7 +236,8 @@ def without(g: Grouped, drop: B) -> Grouped:
     return grouped(g.order[k], g.rows[k], g.ts[k], g.price[k], g.quantum[k], g.late, g.duplicates)
 
 
-def _verdict(taken: Grouped, dropped: I64, after: dict[int, State]) -> ScaleVerdict:
+def verdict_from(taken: Grouped, dropped: I64, after: dict[int, State]) -> ScaleVerdict:
+    """The verdict given the ticks taken, the positions dropped and the rows' states after."""
     rows = np.fromiter(after, dtype=np.int64, count=len(after))
     held = np.array([s[2] for s in after.values()], dtype=np.float64)
     held_ts = np.array([s[3] for s in after.values()], dtype=np.int64)
@@ -263,33 +265,78 @@ def _rejudged(
 ) -> ScaleVerdict:
     """The verdict with the rows ``shadowed`` decided tick by tick from all their ticks in the batch,
     rejected ones included (the other rows as ``drop`` says); the late and duplicate counts follow."""
-    redo = np.isin(batch_rows, shadowed)
-    pos = np.flatnonzero(redo)
+
+    def judge(
+        price: list[float], ts: list[int], _q: list[float], out: Outcomes, s: State, prior: float, _r: int
+    ) -> State:
+        return decide_row(price, ts, out, s, prior)
+
+    io = judge_in_order(shadowed, batch, batch_rows, state, judge)
+    after.update(io.after)
+    late = g.late - io.grouping_late + io.count(LATE)
+    duplicates = g.duplicates - io.grouping_duplicates + io.count(DUPLICATE)
+    others = ~np.isin(g.rows, shadowed) & ~drop
+    taken = regroup(
+        np.concatenate([g.order[others], io.pos[io.outcome == TAKEN]]), batch, batch_rows, late, duplicates
+    )
+    dropped = np.concatenate([g.order[drop & ~np.isin(g.rows, shadowed)], io.pos[io.outcome == DROPPED]])
+    return verdict_from(taken, dropped, after)
+
+
+#: Per tick outcomes of a row judged in stream order (``TAKEN``, ``DROPPED``, ...).
+Outcomes = npt.NDArray[np.int8]
+#: Judges one row's ticks one by one in stream order, writing each tick's outcome: (prices, ts,
+#: quanta, outcomes, the row's scale state and prior, the row) -> its scale state after them.
+RowJudge = Callable[[list[float], list[int], list[float], Outcomes, State, float, int], State]
+
+
+@dataclass(frozen=True, slots=True)
+class InOrder:
+    """Some rows' ticks of a batch judged one by one: their batch positions (by row, in stream order
+    within a row), each one's outcome, the rows' scale states after, and how many of their ticks
+    the grouping had counted late and duplicate (the judgement counts its own)."""
+
+    pos: I64
+    outcome: Outcomes
+    after: dict[int, State]
+    grouping_late: int
+    grouping_duplicates: int
+
+    def count(self, outcome: int) -> int:
+        return int(np.count_nonzero(self.outcome == outcome))
+
+
+def judge_in_order(rows: I64, batch: TickBatch, batch_rows: I64, state: RowState, judge: RowJudge) -> InOrder:
+    """All the ticks in ``batch`` of ``rows``, rejected ones included, judged by ``judge`` row by
+    row from each row's state before the batch: the slow path of a batch that must decide as tick
+    by tick would (here after a scale drop, in ``drops.py`` after a stale one)."""
+    pos = np.flatnonzero(np.isin(batch_rows, rows))
     pos = pos[np.argsort(batch_rows[pos], kind="stable")]  # by row, in stream order within a row
     r = batch_rows[pos]
     _, starts, ends = segments(r)
     outcome = np.zeros(pos.size, dtype=np.int8)
-    price, ts = batch.price[pos].tolist(), batch.ts[pos].tolist()
-    late, duplicates = g.late, g.duplicates
+    price, ts, quantum = batch.price[pos].tolist(), batch.ts[pos].tolist(), batch.quantum[pos].tolist()
+    after: dict[int, State] = {}
+    late = duplicates = 0
     for lo, hi, row in zip(starts.tolist(), ends.tolist(), r[starts].tolist(), strict=True):
         before, prior = state.of(row)
-        was_late, was_duplicate = rejections(ts[lo:hi], before[1])  # the grouping's counts
-        late -= was_late
-        duplicates -= was_duplicate
-        after[row] = decide_row(price[lo:hi], ts[lo:hi], outcome[lo:hi], before, prior)
-    late += int(np.count_nonzero(outcome == LATE))
-    duplicates += int(np.count_nonzero(outcome == DUPLICATE))
-    others = ~np.isin(g.rows, shadowed) & ~drop
-    taken = np.sort(np.concatenate([g.order[others], pos[outcome == TAKEN]]))  # stream order
+        was_late, was_duplicate = _rejections(ts[lo:hi], before[1])  # the grouping's counts
+        late += was_late
+        duplicates += was_duplicate
+        after[row] = judge(price[lo:hi], ts[lo:hi], quantum[lo:hi], outcome[lo:hi], before, prior, row)
+    return InOrder(pos, outcome, after, late, duplicates)
+
+
+def regroup(taken: I64, batch: TickBatch, batch_rows: I64, late: int, duplicates: int) -> Grouped:
+    """The batch positions ``taken`` (any order) grouped by row, in stream order within a row."""
+    taken = np.sort(taken)
     order = taken[stable_order(batch_rows[taken])]
-    regrouped = grouped(
+    return grouped(
         order, batch_rows[order], batch.ts[order], batch.price[order], batch.quantum[order], late, duplicates
     )
-    dropped = np.concatenate([g.order[drop & ~np.isin(g.rows, shadowed)], pos[outcome == DROPPED]])
-    return _verdict(regrouped, dropped, after)
 
 
-def rejections(ts: list[int], last_ts: int) -> tuple[int, int]:
+def _rejections(ts: list[int], last_ts: int) -> tuple[int, int]:
     """How many of a row's ticks the grouping rejects as late and as duplicates: ts only, after
     ``last_ts``."""
     late = duplicates = 0

@@ -703,6 +703,7 @@ class Windows:
             a_var[hit] = ring.var.reshape(-1).take(flat)
             a_qx[hit] = ring.qexp.reshape(-1).take(flat)
             a_seq[hit] = seq[ok]
+        held: Held | None = None  # the ring's points as held before each tick, built when needed
         if lone is not None:
             # Only the anchors the tick's price is not back near are looked at (lone.py).
             x, agree, _ = lone
@@ -721,16 +722,14 @@ class Windows:
             # itself, which the move detector measures across the gap.
             stale = np.flatnonzero((a_seq >= 0) & (a_ts < g.ts - window_ms))
             if stale.size:
-                anchor = (a_ts, a_px, a_var, a_qx)
-                self._first_back(ring, g, w, wrank, stale, a_seq, anchor, v_rate, qexp, lone)
+                held = held or Held(ring, g, w, wrank)
+                self._first_back(held, g, stale, a_seq, (a_ts, a_px, a_var, a_qx), v_rate, qexp, lone)
         return a_ts, a_px, a_var, exponent_quanta(a_qx)
 
     @staticmethod
     def _first_back(
-        ring: Ring,
+        held: Held,
         g: Grouped,
-        w: I64,
-        wrank: I64,
         stale: I64,
         a_seq: I64,
         anchor: tuple[I64, F64, F64, npt.NDArray[np.int8]],
@@ -743,7 +742,6 @@ class Windows:
         gap and the tick, which agree (another coin's row), is a lone print: the point after it
         stands in (none held yet: the anchor stays stale, no change is measured)."""
         a_ts, a_px, a_var, a_qx = anchor
-        held = Held(ring, g, w, wrank)
         first = a_seq[stale] + 1
         flat, b = held.where(stale, first)
         ok = (flat >= 0) | (b >= 0)

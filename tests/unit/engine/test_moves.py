@@ -375,6 +375,20 @@ def test_a_rebound_from_a_crash_low_is_judged_with_the_crash_counted(
     assert rebound.sigma_pct is not None and rebound.sigma_pct > 10.0
 
 
+#: Batch cuts around a bad page at index 10 of 30: none, every tick, right after it, and later.
+CUTS_AROUND_PAGE_10 = ([], list(range(1, 30)), [11], [12, 17])
+
+
+def run_cut(e: Engine, series: list[tuple[int, float]], cuts: list[int]) -> list[Move]:
+    """The moves of ``series`` (symbol A) fed in the batches that ``cuts`` makes."""
+    moves: list[Move] = []
+    for lo, hi in zip([0, *cuts], [*cuts, len(series)], strict=True):
+        moves += [
+            m for m in e.process(batch([("A", ts, p) for ts, p in series[lo:hi]])) if isinstance(m, Move)
+        ]
+    return moves
+
+
 def test_a_lone_print_is_never_an_anchor(make_engine: Callable[..., Engine]) -> None:
     """USDC at $1.00 every 10 minutes, one page at 0.93: -7 % on the hour when it comes (a flash
     crash looks the same until the next page). An hour later the bad page is the as-of price: the
@@ -383,12 +397,8 @@ def test_a_lone_print_is_never_an_anchor(make_engine: Callable[..., Engine]) -> 
     px = [1.0] * 10 + [0.93] + [1.0] * 19
     series = [(T0 + k * 10 * MIN, p) for k, p in enumerate(px)]
     expected = [(T0 + 100 * MIN, "new", 1.0, 0.93)]
-    for cuts in ([], list(range(1, 30)), [11], [12, 17]):
-        e = make_engine(*HORIZONS, "moves.zscore_k=1000")
-        moves: list[Move] = []
-        for lo, hi in zip([0, *cuts], [*cuts, len(series)], strict=True):
-            out = e.process(batch([("A", ts, p) for ts, p in series[lo:hi]]))
-            moves += [m for m in out if isinstance(m, Move)]
+    for cuts in CUTS_AROUND_PAGE_10:
+        moves = run_cut(make_engine(*HORIZONS, "moves.zscore_k=1000"), series, cuts)
         assert [(m.ts, m.kind, m.from_price, m.to_price) for m in moves] == expected, cuts
 
 
@@ -404,12 +414,8 @@ def test_a_lone_pair_is_never_an_anchor(
     for the page before them. Cut into batches any way, the events are the same."""
     px = [3000.0] * 10 + list(pair) + [3000.0] * 18
     series = [(T0 + k * 10 * MIN, p) for k, p in enumerate(px)]
-    for cuts in ([], list(range(1, 30)), [11], [12, 17]):
-        e = make_engine(*HORIZONS, "moves.zscore_k=1000")
-        moves: list[Move] = []
-        for lo, hi in zip([0, *cuts], [*cuts, len(series)], strict=True):
-            out = e.process(batch([("A", ts, p) for ts, p in series[lo:hi]]))
-            moves += [m for m in out if isinstance(m, Move)]
+    for cuts in CUTS_AROUND_PAGE_10:
+        moves = run_cut(make_engine(*HORIZONS, "moves.zscore_k=1000"), series, cuts)
         hour = [(m.ts, m.kind, m.from_price) for m in moves if m.horizon_s == 3600]
         assert hour[0] == (T0 + 100 * MIN, "new", 3000.0), cuts
         assert all(m.from_price == 3000.0 for m in moves), cuts
