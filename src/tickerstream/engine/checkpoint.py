@@ -1,6 +1,6 @@
 """Engine state as bytes (a checkpoint): an uncompressed ``.npz`` of per-series arrays plus one JSON member.
 
-Format ``tickerstream-engine`` version 8: per series (``series``: symbol, coin id, quote), one ring
+Format ``tickerstream-engine`` version 9: per series (``series``: symbol, coin id, quote), one ring
 per horizon (``ts_<h>``, ``price_<h>``, ``var_<h>``, ``qexp_<h>``, ``npoints_<h>``), the volatility
 as a variance per second with the series' first ts, and the quantum estimate (``decimals``). Ring
 contents are stored unrotated and without the unused slots (oldest point first), so a checkpoint's
@@ -11,18 +11,23 @@ the change of each move's latest event, from which a deepening is measured, the 
 triggering tick (``last_trig_ts``: re-arming waits a quarter of the horizon after it), and each
 series' 24 h change check state. The volatility also keeps its value before the return into the
 last point (``var_prev``), to which it goes back should that point turn out to be a lone print, and
+its value before the return into the point before it (``var_prev2``), for a lone pair, and
 the latest tick dropped as a scale jump (``held_price``, ``held_ts``, ``scale.py``), which a later
 jump to its scale confirms, and the price before the latest confirmed jump (``left_price``). The
-volatility's last three points (``vol_price``; ``vol_ts`` and the quantum in effect ``vol_q`` of the
-two newest) are kept apart from the rings: a point of a page coarser than the series' finest is in
-the rings (an anchor) but not in the volatility. The ts of the first tick of the last price's run
+volatility's last three points (``vol_price``, ``vol_ts`` and the quantum in effect ``vol_q``;
+whether the two newest took their returns from the points before them, ``vol_follows``) are kept
+apart from the rings: a point of a page coarser than the series' finest is in the rings (an
+anchor) but not in the volatility. The ts of the first tick of the last price's run
 (``run_since``) dates a frozen source, ``run_repeats`` counts its repeats and ``run_frozen`` says
-the run was found frozen (``stale.py``). The same EWMA of the squared returns as
-shown, without the rounding correction (``var_raw``, ``var_raw_prev``), bounds the volatility from
-below (``Windows.floored``). Each series' latest pages (``recent_px``, ``recent_ts``) and
+the run was found frozen (``stale.py``). The same EWMA of the squared returns as shown, without
+the rounding correction (``var_raw``, ``var_raw_prev``, ``var_raw_prev2``), bounds the volatility
+from below (``Windows.floored``). Each series' latest pages (``recent_px``, ``recent_ts``) and
 the ts of the latest page held for the next one (``spike_held_ts``, ``spike.py``).
 
-Versions 3 to 7 are restored. Version 7 (and every older one): the returns as shown are taken to
+Versions 3 to 8 are restored. Version 8 (and every older one): the last two points are kept in
+the volatility should the next tick show them to be a lone pair (the estimate before them is
+unknown), the third newest point's ts and quantum are unknown, and the newest points are taken to
+have followed the ones before them. Version 7 (and every older one): the returns as shown are taken to
 have been the corrected ones (the bound then holds nothing up; it builds with the next returns).
 Version 6 (and every older one): the last price's run began
 at the last tick. Version 5 (without ``vol_price``, ``vol_ts``, ``vol_q``): the
@@ -62,9 +67,9 @@ from tickerstream.engine.series import SeriesKey
 from tickerstream.engine.windows import Windows
 
 FORMAT = "tickerstream-engine"
-VERSION = 8
+VERSION = 9
 #: Older versions restored (the state they lack is filled in by ``restore_rows``).
-_RESTORED = {3, 4, 5, 6, 7}
+_RESTORED = {3, 4, 5, 6, 7, 8}
 #: Why each older version cannot be restored (the caller logs it and cold-starts).
 _REFUSED = {
     1: "engine checkpoint v1 (per-tick ring, volatility per tick) cannot be restored into current state "
@@ -119,8 +124,10 @@ def dump(
         decimals=win.decimals[rows],
         var=win.var[rows],
         var_prev=win.var_prev[rows],
+        var_prev2=win.var_prev2[rows],
         var_raw=win.var_raw[rows],
         var_raw_prev=win.var_raw_prev[rows],
+        var_raw_prev2=win.var_raw_prev2[rows],
         held_price=win.held_price[rows],
         held_ts=win.held_ts[rows],
         left_price=win.left_price[rows],
@@ -131,6 +138,7 @@ def dump(
         vol_price=win.vol_price[rows],
         vol_ts=win.vol_ts[rows],
         vol_q=win.vol_q[rows],
+        vol_follows=win.vol_follows[rows],
         armed=det.armed[rows],
         spike_held_ts=det.spike_held_ts[rows],
         recent_px=det.recent_px[rows],
@@ -219,6 +227,10 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     # v8 on; older: as if the shown returns were the corrected ones (the bound holds nothing up)
     win.var_raw[rows] = a["var_raw"] if "var_raw" in a else win.var[rows]
     win.var_raw_prev[rows] = a["var_raw_prev"] if "var_raw_prev" in a else win.var_prev[rows]
+    if "var_prev2" in a:  # v9 on; older: unknown (NaN), and the points followed each other
+        win.var_prev2[rows] = a["var_prev2"]
+        win.var_raw_prev2[rows] = a["var_raw_prev2"]
+        win.vol_follows[rows] = a["vol_follows"]
     if "held_ts" in a:  # v5 on; v4: its dropped tick came after the last taken one, at an unknown ts
         win.held_ts[rows] = a["held_ts"]
         win.left_price[rows] = a["left_price"]
@@ -230,10 +242,11 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     # v8 on; older: the run is judged anew (a run already frozen is reported frozen once more)
     win.run_frozen[rows] = a.get("run_frozen", False)
     win.run_repeats[rows] = a.get("run_repeats", 0)  # older: counted anew (two more repeats to drop)
-    if "vol_price" in a:  # v6 on
+    if "vol_price" in a:  # v6 on (before v9: ts and quantum of the two newest points only)
         win.vol_price[rows] = a["vol_price"]
-        win.vol_ts[rows] = a["vol_ts"]
-        win.vol_q[rows] = a["vol_q"]
+        cols = a["vol_ts"].shape[1]
+        win.vol_ts[rows, :cols] = a["vol_ts"]
+        win.vol_q[rows, :cols] = a["vol_q"]
     else:  # older: the volatility's points were the longest ring's
         _vol_points_from_ring(win, rows)
     det.armed[rows] = a["armed"]
@@ -273,7 +286,6 @@ def _vol_points_from_ring(win: Windows, rows: I64) -> None:
         at = rows[has]
         slot = ring_slot(n[has] - back, cap)
         win.vol_price[at, back - 1] = ring.price[at, slot]
-        if back < 3:
-            win.vol_ts[at, back - 1] = ring.ts[at, slot]
-            qx = exponent_quanta(ring.qexp[at, slot])
-            win.vol_q[at, back - 1] = np.where(np.isnan(qx), est[has], qx)
+        win.vol_ts[at, back - 1] = ring.ts[at, slot]
+        qx = exponent_quanta(ring.qexp[at, slot])
+        win.vol_q[at, back - 1] = np.where(np.isnan(qx), est[has], qx)

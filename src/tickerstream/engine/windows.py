@@ -14,10 +14,10 @@ tick at or before ``ts - h`` (at the defaults, 256 points: 21 s for 1 h, 8.5 min
 ticks a ring keeps depends only on the ticks' ts, never on how the stream is cut into batches.
 
 Memory at the defaults (two rings of 256 points of ts, price, variance rate and quantum exponent):
-2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 158 B of per-row scalars here (56 B of
+2 x (256 x 25 B + 8 B) = 12,816 B of rings per series, plus 192 B of per-row scalars here (74 B of
 them the volatility's last points, 13 B the start of the last price's run, its repeats and whether
 it is frozen), 33 B per move horizon and 72 B of the latest pages (``spike.py``) in the detector,
-and 9 B for the 24 h change check (13,121 B per row).
+and 9 B for the 24 h change check (13,155 B per row).
 
 Which ticks extend a series (late ticks and duplicates do not) is decided in ``grouping.py``.
 
@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tickerstream.engine.grouping import NO_TS, Grouped, segmented_recurrence
-from tickerstream.engine.lone import Held, lone_between, lone_prints
+from tickerstream.engine.lone import PAIR_MS, Held, lone_between, lone_pair, lone_prints
 from tickerstream.engine.quanta import (
     MIN_ESTIMATED_DECIMALS,
     NO_Q,
@@ -82,6 +82,23 @@ class Runs(NamedTuple):
     segs_k: I64  # per run: its segment
 
 
+class Pairs(NamedTuple):
+    """Lone pairs the volatility leaves out, as known with a batch (``Windows._lone_pairs``)."""
+
+    first: B  # per point: the first of a pair in the batch (it and the next point are left out)
+    from_b: B  # per run: the last point before the batch and the run's first point are one
+    from_c: B  # per run: the last two points before the batch are one
+
+
+def _return_counts(q_a: F64, p_a: F64, q_b: F64, p_b: F64) -> B:
+    """Whether a return between two points (quantum ``q``, price ``p``) is one of the volatility's:
+    both points of one quantum (a power of ten), or neither's quantum ``COARSE_REL`` of its price."""
+    with np.errstate(invalid="ignore"):
+        coarse = (q_a >= p_a * COARSE_REL) | (q_b >= p_b * COARSE_REL)
+    out: B = ~coarse | (quantum_exponents(q_a) == quantum_exponents(q_b))
+    return out
+
+
 def _runs(g: Grouped, kept: B) -> Runs:
     """The runs of ``kept`` ticks per segment: what is per segment is read once per run and repeated,
     not gathered per point."""
@@ -99,42 +116,63 @@ def _runs(g: Grouped, kept: B) -> Runs:
 class _Ewma:
     """The volatility's EWMA recurrence over a batch's points in runs (``starts``, ``lens``,
     ``ends``, ``first``: per point, the first of its run), with the weight ``decay`` of the state
-    before each point, leaving out the ``lone`` prints (the recurrence runs over the other points;
-    a lone print's own state, what is known until the next point comes, is one step from the point
-    before it: a run's first point can be one, and never two in a row, never a run's last)."""
+    before each point, leaving out the ``removed`` points (lone prints and pairs: the recurrence
+    runs over the other points). A removed point's own state, what is known until the points after
+    it tell, is one step from the point before it (a run's first: from the state before the batch
+    that counts the points before it). At most two removed points are in a row, never a run's last.
+    """
 
-    def __init__(self, decay: F64, lone: B, starts: I64, lens: I64, ends: I64, first: B) -> None:
+    def __init__(self, decay: F64, removed: B, starts: I64, lens: I64, ends: I64, first: B) -> None:
         self.decay, self.starts, self.lens, self.ends, self.first = decay, starts, lens, ends, first
-        self.lone_at = np.flatnonzero(lone)
-        if self.lone_at.size:
-            self.keep = np.flatnonzero(~lone)
-            self.lens_c = lens - np.add.reduceat(lone.astype(np.int64), starts)
+        self.gone = np.flatnonzero(removed)
+        if self.gone.size:
+            self.keep = np.flatnonzero(~removed)
+            self.lens_c = lens - np.add.reduceat(removed.astype(np.int64), starts)
             self.starts_c = np.cumsum(self.lens_c) - self.lens_c
-            self.first_lone = lone[starts]
+            after_gone = np.zeros(removed.size, dtype=bool)
+            after_gone[1:] = removed[:-1]
+            after_gone[starts] = False
+            # Removed points after a kept one (or a run's start), then the second ones of pairs.
+            self.gone1 = self.gone[~after_gone[self.gone]]
+            self.gone2 = self.gone[after_gone[self.gone]]
+            self.run_of = np.cumsum(first) - 1
 
-    def run(self, step: F64, init: F64) -> tuple[F64, F64]:
-        """Per point, the state after it, from each run's state before the batch ``init`` plus
-        ``step`` (its return's weighted term); per run, the state before its last point's return."""
-        decay, starts = self.decay, self.starts
-        b = step.copy()
-        b[starts] += decay[starts] * init
-        if not self.lone_at.size:
-            v_after = segmented_recurrence(decay, b, starts, self.lens)
-            if not v_after.size:
-                return v_after, init
-            return v_after, np.where(self.lens > 1, v_after[np.maximum(self.ends - 2, 0)], init)
-        # The point after a run's first point that is a lone print starts from the state before it.
-        after = starts[self.first_lone] + 1
-        b[after] += decay[after] * init[self.first_lone]
-        keep, lone_at = self.keep, self.lone_at
-        v_c = segmented_recurrence(decay[keep], b[keep], self.starts_c, self.lens_c)
+    def run(self, step: F64, init_kept: F64, init_own: F64, init_prev: F64) -> tuple[F64, F64, F64]:
+        """Per point, the state after it, from each run's state before the batch plus ``step`` (its
+        return's weighted term): ``init_kept`` for the run's first kept point (one step from the
+        last point the estimate keeps), ``init_own`` for a removed first point (one step from the
+        last point as it was counted). Per run: the state its last point's return was added to, and
+        the state its point before that one's was (``init_prev`` when that point is the last one
+        before the batch; meaningless when it is a removed one)."""
+        decay, starts, lens, ends = self.decay, self.starts, self.lens, self.ends
+        if not step.size:
+            return step.copy(), init_kept, init_prev
+        if not self.gone.size:
+            b = step.copy()
+            b[starts] += decay[starts] * init_kept
+            v_after = segmented_recurrence(decay, b, starts, lens)
+            last = ends - 1
+            v_prev = np.where(lens > 1, v_after[np.maximum(last - 1, 0)], init_kept)
+            v_prev2 = np.where(lens > 2, v_after[np.maximum(last - 2, 0)], init_kept)
+            return v_after, v_prev, np.where(lens == 1, init_prev, v_prev2)
+        keep, starts_c, lens_c = self.keep, self.starts_c, self.lens_c
+        b_c = step[keep]
+        d_c = decay[keep]
+        b_c[starts_c] += d_c[starts_c] * init_kept
+        v_c = segmented_recurrence(d_c, b_c, starts_c, lens_c)
         v_after = np.empty(step.size, dtype=np.float64)
         v_after[keep] = v_c
-        inner = lone_at[~self.first[lone_at]]
-        v_after[lone_at] = b[lone_at]
-        v_after[inner] += decay[inner] * v_after[inner - 1]
-        last_c = self.starts_c + self.lens_c - 1
-        return v_after, np.where(self.lens_c > 1, v_c[np.maximum(last_c - 1, 0)], init)
+        g1 = self.gone1
+        base = np.where(self.first[g1], init_own[self.run_of[g1]], v_after[np.maximum(g1 - 1, 0)])
+        v_after[g1] = step[g1] + decay[g1] * base
+        g2 = self.gone2
+        v_after[g2] = step[g2] + decay[g2] * v_after[g2 - 1]
+        last_c = starts_c + lens_c - 1
+        v_prev = np.where(lens_c > 1, v_c[np.maximum(last_c - 1, 0)], init_kept)
+        # The point before the last, when kept in the batch: the state before it is the kept one
+        # before it (when removed, there is none: the caller says so).
+        v_prev2 = np.where(lens_c > 2, v_c[np.maximum(last_c - 2, 0)], init_kept)
+        return v_after, v_prev, np.where(lens == 1, init_prev, v_prev2)
 
 
 class Windows:
@@ -174,11 +212,15 @@ class Windows:
         # goes back to should the last point turn out to be a lone print. NaN: unknown (restored
         # from a checkpoint without it, or no point yet): the last point is then kept as it is.
         self.var_prev = np.zeros(0, dtype=np.float64)
+        # ... and before the return into the point before it: what it goes back to should the last
+        # two points turn out to be a lone pair (NaN: unknown).
+        self.var_prev2 = np.zeros(0, dtype=np.float64)
         # The same EWMA of the squared returns as shown, without the rounding correction (and before
         # the last point's return): the estimate never goes below ``MIN_SHOWN_SHARE`` of it
         # (``floored``).
         self.var_raw = np.zeros(0, dtype=np.float64)
         self.var_raw_prev = np.zeros(0, dtype=np.float64)
+        self.var_raw_prev2 = np.zeros(0, dtype=np.float64)
         # The latest tick dropped as a scale jump: its price (NaN: none), which a jump within 2x of
         # it confirms, and ts (``scale.py``).
         self.held_price = np.zeros(0, dtype=np.float64)
@@ -194,12 +236,15 @@ class Windows:
         self.run_repeats = np.zeros(0, dtype=np.int32)
         self.run_frozen = np.zeros(0, dtype=bool)
         self.decimals = np.zeros(0, dtype=np.int8)  # finest decimals seen (quantum estimate); -1 none
-        # The last three points of the volatility, newest first (price; ts and quantum in effect of
-        # the two newest): where the next return starts and what tells a lone print. They are the
-        # longest ring's last points unless a coarser page's point was left out (``_finest_points``).
+        # The last three points of the volatility, newest first (price, ts and quantum in effect):
+        # where the next return starts and what tells a lone print or pair. They are the longest
+        # ring's last points unless a coarser page's point was left out (``_finest_points``).
         self.vol_price = np.zeros((0, 3), dtype=np.float64)  # NaN: none
-        self.vol_ts = np.zeros((0, 2), dtype=np.int64)  # NO_TS: none
-        self.vol_q = np.zeros((0, 2), dtype=np.float64)
+        self.vol_ts = np.zeros((0, 3), dtype=np.int64)  # NO_TS: none
+        self.vol_q = np.zeros((0, 3), dtype=np.float64)
+        # Whether the newest point's return was taken from the point before it, and that one's from
+        # the one before it (False: the point before was left out, a lone print or pair's second).
+        self.vol_follows = np.zeros((0, 2), dtype=bool)
         self.grow(rows)
 
     def kept(self, g: Grouped) -> list[B]:
@@ -244,8 +289,10 @@ class Windows:
         self.first_ts = ext(self.first_ts, NO_TS)
         self.var = ext(self.var, 0.0)
         self.var_prev = ext(self.var_prev, np.nan)
+        self.var_prev2 = ext(self.var_prev2, np.nan)
         self.var_raw = ext(self.var_raw, 0.0)
         self.var_raw_prev = ext(self.var_raw_prev, np.nan)
+        self.var_raw_prev2 = ext(self.var_raw_prev2, np.nan)
         self.held_price = ext(self.held_price, np.nan)
         self.held_ts = ext(self.held_ts, NO_TS)
         self.run_since = ext(self.run_since, NO_TS)
@@ -257,6 +304,7 @@ class Windows:
         self.vol_price = ext(self.vol_price, np.nan)
         self.vol_ts = ext(self.vol_ts, NO_TS)
         self.vol_q = ext(self.vol_q, np.nan)
+        self.vol_follows = ext(self.vol_follows, True)
         self.rows = new
 
     def reset(self, rows: I64) -> None:
@@ -268,8 +316,10 @@ class Windows:
         self.first_ts[rows] = NO_TS
         self.var[rows] = 0.0
         self.var_prev[rows] = np.nan
+        self.var_prev2[rows] = np.nan
         self.var_raw[rows] = 0.0
         self.var_raw_prev[rows] = np.nan
+        self.var_raw_prev2[rows] = np.nan
         self.held_price[rows] = np.nan
         self.held_ts[rows] = NO_TS
         self.run_since[rows] = NO_TS
@@ -281,13 +331,14 @@ class Windows:
         self.vol_price[rows] = np.nan
         self.vol_ts[rows] = NO_TS
         self.vol_q[rows] = np.nan
+        self.vol_follows[rows] = True
 
     def arrays(self) -> list[npt.NDArray[Any]]:
         out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.var_prev]
-        out += [self.var_raw, self.var_raw_prev]
+        out += [self.var_prev2, self.var_raw, self.var_raw_prev, self.var_raw_prev2]
         out += [self.held_price, self.held_ts, self.left_price, self.n_ret]
         out += [self.run_since, self.run_repeats, self.run_frozen]
-        out += [self.decimals, self.vol_price, self.vol_ts, self.vol_q]
+        out += [self.decimals, self.vol_price, self.vol_ts, self.vol_q, self.vol_follows]
         for r in self.rings:
             out += [r.ts, r.price, r.var, r.qexp, r.count]
         return out
@@ -409,25 +460,49 @@ class Windows:
             prev_e0[starts_k] = quantum_exponents(q_start)
             with np.errstate(invalid="ignore"):
                 elig = (prev_e0 == e_k) | ~((qr_cur >= COARSE_REL) | (prev_qr >= COARSE_REL))
-        lone, from_ring = self._lone_points(price_k, prev, first_k, starts_k, rows_seg_k, elig)
+        lone, from_ring, jump = self._lone_points(price_k, prev, first_k, starts_k, rows_seg_k, elig)
+        pairs = self._lone_pairs(
+            runs, rows_seg_k, (price_k, prev, ts_k, prev_ts), elig, jump, lone, from_ring
+        )
+        # What a run's first point steps from when it is itself left out: the last point counted.
+        own0, raw_own0, n_own0 = var0.copy(), raw0.copy(), n0_k.copy()
+        var_prev0, raw_prev0 = self.var_prev[rows_seg_k], self.var_raw_prev[rows_seg_k]
         if from_ring.any():
             # The last point before the batch was a lone print (the run's first tick says so): the
             # estimate goes back to what it was before it, and the return is taken from the point
             # before it.
-            at = np.flatnonzero(from_ring)
-            rr = rows_seg_k[at]
-            prev[starts_k[at]], prev_ts[starts_k[at]] = self.vol_price[rr, 1], self.vol_ts[rr, 1]
+            self._step_back(
+                from_ring, 1, rows_seg_k, (prev, prev_ts, prev_qr, q_start), starts_k, (var0, raw0, n0_k)
+            )
+        if pairs.from_c.any():
+            # The last two points before the batch were a lone pair: the same, two points back.
+            self._step_back(
+                pairs.from_c, 2, rows_seg_k, (prev, prev_ts, prev_qr, q_start), starts_k, (var0, raw0, n0_k)
+            )
+        q_b = None
+        if pairs.from_b.any():
+            # The last point before the batch and the run's first were a lone pair: the run's
+            # second point steps from the point before the pair, from the state before it.
+            at = np.flatnonzero(pairs.from_b)
+            rr, after = rows_seg_k[at], starts_k[at] + 1
+            prev[after], prev_ts[after], q_b = self.vol_price[rr, 1], self.vol_ts[rr, 1], self.vol_q[rr, 1]
             with np.errstate(invalid="ignore"):
-                prev_qr[starts_k[at]] = self.vol_q[rr, 1] / self.vol_price[rr, 1]
-            q_start[at] = self.vol_q[rr, 1]
-            var0[at] = self.var_prev[rr]
-            raw0[at] = self.var_raw_prev[rr]
+                prev_qr[after] = q_b / prev[after]
+            var0[at], raw0[at] = var_prev0[at], raw_prev0[at]
             n0_k[at] -= 1
         lone_at = np.flatnonzero(lone)
         if lone_at.size:
             # A lone print in the batch: the tick after it takes its return from the point before it.
             after = lone_at + 1
             prev[after], prev_ts[after], prev_qr[after] = prev[lone_at], prev_ts[lone_at], prev_qr[lone_at]
+        pair_at = np.flatnonzero(pairs.first)
+        if pair_at.size:
+            # ... and after a lone pair in the batch, from the point before the pair.
+            after = pair_at + 2
+            prev[after], prev_ts[after], prev_qr[after] = prev[pair_at], prev_ts[pair_at], prev_qr[pair_at]
+        removed = lone | pairs.first
+        removed[pair_at + 1] = True
+        removed[starts_k[pairs.from_b]] = True
         # A return with an endpoint whose quantum is at least COARSE_REL of its price counts only
         # between two points of one quantum (a power of ten): that endpoint's error can be the size
         # of the moves or larger (20 % of a $0.05 price in cents), no return. The first point of a
@@ -442,6 +517,10 @@ class Windows:
             prev_e[starts_k] = quantum_exponents(q_start)
             if lone_at.size:
                 prev_e[lone_at + 1] = prev_e[lone_at]
+            if pair_at.size:
+                prev_e[pair_at + 2] = prev_e[pair_at]
+            if q_b is not None:
+                prev_e[starts_k[pairs.from_b] + 1] = quantum_exponents(q_b)
             # (a point under COARSE_REL after one under it: a return, each endpoint with its noise)
             coarse = qr_cur >= COARSE_REL
             prev_coarse = prev_qr >= COARSE_REL
@@ -457,12 +536,17 @@ class Windows:
         decay = np.where(valid, np.maximum(0.5 ** (dt_ms / self.halflife_ms), MIN_DECAY), 1.0)
         if restart is not None:
             decay[restart] = 0.0
-        inc = valid if not lone_at.size else valid & ~lone
-        ewma = _Ewma(decay, lone, starts_k, lens_k, ends_k, first_k)
+        any_removed = bool(removed.any())
+        inc = valid & ~removed if any_removed else valid
+        ewma = _Ewma(decay, removed, starts_k, lens_k, ends_k, first_k)
         with np.errstate(invalid="ignore", divide="ignore"):
             dt_s = dt_ms / 1000.0
-            v_after, v_prev = ewma.run(np.where(valid, (1.0 - decay) * sq / dt_s, 0.0), var0)
-            raw_after, raw_prev = ewma.run(np.where(valid, (1.0 - decay) * (r * r) / dt_s, 0.0), raw0)
+            v_after, v_prev, v_prev2 = ewma.run(
+                np.where(valid, (1.0 - decay) * sq / dt_s, 0.0), var0, own0, var_prev0
+            )
+            raw_after, raw_prev, raw_prev2 = ewma.run(
+                np.where(valid, (1.0 - decay) * (r * r) / dt_s, 0.0), raw0, raw_own0, raw_prev0
+            )
         n_after = np.cumsum(inc)
         base = np.where(starts_k > 0, n_after[np.maximum(starts_k - 1, 0)], 0)
         n_after += np.repeat(n0_k - base, lens_k)
@@ -476,8 +560,12 @@ class Windows:
             cum = np.cumsum(inc)
             n_after = np.where(since, cum - cum[np.maximum(last_rs, 0)], n_after)
             first_k_ts = np.where(since, ts_k[np.maximum(last_rs, 0)], first_k_ts)
-        if lone_at.size:
-            n_after[lone_at] += valid[lone_at]
+        if any_removed:
+            # A left-out point's own count is the one before it plus its own return (a run's
+            # first: from the count before the batch that still has the points before it).
+            g1, g2 = ewma.gone1, ewma.gone2
+            n_after[g1] += valid[g1] + np.where(first_k[g1], (n_own0 - n0_k)[ewma.run_of[g1]], 0)
+            n_after[g2] = n_after[g2 - 1] + valid[g2]
         self.first_ts[g.seg_rows] = first
         hl = self.halflife_ms
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -506,8 +594,13 @@ class Windows:
             self.var[rows_seg_k] = v_after[ends_k - 1]
             self.n_ret[rows_seg_k] = n_after[ends_k - 1]
             self.var_prev[rows_seg_k] = v_prev
+            self.var_prev2[rows_seg_k] = v_prev2
             self.var_raw[rows_seg_k] = raw_after[ends_k - 1]
             self.var_raw_prev[rows_seg_k] = raw_prev
+            self.var_raw_prev2[rows_seg_k] = raw_prev2
+            self._follows(
+                rows_seg_k, lens_k, ends_k, removed, from_ring | pairs.from_b | pairs.from_c, pairs.from_c
+            )
             self.first_ts[rows_seg_k] = first_k_ts[ends_k - 1]
             self._shift_points(rows_seg_k, ends_k, lens_k, price_k, ts_k, q_k)
 
@@ -519,7 +612,7 @@ class Windows:
 
     def _lone_points(
         self, price_k: F64, prev: F64, first_k: B, starts_k: I64, rows: I64, elig: B | None
-    ) -> tuple[B, B]:
+    ) -> tuple[B, B, B]:
         """Which points the volatility leaves out, as known with the batch's points: per point
         (``price_k``, previous points ``prev``), whether it is a lone print (its next point is in
         the batch), and per run of points (``starts_k``, of ``rows``), whether the last point before
@@ -527,12 +620,13 @@ class Windows:
         Lone as for anchors (``lone_between``, at the smallest move threshold); of two in a row only
         the first counts, so the point before a lone print never is one. Only a point whose return
         from the one before counts can be one (``elig`` per point, None: all; for the last point
-        before the batch, from the quanta of the last two)."""
+        before the batch, from the quanta of the last two). Also returns, per point, whether it is
+        far from the previous point (a lone print's or pair's jump)."""
         m = price_k.size
         lone = np.zeros(m, dtype=bool)
         from_ring = np.zeros(starts_k.size, dtype=bool)
         if self.lone is None or m == 0:
-            return lone, from_ring
+            return lone, from_ring, lone
         x, agree = self.lone
         with np.errstate(invalid="ignore"):
             # Far from the previous point by x of the lower of the two: implied by a lone print's
@@ -546,10 +640,8 @@ class Windows:
             raw_ring[out_of] = lone_between(p2, p1, price_k[starts_k[out_of]], x, agree)
             # ... and the point before it is not one itself (then it was the lone print).
             ok = raw_ring[out_of] & ~lone_between(p3, p2, p1, x, agree) & ~np.isnan(self.var_prev[rr])
-            q1, q2 = self.vol_q[rr].T
-            with np.errstate(invalid="ignore"):
-                coarse = (q1 >= p1 * COARSE_REL) | (q2 >= p2 * COARSE_REL)
-            ok &= ~coarse | (quantum_exponents(q1) == quantum_exponents(q2))
+            ok &= self.vol_follows[rr, 0]  # ... nor the second of a lone pair
+            ok &= _return_counts(self.vol_q[rr, 1], p2, self.vol_q[rr, 0], p1)
             from_ring[out_of] = ok
         cand = np.flatnonzero(jump[:-1] & jump[1:] & ~first_k[1:])  # jumps in and out, next in the run
         if cand.size:
@@ -561,7 +653,84 @@ class Windows:
             lone = raw & ~raw_before
             if elig is not None:
                 lone &= elig
-        return lone, from_ring
+        return lone, from_ring, jump
+
+    def _lone_pairs(
+        self,
+        k: Runs,
+        rows: I64,
+        pts: tuple[F64, F64, I64, I64],
+        elig: B | None,
+        jump: B,
+        lone: B,
+        from_ring: B,
+    ) -> Pairs:
+        """Which two points in a row the volatility leaves out as a lone pair (``lone_pair``, at the
+        smallest move threshold, the points around them at most ``PAIR_MS`` apart), as known with the
+        batch's points: pairs in the batch, the last point before the batch with the run's first,
+        and the last two before it. ``prev``/``prev_ts``: each point's previous point as shown
+        (before lone prints are left out). Clears, in ``lone``, a lone print right after a pair (it
+        is the price back). Rules, the same whichever batch a point is in: each return of the pair
+        and the one after it counts (``elig``); the point before the pair was not left out; of
+        overlapping pairs the first counts, and a lone print comes first. ``pts``: the points'
+        prices, previous prices, ts and previous ts; ``rows``: each run's row."""
+        price_k, prev, ts_k, prev_ts = pts
+        m, n_runs = price_k.size, k.starts_k.size
+        none = Pairs(np.zeros(m, dtype=bool), np.zeros(n_runs, dtype=bool), np.zeros(n_runs, dtype=bool))
+        if self.lone is None or m == 0 or not jump.any():
+            return none
+        x, agree = self.lone
+        ok = np.ones(m, dtype=bool) if elig is None else elig
+        starts = k.starts_k
+        found: list[tuple[int, int]] = []  # (run, position of the pair's first point from the run's start)
+        # The last two points before the batch, the run's first point after them.
+        jc = np.flatnonzero(jump[starts])
+        if jc.size:
+            rr, s0 = rows[jc], starts[jc]
+            (p1, p2, p3), (q1, q2, q3) = self.vol_price[rr].T, self.vol_q[rr].T
+            c = lone_pair(p3, p2, p1, price_k[s0], x, agree) & (ts_k[s0] - self.vol_ts[rr, 2] <= PAIR_MS)
+            c &= self.vol_follows[rr].all(axis=1) & ~np.isnan(self.var_prev2[rr]) & ~from_ring[jc] & ok[s0]
+            c &= _return_counts(q3, p3, q2, p2) & _return_counts(q2, p2, q1, p1)
+            found += [(j, -2) for j in jc[c].tolist()]
+        # The last point before the batch and the run's first, the run's second after them.
+        jb = np.flatnonzero((k.lens_k >= 2) & jump[np.minimum(starts + 1, m - 1)])
+        if jb.size:
+            rr, s0 = rows[jb], starts[jb]
+            p1, p2 = self.vol_price[rr, 0], self.vol_price[rr, 1]
+            c = lone_pair(p2, p1, price_k[s0], price_k[s0 + 1], x, agree)
+            c &= ts_k[s0 + 1] - self.vol_ts[rr, 1] <= PAIR_MS
+            c &= self.vol_follows[rr, 0] & ~np.isnan(self.var_prev[rr]) & ~from_ring[jb] & ok[s0] & ok[s0 + 1]
+            c &= _return_counts(self.vol_q[rr, 1], p2, self.vol_q[rr, 0], p1)
+            found += [(j, -1) for j in jb[c].tolist()]
+        # Pairs in the batch (the first one's previous point may be the last before the batch).
+        ka = np.flatnonzero(jump[:-2] & jump[2:] & ~k.first_k[1:-1] & ~k.first_k[2:])
+        if ka.size:
+            c = lone_pair(prev[ka], price_k[ka], price_k[ka + 1], price_k[ka + 2], x, agree)
+            c &= (ts_k[ka + 2] - prev_ts[ka] <= PAIR_MS) & ok[ka] & ok[ka + 1] & ok[ka + 2]
+            ka = ka[c]
+            run = np.cumsum(k.first_k)[ka] - 1
+            found += list(zip(run.tolist(), (ka - starts[run]).tolist(), strict=True))
+        if not found:
+            return none
+        # In stream order (rare: both jumps of a pair): a pair right after another, or after a
+        # lone print, is not one; the point after a pair is no lone print.
+        first = np.zeros(m, dtype=bool)
+        from_b, from_c = none.from_b, none.from_c
+        taken: set[tuple[int, int]] = set()
+        for j, v in sorted(found):
+            if (j, v - 1) in taken or (j, v - 2) in taken:
+                continue
+            if (v == 0 and from_ring[j]) or (v > 0 and lone[starts[j] + v - 1]):
+                continue
+            taken.add((j, v))
+            lone[starts[j] + v + 2] = False
+            if v >= 0:
+                first[starts[j] + v] = True
+            elif v == -1:
+                from_b[j] = True
+            else:
+                from_c[j] = True
+        return Pairs(first, from_b, from_c)
 
     def _shift_points(self, rows: I64, ends: I64, lens: I64, price: F64, ts: I64, q: F64) -> None:
         """The last three volatility points of ``rows`` after their runs of points (ending before
@@ -577,6 +746,51 @@ class Windows:
         self.vol_ts[rows, 1] = np.where(has2, ts[i1], old_ts[:, 0])
         self.vol_q[rows, 1] = np.where(has2, q[i1], old_q[:, 0])
         self.vol_price[rows, 2] = np.where(has3, price[i2], np.where(has2, old_px[:, 0], old_px[:, 1]))
+        self.vol_ts[rows, 2] = np.where(has3, ts[i2], np.where(has2, old_ts[:, 0], old_ts[:, 1]))
+        self.vol_q[rows, 2] = np.where(has3, q[i2], np.where(has2, old_q[:, 0], old_q[:, 1]))
+
+    def _step_back(
+        self,
+        at_runs: B,
+        back: int,
+        rows: I64,
+        prevs: tuple[F64, I64, F64, F64],
+        starts: I64,
+        state: tuple[F64, F64, I64],
+    ) -> None:
+        """For the runs ``at_runs`` whose last ``back`` points before the batch were left out (a
+        lone print, or pair): the run's first point steps from the point before them (``prevs``:
+        the points' previous price, ts, relative quantum, and per run the quantum of the point it
+        steps from, in place) and from the state before them (``state``: per run the variance,
+        the variance as shown and the return count, in place)."""
+        prev, prev_ts, prev_qr, q_start = prevs
+        var0, raw0, n0 = state
+        at = np.flatnonzero(at_runs)
+        rr, s0 = rows[at], starts[at]
+        prev[s0], prev_ts[s0], q_start[at] = (
+            self.vol_price[rr, back],
+            self.vol_ts[rr, back],
+            self.vol_q[rr, back],
+        )
+        with np.errstate(invalid="ignore"):
+            prev_qr[s0] = q_start[at] / prev[s0]
+        var0[at] = (self.var_prev if back == 1 else self.var_prev2)[rr]
+        raw0[at] = (self.var_raw_prev if back == 1 else self.var_raw_prev2)[rr]
+        n0[at] -= back
+
+    def _follows(self, rows: I64, lens: I64, ends: I64, removed: B, p1_gone: B, p2_gone_now: B) -> None:
+        """Whether the new last point (of each run, ending before ``ends``) and the point before it
+        took their returns from the points before them: those were not left out (``removed`` in
+        the batch; before it, the last point ``p1_gone`` now, the one before it ``p2_gone_now`` or
+        already)."""
+        p2_gone = p2_gone_now | ~self.vol_follows[rows, 0]
+        l1 = np.where(lens >= 2, removed[np.maximum(ends - 2, 0)], p1_gone)
+        l2 = np.where(lens >= 3, removed[np.maximum(ends - 3, 0)], np.where(lens == 2, p1_gone, p2_gone))
+        self.vol_follows[rows, 0] = ~l1
+        self.vol_follows[rows, 1] = ~l2
+        # No state to go back to before a left-out point (the same whichever batch it was in).
+        self.var_prev2[rows[l1]] = np.nan
+        self.var_raw_prev2[rows[l1]] = np.nan
 
     def _finest_points(
         self, runs: Runs, e_k: npt.NDArray[np.int8], coarse: B, ts: I64, rows: I64

@@ -74,11 +74,16 @@ def test_the_volatility_is_as_if_the_lone_print_never_was(
     with_print, without = make_engine(*HORIZONS), make_engine(*HORIZONS)
     feed(with_print, series, [100, 289] if revealed_later else [100])
     feed(without, series[:288] + series[289:], [100, 288] if revealed_later else [100])
-    a, b = with_print.series.home("ETH"), without.series.home("ETH")
-    assert a is not None and b is not None
-    assert with_print.windows.var[a] == without.windows.var[b]
-    assert with_print.windows.var_raw[a] == without.windows.var_raw[b]
-    assert with_print.windows.n_ret[a] == without.windows.n_ret[b]
+    assert_same_volatility(with_print, without)
+
+
+def assert_same_volatility(a: Engine, b: Engine) -> None:
+    """ETH's volatility in ``a`` and ``b`` is the same: floats (corrected and as shown) and count."""
+    ra, rb = a.series.home("ETH"), b.series.home("ETH")
+    assert ra is not None and rb is not None
+    assert a.windows.var[ra] == b.windows.var[rb]
+    assert a.windows.var_raw[ra] == b.windows.var_raw[rb]
+    assert a.windows.n_ret[ra] == b.windows.n_ret[rb]
 
 
 def test_a_crash_that_stays_down_still_raises_the_volatility(make_engine: Callable[..., Engine]) -> None:
