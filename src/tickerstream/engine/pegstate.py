@@ -9,11 +9,13 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   has held for the asset's ``confirm_s`` (consecutive judged ticks spanning it; the state entered
   is the highest level that trailing ticks among them, spanning ``confirm_s``, all reached), or at
   once with ``confirm_s = 0`` or with a second judged tick beyond ``confirm_bypass_bps`` (one tick
-  never: ``_partner``). After an entry the trailing ticks already beyond the next level count
+  never, nor two with many pages between them: ``_partner``). After an entry the trailing ticks already beyond the next level count
   toward its confirmation (``_confirm_from_trailing``): the page that entered warn at -300 bps and
   the next at -400 confirm critical.
 - A lower state only after ``min_exit_ticks`` consecutive ticks spanning ``min_exit_duration_s``
-  below its exit level (hysteresis), to the highest state they allowed. A tick whose price step is
+  below its exit level (hysteresis), to the highest state they allowed, once the pages that kept
+  the state are overdue (``HOLD_OVERDUE``: a stale mirror's pages at the peg between a live site's
+  pages off it are no way back). A tick whose price step is
   wider than the gap between a level it leaves and that level's exit level (a cent at $1: 100 bps,
   the warn gap 25) cannot show the price back inside (``_coarse``): ``min_exit_ticks`` fine ticks
   of the streak spanning ``min_exit_duration_s`` confirm the exit on their own, coarse ones only
@@ -59,8 +61,10 @@ from tickerstream.events import PEG_STATE_RANK, PegEvent, PegKind, PegState, Unk
 _LEVELS: tuple[PegState, ...] = ("ok", "warn", "critical")
 #: Two judged pages beyond ``confirm_bypass_bps`` on one side this close confirm each other even
 #: with pages between them that contradict (a stale mirror still at $1.00 between a live site's
-#: pages at $0.75): the live pages say it twice within the hour.
+#: pages at $0.75): the live pages say it twice within the hour. At most as many pages as the two
+#: may come between them: two bad rows among 24 pages at the peg are no depeg.
 BYPASS_WINDOW_MS = 3_600_000
+BYPASS_MAX_BETWEEN = 2
 #: Below the bypass, pages beyond a level on one side that keep coming (each at most
 #: ``SUSTAIN_GAP_MS`` after the one before, ``SUSTAIN_PAGES`` at least) for ``SUSTAIN_MS`` confirm
 #: it whatever pages come between, as long as they are at least as many as those: a stale mirror
@@ -70,6 +74,11 @@ BYPASS_WINDOW_MS = 3_600_000
 SUSTAIN_MS = 900_000
 SUSTAIN_GAP_MS = 900_000
 SUSTAIN_PAGES = 3
+#: An exit waits until the pages that kept the state are overdue: this many times the gap between
+#: the last two of them (at most ``SUSTAIN_GAP_MS``) after the last one. Pages at the peg between
+#: a live site's pages off it (a stale mirror) are then no way back; when every site is back at
+#: the peg, the pages off it are overdue by the time ``min_exit_duration_s`` has passed.
+HOLD_OVERDUE = 1.5
 UNKNOWN: PegState = "unknown"
 
 
@@ -107,6 +116,7 @@ class PegTrack:
     #: The last judged tick beyond ``confirm_bypass_bps``: [ts, shown, judged] (None: none since
     #: entering unknown or ever).
     beyond: list[float] | None = None
+    beyond_other: int = 0  # judged pages since it that were not beyond the bypass on its side
     #: The pages beyond the current state on one side that keep coming, contradicted or not
     #: (``_sustain``): first and last ts (-1: none), side, pages, lowest level, and the smallest
     #: deviation among them (shown, |judged|).
@@ -121,6 +131,10 @@ class PegTrack:
     #: Inside an episode, its judged ticks of the last ``SUSTAIN_MS``: [ts, shown, judged]
     #: (``_persisting``).
     window: list[list[float]] = field(default_factory=list)
+    #: The last judged page that kept the state (allowed no lower one) and the time since the one
+    #: before it (-1, 0: none): an exit waits until the pages keeping the state are overdue.
+    hold_ts: int = -1
+    hold_gap: int = 0
     sound_since: int = -1  # first judged tick since entering unknown (-1: none)
     first_ts: int = -1
     last_ts: int = -1
@@ -210,6 +224,7 @@ class PegStateMachine:
         t.window.clear()
         t.beyond = None
         t.sustain_start = -1
+        t.hold_ts = -1
         t.sound_since = -1
         return ev
 
@@ -244,6 +259,7 @@ class PegStateMachine:
                 t.inside_since = obs.ts
         if level > cur:
             t.streak_ticks = 0
+            self._hold(t, obs)
             ev = self._enter(spec, t, obs, cur, level, held, bypass_from)
             if ev is not None or not cur:
                 return ev
@@ -293,7 +309,9 @@ class PegStateMachine:
             if held is None or abs(pick[2]) > held[1]:
                 held = (pick[1], abs(pick[2]))
         if abs(obs.judged) >= self.cfg.confirm_bypass_bps:
-            t.beyond = [obs.ts, obs.shown, obs.judged]
+            t.beyond, t.beyond_other = [obs.ts, obs.shown, obs.judged], 0
+        elif t.beyond is not None:
+            t.beyond_other += 1
         # Only inside an episode (its pages kept from its start), and only when this page could
         # show more than what held.
         window = t.window
@@ -350,9 +368,9 @@ class PegStateMachine:
         if prev is not None and prev[2] * obs.judged > 0 and abs(prev[2]) >= bypass:
             return prev
         b = t.beyond
-        if b is not None and b[2] * obs.judged > 0 and obs.ts - b[0] <= BYPASS_WINDOW_MS:
-            return b
-        return None
+        if b is None or b[2] * obs.judged <= 0 or obs.ts - b[0] > BYPASS_WINDOW_MS:
+            return None
+        return b if t.beyond_other <= BYPASS_MAX_BETWEEN else None
 
     def _leave_unknown(
         self,
@@ -483,6 +501,7 @@ class PegStateMachine:
             allowed = 1
         if allowed >= cur:
             t.streak_ticks = 0
+            self._hold(t, obs)
             return None
         if t.streak_ticks == 0:
             t.streak_start = obs.ts
@@ -506,10 +525,15 @@ class PegStateMachine:
         fine = not coarse and t.fine_ticks >= min_ticks and obs.ts - t.fine_start >= self.exit_ms
         if not fine and obs.ts - t.streak_start < self.coarse_exit_ms:
             return None
+        if t.hold_ts >= 0 and obs.ts - t.hold_ts < min(t.hold_gap * HOLD_OVERDUE, SUSTAIN_GAP_MS):
+            # The pages that kept the state are not overdue yet: a stale mirror's two pages at the
+            # peg between a live site's pages (10 minutes apart) are no way back.
+            return None
         t.streak_ticks = 0
         prev = t.state
         t.state = _LEVELS[t.streak_level]
-        t.sustain_start = -1  # pages beyond the state left confirm nothing about a later one
+        # Pages beyond the state left confirm nothing about a later one.
+        t.sustain_start, t.beyond, t.hold_ts = -1, None, -1
         if t.streak_level:
             return self._event(spec, t, obs, "change", prev, t.state, episode=True)
         back = t.inside_since if t.inside_since >= 0 else t.streak_start
@@ -517,6 +541,12 @@ class PegStateMachine:
         ev = self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
         self._reset_episode(t)
         return ev
+
+    @staticmethod
+    def _hold(t: PegTrack, obs: Observation) -> None:
+        """Count a judged page that keeps the state (allows no lower one)."""
+        t.hold_gap = obs.ts - t.hold_ts if t.hold_ts >= 0 else 0
+        t.hold_ts = obs.ts
 
     @staticmethod
     def _coarse(spec: PegSpec, obs: Observation, cur: int, allowed: int) -> bool:

@@ -36,6 +36,11 @@
   (``window``: what persisted, for ``worst_bps`` and ``deepened``). v1-v8 restore without them:
   such a confirmation in progress restarts at the next page (a restore delays it by at most
   ``SUSTAIN_MS``).
+- v10: a track counts the judged pages since its last page beyond the bypass (``beyond_other``:
+  two such pages confirm each other only with few pages between them) and keeps its last page that
+  kept the state and the gap before it (``hold_ts``, ``hold_gap``: an exit waits until such pages
+  are overdue). v1-v9 restore with none counted and none kept: the first exit after a restore
+  may come as early as it did before v10.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from tickerstream.engine.pegref import RefHistory, runs_since
 from tickerstream.engine.pegstate import PegTrack
 
 #: Version of the JSON ``PegMonitor.export`` gives (inside the engine checkpoint).
-STATE_VERSION = 9
+STATE_VERSION = 10
 
 #: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown; ``UNJUDGEABLE``:
 #: a page whose coin is not known, which only says the peg was not judged at ts).
@@ -66,7 +71,7 @@ def read_tracks(state: dict[str, Any]) -> dict[str, PegTrack]:
     version = state.get("version", 1)
     if version == 1:
         return _streaks_as_fine(_tracks_from_v1(state["tracks"]))
-    if version in (2, 3, 4, 5, 6, 7, 8, STATE_VERSION):
+    if version in (2, 3, 4, 5, 6, 7, 8, 9, STATE_VERSION):
         try:
             tracks = state["tracks"].items()
             out = {s: PegTrack.from_json(_track_v5(t) if version < 5 else t) for s, t in tracks}
