@@ -33,7 +33,7 @@ from tickerstream.engine.batch import TickBatch
 from tickerstream.engine.config import EngineConfig
 from tickerstream.engine.drops import RunState, judge_drops
 from tickerstream.engine.grouping import NO_TS, Grouped, group_and_accept
-from tickerstream.engine.lone import pair_span_ms
+from tickerstream.engine.lone import REPEAT_STEPS, pair_span_ms, repeats_of_lone_prints
 from tickerstream.engine.moves import MoveDetector
 from tickerstream.engine.pegfeed import NONE, PegFeed
 from tickerstream.engine.pegs import PegMonitor, PegStatus
@@ -201,7 +201,10 @@ class Engine:
             s = self.series
             if self.config.moves.enabled and self.moves.horizons_ms:
                 per_h = [anchor(h_ms) for h_ms in self.moves.horizons_ms]
-                moves = self.moves.detect(g, q, n_before, per_h, win.last_ts, s.symbol, s.coin, s.quote)
+                repeats = self._repeated_prints(g, q, kept)
+                moves = self.moves.detect(
+                    g, q, n_before, per_h, win.last_ts, s.symbol, s.coin, s.quote, repeats
+                )
                 st.moves += len(moves)
                 events.extend(moves)
                 self._note_coarse(g, q)
@@ -228,6 +231,41 @@ class Engine:
         self._watermark = max(self._watermark, int(batch.ts.max()))
         events.sort(key=event_sort_key)
         return events
+
+    def _repeated_prints(
+        self, g: Grouped, q: F64, kept: list[npt.NDArray[np.bool_]]
+    ) -> npt.NDArray[np.bool_] | None:
+        """Per tick, whether it repeats a lone print of its series: far from the tick before it, at
+        exactly the price of a point of the shortest ring that was far off both its neighbours while
+        they agreed (``repeats_of_lone_prints``). A stale mirror between a live site's pages, paging
+        every quarter hour after a crash, read +40 % each time, a `new` every 30-60 minutes once
+        the live pages re-armed the detector. Only on pages whose quantum ``q`` is at most a tenth
+        of the distance (``REPEAT_STEPS``): on coarser ones one price recurs by chance (a coin at
+        $0.000019 in six decimals has a handful of shown prices). None: no tick does.
+
+        With ``moves.spike_hold_s`` on, such a page waits for the next one, which is far from it
+        (``spike.py``), and its repeats must not be taken for it: the live site a mirror
+        outnumbers shows a crash at one price twice, the first page held, the second the one that
+        reports it."""
+        if self.config.moves.spike_hold_s > 0:
+            return None
+        x, agree = min(lone[0] for lone in self._lone.values()), self.config.moves.recede_ratio
+        win = self.windows
+        prev = np.empty(len(g), dtype=np.float64)
+        prev[1:] = g.price[:-1]
+        prev[g.starts] = win.last_price[g.seg_rows]
+        with np.errstate(invalid="ignore"):
+            far = np.abs(g.price - prev) >= np.minimum(g.price, prev) * x
+            cand = np.flatnonzero(far & (q * REPEAT_STEPS <= g.price * x))
+        if not cand.size:
+            return None
+        k = int(np.argmin([r.horizon_ms for r in win.rings]))
+        hits = repeats_of_lone_prints(win.held(win.rings[k], g, kept[k]), g, cand, x, agree)
+        if not hits.size:
+            return None
+        out = np.zeros(len(g), dtype=bool)
+        out[cand[hits]] = True
+        return out
 
     def _drop_jumps_and_repeats(
         self, g: Grouped, batch: TickBatch, rows: I64, keep: I64 | None, events: list[Event]

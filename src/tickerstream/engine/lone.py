@@ -48,6 +48,12 @@ F64 = npt.NDArray[np.float64]
 #: pairs lost true moves).
 PAIR_MS = 1_800_000
 
+#: Candidates looked at together for a repeated lone print (a candidates x ring capacity matrix).
+REPEAT_CHUNK = 2048
+#: A repeated lone print is told by its exact price only on pages whose quantum is at most the
+#: lone distance over this: a price many steps away recurs by chance rarely, one step away often.
+REPEAT_STEPS = 10
+
 
 def pair_span_ms(horizon_ms: int) -> int:
     """The longest span, from the point before a lone pair to the point after it, for a horizon."""
@@ -147,6 +153,34 @@ def lone_prints(
     pos = np.concatenate([single, first, second])
     stand_in = np.concatenate([seq[single] - 1, seq[first] - 1, seq[second] - 2])
     return pos, stand_in
+
+
+def repeats_of_lone_prints(held: Held, g: Grouped, cand: I64, x: float, agree: float) -> I64:
+    """Which of the ticks ``cand`` (each far from the point before it) show exactly the price of a
+    lone print among the points ``held`` before them, whose neighbours agree with the points beyond
+    them: a stale mirror's row between a live site's pages, again. Returns positions into ``cand``."""
+    cap = held.ring.capacity
+    found: list[I64] = []
+    for lo in range(0, cand.size, REPEAT_CHUNK):  # a bounded matrix, however many ticks jump
+        part = cand[lo : lo + REPEAT_CHUNK]
+        end = held.seg_n0[g.seg_of[part]] + held.wrank[part]
+        # Every point held before each candidate (NaN: none), oldest first.
+        seq = end[:, None] - cap + np.arange(cap)[None, :]
+        px = held.price(g, np.repeat(part, cap), seq.reshape(-1)).reshape(part.size, cap)
+        hit_c, hit_k = np.nonzero(px == g.price[part][:, None])
+        if hit_c.size:
+            s, at = seq[hit_c, hit_k], part[hit_c]
+            before, after = held.price(g, at, s - 1), held.price(g, at, s + 1)
+            lone = lone_between(before, px[hit_c, hit_k], after, x, agree)
+            # ... whose neighbours each agree with the point on their other side: with two sites
+            # taking turns, each site's pages are lone among the other's, and the live one's are
+            # no repeated misprint (a drop it shows first, the lagging one later).
+            with np.errstate(invalid="ignore", divide="ignore"):
+                lone &= np.abs(held.price(g, at, s - 2) / before - 1.0) < x * agree
+                lone &= np.abs(held.price(g, at, s + 2) / after - 1.0) < x * agree
+            found.append(lo + hit_c[lone])
+    out: I64 = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+    return out
 
 
 def lone_pair(before: F64, p1: F64, p2: F64, after: F64, x: float, agree: float) -> npt.NDArray[np.bool_]:

@@ -145,6 +145,7 @@ class MoveDetector:
         names: list[str],
         coins: list[str | None],
         quotes: list[str | None],
+        repeats: B | None = None,
     ) -> list[Move]:
         """Evaluate every accepted tick of ``g`` for every horizon; update state; return the moves.
 
@@ -152,7 +153,8 @@ class MoveDetector:
         ``anchors[h]`` the as-of (ts, price, variance rate, quantum) at ``ts - horizon`` per tick,
         ``last_ts[row]`` each series' last tick before the batch, ``names[row]``, ``coins[row]``
         and ``quotes[row]`` the series' symbol, coin id and quote. A page far off the series'
-        latest pages at fast cadence waits for the next page (``spike.py``).
+        latest pages at fast cadence waits for the next page (``spike.py``). A tick that ``repeats``
+        a lone print (a stale mirror's row again) neither triggers nor recedes.
         z uses the variance rate at the anchor, its own return counted (the volatility known before
         the move began, so a slide does not dilute its own z); none is known there during warm-up,
         and then no z.
@@ -179,6 +181,8 @@ class MoveDetector:
         widest_gap = int(gap_ms.max())
         seg_thr = self._thresholds(g, names)
         held = self._held(g, gap_ms, seg_thr)
+        if repeats is not None:
+            held = repeats if held is None else held | repeats
         for h, (h_ms, base_thr) in enumerate(zip(self.horizons_ms, cfg.threshold_pct, strict=True)):
             a_ts, a_px, a_var, a_q = anchors[h]
             # Each tick's threshold: the horizon's, or its symbol's own (an array then).

@@ -9,9 +9,9 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
   has held for the asset's ``confirm_s`` (consecutive judged ticks spanning it; the state entered
   is the highest level that trailing ticks among them, spanning ``confirm_s``, all reached), or at
   once with ``confirm_s = 0`` or with a second judged tick beyond ``confirm_bypass_bps`` (one tick
-  never, nor two with many pages between them: ``_partner``). After an entry the trailing ticks already beyond the next level count
-  toward its confirmation (``_confirm_from_trailing``): the page that entered warn at -300 bps and
-  the next at -400 confirm critical.
+  never, nor two with many pages between them: ``_partner``). After an entry the trailing ticks
+  already beyond the next level count toward its confirmation (``_confirm_from_trailing``): the
+  page that entered warn at -300 bps and the next at -400 confirm critical.
 - A lower state only after ``min_exit_ticks`` consecutive ticks spanning ``min_exit_duration_s``
   below its exit level (hysteresis), to the highest state they allowed, once the pages that kept
   the state are overdue (``HOLD_OVERDUE``: a stale mirror's pages at the peg between a live site's

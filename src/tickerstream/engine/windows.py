@@ -82,6 +82,15 @@ class Runs(NamedTuple):
     segs_k: I64  # per run: its segment
 
 
+def _kept_ranks(g: Grouped, kept: B) -> tuple[I64, I64]:
+    """The kept ticks of ``g`` and, per tick, how many kept ticks precede it in its segment (its
+    rank among a ring's new points)."""
+    if kept.all():  # the common case at slow cadence: nothing thinned
+        return np.arange(len(g)), g.rank
+    ck: I64 = np.cumsum(kept) - kept
+    return np.flatnonzero(kept), ck - g.per_tick(ck[g.starts])
+
+
 class Pairs(NamedTuple):
     """Lone pairs the volatility leaves out, as known with a batch (``Windows._lone_pairs``)."""
 
@@ -732,6 +741,11 @@ class Windows:
                 from_c[j] = True
         return Pairs(first, from_b, from_c)
 
+    @staticmethod
+    def held(ring: Ring, g: Grouped, kept: B) -> Held:
+        """The points ``ring`` holds just before each tick of ``g`` (``kept``: which ticks it keeps)."""
+        return Held(ring, g, *_kept_ranks(g, kept))
+
     def _shift_points(self, rows: I64, ends: I64, lens: I64, price: F64, ts: I64, q: F64) -> None:
         """The last three volatility points of ``rows`` after their runs of points (ending before
         ``ends``, ``lens`` long) of the batch's ``price``, ``ts`` and quantum ``q``."""
@@ -879,14 +893,7 @@ class Windows:
         after the target). Must run before ``write``."""
         n = len(g)
         cap = ring.capacity
-        all_kept = bool(kept.all())  # the common case at slow cadence: nothing thinned
-        w = np.arange(n) if all_kept else np.flatnonzero(kept)
-        # Per tick, how many kept ticks precede it in its segment (its rank among the ring's new points).
-        if all_kept:
-            wrank = g.rank
-        else:
-            ck: I64 = np.cumsum(kept) - kept
-            wrank = ck - g.per_tick(ck[g.starts])
+        w, wrank = _kept_ranks(g, kept)
         a_ts = np.full(n, NO_TS, dtype=np.int64)
         a_px = np.full(n, np.nan)
         a_var = np.full(n, np.nan)

@@ -1,0 +1,94 @@
+"""A stale mirror between a live site's pages: its repeats of one price are no new move each time."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from tests.support.engine import MIN, T0
+from tickerstream.engine import Engine, TickBatch
+from tickerstream.events import Move
+
+Page = tuple[int, float, float]  # ts, price, quantum
+
+
+def moves(pages: list[Page], cuts: list[int] | None = None, per_batch: int = 60) -> list[Move]:
+    """ALT's moves (default configuration), fed ``per_batch`` pages at a time or cut at ``cuts``."""
+    pages = sorted(pages)
+    bounds = (
+        [0, *sorted(set(cuts)), len(pages)]
+        if cuts is not None
+        else [*range(0, len(pages), per_batch), len(pages)]
+    )
+    e = Engine()
+    out: list[Move] = []
+    for lo, hi in pairwise(bounds):
+        part = pages[lo:hi]
+        b = TickBatch.from_arrays(
+            ["ALT"] * len(part), [p[0] for p in part], [p[1] for p in part], [p[2] for p in part]
+        )
+        out += [m for m in e.process(b) if isinstance(m, Move)]
+    return out
+
+
+def crash_beside_a_stale_mirror(seed: int) -> tuple[list[Page], int]:
+    """40 hours of ALT on a live four-decimal site every 2 minutes (jittered), -30 % in 20 minutes at
+    hour 30; a cents site every 15 minutes whose cache stopped at the crash (the pre-crash price
+    from then on). Returns the pages and the crash's end."""
+    rng = np.random.default_rng(seed)
+    n, crash = 40 * 60, 30 * 60
+    r = rng.normal(0, 0.04 / np.sqrt(1440), n)
+    r[crash : crash + 20] += np.log(0.7) / 20
+    alt = 2.37 * np.exp(np.cumsum(r))
+    pages: list[Page] = []
+    for m in range(n):
+        jitter = int(rng.integers(0, 30_000))
+        if m % 2 == 0:
+            pages.append((T0 + m * MIN + jitter, round(float(alt[m]), 4), 1e-4))
+        if m % 15 == 7:
+            pages.append((T0 + m * MIN + jitter, round(float(alt[min(m, crash)]), 2), 1e-2))
+    return pages, T0 + (crash + 20) * MIN
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_stale_mirror_after_a_crash_sends_no_rebounds(seed: int) -> None:
+    """After the crash (reported: `new`, deepened to -30 %), the stuck site's page every 15 minutes
+    read +40 % from the live price an hour before: a `new` up move every 30-60 minutes for the ten
+    hours it stayed stuck (8-13 per seed), the live pages between re-arming the detector. A page
+    at exactly the price of a lone print among the points before it (far off both neighbours,
+    which agree with the points beyond them) neither triggers nor recedes."""
+    pages, crash_end = crash_beside_a_stale_mirror(seed)
+    got = moves(pages)
+    crash = [m for m in got if m.ts <= crash_end + 5 * MIN]
+    assert crash and all(m.direction == "down" for m in crash)
+    assert min(m.change_pct for m in crash if m.horizon_s == 3600) <= -25.0
+    assert [m for m in got if m.direction == "up" and m.ts > crash_end] == []
+
+
+def test_the_repeats_are_judged_the_same_in_any_batches() -> None:
+    pages, _ = crash_beside_a_stale_mirror(11)
+    expected = [m.to_json() for m in moves(pages)]
+    rng = np.random.default_rng(1)
+    cuts = sorted(int(c) for c in rng.integers(1, len(pages), size=40))
+    assert [m.to_json() for m in moves(pages, cuts)] == expected
+    assert [m.to_json() for m in moves(pages, per_batch=1)] == expected
+
+
+@pytest.mark.parametrize("mirror_every_s", [15, 60])
+def test_a_crash_the_live_site_repeats_beside_a_mirror_is_reported(mirror_every_s: int) -> None:
+    """The other way round: a live site every minute, a mirror stuck at the old price every 15 s
+    (outnumbering it) or taking turns with it; after a -12 % drop the live site shows one price
+    page after page, each a lone print among the mirror's. Its first page fires (nothing held
+    with ``spike_hold_s`` off); a repeat of the price is no new move, and no silence before it."""
+    pages: list[Page] = [
+        (T0 + k * MIN, round(3000.0 * (1 + 0.0003 * np.sin(k)), 2), 0.01) for k in range(600)
+    ]
+    t0, last = pages[-1][0], pages[-1][1]
+    for k in range(60):
+        for j in range(60 // mirror_every_s):
+            pages.append((t0 + k * MIN + 3_000 + j * mirror_every_s * 1000, last, 0.01))
+        pages.append((t0 + (k + 1) * MIN, round(last * 0.88, 2), 0.01))
+    hour = [m for m in moves(pages) if m.horizon_s == 3600 and m.kind == "new"]
+    assert [(m.ts, m.direction) for m in hour][:1] == [(t0 + MIN, "down")]
