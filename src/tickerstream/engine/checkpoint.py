@@ -18,7 +18,8 @@ volatility's last three points (``vol_price``, ``vol_ts`` and the quantum in eff
 whether the two newest took their returns from the points before them, ``vol_follows``) are kept
 apart from the rings: a point of a page coarser than the series' finest is in the rings (an
 anchor) but not in the volatility. The ts of the first tick of the last price's run
-(``run_since``) dates a frozen source, ``run_repeats`` counts its repeats and ``run_frozen`` says
+(``run_since``) dates a frozen source, ``run_repeats`` counts its precise repeats (older builds:
+every repeat, at most one drop sooner after a restore) and ``run_frozen`` says
 the run was found frozen (``stale.py``). The same EWMA of the squared returns as shown, without
 the rounding correction (``var_raw``, ``var_raw_prev``, ``var_raw_prev2``), bounds the volatility
 from below (``Windows.floored``). Each series' latest pages (``recent_px``, ``recent_ts``) and

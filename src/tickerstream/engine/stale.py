@@ -27,7 +27,8 @@ A run found frozen, and the changed price that ends it, are source events (``fro
 topics must know that its silence is no calm.
 
 Per row the state is the ts of the first tick of the current run of one price (``run_since``), how
-many ticks repeated it (``run_repeats``) and whether that run was found frozen (``run_frozen``), in
+many precise ticks repeated it (``run_repeats``: a coarse page's repeat of $1.00 says nothing about
+a six-decimal source that happens to show 1.000000) and whether that run was found frozen (``run_frozen``), in
 the checkpoint. A tick's verdict depends only on that state and the ticks of its series before it
 that reach the rule (a dropped repeat repeats the price, so the run and the last taken price stay).
 Which ticks reach it depends on the last taken ts, which a dropped repeat does not move tick by
@@ -94,14 +95,17 @@ def stale_repeats(
     first = rep[opened]
     continued = first == g.starts[seg]  # the stretch continues the run going on before the batch
     began = np.where(continued, run_since[g.seg_rows[seg]], g.ts[np.maximum(first - 1, 0)])
-    # Repeats of the run so far, this one included.
-    count = k - opened + 1 + np.where(continued, run_repeats[g.seg_rows[seg]], 0)
+    with np.errstate(invalid="ignore"):
+        fine = g.quantum[rep] <= g.price[rep] * FINE_REL  # NaN quantum (unknown): never
+    # Precise repeats of the run so far, this one included: a coarse page's repeat says nothing
+    # about a precise source (USDT at $1.00 in cents every minute, then 1.000000 on a six-decimal
+    # page that changes every time was taken for a frozen source).
+    upto = np.cumsum(fine)
+    count = upto - (upto[opened] - fine[opened]) + np.where(continued, run_repeats[g.seg_rows[seg]], 0)
     last = rep == g.ends[seg] - 1
     run_after = run_after.copy()
     run_after[seg[last]] = began[last]
     repeats_after[seg[last]] = count[last]
-    with np.errstate(invalid="ignore"):
-        fine = g.quantum[rep] <= g.price[rep] * FINE_REL  # NaN quantum (unknown): never
     stale = fine & (g.ts[rep] - began >= stale_ms) & (count >= MIN_REPEATS)
     if not stale.any():
         return StaleVerdict(None, run_after, repeats_after)
@@ -118,8 +122,8 @@ def judge_repeat(
     series' last taken price (NaN: none); ``run``: the run before the tick."""
     if price != last_price:  # a changed price (or the series' first: NaN) begins a run
         return False, (ts, 0)
-    since, repeats = run[0], run[1] + 1
     fine = quantum <= price * FINE_REL  # NaN quantum (unknown): never
+    since, repeats = run[0], run[1] + int(fine)
     return fine and ts - since >= stale_ms and repeats >= MIN_REPEATS, (since, repeats)
 
 

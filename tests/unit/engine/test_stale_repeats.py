@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from tests.support.engine import HOUR, MIN, T0, batch, config
-from tickerstream.engine import Engine
+from tickerstream.engine import Engine, TickBatch
 from tickerstream.events import Event, Move
 
 STEP = 5 * MIN
@@ -257,3 +257,27 @@ def test_random_freezes_are_judged_as_tick_by_tick() -> None:
     # there are scale jumps, source events and moves to get right.
     assert both > 30
     assert min(total[4:]) > 20, total
+
+
+@pytest.mark.parametrize("cuts", [[], list(range(1, 124))])
+def test_a_coarse_sites_repeats_freeze_no_precise_page(cuts: list[int]) -> None:
+    """USDT at $1.00 on a cents site every minute; a six-decimal site every 40 minutes, a different
+    price each time, once exactly 1.000000. That page repeated the run of $1.00 begun 40 minutes
+    before with 39 repeats: `frozen`, dropped, and `resumed` at the next precise page. Only precise
+    repeats count toward a frozen run."""
+    fine = {5: 0.999987, 45: 1.000000, 85: 1.000014}
+    ticks: list[tuple[str, int, float, float]] = []
+    for m in range(120):
+        ticks.append(("USDT", T0 + m * MIN, 1.00, 0.01))
+        if m in fine:
+            ticks.append(("USDT", T0 + m * MIN + 20_000, fine[m], 1e-6))
+    e = Engine(config())
+    events: list[bytes] = []
+    for lo, hi in zip([0, *cuts], [*cuts, len(ticks)], strict=True):
+        part = ticks[lo:hi]
+        b = TickBatch.from_arrays(
+            [t[0] for t in part], [t[1] for t in part], [t[2] for t in part], [t[3] for t in part]
+        )
+        events += [ev.to_json() for ev in e.process(b)]
+    assert sources_of(events) == []
+    assert e.stats.stale_repeats == 0
