@@ -112,9 +112,15 @@ def read_held(item: list[Any]) -> Held:
     if len(item) > 3:
         if item[3] != "ambiguous_ticks":
             raise PegStateError(f"checkpoint peg state has a held page of unknown kind {item[3]!r}")
-        return int(item[0]), float(item[1]), UNJUDGEABLE
+        return int(item[0]), json_price(item[1]), UNJUDGEABLE
     quantum = item[2] if len(item) > 2 else None
-    return int(item[0]), float(item[1]), math.nan if quantum is None else float(quantum)
+    return int(item[0]), json_price(item[1]), math.nan if quantum is None else float(quantum)
+
+
+def json_price(value: Any) -> float:
+    """A price from the checkpoint's JSON: null is a NaN price (JSON has none; the engine's API
+    takes any float), which must come back as the NaN it was, not break the next page."""
+    return math.nan if value is None else float(value)
 
 
 def merged_history(
@@ -126,7 +132,7 @@ def merged_history(
     if ts:
         since.setdefault(ts[0], int(first[0]) if first else ts[0])
     merged = dict(zip(mine.ts, mine.price, strict=True))
-    merged.update(zip(ts, price, strict=True))
+    merged.update(zip(ts, map(json_price, price), strict=True))
     keys = sorted(merged)
     prices = [merged[k] for k in keys]
     runs = runs_since(keys, prices, since.get(keys[0]) if keys else None)

@@ -88,3 +88,25 @@ def test_restore_into_smaller_capacity_keeps_newest_points(make_engine) -> None:
     b = make_engine("windows.capacity=4", *short)
     b.restore(a.checkpoint())
     assert b.windows.points(b.series.home("AAA"))[1].tolist() == [13.0, 14.0, 15.0, 16.0]
+
+
+@pytest.mark.parametrize("symbol", ["WBTC", "BTC", "USDC"])
+def test_a_nan_price_survives_a_restore(symbol: str) -> None:
+    """A NaN price (the API takes any float) held for a peg or kept as a reference went through the
+    checkpoint's JSON as null, and the restored engine raised on the next page. Restored, it is the
+    NaN it was: the events are those of an uninterrupted engine."""
+    pages = [
+        (s, T0 + k * MIN, p)
+        for k in range(5)
+        for s, p in (("BTC", 100_000.0), ("WBTC", 99_990.0), ("USDC", 1.0))
+    ]
+    pages += [(symbol, T0 + 5 * MIN, float("nan")), ("WBTC", T0 + 5 * MIN + 1_000, 99_990.0)]
+    later = [(s, T0 + 6 * MIN, p) for s, p in (("BTC", 100_000.0), ("WBTC", 99_990.0), ("USDC", 1.0))]
+    whole = Engine()
+    whole.process(batch(pages, 0.01))
+    expected = [ev.to_json() for ev in whole.process(batch(later, 0.01))]
+    first = Engine()
+    first.process(batch(pages, 0.01))
+    second = Engine()
+    second.restore(first.checkpoint())
+    assert [ev.to_json() for ev in second.process(batch(later, 0.01))] == expected
