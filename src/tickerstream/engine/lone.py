@@ -53,6 +53,9 @@ REPEAT_CHUNK = 2048
 #: A repeated lone print is told by its exact price only on pages whose quantum is at most the
 #: lone distance over this: a price many steps away recurs by chance rarely, one step away often.
 REPEAT_STEPS = 10
+#: ... and only once it was a lone print this many times: a real wick to a price, and a second one
+#: to the same price (a resting bid), are each news, a stale mirror's third page at it is not.
+REPEAT_PRINTS = 2
 
 
 def pair_span_ms(horizon_ms: int) -> int:
@@ -156,9 +159,10 @@ def lone_prints(
 
 
 def repeats_of_lone_prints(held: Held, g: Grouped, cand: I64, x: float, agree: float) -> I64:
-    """Which of the ticks ``cand`` (each far from the point before it) show exactly the price of a
-    lone print among the points ``held`` before them, whose neighbours agree with the points beyond
-    them: a stale mirror's row between a live site's pages, again. Returns positions into ``cand``."""
+    """Which of the ticks ``cand`` (each far from the point before it) show exactly the price of
+    ``REPEAT_PRINTS`` lone prints among the points ``held`` before them, whose neighbours agree with
+    the points beyond them: a stale mirror's row between a live site's pages, again. Returns
+    positions into ``cand``."""
     cap = held.ring.capacity
     found: list[I64] = []
     for lo in range(0, cand.size, REPEAT_CHUNK):  # a bounded matrix, however many ticks jump
@@ -178,7 +182,8 @@ def repeats_of_lone_prints(held: Held, g: Grouped, cand: I64, x: float, agree: f
             with np.errstate(invalid="ignore", divide="ignore"):
                 lone &= np.abs(held.price(g, at, s - 2) / before - 1.0) < x * agree
                 lone &= np.abs(held.price(g, at, s + 2) / after - 1.0) < x * agree
-            found.append(lo + hit_c[lone])
+            prints = np.bincount(hit_c[lone], minlength=part.size)
+            found.append(lo + np.flatnonzero(prints >= REPEAT_PRINTS))
     out: I64 = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
     return out
 

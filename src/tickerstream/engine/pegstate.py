@@ -61,10 +61,11 @@ from tickerstream.events import PEG_STATE_RANK, PegEvent, PegKind, PegState, Unk
 _LEVELS: tuple[PegState, ...] = ("ok", "warn", "critical")
 #: Two judged pages beyond ``confirm_bypass_bps`` on one side this close confirm each other even
 #: with pages between them that contradict (a stale mirror still at $1.00 between a live site's
-#: pages at $0.75): the live pages say it twice within the hour. At most as many pages as the two
-#: may come between them: two bad rows among 24 pages at the peg are no depeg.
+#: pages at $0.75): the live pages say it twice within the hour. At most ``BYPASS_MAX_BETWEEN``
+#: pages may come between them: two bad rows among 24 pages at the peg are no depeg, while a live
+#: site a mirror outnumbers 4:1 still confirms a collapse (2 pages between silenced it for good).
 BYPASS_WINDOW_MS = 3_600_000
-BYPASS_MAX_BETWEEN = 2
+BYPASS_MAX_BETWEEN = 8
 #: Below the bypass, pages beyond a level on one side that keep coming (each at most
 #: ``SUSTAIN_GAP_MS`` after the one before, ``SUSTAIN_PAGES`` at least) for ``SUSTAIN_MS`` confirm
 #: it whatever pages come between, as long as they are at least as many as those: a stale mirror
@@ -79,6 +80,11 @@ SUSTAIN_PAGES = 3
 #: a live site's pages off it (a stale mirror) are then no way back; when every site is back at
 #: the peg, the pages off it are overdue by the time ``min_exit_duration_s`` has passed.
 HOLD_OVERDUE = 1.5
+#: ... unless the pages allowing a lower state are the majority of the judged pages of this long
+#: (``_outvoted``): then the pages keeping the state are a minority, a mirror stuck at the depeg
+#: price beside a live site back at the peg, which must not hold it either. Half an hour, so that
+#: a live site's pages every 10-20 minutes outnumber a mirror's two at the peg.
+EXIT_VOTE_MS = 1_800_000
 UNKNOWN: PegState = "unknown"
 
 
@@ -128,8 +134,8 @@ class PegTrack:
     sustain_level: int = 0
     sustain_shown: float = 0.0
     sustain_bps: float = 0.0
-    #: Inside an episode, its judged ticks of the last ``SUSTAIN_MS``: [ts, shown, judged]
-    #: (``_persisting``).
+    #: Inside an episode, its judged ticks of the last ``EXIT_VOTE_MS``: [ts, shown, judged]
+    #: (``_persisting``, ``_outvoted``).
     window: list[list[float]] = field(default_factory=list)
     #: The last judged page that kept the state (allowed no lower one) and the time since the one
     #: before it (-1, 0: none): an exit waits until the pages keeping the state are overdue.
@@ -320,7 +326,7 @@ class PegStateMachine:
                 window.clear()
             return held, bypass_from
         window.append([obs.ts, obs.shown, obs.judged])
-        while window[0][0] < obs.ts - SUSTAIN_MS:
+        while window[0][0] < obs.ts - EXIT_VOTE_MS:
             del window[0]
         if held is None or abs(obs.judged) > held[1]:
             persisting = self._persisting(spec, t, obs)
@@ -340,8 +346,12 @@ class PegStateMachine:
         assert obs.judged is not None
         level_bps = spec.critical_bps if PEG_STATE_RANK.get(t.state, 0) >= 2 else spec.warn_bps
         sign = 1.0 if obs.judged > 0 else -1.0
-        count, first, pick = 0, -1.0, None
-        for r in t.window:  # the judged pages of the last SUSTAIN_MS, this one included (_held)
+        count, first, pick, pages = 0, -1.0, None, 0
+        since = obs.ts - SUSTAIN_MS
+        for r in t.window:  # the judged pages of the last EXIT_VOTE_MS, this one included (_held)
+            if r[0] < since:
+                continue
+            pages += 1
             dev = r[2] * sign
             if dev >= level_bps:
                 count += 1
@@ -349,7 +359,7 @@ class PegStateMachine:
                     first = r[0]
                 if pick is None or dev < pick[2] * sign:
                     pick = r
-        others = len(t.window) - count
+        others = pages - count
         if pick is None or count < max(SUSTAIN_PAGES, others) or obs.ts - first < SUSTAIN_MS // 2:
             return None
         return pick[1], abs(pick[2])
@@ -525,9 +535,10 @@ class PegStateMachine:
         fine = not coarse and t.fine_ticks >= min_ticks and obs.ts - t.fine_start >= self.exit_ms
         if not fine and obs.ts - t.streak_start < self.coarse_exit_ms:
             return None
-        if t.hold_ts >= 0 and obs.ts - t.hold_ts < min(t.hold_gap * HOLD_OVERDUE, SUSTAIN_GAP_MS):
-            # The pages that kept the state are not overdue yet: a stale mirror's two pages at the
-            # peg between a live site's pages (10 minutes apart) are no way back.
+        overdue = min(t.hold_gap * HOLD_OVERDUE, SUSTAIN_GAP_MS)
+        if t.hold_ts >= 0 and obs.ts - t.hold_ts < overdue and not self._outvoted(spec, t, cur):
+            # The pages that kept the state are not overdue yet, nor outnumbered: a stale mirror's
+            # two pages at the peg between a live site's pages (10 minutes apart) are no way back.
             return None
         t.streak_ticks = 0
         prev = t.state
@@ -541,6 +552,15 @@ class PegStateMachine:
         ev = self._event(spec, t, obs, "change", prev, t.state, episode=True, duration=duration)
         self._reset_episode(t)
         return ev
+
+    @staticmethod
+    def _outvoted(spec: PegSpec, t: PegTrack, cur: int) -> bool:
+        """Do the judged pages of the last ``EXIT_VOTE_MS`` that allow a lower state than ``cur``
+        outnumber those that do not? Then the pages keeping the state are a minority (a mirror
+        stuck at the depeg price beside a live site back at the peg), which must not hold it."""
+        exit_bps = spec.critical_exit_bps if cur >= 2 else spec.warn_exit_bps
+        lower = sum(1 for r in t.window if abs(r[2]) < exit_bps)
+        return 2 * lower > len(t.window)
 
     @staticmethod
     def _hold(t: PegTrack, obs: Observation) -> None:

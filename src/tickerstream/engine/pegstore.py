@@ -39,8 +39,8 @@
 - v10: a track counts the judged pages since its last page beyond the bypass (``beyond_other``:
   two such pages confirm each other only with few pages between them) and keeps its last page that
   kept the state and the gap before it (``hold_ts``, ``hold_gap``: an exit waits until such pages
-  are overdue). v1-v9 restore with none counted and none kept: the first exit after a restore
-  may come as early as it did before v10.
+  are overdue or outnumbered), and ``window`` keeps the last half hour. v1-v9 restore with none
+  counted and none kept: the first exit after a restore may come as early as it did before v10.
 """
 
 from __future__ import annotations

@@ -76,3 +76,38 @@ def test_a_real_recovery_is_not_delayed(make_engine: Callable[..., Engine]) -> N
         back = T0 + 30 * step * MIN
         expected = back + (step if step == 10 else 6) * MIN
         assert [(ev.ts, ev.state) for ev in evs if ev.kind == "change"][-1] == (expected, "ok"), step
+
+
+def test_a_collapse_beside_a_mirror_paging_more_often_is_critical(make_engine: Callable[..., Engine]) -> None:
+    """USDC at $0.75 from 02:00 on a live site every 10 minutes, a mirror stuck at $1.0000 every 3
+    minutes (3-4 of its pages between two live ones): with at most two pages between them the live
+    pages confirmed nothing, no peg event for 22 hours. Critical on the live site's second page."""
+    pages = [(T0 + i * 10 * MIN, 1.0001 if i < 12 else 0.75 + 0.0001 * (i % 3)) for i in range(36)]
+    pages += [(T0 + MIN + j * 3 * MIN, 1.0) for j in range(120)]
+    evs = peg_events(make_engine(), pages)
+    assert [(ev.ts, ev.state) for ev in evs][:1] == [(T0 + 130 * MIN, "critical")]
+
+
+def test_a_recovery_beside_a_mirror_stuck_at_the_depeg_is_cleared(make_engine: Callable[..., Engine]) -> None:
+    """DAI at $0.97 from 00:30 to 03:00 on a live site every 5 minutes, then back at $1.0000; a mirror
+    stuck at $0.97 every 10 minutes. Its pages kept the state from being overdue and the all-clear
+    never came; the live pages at the peg outnumber them over the half hour: ok by 03:30."""
+    pages = [(T0 + i * 5 * MIN, 1.0001 if i < 6 else 0.97 if i < 36 else 1.0) for i in range(144)]
+    pages += [(T0 + 150_000 + j * 10 * MIN, 1.0001 if j < 3 else 0.97) for j in range(72)]
+    e = make_engine()
+    evs = peg_events(e, pages)
+    changes = [(ev.ts, ev.state) for ev in evs if ev.kind == "change"]
+    assert [state for _, state in changes] == ["critical", "ok"]
+    assert T0 + 180 * MIN < changes[1][0] <= T0 + 210 * MIN
+
+
+def test_a_recovery_in_a_burst_of_pages_is_cleared_at_once(make_engine: Callable[..., Engine]) -> None:
+    """USDC at $0.97 on 10-minute pages, back at the peg at 04:00:30 on a page a minute for 7 minutes,
+    then an outage of 25 minutes: the exit waited for the last page off the peg to be overdue (15
+    minutes) and came at the first page after the outage. Seven pages at the peg outnumber the
+    three off it of the half hour: ok at 04:05:30, as before the wait."""
+    pages = [(T0 + i * 10 * MIN, 1.0 if i < 6 else 0.97) for i in range(25)]
+    pages += [(T0 + 240 * MIN + 30_000 + k * MIN, 1.0) for k in range(7)]
+    pages += [(T0 + 273 * MIN + k * 10 * MIN, 1.0) for k in range(6)]
+    evs = peg_events(make_engine(), pages)
+    assert [(ev.ts, ev.state) for ev in evs if ev.kind == "change"][-1] == (T0 + 245 * MIN + 30_000, "ok")
