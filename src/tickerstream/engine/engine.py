@@ -251,12 +251,13 @@ class Engine:
             return None
         x, agree = min(lone[0] for lone in self._lone.values()), self.config.moves.recede_ratio
         win = self.windows
-        prev = np.empty(len(g), dtype=np.float64)
-        prev[1:] = g.price[:-1]
-        prev[g.starts] = win.last_price[g.seg_rows]
-        with np.errstate(invalid="ignore"):
-            far = np.abs(g.price - prev) >= np.minimum(g.price, prev) * x
-            cand = np.flatnonzero(far & (q * REPEAT_STEPS <= g.price * x))
+        # Far from the tick before: |p - prev| >= x * min(p, prev), as one ratio (a tick a pass).
+        ratio = np.empty(len(g), dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(g.price[1:], g.price[:-1], out=ratio[1:])
+            ratio[g.starts] = g.price[g.starts] / win.last_price[g.seg_rows]
+            cand = np.flatnonzero((ratio >= 1.0 + x) | (ratio * (1.0 + x) <= 1.0))
+            cand = cand[q[cand] * REPEAT_STEPS <= g.price[cand] * x]
         if not cand.size:
             return None
         k = int(np.argmin([r.horizon_ms for r in win.rings]))
