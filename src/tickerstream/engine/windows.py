@@ -421,11 +421,12 @@ class Windows:
         # yet: the run's first point's). Else the quanta as powers of ten decide (``_finest_points``).
         level = self.vol_q[g.seg_rows[runs.segs_k], 0]
         level = np.where(np.isnan(level), q_k[runs.starts_k], level)
-        # ... and the point before the last one too: undoing a lone print takes the return from it.
-        before = self.vol_q[g.seg_rows[runs.segs_k], 1]
+        # ... and the points before the last one too: undoing a lone print or pair takes the return
+        # from one of them.
+        before = self.vol_q[g.seg_rows[runs.segs_k], 1:]
         e_k: npt.NDArray[np.int8] | None = None
         uniform = bool((q_k == np.repeat(level, runs.lens_k)).all())
-        if not uniform or not bool(((before == level) | np.isnan(before)).all()):
+        if not uniform or not bool(((before == level[:, None]) | np.isnan(before)).all()):
             e_k = quantum_exponents(q_k)
             coarse_k = q_k >= g.price[runs.k_idx] * COARSE_REL
             adm = self._finest_points(runs, e_k, coarse_k, g.ts[runs.k_idx], g.seg_rows[runs.segs_k])
@@ -652,7 +653,9 @@ class Windows:
             ok &= self.vol_follows[rr, 0]  # ... nor the second of a lone pair
             ok &= _return_counts(self.vol_q[rr, 1], p2, self.vol_q[rr, 0], p1)
             from_ring[out_of] = ok
-        cand = np.flatnonzero(jump[:-1] & jump[1:] & ~first_k[1:])  # jumps in and out, next in the run
+        # Far from the next point, which is in the run (the jump out: the only one the last point
+        # before the batch is tested for, so the same prefilter whichever batch a point is in).
+        cand = np.flatnonzero(jump[1:] & ~first_k[1:])
         if cand.size:
             raw = np.zeros(m, dtype=bool)
             raw[cand] = lone_between(prev[cand], price_k[cand], price_k[cand + 1], x, agree)
@@ -712,7 +715,8 @@ class Windows:
             c &= _return_counts(self.vol_q[rr, 1], p2, self.vol_q[rr, 0], p1)
             found += [(j, -1) for j in jb[c].tolist()]
         # Pairs in the batch (the first one's previous point may be the last before the batch).
-        ka = np.flatnonzero(jump[:-2] & jump[2:] & ~k.first_k[1:-1] & ~k.first_k[2:])
+        # (Only the jump out prefilters, as for pairs held from before the batch.)
+        ka = np.flatnonzero(jump[2:] & ~k.first_k[1:-1] & ~k.first_k[2:])
         if ka.size:
             c = lone_pair(prev[ka], price_k[ka], price_k[ka + 1], price_k[ka + 2], x, agree)
             c &= (ts_k[ka + 2] - prev_ts[ka] <= PAIR_MS) & ok[ka] & ok[ka + 1] & ok[ka + 2]

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.support.engine import MIN, T0
+from tests.support.engine import MIN, T0, config
 from tests.unit.engine.test_moves_bad_pages import HORIZONS, assert_same_volatility, calm, feed
 from tests.unit.engine.test_stale_repeats import cut, tick_by_tick
-from tickerstream.engine import Engine
+from tickerstream.engine import Engine, TickBatch
 from tickerstream.engine.windows import Pairs, Windows
 
 PAIR_AT = 288  # the pair's first page (and the next)
@@ -148,3 +148,45 @@ def test_random_lone_pairs_are_judged_as_tick_by_tick(monkeypatch: pytest.Monkey
         for cs in ([], cuts, pairs_of_ticks):
             assert cut(ticks, cs, *HORIZONS) == expected, (case, cs, ticks)
     assert min(found.values()) >= 10, found
+
+
+def checkpoint_of(ticks: list[tuple[str, int, float, float]], cuts: list[int]) -> bytes:
+    """The checkpoint after ``ticks`` (with their quanta) fed in the batches ``cuts`` makes."""
+    e = Engine(config(*HORIZONS))
+    for lo, hi in zip([0, *cuts], [*cuts, len(ticks)], strict=True):
+        b = ticks[lo:hi]
+        e.process(
+            TickBatch.from_arrays([t[0] for t in b], [t[1] for t in b], [t[2] for t in b], [t[3] for t in b])
+        )
+    return e.checkpoint()
+
+
+@pytest.mark.parametrize("bad", [[3150.42], [3150.42, 4800.0]], ids=["print", "pair"])
+def test_a_jump_in_of_exactly_the_threshold_is_judged_as_tick_by_tick(bad: list[float]) -> None:
+    """3000.40 to 3150.42 is +5 % by the lone rule (``p >= before * 1.05``) but a hair under it by
+    the jump prefilter (``|p - before| >= before * 0.05`` in floating point). In one batch the
+    prefilter looked at the jump in, from a checkpoint only at the jump out: the print or pair was
+    left out tick by tick and kept in one batch. Only the jump out prefilters now."""
+    rng = np.random.default_rng(1)
+    walk = [round(3000.40 * float(np.exp(v)), 2) for v in np.cumsum(rng.normal(0, 0.001, 40))]
+    walk[-1] = 3000.40
+    px = [*walk, *bad, 2995.0, *(2996.0 + k for k in range(5))]
+    ticks = [("ETH", T0 + k * 10 * MIN, p, 0.01) for k, p in enumerate(px)]
+    assert checkpoint_of(ticks, []) == checkpoint_of(ticks, list(range(1, len(ticks))))
+
+
+def test_a_pair_held_from_before_the_batch_steps_back_across_quanta_as_in_one() -> None:
+    """A six-decimal page of a $0.32 coin, a lone pair in cents, the price back in cents: the return
+    the estimate takes after the pair (from the six-decimal page to a cents page, a step of 3 %) is
+    no return. Held from before the batch, the third newest point's quantum was not looked at and
+    the return counted (the variance went below zero); in one batch it did not."""
+    t0 = 1_700_049_726_000  # each page the first of its bucket of the volatility's ring
+    ticks = [
+        ("AAA", t0, 0.31992, 1e-06),
+        ("AAA", t0 + 750_000, 0.54, 0.01),
+        ("AAA", t0 + 1_050_000, 0.54, 0.01),
+        ("AAA", t0 + 1_500_000, 0.32, 0.01),
+    ]
+    expected = checkpoint_of(ticks, [])
+    for cuts in ([1, 2, 3], [3], [2]):
+        assert checkpoint_of(ticks, cuts) == expected, cuts
