@@ -15,7 +15,7 @@ its value before the return into the point before it (``var_prev2``), for a lone
 the latest tick dropped as a scale jump (``held_price``, ``held_ts``, ``scale.py``), which a later
 jump to its scale confirms, and the price before the latest confirmed jump (``left_price``). The
 volatility's last three points (``vol_price``, ``vol_ts`` and the quantum in effect ``vol_q``;
-whether the two newest took their returns from the points before them, ``vol_follows``) are kept
+how the two points before the newest were left out, ``vol_gone``) are kept
 apart from the rings: a point of a page coarser than the series' finest is in the rings (an
 anchor) but not in the volatility. The ts of the first tick of the last price's run
 (``run_since``) dates a frozen source, ``run_repeats`` counts its precise repeats (older builds:
@@ -139,7 +139,7 @@ def dump(
         vol_price=win.vol_price[rows],
         vol_ts=win.vol_ts[rows],
         vol_q=win.vol_q[rows],
-        vol_follows=win.vol_follows[rows],
+        vol_gone=win.vol_gone[rows],
         armed=det.armed[rows],
         spike_held_ts=det.spike_held_ts[rows],
         recent_px=det.recent_px[rows],
@@ -228,10 +228,10 @@ def restore_rows(win: Windows, det: MoveDetector, quality: ChangeCheck, rows: I6
     # v8 on; older: as if the shown returns were the corrected ones (the bound holds nothing up)
     win.var_raw[rows] = a["var_raw"] if "var_raw" in a else win.var[rows]
     win.var_raw_prev[rows] = a["var_raw_prev"] if "var_raw_prev" in a else win.var_prev[rows]
-    if "var_prev2" in a:  # v9 on; older: unknown (NaN), and the points followed each other
+    if "var_prev2" in a:  # v9 on; older: unknown (NaN), and no point was left out
         win.var_prev2[rows] = a["var_prev2"]
         win.var_raw_prev2[rows] = a["var_raw_prev2"]
-        win.vol_follows[rows] = a["vol_follows"]
+        win.vol_gone[rows] = a["vol_gone"]
     if "held_ts" in a:  # v5 on; v4: its dropped tick came after the last taken one, at an unknown ts
         win.held_ts[rows] = a["held_ts"]
         win.left_price[rows] = a["left_price"]

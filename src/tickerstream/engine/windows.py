@@ -58,6 +58,10 @@ COARSE_REL = 0.02
 #: one sample of the variance (zero there) cut sigma by 0.6; the next ordinary page read z 6.7.
 MIN_DECAY = 0.5
 
+#: How a volatility point was left out (``Windows.vol_gone``): not, as a lone print, as the second
+#: or the first point of a lone pair.
+GONE_NONE, GONE_PRINT, GONE_PAIR_SECOND, GONE_PAIR_FIRST = 0, 1, 2, 3
+
 #: The share of a series' squared returns, as shown, that its volatility never goes below: the
 #: rounding correction may take off the rest at most (``Windows.var_raw``).
 MIN_SHOWN_SHARE = 0.2
@@ -251,9 +255,9 @@ class Windows:
         self.vol_price = np.zeros((0, 3), dtype=np.float64)  # NaN: none
         self.vol_ts = np.zeros((0, 3), dtype=np.int64)  # NO_TS: none
         self.vol_q = np.zeros((0, 3), dtype=np.float64)
-        # Whether the newest point's return was taken from the point before it, and that one's from
-        # the one before it (False: the point before was left out, a lone print or pair's second).
-        self.vol_follows = np.zeros((0, 2), dtype=bool)
+        # How the point before the newest, and the one before that, were left out (``GONE_*``):
+        # whether a return was taken from them, and which point is the price back after a pair.
+        self.vol_gone = np.zeros((0, 2), dtype=np.int8)
         self.grow(rows)
 
     def kept(self, g: Grouped) -> list[B]:
@@ -313,7 +317,7 @@ class Windows:
         self.vol_price = ext(self.vol_price, np.nan)
         self.vol_ts = ext(self.vol_ts, NO_TS)
         self.vol_q = ext(self.vol_q, np.nan)
-        self.vol_follows = ext(self.vol_follows, True)
+        self.vol_gone = ext(self.vol_gone, GONE_NONE)
         self.rows = new
 
     def reset(self, rows: I64) -> None:
@@ -340,14 +344,14 @@ class Windows:
         self.vol_price[rows] = np.nan
         self.vol_ts[rows] = NO_TS
         self.vol_q[rows] = np.nan
-        self.vol_follows[rows] = True
+        self.vol_gone[rows] = GONE_NONE
 
     def arrays(self) -> list[npt.NDArray[Any]]:
         out: list[npt.NDArray[Any]] = [self.last_ts, self.last_price, self.first_ts, self.var, self.var_prev]
         out += [self.var_prev2, self.var_raw, self.var_raw_prev, self.var_raw_prev2]
         out += [self.held_price, self.held_ts, self.left_price, self.n_ret]
         out += [self.run_since, self.run_repeats, self.run_frozen]
-        out += [self.decimals, self.vol_price, self.vol_ts, self.vol_q, self.vol_follows]
+        out += [self.decimals, self.vol_price, self.vol_ts, self.vol_q, self.vol_gone]
         for r in self.rings:
             out += [r.ts, r.price, r.var, r.qexp, r.count]
         return out
@@ -470,9 +474,9 @@ class Windows:
             prev_e0[starts_k] = quantum_exponents(q_start)
             with np.errstate(invalid="ignore"):
                 elig = (prev_e0 == e_k) | ~((qr_cur >= COARSE_REL) | (prev_qr >= COARSE_REL))
-        lone, from_ring, jump = self._lone_points(price_k, prev, first_k, starts_k, rows_seg_k, elig)
+        lone, from_ring, jump, raw = self._lone_points(price_k, prev, first_k, starts_k, rows_seg_k, elig)
         pairs = self._lone_pairs(
-            runs, rows_seg_k, (price_k, prev, ts_k, prev_ts), elig, jump, lone, from_ring
+            runs, rows_seg_k, (price_k, prev, ts_k, prev_ts), elig, jump, (lone, raw), from_ring
         )
         # What a run's first point steps from when it is itself left out: the last point counted.
         own0, raw_own0, n_own0 = var0.copy(), raw0.copy(), n0_k.copy()
@@ -608,9 +612,10 @@ class Windows:
             self.var_raw[rows_seg_k] = raw_after[ends_k - 1]
             self.var_raw_prev[rows_seg_k] = raw_prev
             self.var_raw_prev2[rows_seg_k] = raw_prev2
-            self._follows(
-                rows_seg_k, lens_k, ends_k, removed, from_ring | pairs.from_b | pairs.from_c, pairs.from_c
-            )
+            how = np.where(lone, GONE_PRINT, GONE_NONE).astype(np.int8)
+            how[pair_at], how[pair_at + 1] = GONE_PAIR_FIRST, GONE_PAIR_SECOND
+            how[starts_k[pairs.from_b]] = GONE_PAIR_SECOND
+            self._follows(rows_seg_k, lens_k, ends_k, how, (from_ring, pairs.from_b, pairs.from_c))
             self.first_ts[rows_seg_k] = first_k_ts[ends_k - 1]
             self._shift_points(rows_seg_k, ends_k, lens_k, price_k, ts_k, q_k)
 
@@ -622,7 +627,7 @@ class Windows:
 
     def _lone_points(
         self, price_k: F64, prev: F64, first_k: B, starts_k: I64, rows: I64, elig: B | None
-    ) -> tuple[B, B, B]:
+    ) -> tuple[B, B, B, B]:
         """Which points the volatility leaves out, as known with the batch's points: per point
         (``price_k``, previous points ``prev``), whether it is a lone print (its next point is in
         the batch), and per run of points (``starts_k``, of ``rows``), whether the last point before
@@ -631,12 +636,13 @@ class Windows:
         the first counts, so the point before a lone print never is one. Only a point whose return
         from the one before counts can be one (``elig`` per point, None: all; for the last point
         before the batch, from the quanta of the last two). Also returns, per point, whether it is
-        far from the previous point (a lone print's or pair's jump)."""
+        far from the previous point (a lone print's or pair's jump) and whether it is far off both
+        neighbours, which agree (``raw``: a lone print unless the point before it is one)."""
         m = price_k.size
         lone = np.zeros(m, dtype=bool)
         from_ring = np.zeros(starts_k.size, dtype=bool)
         if self.lone is None or m == 0:
-            return lone, from_ring, lone
+            return lone, from_ring, lone, lone
         x, agree = self.lone
         with np.errstate(invalid="ignore"):
             # Far from the previous point by x of the lower of the two: implied by a lone print's
@@ -647,17 +653,23 @@ class Windows:
         if out_of.size:
             rr = rows[out_of]
             p1, p2, p3 = self.vol_price[rr].T
-            raw_ring[out_of] = lone_between(p2, p1, price_k[starts_k[out_of]], x, agree)
-            # ... and the point before it is not one itself (then it was the lone print).
-            ok = raw_ring[out_of] & ~lone_between(p3, p2, p1, x, agree) & ~np.isnan(self.var_prev[rr])
-            ok &= self.vol_follows[rr, 0]  # ... nor the second of a lone pair
+            gone = self.vol_gone[rr]
+            # (The point right after a lone pair is the price back, never far off both sides: the
+            # pair's second page is no neighbour of it.)
+            raw_ring[out_of] = lone_between(p2, p1, price_k[starts_k[out_of]], x, agree) & (
+                gone[:, 0] != GONE_PAIR_SECOND
+            )
+            # ... and the point before it is not one itself (then it was the lone print), nor was
+            # it left out.
+            p2_raw = lone_between(p3, p2, p1, x, agree) & (gone[:, 1] != GONE_PAIR_SECOND)
+            ok = raw_ring[out_of] & ~p2_raw & ~np.isnan(self.var_prev[rr]) & (gone[:, 0] == GONE_NONE)
             ok &= _return_counts(self.vol_q[rr, 1], p2, self.vol_q[rr, 0], p1)
             from_ring[out_of] = ok
         # Far from the next point, which is in the run (the jump out: the only one the last point
         # before the batch is tested for, so the same prefilter whichever batch a point is in).
         cand = np.flatnonzero(jump[1:] & ~first_k[1:])
+        raw = np.zeros(m, dtype=bool)
         if cand.size:
-            raw = np.zeros(m, dtype=bool)
             raw[cand] = lone_between(prev[cand], price_k[cand], price_k[cand + 1], x, agree)
             raw_before = np.empty(m, dtype=bool)
             raw_before[1:] = raw[:-1]
@@ -665,7 +677,7 @@ class Windows:
             lone = raw & ~raw_before
             if elig is not None:
                 lone &= elig
-        return lone, from_ring, jump
+        return lone, from_ring, jump, raw
 
     def _lone_pairs(
         self,
@@ -674,19 +686,21 @@ class Windows:
         pts: tuple[F64, F64, I64, I64],
         elig: B | None,
         jump: B,
-        lone: B,
+        prints: tuple[B, B],
         from_ring: B,
     ) -> Pairs:
         """Which two points in a row the volatility leaves out as a lone pair (``lone_pair``, at the
         smallest move threshold, the points around them at most ``PAIR_MS`` apart), as known with the
         batch's points: pairs in the batch, the last point before the batch with the run's first,
-        and the last two before it. ``prev``/``prev_ts``: each point's previous point as shown
-        (before lone prints are left out). Clears, in ``lone``, a lone print right after a pair (it
-        is the price back). Rules, the same whichever batch a point is in: each return of the pair
-        and the one after it counts (``elig``); the point before the pair was not left out; of
-        overlapping pairs the first counts, and a lone print comes first. ``pts``: the points'
-        prices, previous prices, ts and previous ts; ``rows``: each run's row."""
+        and the last two before it. ``pts``: the points' prices, previous prices as shown (before
+        lone prints are left out), ts and previous ts; ``rows``: each run's row. ``prints``: the
+        lone prints (updated in place: the point right after a pair is the price back, no print,
+        and the point after it one if far off both neighbours, which agree) and the points far off
+        both neighbours (``_lone_points``). Rules, the same whichever batch a point is in: each
+        return of the pair and the one after it counts (``elig``); the point before the pair was
+        not left out; of overlapping pairs the first counts, and a lone print comes first."""
         price_k, prev, ts_k, prev_ts = pts
+        lone, raw = prints
         m, n_runs = price_k.size, k.starts_k.size
         none = Pairs(np.zeros(m, dtype=bool), np.zeros(n_runs, dtype=bool), np.zeros(n_runs, dtype=bool))
         if self.lone is None or m == 0 or not jump.any():
@@ -701,7 +715,8 @@ class Windows:
             rr, s0 = rows[jc], starts[jc]
             (p1, p2, p3), (q1, q2, q3) = self.vol_price[rr].T, self.vol_q[rr].T
             c = lone_pair(p3, p2, p1, price_k[s0], x, agree) & (ts_k[s0] - self.vol_ts[rr, 2] <= PAIR_MS)
-            c &= self.vol_follows[rr].all(axis=1) & ~np.isnan(self.var_prev2[rr]) & ~from_ring[jc] & ok[s0]
+            c &= (self.vol_gone[rr] == GONE_NONE).all(axis=1) & ~np.isnan(self.var_prev2[rr])
+            c &= ~from_ring[jc] & ok[s0]
             c &= _return_counts(q3, p3, q2, p2) & _return_counts(q2, p2, q1, p1)
             found += [(j, -2) for j in jc[c].tolist()]
         # The last point before the batch and the run's first, the run's second after them.
@@ -711,7 +726,8 @@ class Windows:
             p1, p2 = self.vol_price[rr, 0], self.vol_price[rr, 1]
             c = lone_pair(p2, p1, price_k[s0], price_k[s0 + 1], x, agree)
             c &= ts_k[s0 + 1] - self.vol_ts[rr, 1] <= PAIR_MS
-            c &= self.vol_follows[rr, 0] & ~np.isnan(self.var_prev[rr]) & ~from_ring[jb] & ok[s0] & ok[s0 + 1]
+            c &= (self.vol_gone[rr, 0] == GONE_NONE) & ~np.isnan(self.var_prev[rr])
+            c &= ~from_ring[jb] & ok[s0] & ok[s0 + 1]
             c &= _return_counts(self.vol_q[rr, 1], p2, self.vol_q[rr, 0], p1)
             found += [(j, -1) for j in jb[c].tolist()]
         # Pairs in the batch (the first one's previous point may be the last before the batch).
@@ -736,7 +752,10 @@ class Windows:
             if (v == 0 and from_ring[j]) or (v > 0 and lone[starts[j] + v - 1]):
                 continue
             taken.add((j, v))
-            lone[starts[j] + v + 2] = False
+            back = starts[j] + v + 2  # the price back: no print, and the point after it may be one
+            lone[back] = False
+            if v + 3 < k.lens_k[j] and raw[back + 1]:
+                lone[back + 1] = ok[back + 1]
             if v >= 0:
                 first[starts[j] + v] = True
             elif v == -1:
@@ -796,19 +815,28 @@ class Windows:
         raw0[at] = (self.var_raw_prev if back == 1 else self.var_raw_prev2)[rr]
         n0[at] -= back
 
-    def _follows(self, rows: I64, lens: I64, ends: I64, removed: B, p1_gone: B, p2_gone_now: B) -> None:
-        """Whether the new last point (of each run, ending before ``ends``) and the point before it
-        took their returns from the points before them: those were not left out (``removed`` in
-        the batch; before it, the last point ``p1_gone`` now, the one before it ``p2_gone_now`` or
-        already)."""
-        p2_gone = p2_gone_now | ~self.vol_follows[rows, 0]
-        l1 = np.where(lens >= 2, removed[np.maximum(ends - 2, 0)], p1_gone)
-        l2 = np.where(lens >= 3, removed[np.maximum(ends - 3, 0)], np.where(lens == 2, p1_gone, p2_gone))
-        self.vol_follows[rows, 0] = ~l1
-        self.vol_follows[rows, 1] = ~l2
+    def _follows(
+        self, rows: I64, lens: I64, ends: I64, how: npt.NDArray[np.int8], ring: tuple[B, B, B]
+    ) -> None:
+        """How the new last point's (of each run, ending before ``ends``) two points before it were
+        left out: ``how`` per point of the batch (``GONE_*``); before the batch, from the lone print
+        and pairs found now (``ring``: per run, the last point a lone print, the last point and the
+        run's first a pair, the last two a pair) or already."""
+        from_ring, from_b, from_c = ring
+        p1 = np.where(
+            from_ring,
+            GONE_PRINT,
+            np.where(from_c, GONE_PAIR_SECOND, np.where(from_b, GONE_PAIR_FIRST, GONE_NONE)),
+        )
+        p2 = np.where(from_c, GONE_PAIR_FIRST, self.vol_gone[rows, 0])
+        l1 = np.where(lens >= 2, how[np.maximum(ends - 2, 0)], p1)
+        l2 = np.where(lens >= 3, how[np.maximum(ends - 3, 0)], np.where(lens == 2, p1, p2))
+        self.vol_gone[rows, 0] = l1
+        self.vol_gone[rows, 1] = l2
         # No state to go back to before a left-out point (the same whichever batch it was in).
-        self.var_prev2[rows[l1]] = np.nan
-        self.var_raw_prev2[rows[l1]] = np.nan
+        gone = rows[l1 != GONE_NONE]
+        self.var_prev2[gone] = np.nan
+        self.var_raw_prev2[gone] = np.nan
 
     def _finest_points(
         self, runs: Runs, e_k: npt.NDArray[np.int8], coarse: B, ts: I64, rows: I64

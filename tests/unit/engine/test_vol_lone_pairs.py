@@ -190,3 +190,22 @@ def test_a_pair_held_from_before_the_batch_steps_back_across_quanta_as_in_one() 
     expected = checkpoint_of(ticks, [])
     for cuts in ([1, 2, 3], [3], [2]):
         assert checkpoint_of(ticks, cuts) == expected, cuts
+
+
+@pytest.mark.parametrize("cuts", CUTS)
+def test_a_bad_page_after_a_pair_and_the_price_back_is_left_out_too(
+    make_engine: Callable[..., Engine], cuts: list[int]
+) -> None:
+    """A pair, the price back, one more page at the pair's level (N B B N B N): the page back was
+    far off both pages still shown around it (the pair's second and the bad page), so the bad page
+    after it counted as "right after a lone print" and stayed in the volatility (sigma 50x, a true
+    -4.5 % hour five hours later silent). The point right after a pair is the price back, never a
+    print: the estimate is the one of the stream without the three bad pages' pair."""
+    series = pair_then_drop()
+    bad = list(series)
+    bad[PAIR_AT + 3] = (bad[PAIR_AT + 3][0], round(bad[PAIR_AT + 3][1] * 0.55, 2))
+    with_pages, without = make_engine(*HORIZONS), make_engine(*HORIZONS)
+    hour = [m for m in feed(with_pages, bad, cuts) if m.horizon_s == 3600 and m.ts == series[300][0]]
+    assert len(hour) == 1 and hour[0].zscore is not None and hour[0].zscore <= -6.0
+    feed(without, series[:PAIR_AT] + bad[PAIR_AT + 2 :], [])
+    assert_same_volatility(with_pages, without)

@@ -174,9 +174,9 @@ def test_bytes_per_symbol_as_documented() -> None:
     # two rings (1 h, 24 h) of 256 x (8 B ts, 8 B price, 8 B variance, 1 B quantum exponent) + 8 B
     # count, 192 B of scalars (the variance before the last point's return and the one before,
     # the same sums of the returns as shown, a dropped scale jump's price and ts, the price before
-    # the latest confirmed jump, the volatility's last three points and whether the two newest
-    # followed the ones before them, the start of the last price's run, its repeats and whether it
-    # is frozen among them)
+    # the latest confirmed jump, the volatility's last three points and how the two before the
+    # newest were left out, the start of the last price's run, its repeats and whether it is
+    # frozen among them)
     assert e.windows.nbytes_per_row() == 2 * (256 * 25 + 8) + 192
 
 
