@@ -236,12 +236,13 @@ class Engine:
         self, g: Grouped, q: F64, kept: list[npt.NDArray[np.bool_]]
     ) -> npt.NDArray[np.bool_] | None:
         """Per tick, whether it repeats a lone print of its series: far from the tick before it, at
-        exactly the price of a point of the shortest ring that was far off both its neighbours while
-        they agreed (``repeats_of_lone_prints``). A stale mirror between a live site's pages, paging
-        every quarter hour after a crash, read +40 % each time, a `new` every 30-60 minutes once
-        the live pages re-armed the detector. Only on pages whose quantum ``q`` is at most a tenth
-        of the distance (``REPEAT_STEPS``): on coarser ones one price recurs by chance (a coin at
-        $0.000019 in six decimals has a handful of shown prices). None: no tick does.
+        exactly the price of points of the shortest ring that were far off both their neighbours
+        while those agreed, ``REPEAT_PRINTS`` times (``repeats_of_lone_prints``). A stale mirror
+        between a live site's pages, paging every quarter hour after a crash, read +40 % each time,
+        a `new` every 30-60 minutes once the live pages re-armed the detector. Only on pages whose
+        quantum ``q`` is at most a tenth of the distance (``REPEAT_STEPS``): on coarser ones one
+        price recurs by chance (a coin at $0.000019 in six decimals has a handful of shown
+        prices). None: no tick does.
 
         With ``moves.spike_hold_s`` on, such a page waits for the next one, which is far from it
         (``spike.py``), and its repeats must not be taken for it: the live site a mirror

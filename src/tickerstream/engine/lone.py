@@ -19,8 +19,10 @@ are a *lone pair* (two bad pages: another coin's row twice), skipped for the poi
 same way, when the points around them are at most ``pair_span_ms`` apart: a price away for hours
 is a real dip however few pages showed it.
 
-The volatility leaves single lone prints out too (``Windows.returns_and_vol``, at the smallest
-threshold), with the same rule (``lone_between``) on the points of its estimator.
+The volatility leaves lone prints and pairs out too (``Windows.returns_and_vol``, at the smallest
+threshold), with the same rules (``lone_between``, ``lone_pair``) on the points of its estimator.
+A page at exactly the price of two earlier lone prints (a stale mirror's row, again and again)
+neither triggers a move nor re-arms one (``repeats_of_lone_prints``).
 
 Only anchors the tick's price is at least ``x * agree`` away from are looked at (about 1 % of the
 ticks of ``bench/engine_steady.py``; looking at all cost a fifth of the engine's time). A price

@@ -15,7 +15,7 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
 - A lower state only after ``min_exit_ticks`` consecutive ticks spanning ``min_exit_duration_s``
   below its exit level (hysteresis), to the highest state they allowed, once the pages that kept
   the state are overdue (``HOLD_OVERDUE``: a stale mirror's pages at the peg between a live site's
-  pages off it are no way back). A tick whose price step is
+  pages off it are no way back) or outnumbered (``EXIT_VOTE_MS``). A tick whose price step is
   wider than the gap between a level it leaves and that level's exit level (a cent at $1: 100 bps,
   the warn gap 25) cannot show the price back inside (``_coarse``): ``min_exit_ticks`` fine ticks
   of the streak spanning ``min_exit_duration_s`` confirm the exit on their own, coarse ones only
