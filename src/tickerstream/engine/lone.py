@@ -161,10 +161,10 @@ def lone_prints(
 
 
 def repeats_of_lone_prints(held: Held, g: Grouped, cand: I64, x: float, agree: float) -> I64:
-    """Which of the ticks ``cand`` (each far from the point before it) show exactly the price of
-    ``REPEAT_PRINTS`` lone prints among the points ``held`` before them, whose neighbours agree with
-    the points beyond them: a stale mirror's row between a live site's pages, again. Returns
-    positions into ``cand``."""
+    """Which of the ticks ``cand`` (each far from the point before it, whose two points before it
+    agree) show exactly the price of ``REPEAT_PRINTS`` lone prints among the points ``held`` before
+    them, whose neighbours agree with the points beyond them: a stale mirror's row between a live
+    site's pages, again. Returns positions into ``cand``."""
     cap = held.ring.capacity
     found: list[I64] = []
     for lo in range(0, cand.size, REPEAT_CHUNK):  # a bounded matrix, however many ticks jump
@@ -173,7 +173,11 @@ def repeats_of_lone_prints(held: Held, g: Grouped, cand: I64, x: float, agree: f
         # Every point held before each candidate (NaN: none), oldest first.
         seq = end[:, None] - cap + np.arange(cap)[None, :]
         px = held.price(g, np.repeat(part, cap), seq.reshape(-1)).reshape(part.size, cap)
-        hit_c, hit_k = np.nonzero(px == g.price[part][:, None])
+        # ... jumping off a level the two points before it agree on: a page after a page of another
+        # site (two sites taking turns, a crash pinned at a bid that wicked there before) is none.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            steady = np.abs(px[:, -1] / px[:, -2] - 1.0) < x * agree
+        hit_c, hit_k = np.nonzero((px == g.price[part][:, None]) & steady[:, None])
         if hit_c.size:
             s, at = seq[hit_c, hit_k], part[hit_c]
             before, after = held.price(g, at, s - 1), held.price(g, at, s + 1)

@@ -66,6 +66,9 @@ _LEVELS: tuple[PegState, ...] = ("ok", "warn", "critical")
 #: site a mirror outnumbers 4:1 still confirms a collapse (2 pages between silenced it for good).
 BYPASS_WINDOW_MS = 3_600_000
 BYPASS_MAX_BETWEEN = 8
+#: ... or, with more between them, this many pages beyond it on one side within the hour: a bound
+#: alone only moved the cliff (a mirror paging 10 times as often as the live site silenced it).
+BYPASS_CHAIN = 3
 #: Below the bypass, pages beyond a level on one side that keep coming (each at most
 #: ``SUSTAIN_GAP_MS`` after the one before, ``SUSTAIN_PAGES`` at least) for ``SUSTAIN_MS`` confirm
 #: it whatever pages come between, as long as they are at least as many as those: a stale mirror
@@ -123,6 +126,8 @@ class PegTrack:
     #: entering unknown or ever).
     beyond: list[float] | None = None
     beyond_other: int = 0  # judged pages since it that were not beyond the bypass on its side
+    #: The ts of the judged pages beyond the bypass on its side within ``BYPASS_WINDOW_MS`` of it.
+    beyond_recent: list[int] = field(default_factory=list)
     #: The pages beyond the current state on one side that keep coming, contradicted or not
     #: (``_sustain``): first and last ts (-1: none), side, pages, lowest level, and the smallest
     #: deviation among them (shown, |judged|).
@@ -228,7 +233,7 @@ class PegStateMachine:
         # Leaving needs judged ticks from here on (ambiguous pages alone may have led here).
         t.recent.clear()
         t.window.clear()
-        t.beyond = None
+        t.beyond, t.beyond_recent = None, []
         t.sustain_start = -1
         t.hold_ts = -1
         t.sound_since = -1
@@ -315,7 +320,10 @@ class PegStateMachine:
             if held is None or abs(pick[2]) > held[1]:
                 held = (pick[1], abs(pick[2]))
         if abs(obs.judged) >= self.cfg.confirm_bypass_bps:
+            if t.beyond is None or t.beyond[2] * obs.judged <= 0:
+                t.beyond_recent = []
             t.beyond, t.beyond_other = [obs.ts, obs.shown, obs.judged], 0
+            t.beyond_recent = [ts for ts in t.beyond_recent if obs.ts - ts <= BYPASS_WINDOW_MS] + [obs.ts]
         elif t.beyond is not None:
             t.beyond_other += 1
         # Only inside an episode (its pages kept from its start), and only when this page could
@@ -380,7 +388,12 @@ class PegStateMachine:
         b = t.beyond
         if b is None or b[2] * obs.judged <= 0 or obs.ts - b[0] > BYPASS_WINDOW_MS:
             return None
-        return b if t.beyond_other <= BYPASS_MAX_BETWEEN else None
+        if t.beyond_other <= BYPASS_MAX_BETWEEN:
+            return b
+        # However many pages came between: the third page beyond it within the hour (a live site a
+        # mirror outnumbers 10:1 still says it, two bad rows do not).
+        recent = sum(1 for ts in t.beyond_recent if obs.ts - ts <= BYPASS_WINDOW_MS)
+        return b if recent + 1 >= BYPASS_CHAIN else None
 
     def _leave_unknown(
         self,
@@ -544,7 +557,7 @@ class PegStateMachine:
         prev = t.state
         t.state = _LEVELS[t.streak_level]
         # Pages beyond the state left confirm nothing about a later one.
-        t.sustain_start, t.beyond, t.hold_ts = -1, None, -1
+        t.sustain_start, t.beyond, t.beyond_recent, t.hold_ts = -1, None, [], -1
         if t.streak_level:
             return self._event(spec, t, obs, "change", prev, t.state, episode=True)
         back = t.inside_since if t.inside_since >= 0 else t.streak_start

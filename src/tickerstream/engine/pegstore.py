@@ -37,7 +37,8 @@
   such a confirmation in progress restarts at the next page (a restore delays it by at most
   ``SUSTAIN_MS``).
 - v10: a track counts the judged pages since its last page beyond the bypass (``beyond_other``:
-  two such pages confirm each other only with few pages between them) and keeps its last page that
+  two such pages confirm each other only with few pages between them), keeps the ts of such pages
+  of the last hour (``beyond_recent``: a third confirms them anyway) and its last page that
   kept the state and the gap before it (``hold_ts``, ``hold_gap``: an exit waits until such pages
   are overdue or outnumbered), and ``window`` keeps the last half hour. v1-v9 restore with none
   counted and none kept: the first exit after a restore may come as early as it did before v10.

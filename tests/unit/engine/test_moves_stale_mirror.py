@@ -122,3 +122,23 @@ def test_a_crash_pinned_at_an_earlier_wicks_price_is_reported() -> None:
     pages += [(T0 + i * 2 * MIN + MIN, frozen, 1e-4) for i in range(105, 300)]
     hour = [m for m in moves(pages) if m.horizon_s == 3600 and m.kind == "new"]
     assert [(m.ts, m.to_price) for m in hour] == [(T0 + 180 * MIN, 1.5), (T0 + 210 * MIN, 1.5)]
+
+
+@pytest.mark.parametrize("mirror", [False, True], ids=["alone", "beside-a-mirror"])
+def test_a_crash_pinned_at_a_bid_that_wicked_twice_is_reported(mirror: bool) -> None:
+    """Two real wicks to exactly 1.5000 (a resting bid), then a crash to that bid that stays there,
+    alone or with a mirror stuck at the old price taking turns with the live site: beside the
+    mirror each live page jumped off the mirror's page before it and repeated the two wicks, and
+    the crash was never reported on 1 h. A repeat jumps off a level the two points before it agree
+    on: the crash is reported at its second page at most (its first repeats the wicks)."""
+    rng = np.random.default_rng(7)
+    walk = 2.0 * np.exp(np.cumsum(rng.normal(0, 0.0008, 300)))
+    pages: list[Page] = []
+    for i in range(300):
+        pages.append((T0 + i * 2 * MIN, 1.5 if i in (60, 80) or i >= 105 else round(float(walk[i]), 4), 1e-4))
+    if mirror:
+        frozen = round(float(walk[104]), 4)
+        pages += [(T0 + i * 2 * MIN + MIN, frozen, 1e-4) for i in range(105, 300)]
+    hour = [m for m in moves(pages, per_batch=1) if m.horizon_s == 3600 and m.kind == "new"]
+    assert [m.ts for m in hour][:2] == [T0 + 120 * MIN, T0 + 160 * MIN]
+    assert T0 + 210 * MIN <= hour[2].ts <= T0 + 212 * MIN and hour[2].to_price == 1.5

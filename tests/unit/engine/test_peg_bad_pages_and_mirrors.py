@@ -111,3 +111,16 @@ def test_a_recovery_in_a_burst_of_pages_is_cleared_at_once(make_engine: Callable
     pages += [(T0 + 273 * MIN + k * 10 * MIN, 1.0) for k in range(6)]
     evs = peg_events(make_engine(), pages)
     assert [(ev.ts, ev.state) for ev in evs if ev.kind == "change"][-1] == (T0 + 245 * MIN + 30_000, "ok")
+
+
+def test_a_collapse_beside_a_mirror_paging_ten_times_as_often_is_critical(
+    make_engine: Callable[..., Engine],
+) -> None:
+    """USDC at $0.75 from +60 min on a live site every 10 minutes, a mirror stuck at $1.0000 every
+    minute: nine pages between two live ones, over the bound, and no peg event for 12 hours (before
+    the bound it was critical, flapping with the mirror's pages). Three pages beyond the bypass on
+    one side within the hour confirm it however many pages came between: critical at the third."""
+    pages = [(T0 + i * MIN, 1.0001 if i < 60 else 0.75) for i in range(0, 240, 10)]
+    pages += [(T0 + i * MIN, 1.0) for i in range(240) if i % 10]
+    evs = peg_events(make_engine(), pages)
+    assert [(ev.ts, ev.state) for ev in evs][:1] == [(T0 + 80 * MIN, "critical")]
