@@ -514,9 +514,11 @@ class Windows:
             # ... and after a lone pair in the batch, from the point before the pair.
             after = pair_at + 2
             prev[after], prev_ts[after], prev_qr[after] = prev[pair_at], prev_ts[pair_at], prev_qr[pair_at]
-        removed = lone | pairs.first
-        removed[pair_at + 1] = True
-        removed[starts_k[pairs.from_b]] = True
+        # How each point of the batch is left out, if it is (``GONE_*``).
+        how = np.where(lone, GONE_PRINT, GONE_NONE).astype(np.int8)
+        how[pair_at], how[pair_at + 1] = GONE_PAIR_FIRST, GONE_PAIR_SECOND
+        how[starts_k[pairs.from_b]] = GONE_PAIR_SECOND
+        removed = how != GONE_NONE
         # A return with an endpoint whose quantum is at least COARSE_REL of its price counts only
         # between two points of one quantum (a power of ten): that endpoint's error can be the size
         # of the moves or larger (20 % of a $0.05 price in cents), no return. The first point of a
@@ -612,10 +614,7 @@ class Windows:
             self.var_raw[rows_seg_k] = raw_after[ends_k - 1]
             self.var_raw_prev[rows_seg_k] = raw_prev
             self.var_raw_prev2[rows_seg_k] = raw_prev2
-            how = np.where(lone, GONE_PRINT, GONE_NONE).astype(np.int8)
-            how[pair_at], how[pair_at + 1] = GONE_PAIR_FIRST, GONE_PAIR_SECOND
-            how[starts_k[pairs.from_b]] = GONE_PAIR_SECOND
-            self._follows(rows_seg_k, lens_k, ends_k, how, (from_ring, pairs.from_b, pairs.from_c))
+            self._note_gone(rows_seg_k, lens_k, ends_k, how, (from_ring, pairs.from_b, pairs.from_c))
             self.first_ts[rows_seg_k] = first_k_ts[ends_k - 1]
             self._shift_points(rows_seg_k, ends_k, lens_k, price_k, ts_k, q_k)
 
@@ -815,7 +814,7 @@ class Windows:
         raw0[at] = (self.var_raw_prev if back == 1 else self.var_raw_prev2)[rr]
         n0[at] -= back
 
-    def _follows(
+    def _note_gone(
         self, rows: I64, lens: I64, ends: I64, how: npt.NDArray[np.int8], ring: tuple[B, B, B]
     ) -> None:
         """How the new last point's (of each run, ending before ``ends``) two points before it were
