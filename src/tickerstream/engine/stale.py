@@ -28,9 +28,10 @@ topics must know that its silence is no calm.
 
 Per row the state is the ts of the first tick of the current run of one price (``run_since``), how
 many precise ticks repeated it (``run_repeats``: a coarse page's repeat of $1.00 says nothing about
-a six-decimal source that happens to show 1.000000) and whether that run was found frozen (``run_frozen``), in
-the checkpoint. A tick's verdict depends only on that state and the ticks of its series before it
-that reach the rule (a dropped repeat repeats the price, so the run and the last taken price stay).
+a six-decimal source that happens to show 1.000000) and whether that run was found frozen
+(``run_frozen``), in the checkpoint. A tick's verdict depends only on that state and the ticks of
+its series before it that reach the rule (a dropped repeat repeats the price, so the run and the
+last taken price stay).
 Which ticks reach it depends on the last taken ts, which a dropped repeat does not move tick by
 tick but did in a batch, where the grouping and the scale rule had already read the repeat's ts: a
 row with a dropped repeat and a tick those read it for is judged again in stream order

@@ -478,32 +478,27 @@ class Windows:
         pairs = self._lone_pairs(
             runs, rows_seg_k, (price_k, prev, ts_k, prev_ts), elig, jump, (lone, raw), from_ring
         )
-        # What a run's first point steps from when it is itself left out: the last point counted.
-        own0, raw_own0, n_own0 = var0.copy(), raw0.copy(), n0_k.copy()
+        # What a run's first point steps from when it is itself left out: the last point counted
+        # (the state before the batch; copied only when a step back below changes that).
+        stepped_back = from_ring | pairs.from_b | pairs.from_c
+        own0, raw_own0, n_own0 = (
+            (var0.copy(), raw0.copy(), n0_k.copy()) if stepped_back.any() else (var0, raw0, n0_k)
+        )
         var_prev0, raw_prev0 = self.var_prev[rows_seg_k], self.var_raw_prev[rows_seg_k]
+        prevs, state0 = (prev, prev_ts, prev_qr), (var0, raw0, n0_k)
         if from_ring.any():
             # The last point before the batch was a lone print (the run's first tick says so): the
             # estimate goes back to what it was before it, and the return is taken from the point
             # before it.
-            self._step_back(
-                from_ring, 1, rows_seg_k, (prev, prev_ts, prev_qr, q_start), starts_k, (var0, raw0, n0_k)
-            )
+            q_start[from_ring] = self._step_back(from_ring, 1, rows_seg_k, starts_k, prevs, state0)
         if pairs.from_c.any():
             # The last two points before the batch were a lone pair: the same, two points back.
-            self._step_back(
-                pairs.from_c, 2, rows_seg_k, (prev, prev_ts, prev_qr, q_start), starts_k, (var0, raw0, n0_k)
-            )
+            q_start[pairs.from_c] = self._step_back(pairs.from_c, 2, rows_seg_k, starts_k, prevs, state0)
         q_b = None
         if pairs.from_b.any():
             # The last point before the batch and the run's first were a lone pair: the run's
             # second point steps from the point before the pair, from the state before it.
-            at = np.flatnonzero(pairs.from_b)
-            rr, after = rows_seg_k[at], starts_k[at] + 1
-            prev[after], prev_ts[after], q_b = self.vol_price[rr, 1], self.vol_ts[rr, 1], self.vol_q[rr, 1]
-            with np.errstate(invalid="ignore"):
-                prev_qr[after] = q_b / prev[after]
-            var0[at], raw0[at] = var_prev0[at], raw_prev0[at]
-            n0_k[at] -= 1
+            q_b = self._step_back(pairs.from_b, 1, rows_seg_k, starts_k + 1, prevs, state0)
         lone_at = np.flatnonzero(lone)
         if lone_at.size:
             # A lone print in the batch: the tick after it takes its return from the point before it.
@@ -514,11 +509,15 @@ class Windows:
             # ... and after a lone pair in the batch, from the point before the pair.
             after = pair_at + 2
             prev[after], prev_ts[after], prev_qr[after] = prev[pair_at], prev_ts[pair_at], prev_qr[pair_at]
-        # How each point of the batch is left out, if it is (``GONE_*``).
-        how = np.where(lone, GONE_PRINT, GONE_NONE).astype(np.int8)
-        how[pair_at], how[pair_at + 1] = GONE_PAIR_FIRST, GONE_PAIR_SECOND
-        how[starts_k[pairs.from_b]] = GONE_PAIR_SECOND
-        removed = how != GONE_NONE
+        # How each point of the batch is left out, if any is (``GONE_*``; None: none is).
+        how: npt.NDArray[np.int8] | None = None
+        removed = lone
+        any_removed = bool(lone_at.size or pair_at.size or pairs.from_b.any())
+        if any_removed:
+            how = np.where(lone, GONE_PRINT, GONE_NONE).astype(np.int8)
+            how[pair_at], how[pair_at + 1] = GONE_PAIR_FIRST, GONE_PAIR_SECOND
+            how[starts_k[pairs.from_b]] = GONE_PAIR_SECOND
+            removed = how != GONE_NONE
         # A return with an endpoint whose quantum is at least COARSE_REL of its price counts only
         # between two points of one quantum (a power of ten): that endpoint's error can be the size
         # of the moves or larger (20 % of a $0.05 price in cents), no return. The first point of a
@@ -552,7 +551,6 @@ class Windows:
         decay = np.where(valid, np.maximum(0.5 ** (dt_ms / self.halflife_ms), MIN_DECAY), 1.0)
         if restart is not None:
             decay[restart] = 0.0
-        any_removed = bool(removed.any())
         inc = valid & ~removed if any_removed else valid
         ewma = _Ewma(decay, removed, starts_k, lens_k, ends_k, first_k)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -790,37 +788,36 @@ class Windows:
         at_runs: B,
         back: int,
         rows: I64,
-        prevs: tuple[F64, I64, F64, F64],
-        starts: I64,
+        points: I64,
+        prevs: tuple[F64, I64, F64],
         state: tuple[F64, F64, I64],
-    ) -> None:
-        """For the runs ``at_runs`` whose last ``back`` points before the batch were left out (a
-        lone print, or pair): the run's first point steps from the point before them (``prevs``:
-        the points' previous price, ts, relative quantum, and per run the quantum of the point it
-        steps from, in place) and from the state before them (``state``: per run the variance,
-        the variance as shown and the return count, in place)."""
-        prev, prev_ts, prev_qr, q_start = prevs
+    ) -> F64:
+        """For the runs ``at_runs`` whose last ``back`` points before the batch were left out (a lone
+        print, or pair): their point at ``points`` (per run: its first, or its second after a pair
+        with the run's first) steps from the point before them (``prevs``: the points' previous
+        price, ts and relative quantum, in place), from the state before them (``state``: per run
+        the variance, the variance as shown and the return count, in place). Returns the quanta of
+        the points stepped from."""
+        prev, prev_ts, prev_qr = prevs
         var0, raw0, n0 = state
         at = np.flatnonzero(at_runs)
-        rr, s0 = rows[at], starts[at]
-        prev[s0], prev_ts[s0], q_start[at] = (
-            self.vol_price[rr, back],
-            self.vol_ts[rr, back],
-            self.vol_q[rr, back],
-        )
+        rr, pt = rows[at], points[at]
+        q: F64 = self.vol_q[rr, back]
+        prev[pt], prev_ts[pt] = self.vol_price[rr, back], self.vol_ts[rr, back]
         with np.errstate(invalid="ignore"):
-            prev_qr[s0] = q_start[at] / prev[s0]
+            prev_qr[pt] = q / prev[pt]
         var0[at] = (self.var_prev if back == 1 else self.var_prev2)[rr]
         raw0[at] = (self.var_raw_prev if back == 1 else self.var_raw_prev2)[rr]
         n0[at] -= back
+        return q
 
     def _note_gone(
-        self, rows: I64, lens: I64, ends: I64, how: npt.NDArray[np.int8], ring: tuple[B, B, B]
+        self, rows: I64, lens: I64, ends: I64, how: npt.NDArray[np.int8] | None, ring: tuple[B, B, B]
     ) -> None:
         """How the new last point's (of each run, ending before ``ends``) two points before it were
-        left out: ``how`` per point of the batch (``GONE_*``); before the batch, from the lone print
-        and pairs found now (``ring``: per run, the last point a lone print, the last point and the
-        run's first a pair, the last two a pair) or already."""
+        left out: ``how`` per point of the batch (``GONE_*``; None: none was); before the batch,
+        from the lone print and pairs found now (``ring``: per run, the last point a lone print,
+        the last point and the run's first a pair, the last two a pair) or already."""
         from_ring, from_b, from_c = ring
         p1 = np.where(
             from_ring,
@@ -828,8 +825,10 @@ class Windows:
             np.where(from_c, GONE_PAIR_SECOND, np.where(from_b, GONE_PAIR_FIRST, GONE_NONE)),
         )
         p2 = np.where(from_c, GONE_PAIR_FIRST, self.vol_gone[rows, 0])
-        l1 = np.where(lens >= 2, how[np.maximum(ends - 2, 0)], p1)
-        l2 = np.where(lens >= 3, how[np.maximum(ends - 3, 0)], np.where(lens == 2, p1, p2))
+        in_batch1 = GONE_NONE if how is None else how[np.maximum(ends - 2, 0)]
+        in_batch2 = GONE_NONE if how is None else how[np.maximum(ends - 3, 0)]
+        l1 = np.where(lens >= 2, in_batch1, p1)
+        l2 = np.where(lens >= 3, in_batch2, np.where(lens == 2, p1, p2))
         self.vol_gone[rows, 0] = l1
         self.vol_gone[rows, 1] = l2
         # No state to go back to before a left-out point (the same whichever batch it was in).
