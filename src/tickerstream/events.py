@@ -24,7 +24,7 @@ PegKind = Literal["change", "deepened", "reminder"]
 #: Why a peg could not be judged: no reference price within ``ref_max_age_s``, or one too old
 #: for the reference's recent volatility (``stale_reference``), or only ticks without a coin id on
 #: a ticker several coins share: whose price they show is not guessed (``ambiguous_ticks``).
-UnknownReason = Literal["no_reference", "stale_reference", "ambiguous_ticks"]
+UnknownReason = Literal["no_reference", "stale_reference", "ambiguous_ticks", "sources_disagree"]
 Direction = Literal["up", "down"]
 Trigger = Literal["threshold", "zscore", "both"]
 #: new: the first event of a move. deepened: the move reached the next multiple of ``threshold_pct``

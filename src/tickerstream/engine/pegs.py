@@ -65,6 +65,7 @@ class PegStatus:
     worst_bps: float  # of the running episode; 0 outside one
     ref_age_s: float | None  # at the last tick; None for USD pegs or without any reference
     last_ts: int  # event time of the last tick (ms), -1 before any
+    sources_disagree: bool = False  # unknown because its pages disagree (``SOURCES_DISAGREE``)
 
 
 class PegMonitor:
@@ -325,7 +326,7 @@ class PegMonitor:
         if t is None:
             return None
         peg = self.specs[sym].peg
-        return PegStatus(t.state, peg, t.deviation_bps, t.worst_seen_bps, t.ref_age_s, t.last_ts)
+        return PegStatus(t.state, peg, t.deviation_bps, t.worst_seen_bps, t.ref_age_s, t.last_ts, t.disagree)
 
     def export(self, symbols: set[str] | None) -> dict[str, Any]:
         """JSON-able state of the given pegged symbols, plus every reference history (the pegs of

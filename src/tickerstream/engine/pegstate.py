@@ -38,7 +38,9 @@ wall clock or of batch boundaries, so replay and Kafka give the same events.
 - Pages beyond a level that keep coming for ``SUSTAIN_MS`` confirm it even with contradicting
   pages between them, when they are at least half the judged pages (``_sustain``): two sources
   that disagree for a quarter of an hour are a depeg until both show the peg (the exit needs
-  consecutive pages back inside).
+  consecutive pages back inside). When such pages beyond the critical level are the minority for
+  half an hour (a live site off the peg beside a mirror at it that pages more often), the asset
+  goes from ``ok`` to ``unknown`` (``SOURCES_DISAGREE``) instead of staying ``ok`` in silence.
 - Only confirmed deviations count beyond entry too: the *held* deviation of a tick is the smallest
   among the consecutive judged ticks spanning ``confirm_s`` up to it (``_held``). ``worst_bps`` is
   the largest held deviation of the episode; ``deepened`` fires when the held |judged deviation|
@@ -89,6 +91,22 @@ HOLD_OVERDUE = 1.5
 #: a live site's pages every 10-20 minutes outnumber a mirror's two at the peg.
 EXIT_VOTE_MS = 1_800_000
 UNKNOWN: PegState = "unknown"
+#: From ``ok``: pages beyond the critical level that keep coming as ``_sustain`` counts them (none
+#: more than ``SUSTAIN_GAP_MS`` after the one before) for ``DISAGREE_MS``, ``SUSTAIN_PAGES`` at least
+#: and at more than one price, but outnumbered (at most ``DISAGREE_OUTNUMBERED`` to 1) by pages
+#: inside the warn level between them. No price moves between -300 bps and the peg page after page
+#: for half an hour: two sources disagree (a live site off the peg and a mirror stuck at $1.0000),
+#: and which one is right cannot be read from the pages. The majority decided, and a mirror paging
+#: twice as often as the live site kept a -300 bps depeg silent for 10 hours. The asset goes
+#: ``unknown`` with this reason instead, until no page beyond came for ``DISAGREE_EXIT_MS`` or they
+#: confirm the level (an hour: a site with wrong rows now and then, at random, would otherwise flap
+#: the state in and out). Pages beyond that all show one price are a stale page (a mirror stuck at
+#: $0.97 after a recovery, beside a live site back at the peg), and a few pages beyond among many
+#: more at the peg are a flaky source: the majority still decides.
+SOURCES_DISAGREE: UnknownReason = "sources_disagree"
+DISAGREE_MS = 1_800_000
+DISAGREE_OUTNUMBERED = 3
+DISAGREE_EXIT_MS = 3_600_000
 
 
 def _level(spec: PegSpec, dev: float) -> int:
@@ -139,6 +157,16 @@ class PegTrack:
     sustain_level: int = 0
     sustain_shown: float = 0.0
     sustain_bps: float = 0.0
+    #: From ``ok``, the judged pages beyond the critical level that keep coming, whatever came
+    #: between (``_split``): first and last ts (-1: none), pages, the other judged pages between
+    #: them, the first page's price and whether a later one showed another (``SOURCES_DISAGREE``).
+    split_start: int = -1
+    split_last: int = -1
+    split_pages: int = 0
+    split_other: int = 0
+    split_price: float = 0.0
+    split_varied: bool = False
+    disagree: bool = False  # in unknown because its pages disagree (SOURCES_DISAGREE)
     #: Inside an episode, its judged ticks of the last ``EXIT_VOTE_MS``: [ts, shown, judged]
     #: (``_persisting``, ``_outvoted``).
     window: list[list[float]] = field(default_factory=list)
@@ -218,6 +246,10 @@ class PegStateMachine:
         # it breaks no run of judged ticks (confirming a depeg, its held deviation, or the way out
         # of unknown). Only unknown_after_s of them with no judged tick in between count (below).
         t.unknown_reason = obs.reason
+        if obs.reason != "ambiguous_ticks":
+            # A missing or stale reference is now why it cannot be judged (the alert says so); a
+            # page of another coin is no tick of this one and changes nothing.
+            t.disagree = False
         if t.state == UNKNOWN:
             return self._reminder(spec, t, obs)
         since = t.judged_ts if t.judged_ts >= 0 else t.first_ts
@@ -234,7 +266,7 @@ class PegStateMachine:
         t.recent.clear()
         t.window.clear()
         t.beyond, t.beyond_recent = None, []
-        t.sustain_start = -1
+        t.sustain_start = t.split_start = -1
         t.hold_ts = -1
         t.sound_since = -1
         return ev
@@ -250,6 +282,8 @@ class PegStateMachine:
         t.judged_bps = obs.judged
         dev = abs(obs.judged)
         level = _level(spec, dev)
+        if t.state == "ok" or t.disagree:
+            self._split(t, obs, level)
         if t.state == UNKNOWN:
             return self._leave_unknown(spec, t, obs, level, *self._held(spec, t, obs))
         cur = PEG_STATE_RANK[t.state]
@@ -413,12 +447,21 @@ class PegStateMachine:
             return ev if ev is not None else self._reminder(spec, t, obs)
         t.confirm_ticks = 0
         t.sustain_other += 1
-        if obs.ts - t.sound_since < self.unknown_exit_ms:
+        if obs.ts - t.sound_since < self.unknown_exit_ms or self._still_disagree(t, obs):
             return self._reminder(spec, t, obs)
         duration = (obs.ts - t.unknown_since) / 1000
         t.unknown_since = -1
         t.state = "ok"
-        return self._event(spec, t, obs, "change", UNKNOWN, "ok", episode=False, duration=duration)
+        ev = self._event(spec, t, obs, "change", UNKNOWN, "ok", episode=False, duration=duration)
+        t.disagree = False
+        return ev
+
+    @staticmethod
+    def _still_disagree(t: PegTrack, obs: Observation) -> bool:
+        """In ``unknown`` for ``SOURCES_DISAGREE``: are the pages beyond still coming (the last at
+        most ``DISAGREE_EXIT_MS`` ago, a live site paging irregularly included)? The pages at the
+        peg are then no way back to ``ok``."""
+        return t.disagree and obs.ts - t.split_last <= DISAGREE_EXIT_MS
 
     def _enter(
         self,
@@ -451,10 +494,12 @@ class PegStateMachine:
             elif sustained:
                 level, start = t.sustain_level, t.sustain_start
                 held = (t.sustain_shown, t.sustain_bps)
+            elif self._disagree(t, obs):
+                return self._sources_disagree(spec, t, obs)
             else:
                 return None
         t.streak_ticks = 0
-        t.sustain_start = -1
+        t.sustain_start = t.split_start = -1
         if cur and held is not None and abs(held[0]) > abs(t.worst_bps):
             t.worst_bps = t.worst_seen_bps = held[0]  # a higher level entered within the episode
         self._confirm_from_trailing(spec, t, level)
@@ -463,6 +508,7 @@ class PegStateMachine:
         if prev == UNKNOWN:
             duration = (obs.ts - t.unknown_since) / 1000
             t.unknown_since = -1
+            t.disagree = False
         # What the entry reports is what the confirmation established (held), not the entering
         # tick's own value: one bad page at -950 bps entering on a real -300 must not set the
         # episode's depth (and mute every deepened up to -900). Without the recent ticks (a track
@@ -497,6 +543,48 @@ class PegStateMachine:
         return (
             t.sustain_pages >= max(SUSTAIN_PAGES, t.sustain_other) and obs.ts - t.sustain_start >= SUSTAIN_MS
         )
+
+    @staticmethod
+    def _split(t: PegTrack, obs: Observation, level: int) -> None:
+        """In ``ok`` or ``unknown`` for ``SOURCES_DISAGREE``: count a judged page into the pages
+        beyond the critical level that keep coming (each at most ``SUSTAIN_GAP_MS`` after the one
+        before), or into the other pages between them. Pages at the warn level on the way down
+        count as others, so a depeg that ramps through warn beside a mirror is judged as one that
+        jumps."""
+        if level < 2:
+            if t.split_start >= 0:
+                t.split_other += 1
+            return
+        if t.split_start < 0 or obs.ts - t.split_last > SUSTAIN_GAP_MS:
+            t.split_start, t.split_pages, t.split_other = obs.ts, 0, 0
+            t.split_price, t.split_varied = obs.price, False
+        elif obs.price != t.split_price:
+            t.split_varied = True
+        t.split_last = obs.ts
+        t.split_pages += 1
+
+    @staticmethod
+    def _disagree(t: PegTrack, obs: Observation) -> bool:
+        """In ``ok``: have pages beyond the critical level, at more than one price, kept coming for
+        ``DISAGREE_MS`` (``_split``) while outnumbered (they confirmed nothing), but by no more than
+        ``DISAGREE_OUTNUMBERED`` to 1? See ``SOURCES_DISAGREE``."""
+        return (
+            t.state == "ok"
+            and t.split_varied
+            and t.split_pages >= SUSTAIN_PAGES
+            and t.split_pages * DISAGREE_OUTNUMBERED >= t.split_other
+            and obs.ts - t.split_start >= DISAGREE_MS
+        )
+
+    def _sources_disagree(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
+        """``ok`` -> ``unknown`` (``SOURCES_DISAGREE``, ``disagree``: the pages of another coin
+        between do not change it, a missing reference does). The run of pages beyond is kept:
+        while they come, the state stays (``_leave_unknown``)."""
+        t.disagree = True
+        t.state = UNKNOWN
+        t.unknown_since = obs.ts
+        t.sound_since = -1
+        return self._event(spec, t, obs, "change", "ok", UNKNOWN, episode=False)
 
     @staticmethod
     def _confirm_from_trailing(spec: PegSpec, t: PegTrack, level: int) -> None:
@@ -613,7 +701,7 @@ class PegStateMachine:
         if not self.reminder_ms or obs.ts - t.last_event_ts < self.reminder_ms:
             return None
         state: PegState = t.state  # type: ignore[assignment]
-        if state == UNKNOWN and obs.reason is None and t.unknown_reason is None:
+        if state == UNKNOWN and obs.reason is None and t.unknown_reason is None and not t.disagree:
             return None  # restored from a state that did not keep the reason: the next unjudged tick
         return self._event(spec, t, obs, "reminder", state, state, episode=state != UNKNOWN)
 
@@ -650,7 +738,7 @@ class PegStateMachine:
     ) -> PegEvent:
         t.last_event_ts = obs.ts
         unknown = state == UNKNOWN
-        reason = (obs.reason or t.unknown_reason) if unknown else None
+        reason = (obs.reason or (SOURCES_DISAGREE if t.disagree else t.unknown_reason)) if unknown else None
         return PegEvent(
             symbol=spec.symbol,
             ts=obs.ts,

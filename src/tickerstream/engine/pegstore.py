@@ -42,6 +42,12 @@
   kept the state and the gap before it (``hold_ts``, ``hold_gap``: an exit waits until such pages
   are overdue or outnumbered), and ``window`` keeps the last half hour. v1-v9 restore with none
   counted and none kept: the first exit after a restore may come as early as it did before v10.
+- v11: a track keeps, in ``ok``, its pages beyond the critical level that keep coming whatever
+  comes between (``split_*``: the first and last ts, the pages, the others between them, the first
+  price and whether another came), and whether it is ``unknown`` because such pages, at more than
+  one price, were outnumbered for half an hour (``disagree``, ``unknown_reason``
+  ``sources_disagree``). v1-v10 restore with none kept and not in such a state: a disagreement in
+  progress is then said at most half an hour later.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ from tickerstream.engine.pegref import RefHistory, runs_since
 from tickerstream.engine.pegstate import PegTrack
 
 #: Version of the JSON ``PegMonitor.export`` gives (inside the engine checkpoint).
-STATE_VERSION = 10
+STATE_VERSION = 11
 
 #: A pegged tick waiting for its reference: ts, price, price quantum (NaN: unknown; ``UNJUDGEABLE``:
 #: a page whose coin is not known, which only says the peg was not judged at ts).
@@ -72,7 +78,7 @@ def read_tracks(state: dict[str, Any]) -> dict[str, PegTrack]:
     version = state.get("version", 1)
     if version == 1:
         return _streaks_as_fine(_tracks_from_v1(state["tracks"]))
-    if version in (2, 3, 4, 5, 6, 7, 8, 9, STATE_VERSION):
+    if version in (2, 3, 4, 5, 6, 7, 8, 9, 10, STATE_VERSION):
         try:
             tracks = state["tracks"].items()
             out = {s: PegTrack.from_json(_track_v5(t) if version < 5 else t) for s, t in tracks}

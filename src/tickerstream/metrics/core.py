@@ -277,6 +277,13 @@ class Metrics:
             ["symbol"],
             registry=r,
         )
+        self.peg_sources_disagree = Gauge(
+            "ticker_peg_sources_disagree",
+            "1 while a pegged symbol is unknown because its pages disagree (some beyond the critical "
+            "level, more at the peg: unknown_reason sources_disagree), else 0.",
+            ["symbol"],
+            registry=r,
+        )
         self.peg_ref_age = Gauge(
             "ticker_peg_reference_age_seconds",
             "Event time between a referenced peg's last tick and the nearest reference price (the "

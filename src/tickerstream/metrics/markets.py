@@ -175,6 +175,7 @@ class MarketGauges:
             if status is None:
                 continue
             m.peg_state.labels(sym).set(PEG_STATE_VALUES.get(status.state, 0))
+            m.peg_sources_disagree.labels(sym).set(1 if status.sources_disagree else 0)
             if status.deviation_bps is not None:  # unknown keeps the last judged deviation
                 m.peg_deviation.labels(sym).set(status.deviation_bps / 10_000.0)
                 deviated.add(sym)
@@ -196,6 +197,7 @@ class MarketGauges:
             pegged.add(sym)
         for sym in self._pegged - pegged:
             m.peg_state.remove(sym)
+            m.peg_sources_disagree.remove(sym)
             m.peg_worst.remove(sym)
             label = self._peg_labels.pop(sym, None)
             self._peg_accepted.pop(sym, None)

@@ -62,6 +62,7 @@ def test_every_alert_is_tested_firing_and_not_firing() -> None:
         "TickerPegCritical",
         "TickerPegSustained",
         "TickerPegReferenceStale",
+        "TickerPegSourcesDisagree",
         "TickerPegAmbiguous",
         "TickerStablecoinTicksStopped",
         "TickerTickFromFuture",

@@ -463,3 +463,26 @@ def test_peg_gauges_show_unknown_worst_reference_age_and_last_tick() -> None:
         m, "ticker_engine_peg_unjudged_ticks_total", reason="stale_reference"
     )
     assert unjudged == engine.stats.released_without_ref + engine.stats.ref_stale > 0
+
+
+def test_a_peg_whose_sources_disagree_is_named_by_its_gauge() -> None:
+    """USDC at about -300 bps on a live site every 10 minutes, a mirror at 1.0000 every 5: unknown
+    because its sources disagree, which ``ticker_peg_sources_disagree`` says (the alert's input);
+    WBTC unknown for want of BTC is not that."""
+    engine = Engine()
+    ticks = [("BTC", T0, 1e5), ("WBTC", T0, 1e5)]
+    for m in range(0, 120):
+        t = T0 + m * 60_000
+        if m % 10 == 0:
+            ticks.append(("USDC", t, 1.0001 if m < 30 else round(0.97 + 0.0003 * (m // 10 % 3 - 1), 4)))
+        if m % 5 == 1:
+            ticks.append(("USDC", t, 1.0))
+        if m % 5 == 2:
+            ticks.append(("WBTC", t, 1e5))
+    engine.process(TickBatch.from_arrays(*zip(*ticks, strict=True)))
+    m = create_metrics()
+    MarketGauges(m).refresh(engine)
+    assert sample(m, "ticker_peg_state", symbol="USDC") == 3
+    assert sample(m, "ticker_peg_sources_disagree", symbol="USDC") == 1
+    assert sample(m, "ticker_peg_state", symbol="WBTC") == 3
+    assert sample(m, "ticker_peg_sources_disagree", symbol="WBTC") == 0
