@@ -91,10 +91,10 @@ HOLD_OVERDUE = 1.5
 #: a live site's pages every 10-20 minutes outnumber a mirror's two at the peg.
 EXIT_VOTE_MS = 1_800_000
 UNKNOWN: PegState = "unknown"
-#: From ``ok``: pages beyond the critical level that keep coming as ``_sustain`` counts them (none
-#: more than ``SUSTAIN_GAP_MS`` after the one before) for ``DISAGREE_MS``, ``SUSTAIN_PAGES`` at least
-#: and at more than one price, but outnumbered (at most ``DISAGREE_OUTNUMBERED`` to 1) by pages
-#: inside the warn level between them. No price moves between -300 bps and the peg page after page
+#: From ``ok``: pages beyond the critical level that keep coming (``_split``: none more than
+#: ``SUSTAIN_GAP_MS`` after the one before) for ``DISAGREE_MS``, ``SUSTAIN_PAGES`` at least and at
+#: more than one price, but outnumbered (at most ``DISAGREE_OUTNUMBERED`` to 1) by the pages between
+#: them, which confirmed nothing. No price moves between -300 bps and the peg page after page
 #: for half an hour: two sources disagree (a live site off the peg and a mirror stuck at $1.0000),
 #: and which one is right cannot be read from the pages. The majority decided, and a mirror paging
 #: twice as often as the live site kept a -300 bps depeg silent for 10 hours. The asset goes
@@ -576,7 +576,7 @@ class PegStateMachine:
             and obs.ts - t.split_start >= DISAGREE_MS
         )
 
-    def _sources_disagree(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent | None:
+    def _sources_disagree(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent:
         """``ok`` -> ``unknown`` (``SOURCES_DISAGREE``, ``disagree``: the pages of another coin
         between do not change it, a missing reference does). The run of pages beyond is kept:
         while they come, the state stays (``_leave_unknown``)."""
