@@ -147,7 +147,8 @@ def build() -> Json:
             "Peg state",
             "The engine's peg state per pegged symbol: ok, warn, critical (with confirmation and exit "
             "hysteresis), and unknown: no sound judgement for pegs.unknown_after_s because the "
-            "reference price was missing or too old for its volatility (docs/pegs.md).",
+            "reference price was missing or too old for its volatility, or its pages disagree (the "
+            "'Sources disagree' panel below; docs/pegs.md).",
             [Q(f"max by (symbol) (ticker_peg_state{{{PEG}}})", "{{symbol}}")],
             state_map,
             state_steps,
@@ -228,6 +229,24 @@ def build() -> Json:
         ),
         w=12,
         h=8,
+    )
+
+    lay.add(
+        stat(
+            "Sources disagree",
+            "Per pegged symbol: 'disagree' while its peg is unknown because its pages disagree "
+            "(unknown_reason sources_disagree): for half an hour, pages beyond the critical level at "
+            "changing prices kept coming between more pages at the peg, typically a live site off "
+            "the peg beside a mirror stuck at it. Which source is right is for a person to check; "
+            "the TickerPegSourcesDisagree alert watches the same series.",
+            [Q(f"max by (symbol) (ticker_peg_sources_disagree{{{PEG}}})", "{{symbol}}", instant=True)],
+            "none",
+            steps=((None, "green"), (1, "orange")),
+            mappings=value_mappings({0: ("agree", "green"), 1: ("disagree", "orange")}),
+            color_mode="background",
+        ),
+        w=24,
+        h=4,
     )
 
     lay.add(row("Coverage"))
