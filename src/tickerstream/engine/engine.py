@@ -22,6 +22,7 @@ take about 130 MB; rows grow by half, so up to 1.5x the rows in use may be alloc
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -92,6 +93,10 @@ class Engine:
             for i, (h, thr) in enumerate(zip(mc.horizons_s, mc.threshold_pct, strict=True))
             if mc.enabled
         }
+        # A repeated lone print is judged at the smallest lone distance, on the shortest ring
+        # (``_repeated_prints``).
+        self._repeat_x = min((lone[0] for lone in self._lone.values()), default=math.inf)
+        self._shortest_ring = int(np.argmin([r.horizon_ms for r in self.windows.rings]))
         registry = load_registry(cfg.pegs) if cfg.pegs.enabled else {}
         self.pegs = PegMonitor(cfg.pegs, registry, self._stats)
         pins = load_coin_pins(cfg.pegs) if cfg.pegs.enabled else {}
@@ -250,8 +255,7 @@ class Engine:
         reports it."""
         if self.config.moves.spike_hold_s > 0:
             return None
-        x, agree = min(lone[0] for lone in self._lone.values()), self.config.moves.recede_ratio
-        win = self.windows
+        x, agree, win = self._repeat_x, self.config.moves.recede_ratio, self.windows
         # Far from the tick before: |p - prev| >= x * min(p, prev), as one ratio (a tick a pass).
         ratio = np.empty(len(g), dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -261,7 +265,7 @@ class Engine:
             cand = cand[q[cand] * REPEAT_STEPS <= g.price[cand] * x]
         if not cand.size:
             return None
-        k = int(np.argmin([r.horizon_ms for r in win.rings]))
+        k = self._shortest_ring
         hits = repeats_of_lone_prints(win.held(win.rings[k], g, kept[k]), g, cand, x, agree)
         if not hits.size:
             return None

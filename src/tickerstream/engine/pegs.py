@@ -326,7 +326,9 @@ class PegMonitor:
         if t is None:
             return None
         peg = self.specs[sym].peg
-        return PegStatus(t.state, peg, t.deviation_bps, t.worst_seen_bps, t.ref_age_s, t.last_ts, t.disagree)
+        return PegStatus(
+            t.state, peg, t.deviation_bps, t.worst_seen_bps, t.ref_age_s, t.last_ts, t.disagreeing
+        )
 
     def export(self, symbols: set[str] | None) -> dict[str, Any]:
         """JSON-able state of the given pegged symbols, plus every reference history (the pegs of

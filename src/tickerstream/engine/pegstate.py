@@ -166,7 +166,6 @@ class PegTrack:
     split_other: int = 0
     split_price: float = 0.0
     split_varied: bool = False
-    disagree: bool = False  # in unknown because its pages disagree (SOURCES_DISAGREE)
     #: Inside an episode, its judged ticks of the last ``EXIT_VOTE_MS``: [ts, shown, judged]
     #: (``_persisting``, ``_outvoted``).
     window: list[list[float]] = field(default_factory=list)
@@ -184,6 +183,11 @@ class PegTrack:
     judged_bps: float | None = None
     worst_seen_bps: float = 0.0  # = worst_bps while in an episode, 0 otherwise (for metrics)
     ref_age_s: float | None = None  # at the last tick
+
+    @property
+    def disagreeing(self) -> bool:
+        """In ``unknown`` because its pages disagree (``SOURCES_DISAGREE``)?"""
+        return self.state == UNKNOWN and self.unknown_reason == SOURCES_DISAGREE
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> PegTrack:
@@ -245,11 +249,10 @@ class PegStateMachine:
         # A tick without a sound judgement is no information about the peg, not contrary evidence:
         # it breaks no run of judged ticks (confirming a depeg, its held deviation, or the way out
         # of unknown). Only unknown_after_s of them with no judged tick in between count (below).
-        t.unknown_reason = obs.reason
-        if obs.reason != "ambiguous_ticks":
-            # A missing or stale reference is now why it cannot be judged (the alert says so); a
-            # page of another coin is no tick of this one and changes nothing.
-            t.disagree = False
+        if not (t.disagreeing and obs.reason == "ambiguous_ticks"):
+            # A page of another coin is no tick of this one: it leaves a disagreement the reason. A
+            # missing or stale reference is the reason from here on (the alert says so).
+            t.unknown_reason = obs.reason
         if t.state == UNKNOWN:
             return self._reminder(spec, t, obs)
         since = t.judged_ts if t.judged_ts >= 0 else t.first_ts
@@ -282,7 +285,7 @@ class PegStateMachine:
         t.judged_bps = obs.judged
         dev = abs(obs.judged)
         level = _level(spec, dev)
-        if t.state == "ok" or t.disagree:
+        if t.state == "ok" or t.disagreeing:
             self._split(t, obs, level)
         if t.state == UNKNOWN:
             return self._leave_unknown(spec, t, obs, level, *self._held(spec, t, obs))
@@ -452,16 +455,14 @@ class PegStateMachine:
         duration = (obs.ts - t.unknown_since) / 1000
         t.unknown_since = -1
         t.state = "ok"
-        ev = self._event(spec, t, obs, "change", UNKNOWN, "ok", episode=False, duration=duration)
-        t.disagree = False
-        return ev
+        return self._event(spec, t, obs, "change", UNKNOWN, "ok", episode=False, duration=duration)
 
     @staticmethod
     def _still_disagree(t: PegTrack, obs: Observation) -> bool:
         """In ``unknown`` for ``SOURCES_DISAGREE``: are the pages beyond still coming (the last at
         most ``DISAGREE_EXIT_MS`` ago, a live site paging irregularly included)? The pages at the
         peg are then no way back to ``ok``."""
-        return t.disagree and obs.ts - t.split_last <= DISAGREE_EXIT_MS
+        return t.disagreeing and obs.ts - t.split_last <= DISAGREE_EXIT_MS
 
     def _enter(
         self,
@@ -508,7 +509,6 @@ class PegStateMachine:
         if prev == UNKNOWN:
             duration = (obs.ts - t.unknown_since) / 1000
             t.unknown_since = -1
-            t.disagree = False
         # What the entry reports is what the confirmation established (held), not the entering
         # tick's own value: one bad page at -950 bps entering on a real -300 must not set the
         # episode's depth (and mute every deepened up to -900). Without the recent ticks (a track
@@ -577,10 +577,10 @@ class PegStateMachine:
         )
 
     def _sources_disagree(self, spec: PegSpec, t: PegTrack, obs: Observation) -> PegEvent:
-        """``ok`` -> ``unknown`` (``SOURCES_DISAGREE``, ``disagree``: the pages of another coin
-        between do not change it, a missing reference does). The run of pages beyond is kept:
-        while they come, the state stays (``_leave_unknown``)."""
-        t.disagree = True
+        """``ok`` -> ``unknown`` for ``SOURCES_DISAGREE`` (the pages of another coin between do not
+        change the reason, a missing reference does: ``_unjudged``). The run of pages beyond is
+        kept: while they come, the state stays (``_leave_unknown``)."""
+        t.unknown_reason = SOURCES_DISAGREE
         t.state = UNKNOWN
         t.unknown_since = obs.ts
         t.sound_since = -1
@@ -701,7 +701,7 @@ class PegStateMachine:
         if not self.reminder_ms or obs.ts - t.last_event_ts < self.reminder_ms:
             return None
         state: PegState = t.state  # type: ignore[assignment]
-        if state == UNKNOWN and obs.reason is None and t.unknown_reason is None and not t.disagree:
+        if state == UNKNOWN and obs.reason is None and t.unknown_reason is None:
             return None  # restored from a state that did not keep the reason: the next unjudged tick
         return self._event(spec, t, obs, "reminder", state, state, episode=state != UNKNOWN)
 
@@ -738,7 +738,7 @@ class PegStateMachine:
     ) -> PegEvent:
         t.last_event_ts = obs.ts
         unknown = state == UNKNOWN
-        reason = (obs.reason or (SOURCES_DISAGREE if t.disagree else t.unknown_reason)) if unknown else None
+        reason = (obs.reason or t.unknown_reason) if unknown else None
         return PegEvent(
             symbol=spec.symbol,
             ts=obs.ts,

@@ -44,10 +44,9 @@
   counted and none kept: the first exit after a restore may come as early as it did before v10.
 - v11: a track keeps, in ``ok``, its pages beyond the critical level that keep coming whatever
   comes between (``split_*``: the first and last ts, the pages, the others between them, the first
-  price and whether another came), and whether it is ``unknown`` because such pages, at more than
-  one price, were outnumbered for half an hour (``disagree``, ``unknown_reason``
-  ``sources_disagree``). v1-v10 restore with none kept and not in such a state: a disagreement in
-  progress is then said at most half an hour later.
+  price and whether another came): such pages, at more than one price, outnumbered for half an
+  hour make it ``unknown`` with ``unknown_reason`` ``sources_disagree``. v1-v10 restore with none
+  kept: a disagreement in progress is then said at most half an hour later.
 """
 
 from __future__ import annotations
